@@ -1,0 +1,142 @@
+//! `melodora detect`: faces in image files, as a table, JSON lines or
+//! annotated copies.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use melodora_core::FaceBox;
+use melodora_vision::annotate::draw_boxes;
+use melodora_vision::{load_image, GrayImage};
+
+use crate::detector_args::DetectorArgs;
+use crate::report::{format_table, ErrorRecord, FaceRecord, ImageRecord};
+
+#[derive(Args, Debug)]
+pub struct DetectArgs {
+    /// Images to scan (JPEG, PNG, BMP, WebP, GIF).
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<PathBuf>,
+    #[command(flatten)]
+    pub detector: DetectorArgs,
+    /// Print one JSON object per image per line instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Write a copy of each image with the faces boxed into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub annotate: Option<PathBuf>,
+}
+
+struct Detected {
+    width: u32,
+    height: u32,
+    faces: Vec<FaceBox>,
+}
+
+pub fn run(args: DetectArgs) -> Result<ExitCode> {
+    let params = args.detector.params()?;
+    let limits = args.detector.decode_limits()?;
+    let detector = args.detector.detector()?;
+    if let Some(dir) = &args.annotate {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let mut annotated_names = HashSet::new();
+    let mut rows = Vec::new();
+    let mut failures = 0usize;
+    for path in &args.images {
+        let shown = path.display().to_string();
+        let result = (|| -> Result<Detected> {
+            let image = load_image(path, &limits)?;
+            let gray = GrayImage::from_dynamic(&image);
+            let faces = detector.detect(&gray, &params)?;
+            if let Some(dir) = &args.annotate {
+                let out = unique_output_path(dir, path, &mut annotated_names);
+                let mut rgb = image.to_rgb8();
+                draw_boxes(&mut rgb, &faces);
+                rgb.save(&out)
+                    .with_context(|| format!("cannot write annotated copy {}", out.display()))?;
+            }
+            Ok(Detected {
+                width: image.width(),
+                height: image.height(),
+                faces,
+            })
+        })();
+        match result {
+            Ok(d) => {
+                if args.json {
+                    let record = ImageRecord {
+                        image: &shown,
+                        width: d.width,
+                        height: d.height,
+                        faces: d.faces.iter().map(FaceRecord::from).collect(),
+                    };
+                    println!("{}", serde_json::to_string(&record)?);
+                } else {
+                    rows.push(table_row(&shown, &d));
+                }
+            }
+            Err(err) => {
+                failures += 1;
+                eprintln!("melodora: error: {shown}: {err:#}");
+                if args.json {
+                    let record = ErrorRecord {
+                        image: &shown,
+                        error: format!("{err:#}"),
+                    };
+                    println!("{}", serde_json::to_string(&record)?);
+                }
+            }
+        }
+    }
+    if !args.json && !rows.is_empty() {
+        print!(
+            "{}",
+            format_table(&["IMAGE", "SIZE", "FACES", "BOXES (x,y,w,h)"], &rows)
+        );
+    }
+    if failures > 0 {
+        eprintln!(
+            "melodora: {failures} of {} image(s) could not be processed",
+            args.images.len()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn table_row(shown: &str, d: &Detected) -> Vec<String> {
+    let boxes: Vec<String> = d
+        .faces
+        .iter()
+        .map(|b| format!("({},{},{},{})", b.x, b.y, b.w, b.h))
+        .collect();
+    vec![
+        shown.to_string(),
+        format!("{}x{}", d.width, d.height),
+        d.faces.len().to_string(),
+        boxes.join(" "),
+    ]
+}
+
+/// `DIR/<file name>`, with `-2`, `-3`... before the extension when several
+/// inputs share a file name. Always PNG-or-input format by extension.
+fn unique_output_path(dir: &Path, input: &Path, taken: &mut HashSet<PathBuf>) -> PathBuf {
+    let stem = input
+        .file_stem()
+        .map_or_else(|| "image".to_string(), |s| s.to_string_lossy().into_owned());
+    let ext = input
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .filter(|e| matches!(e.as_str(), "png" | "jpg" | "jpeg" | "bmp"))
+        .unwrap_or_else(|| "png".to_string());
+    let mut candidate = dir.join(format!("{stem}.{ext}"));
+    let mut n = 2;
+    while !taken.insert(candidate.clone()) {
+        candidate = dir.join(format!("{stem}-{n}.{ext}"));
+        n += 1;
+    }
+    candidate
+}

@@ -1,0 +1,47 @@
+//! `melodora`: the command-line entry point. Thin: parses arguments, calls
+//! the library crates, prints results.
+
+mod commands;
+mod detector_args;
+mod report;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "melodora", version, about = "Emotion-aware music recommender")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Detect faces in images (Haar cascade, OpenCV-compatible).
+    Detect(commands::detect::DetectArgs),
+    /// Time face detection on images (median of repeated runs, decode excluded).
+    Bench(commands::bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MELODORA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Detect(args) => commands::detect::run(args),
+        Command::Bench(args) => commands::bench::run(args),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("melodora: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

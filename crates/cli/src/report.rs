@@ -1,0 +1,76 @@
+//! Shapes of what commands print: JSON records and plain-text tables.
+
+use melodora_core::FaceBox;
+use serde::Serialize;
+
+/// One face in `detect --json` output.
+#[derive(Serialize)]
+pub struct FaceRecord {
+    pub x: i32,
+    pub y: i32,
+    pub w: i32,
+    pub h: i32,
+}
+
+impl From<&FaceBox> for FaceRecord {
+    fn from(b: &FaceBox) -> Self {
+        Self {
+            x: b.x,
+            y: b.y,
+            w: b.w,
+            h: b.h,
+        }
+    }
+}
+
+/// One image in `detect --json` output (one JSON object per line).
+#[derive(Serialize)]
+pub struct ImageRecord<'a> {
+    pub image: &'a str,
+    pub width: u32,
+    pub height: u32,
+    pub faces: Vec<FaceRecord>,
+}
+
+/// A line for an image that could not be processed.
+#[derive(Serialize)]
+pub struct ErrorRecord<'a> {
+    pub image: &'a str,
+    pub error: String,
+}
+
+/// Pads columns of a plain-text table to their widest cell.
+pub fn format_table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| -> String {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        padded.join("  ").trim_end().to_string()
+    };
+    let mut out = line(header.to_vec());
+    out.push('\n');
+    for row in rows {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_pads_columns() {
+        let t = format_table(&["A", "BB"], &[vec!["xxx".into(), "y".into()]]);
+        assert_eq!(t, "A    BB\nxxx  y\n");
+    }
+}

@@ -1,0 +1,194 @@
+//! Decoding untrusted image bytes with limits, so that a corrupt file or a
+//! decompression bomb yields an error rather than a crash or an OOM.
+
+use std::io::Cursor;
+use std::path::Path;
+
+use image::{DynamicImage, ImageFormat, ImageReader, Limits};
+
+/// Limits applied before and during decoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// Largest accepted width x height, checked from the header before any
+    /// pixel is decoded.
+    pub max_pixels: u64,
+    /// Largest accepted encoded size in bytes.
+    pub max_bytes: u64,
+}
+
+impl Default for DecodeLimits {
+    /// 50 megapixels, 256 MiB of encoded data.
+    fn default() -> Self {
+        Self {
+            max_pixels: 50_000_000,
+            max_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// Why an image could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("cannot read file: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("file is empty")]
+    Empty,
+    #[error("encoded size {size} bytes exceeds the limit of {max} bytes")]
+    TooManyBytes { size: u64, max: u64 },
+    #[error("not a supported image (expected JPEG, PNG, BMP, WebP or GIF)")]
+    UnknownFormat,
+    #[error("image has zero size ({width}x{height})")]
+    ZeroSize { width: u32, height: u32 },
+    #[error("image is {width}x{height} = {pixels} pixels, over the limit of {max} pixels")]
+    TooManyPixels {
+        width: u32,
+        height: u32,
+        pixels: u64,
+        max: u64,
+    },
+    #[error("corrupt or truncated {format} data: {message}")]
+    Corrupt {
+        format: &'static str,
+        message: String,
+    },
+}
+
+fn format_name(format: ImageFormat) -> &'static str {
+    match format {
+        ImageFormat::Png => "PNG",
+        ImageFormat::Jpeg => "JPEG",
+        ImageFormat::Bmp => "BMP",
+        ImageFormat::WebP => "WebP",
+        ImageFormat::Gif => "GIF",
+        _ => "image",
+    }
+}
+
+/// Decodes an in-memory image, enforcing `limits`.
+pub fn decode_image(bytes: &[u8], limits: &DecodeLimits) -> Result<DynamicImage, DecodeError> {
+    if bytes.is_empty() {
+        return Err(DecodeError::Empty);
+    }
+    if bytes.len() as u64 > limits.max_bytes {
+        return Err(DecodeError::TooManyBytes {
+            size: bytes.len() as u64,
+            max: limits.max_bytes,
+        });
+    }
+    let format = image::guess_format(bytes).map_err(|_| DecodeError::UnknownFormat)?;
+    if !matches!(
+        format,
+        ImageFormat::Png
+            | ImageFormat::Jpeg
+            | ImageFormat::Bmp
+            | ImageFormat::WebP
+            | ImageFormat::Gif
+    ) {
+        return Err(DecodeError::UnknownFormat);
+    }
+    let corrupt = |e: image::ImageError| DecodeError::Corrupt {
+        format: format_name(format),
+        message: e.to_string(),
+    };
+    let reader = || ImageReader::with_format(Cursor::new(bytes), format);
+    let (width, height) = reader().into_dimensions().map_err(corrupt)?;
+    if width == 0 || height == 0 {
+        return Err(DecodeError::ZeroSize { width, height });
+    }
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > limits.max_pixels {
+        return Err(DecodeError::TooManyPixels {
+            width,
+            height,
+            pixels,
+            max: limits.max_pixels,
+        });
+    }
+    let mut reader = reader();
+    let mut decode_limits = Limits::default();
+    decode_limits.max_image_width = Some(width);
+    decode_limits.max_image_height = Some(height);
+    // Room for the decoded image at 16-bit RGBA plus decoder scratch.
+    decode_limits.max_alloc = Some(pixels.saturating_mul(8).saturating_add(64 << 20));
+    reader.limits(decode_limits);
+    reader.decode().map_err(corrupt)
+}
+
+/// Reads and decodes an image file, enforcing `limits`.
+pub fn load_image(path: &Path, limits: &DecodeLimits) -> Result<DynamicImage, DecodeError> {
+    let size = std::fs::metadata(path)?.len();
+    if size > limits.max_bytes {
+        return Err(DecodeError::TooManyBytes {
+            size,
+            max: limits.max_bytes,
+        });
+    }
+    let bytes = std::fs::read(path)?;
+    decode_image(&bytes, limits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png_bytes(w: u32, h: u32) -> Vec<u8> {
+        let img = image::GrayImage::from_pixel(w, h, image::Luma([128]));
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, ImageFormat::Png).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn decodes_a_png() {
+        let img = decode_image(&png_bytes(5, 4), &DecodeLimits::default()).unwrap();
+        assert_eq!((img.width(), img.height()), (5, 4));
+    }
+
+    #[test]
+    fn rejects_empty_and_unknown_bytes() {
+        let limits = DecodeLimits::default();
+        assert!(matches!(
+            decode_image(&[], &limits),
+            Err(DecodeError::Empty)
+        ));
+        assert!(matches!(
+            decode_image(b"hello, this is not an image", &limits),
+            Err(DecodeError::UnknownFormat)
+        ));
+    }
+
+    #[test]
+    fn rejects_truncated_png() {
+        let bytes = png_bytes(64, 64);
+        let err = decode_image(&bytes[..bytes.len() / 2], &DecodeLimits::default()).unwrap_err();
+        assert!(
+            matches!(err, DecodeError::Corrupt { format: "PNG", .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn enforces_pixel_limit_from_header() {
+        let limits = DecodeLimits {
+            max_pixels: 100,
+            ..DecodeLimits::default()
+        };
+        let err = decode_image(&png_bytes(20, 20), &limits).unwrap_err();
+        assert!(
+            matches!(err, DecodeError::TooManyPixels { pixels: 400, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn enforces_byte_limit() {
+        let limits = DecodeLimits {
+            max_bytes: 10,
+            ..DecodeLimits::default()
+        };
+        assert!(matches!(
+            decode_image(&png_bytes(4, 4), &limits),
+            Err(DecodeError::TooManyBytes { .. })
+        ));
+    }
+}

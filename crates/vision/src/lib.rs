@@ -1,0 +1,14 @@
+//! Melodora's eyes: image decoding, Haar cascade face detection with OpenCV
+//! parity, and (later) face preprocessing, emotion classification and
+//! smoothing.
+//!
+//! Knows nothing of music or HTTP.
+
+pub mod annotate;
+pub mod cascade;
+pub mod decode;
+mod gray;
+
+pub use cascade::{Cascade, CascadeError, DetectParams, HaarDetector};
+pub use decode::{decode_image, load_image, DecodeError, DecodeLimits};
+pub use gray::{rgb_to_gray, GrayImage};
