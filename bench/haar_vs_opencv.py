@@ -6,7 +6,7 @@ For each parameter set (default (1.1, 5) and (1.3, 5)) and each image:
     image (same loading as bench/opencv_reference.py), 1 warm-up then the
     median of --repeat timed calls;
   * Melodora: one process per parameter set,
-        melodora bench detect --threads T --repeat R --scale-factor F \
+        melodora bench --threads T --repeat R --scale-factor F \
                  --min-neighbors N --json IMAGE...
     which prints one JSON object per line
         {"image": PATH, "width": W, "height": H, "median_ms": M, "faces": K}
@@ -84,7 +84,7 @@ def time_opencv(cc, gray, sf, mn, repeat, threads):
 
 
 def run_melodora(binary: Path, images, sf, mn, repeat, threads, timeout):
-    cmd = [str(binary), "bench", "detect", "--threads", str(threads), "--repeat", str(repeat),
+    cmd = [str(binary), "bench", "--threads", str(threads), "--repeat", str(repeat),
            "--scale-factor", str(sf), "--min-neighbors", str(mn), "--json", *map(str, images)]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)

@@ -24,9 +24,9 @@ pub struct DetectorArgs {
     /// OpenCV Haar cascade XML to use instead of the embedded frontal-face one.
     #[arg(long, value_name = "FILE")]
     pub cascade: Option<PathBuf>,
-    /// Worker threads (0 = all cores, 1 = no parallelism).
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
+    /// Worker threads (0 = all cores, 1 = no parallelism; at most 256).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=256))]
+    pub threads: u16,
     /// Refuse images larger than this many megapixels.
     #[arg(long, value_name = "MP", default_value_t = 50.0)]
     pub max_megapixels: f64,
@@ -52,7 +52,7 @@ impl DetectorArgs {
             None => Cascade::frontal_face_default(),
             Some(path) => load_cascade(path)?,
         };
-        Ok(HaarDetector::new(cascade).with_threads(self.threads)?)
+        Ok(HaarDetector::new(cascade).with_threads(usize::from(self.threads))?)
     }
 
     pub fn decode_limits(&self) -> Result<DecodeLimits> {

@@ -277,10 +277,16 @@ impl HaarDetector {
         scratch: &mut LevelScratch,
     ) -> CompiledCascade {
         let resized = resize_linear_exact(img, level.size.0, level.size.1);
-        scratch
-            .integrals
-            .compute(&resized, self.cascade.has_tilted_features());
-        CompiledCascade::new(&self.cascade, scratch.integrals.stride)
+        scratch.integrals.compute(
+            &resized,
+            self.cascade.has_tilted_features(),
+            level_step(level) == 2,
+        );
+        CompiledCascade::new(
+            &self.cascade,
+            scratch.integrals.stride,
+            level_step(level) == 2,
+        )
     }
 
     fn detect_level(

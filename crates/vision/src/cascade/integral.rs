@@ -17,18 +17,42 @@ pub struct Integrals {
     pub sqsum: Vec<u32>,
     /// 45-degree rotated sums; empty unless requested.
     pub tilted: Vec<i32>,
+    /// Whether each row is stored as its even columns followed by its odd
+    /// columns (see [`Integrals::compute`]).
+    pub split: bool,
     tilted_scratch: Vec<i32>,
+}
+
+/// Table index of column `col` within a row of `stride` entries, in the
+/// plain or the even-then-odd ("split") layout.
+pub fn column_index(col: usize, stride: usize, split: bool) -> usize {
+    if split {
+        let evens = stride.div_ceil(2);
+        if col % 2 == 0 {
+            col / 2
+        } else {
+            evens + col / 2
+        }
+    } else {
+        col
+    }
 }
 
 impl Integrals {
     /// Recomputes all tables for `img`, reusing allocations.
-    pub fn compute(&mut self, img: &GrayImage, with_tilted: bool) {
+    ///
+    /// With `split`, every row is permuted to even columns then odd ones:
+    /// pyramid levels that OpenCV scans at every other column then have the
+    /// windows it visits at consecutive addresses, which the chunked scanner
+    /// needs to use all its lanes.
+    pub fn compute(&mut self, img: &GrayImage, with_tilted: bool, split: bool) {
         let (w, h) = (img.width(), img.height());
         let stride = w + 1;
         self.stride = stride;
         self.width = w;
         self.height = h;
-        let len = stride * (h + 1);
+        // Padding lets the scanner read whole chunks of windows at the end.
+        let len = stride * (h + 1) + super::scan::CHUNK;
         self.sum.clear();
         self.sum.resize(len, 0);
         self.sqsum.clear();
@@ -55,6 +79,15 @@ impl Integrals {
             self.compute_tilted(img);
         } else {
             self.tilted.clear();
+        }
+        self.split = split;
+        if split {
+            let rows = h + 1;
+            split_rows(&mut self.sum, stride, rows);
+            split_rows(&mut self.sqsum, stride, rows);
+            if with_tilted {
+                split_rows(&mut self.tilted, stride, rows);
+            }
         }
     }
 
@@ -99,11 +132,30 @@ impl Integrals {
         }
         let stride = self.stride;
         self.tilted.clear();
-        self.tilted.resize(stride * (h + 1), 0);
+        self.tilted.resize(stride * (h + 1) + super::scan::CHUNK, 0);
         for yy in 0..=h {
             self.tilted[yy * stride..(yy + 1) * stride]
                 .copy_from_slice(&t[yy * pw + pad..yy * pw + pad + stride]);
         }
+    }
+}
+
+/// Permutes each of the first `rows` rows to even columns, then odd ones.
+fn split_rows<T: Copy + Default>(table: &mut [T], stride: usize, rows: usize) {
+    let mut tmp = vec![T::default(); stride];
+    for r in 0..rows {
+        let row = &mut table[r * stride..(r + 1) * stride];
+        for (col, &v) in row.iter().enumerate() {
+            tmp[column_index(col, stride, true)] = v;
+        }
+        row.copy_from_slice(&tmp);
+    }
+}
+
+impl Integrals {
+    /// Whether the tilted table was computed (the cascade has tilted features).
+    pub fn tilted_in_use(&self) -> bool {
+        !self.tilted.is_empty()
     }
 }
 
@@ -120,7 +172,9 @@ mod tests {
     fn sums_match_brute_force() {
         let img = sample(7, 5);
         let mut ii = Integrals::default();
-        ii.compute(&img, false);
+        ii.compute(&img, false, false);
+        let mut split = Integrals::default();
+        split.compute(&img, false, true);
         for yy in 0..=5 {
             for xx in 0..=7 {
                 let (mut s, mut sq) = (0i64, 0i64);
@@ -133,6 +187,10 @@ mod tests {
                 }
                 assert_eq!(i64::from(ii.sum[yy * 8 + xx]), s);
                 assert_eq!(i64::from(ii.sqsum[yy * 8 + xx]), sq);
+                assert_eq!(
+                    split.sum[yy * 8 + column_index(xx, 8, true)],
+                    ii.sum[yy * 8 + xx]
+                );
             }
         }
     }
@@ -141,7 +199,7 @@ mod tests {
     fn tilted_matches_definition() {
         let img = sample(9, 6);
         let mut ii = Integrals::default();
-        ii.compute(&img, true);
+        ii.compute(&img, true, false);
         for yy in 0..=6i64 {
             for xx in 0..=9i64 {
                 let mut s = 0i64;

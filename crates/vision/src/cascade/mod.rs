@@ -4,6 +4,7 @@
 //! [`HaarDetector`] runs `detectMultiScale` with OpenCV 4.x semantics.
 
 mod detector;
+mod gather;
 mod group;
 mod integral;
 mod model;
@@ -15,6 +16,7 @@ pub use detector::{DetectParams, HaarDetector, ParamsError};
 pub use group::group_rectangles;
 pub use model::{Cascade, CascadeError, HaarFeature, Stage, TreeNode, WeakTree, WeightedRect};
 pub use resize::resize_linear_exact;
+pub use scan::{simd_level, SimdLevel};
 
 /// OpenCV's `haarcascade_frontalface_default.xml`, embedded so the binary
 /// detects faces with no files around it (licence: see `assets/`).

@@ -2,13 +2,27 @@
 //!
 //! The cascade is "compiled" for a table stride: every feature rectangle
 //! becomes four precomputed offsets relative to the window's top-left corner,
-//! stored inline in the node that uses it, so the hot loop touches one flat
+//! stored inline in the node that uses it, so the hot loops touch one flat
 //! array. Arithmetic mirrors OpenCV's HaarEvaluator operation for operation
 //! (f32 feature sums, f32 variance factor, f64 stage sums), because a
 //! different rounding would change which windows survive.
+//!
+//! Speed comes from evaluating stump stages on [`CHUNK`] horizontally
+//! adjacent windows at once: their table reads are contiguous, so the loops
+//! vectorise (compiled for AVX2 and AVX-512 with runtime dispatch). Each
+//! lane does exactly the scalar arithmetic, so results are identical; chunks
+//! where few windows are still alive fall back to per-window evaluation.
 
-use super::integral::Integrals;
+use super::gather::{GatherBlocks, StumpLane};
+use super::integral::{column_index, Integrals};
 use super::model::{Cascade, HaarFeature};
+
+/// Windows evaluated together. The integral tables carry this much padding
+/// so that a chunk starting at the last window never reads past the end.
+pub const CHUNK: usize = 16;
+
+/// At most this many live windows in a chunk: evaluate them one by one.
+const SCALAR_CUTOFF: u32 = 5;
 
 /// A feature compiled for one stride: 3 rectangles x 4 corner offsets.
 /// Missing rectangles have weight 0 and offsets 0, contributing exactly 0.
@@ -23,8 +37,9 @@ struct CompiledFeature {
 struct Stump {
     feature: CompiledFeature,
     threshold: f32,
-    left: f32,
-    right: f32,
+    /// Leaf values, widened once here as OpenCV widens them per addition.
+    left: f64,
+    right: f64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -40,6 +55,12 @@ struct StageRange {
     start: usize,
     end: usize,
     threshold: f32,
+    /// Whether any order of adding this stage's leaf values gives the same
+    /// f64 sum (see [`sum_is_exact`]). Then its stumps are reordered, the
+    /// two-rectangle ones first (up to `split`), and summed with several
+    /// accumulators; otherwise they keep OpenCV's order and sequential sum.
+    exact: bool,
+    split: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -48,7 +69,7 @@ struct TreeRef {
     first_leaf: usize,
 }
 
-/// How each stage's weak classifiers are laid out.
+/// How the stages' weak classifiers are laid out.
 #[derive(Debug)]
 enum Weak {
     /// All trees are single nodes: `StageRange` indexes `stumps`.
@@ -64,28 +85,36 @@ enum Weak {
 /// A cascade compiled for integral tables of one stride.
 #[derive(Debug)]
 pub struct CompiledCascade {
-    stride: usize,
     window_width: usize,
+    /// Compiled for the split layout: positions along a row are every
+    /// other column.
+    split: bool,
+    /// Largest table offset any feature reads, relative to a window.
+    max_offset: usize,
     norm_offsets: [u32; 4],
     norm_area: f64,
     stages: Vec<StageRange>,
     weak: Weak,
+    /// Gather layout for one-window evaluation, when every stage is an
+    /// exact-sum stump stage on upright features.
+    gather: Option<GatherBlocks>,
 }
 
-/// Result of running the cascade on one window, as OpenCV's `runAt` reports
-/// it: accepted, rejected by stage `n` (0 for the first stage), or skipped
-/// (the window is too flat to normalise).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WindowResult {
-    Accepted,
-    RejectedAt(usize),
-    Flat,
-}
-
-fn corner_offsets(x: i32, y: i32, w: i32, h: i32, tilted: bool, stride: usize) -> [u32; 4] {
+/// Table offsets of a rectangle's four corners relative to a window's
+/// top-left entry. In the split layout the window sits at an even column,
+/// so a corner's column parity is that of its offset within the window.
+fn corner_offsets(
+    x: i32,
+    y: i32,
+    w: i32,
+    h: i32,
+    tilted: bool,
+    stride: usize,
+    split: bool,
+) -> [u32; 4] {
     let s = stride as i64;
     let (x, y, w, h) = (x as i64, y as i64, w as i64, h as i64);
-    let ofs = |cx: i64, cy: i64| (cx + s * cy) as u32;
+    let ofs = |cx: i64, cy: i64| (column_index(cx as usize, stride, split) as i64 + s * cy) as u32;
     if tilted {
         [
             ofs(x, y),
@@ -98,12 +127,12 @@ fn corner_offsets(x: i32, y: i32, w: i32, h: i32, tilted: bool, stride: usize) -
     }
 }
 
-fn compile_feature(f: &HaarFeature, stride: usize) -> CompiledFeature {
+fn compile_feature(f: &HaarFeature, stride: usize, split: bool) -> CompiledFeature {
     let mut offsets = [0u32; 12];
     let mut weights = [0f32; 3];
     for (i, r) in f.rects.iter().enumerate() {
         offsets[i * 4..i * 4 + 4]
-            .copy_from_slice(&corner_offsets(r.x, r.y, r.w, r.h, f.tilted, stride));
+            .copy_from_slice(&corner_offsets(r.x, r.y, r.w, r.h, f.tilted, stride, split));
         weights[i] = r.weight;
     }
     CompiledFeature {
@@ -114,34 +143,49 @@ fn compile_feature(f: &HaarFeature, stride: usize) -> CompiledFeature {
 }
 
 impl CompiledCascade {
-    /// Compiles `cascade` for tables whose rows are `stride` entries long.
-    pub fn new(cascade: &Cascade, stride: usize) -> Self {
+    /// Compiles `cascade` for tables whose rows are `stride` entries long,
+    /// in the plain or split layout (see [`Integrals::compute`]).
+    pub fn new(cascade: &Cascade, stride: usize, split: bool) -> Self {
         let (ww, wh) = cascade.window_size();
         let features: Vec<CompiledFeature> = cascade
             .features()
             .iter()
-            .map(|f| compile_feature(f, stride))
+            .map(|f| compile_feature(f, stride, split))
             .collect();
         let mut stages = Vec::with_capacity(cascade.stages().len());
         let weak = if cascade.is_stump_based() {
             let mut stumps = Vec::new();
             for stage in cascade.stages() {
                 let start = stumps.len();
-                for tree in &stage.trees {
-                    let node = &tree.nodes[0];
-                    // A stump's children are both leaves: -0 and -1.
-                    let leaf = |child: i32| tree.leaves[(-child) as usize];
-                    stumps.push(Stump {
-                        feature: features[node.feature],
-                        threshold: node.threshold,
-                        left: leaf(node.left),
-                        right: leaf(node.right),
-                    });
+                let mut stage_stumps: Vec<Stump> = stage
+                    .trees
+                    .iter()
+                    .map(|tree| {
+                        let node = &tree.nodes[0];
+                        let leaf = |child: i32| f64::from(tree.leaves[(-child) as usize]);
+                        Stump {
+                            feature: features[node.feature],
+                            threshold: node.threshold,
+                            left: leaf(node.left),
+                            right: leaf(node.right),
+                        }
+                    })
+                    .collect();
+                let exact = sum_is_exact(stage_stumps.iter().map(|s| (s.left, s.right)));
+                if exact {
+                    stage_stumps.sort_by_key(|s| s.feature.weights[2] != 0.0);
                 }
+                let two_rect = stage_stumps
+                    .iter()
+                    .filter(|s| s.feature.weights[2] == 0.0)
+                    .count();
+                stumps.extend(stage_stumps);
                 stages.push(StageRange {
                     start,
                     end: stumps.len(),
                     threshold: stage.threshold,
+                    exact,
+                    split: start + two_rect,
                 });
             }
             Weak::Stumps(stumps)
@@ -166,6 +210,8 @@ impl CompiledCascade {
                     start,
                     end: trees.len(),
                     threshold: stage.threshold,
+                    exact: false,
+                    split: start,
                 });
             }
             Weak::Trees {
@@ -174,21 +220,24 @@ impl CompiledCascade {
                 leaves,
             }
         };
+        let gather = build_gather(&stages, &weak);
         let (ww, wh) = (ww as usize, wh as usize);
         Self {
-            stride,
+            gather,
             window_width: ww,
-            norm_offsets: corner_offsets(1, 1, ww as i32 - 2, wh as i32 - 2, false, stride),
+            max_offset: wh * stride + ww,
+            norm_offsets: corner_offsets(1, 1, ww as i32 - 2, wh as i32 - 2, false, stride, split),
+            split,
             norm_area: ((ww - 2) * (wh - 2)) as f64,
             stages,
             weak,
         }
     }
 
-    /// OpenCV's `setWindow`: the variance normalisation factor of the window
-    /// at table offset `p`, or `None` when the window is too flat (OpenCV
+    /// OpenCV's `setWindow` for the window at table offset `p`: the variance
+    /// normalisation factor, or `None` when the window is too flat (OpenCV
     /// skips windows whose standard deviation is not above 10 grey levels).
-    #[inline]
+    #[inline(always)]
     fn variance_factor(&self, t: &Integrals, p: usize) -> Option<f32> {
         let o = &self.norm_offsets;
         let s = &t.sum;
@@ -201,38 +250,53 @@ impl CompiledCascade {
             .wrapping_sub(q[p + o[1] as usize])
             .wrapping_sub(q[p + o[2] as usize])
             .wrapping_add(q[p + o[3] as usize]);
-        let area = self.norm_area;
-        let nf = area * f64::from(sqsum) - f64::from(sum) * f64::from(sum);
-        if nf > 0.0 {
-            let factor = (1.0 / nf.sqrt()) as f32;
-            (area * f64::from(factor) < 1e-1).then_some(factor)
-        } else {
-            None
-        }
+        variance_factor_from(self.norm_area, sum, sqsum)
     }
 
-    /// Runs the whole cascade on the window whose top-left corner is table
-    /// offset `p` (which must leave the window inside the tables).
-    #[inline]
-    pub fn run_at(&self, t: &Integrals, p: usize) -> WindowResult {
-        let Some(norm) = self.variance_factor(t, p) else {
-            return WindowResult::Flat;
-        };
+    /// Runs stage `si` on the single window at table offset `p`.
+    #[inline(always)]
+    fn stage_passes<const GATHER: bool>(
+        &self,
+        si: usize,
+        t: &Integrals,
+        p: usize,
+        norm: f32,
+    ) -> bool {
+        let stage = &self.stages[si];
+        let mut acc = 0f64;
+        #[cfg(target_arch = "x86_64")]
+        if GATHER {
+            if let Some(g) = &self.gather {
+                debug_assert!(p + self.max_offset < t.sum.len());
+                // SAFETY: GATHER is only set by the AVX-512 entry point, and
+                // every offset read stays inside the tables (see below).
+                let acc = unsafe { g.stage_sum(si, t.sum.as_ptr().add(p), norm) };
+                return acc >= f64::from(stage.threshold);
+            }
+        }
         match &self.weak {
+            Weak::Stumps(stumps) if stage.exact => {
+                debug_assert!(p + self.max_offset < t.sum.len());
+                // SAFETY: `p` is a window inside the level (callers scan only
+                // x < columns, y < rows) and every offset is at most
+                // `max_offset`, whose sum with any such `p` is inside the
+                // tables (rectangles were validated to lie in the window).
+                let (a, b) = unsafe {
+                    (
+                        sum_stumps_unchecked::<2>(&stumps[stage.start..stage.split], t, p, norm),
+                        sum_stumps_unchecked::<3>(&stumps[stage.split..stage.end], t, p, norm),
+                    )
+                };
+                acc = a + b;
+            }
             Weak::Stumps(stumps) => {
-                for (si, stage) in self.stages.iter().enumerate() {
-                    let mut acc = 0f64;
-                    for stump in &stumps[stage.start..stage.end] {
-                        let v = feature_value(&stump.feature, t, p) * norm;
-                        acc += f64::from(if v < stump.threshold {
-                            stump.left
-                        } else {
-                            stump.right
-                        });
-                    }
-                    if acc < f64::from(stage.threshold) {
-                        return WindowResult::RejectedAt(si);
-                    }
+                for stump in &stumps[stage.start..stage.end] {
+                    let v = feature_value(&stump.feature, t, p) * norm;
+                    acc += if v < stump.threshold {
+                        stump.left
+                    } else {
+                        stump.right
+                    };
                 }
             }
             Weak::Trees {
@@ -240,37 +304,31 @@ impl CompiledCascade {
                 nodes,
                 leaves,
             } => {
-                for (si, stage) in self.stages.iter().enumerate() {
-                    let mut acc = 0f64;
-                    for tree in &trees[stage.start..stage.end] {
-                        let mut idx: i32 = 0;
-                        loop {
-                            let node = &nodes[tree.first_node + idx as usize];
-                            let v = feature_value(&node.feature, t, p) * norm;
-                            idx = if v < node.threshold {
-                                node.left
-                            } else {
-                                node.right
-                            };
-                            if idx <= 0 {
-                                break;
-                            }
+                for tree in &trees[stage.start..stage.end] {
+                    let mut idx: i32 = 0;
+                    loop {
+                        let node = &nodes[tree.first_node + idx as usize];
+                        let v = feature_value(&node.feature, t, p) * norm;
+                        idx = if v < node.threshold {
+                            node.left
+                        } else {
+                            node.right
+                        };
+                        if idx <= 0 {
+                            break;
                         }
-                        acc += f64::from(leaves[tree.first_leaf + (-idx) as usize]);
                     }
-                    if acc < f64::from(stage.threshold) {
-                        return WindowResult::RejectedAt(si);
-                    }
+                    acc += f64::from(leaves[tree.first_leaf + (-idx) as usize]);
                 }
             }
         }
-        WindowResult::Accepted
+        acc >= f64::from(stage.threshold)
     }
 
-    /// Scans rows `rows` (stepping by `step`) of the level in `t`, pushing the
-    /// top-left corners of accepted windows to `hits`. Mirrors OpenCV's
-    /// stepping: after a window fails the first stage, the next one is
-    /// skipped too.
+    /// Scans window rows `rows` (stepping by `step`) of the level in `t`,
+    /// pushing the top-left corners of accepted windows to `hits`, in
+    /// OpenCV's order. Mirrors OpenCV's stepping: after a window fails the
+    /// first stage, the next one is skipped.
     pub fn scan_rows(
         &self,
         t: &Integrals,
@@ -278,28 +336,534 @@ impl CompiledCascade {
         step: usize,
         hits: &mut Vec<(usize, usize)>,
     ) {
-        let Some(x_end) = (t.width + 1).checked_sub(self.window_width) else {
+        #[cfg(target_arch = "x86_64")]
+        match simd_level() {
+            // SAFETY: simd_level only reports what the CPU supports.
+            SimdLevel::Avx512 => return unsafe { self.scan_rows_avx512(t, rows, step, hits) },
+            SimdLevel::Avx2 => return unsafe { self.scan_rows_avx2(t, rows, step, hits) },
+            SimdLevel::Generic => {}
+        }
+        self.scan_rows_generic::<false>(t, rows, step, hits)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+    unsafe fn scan_rows_avx512(
+        &self,
+        t: &Integrals,
+        rows: std::ops::Range<usize>,
+        step: usize,
+        hits: &mut Vec<(usize, usize)>,
+    ) {
+        self.scan_rows_generic::<true>(t, rows, step, hits)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn scan_rows_avx2(
+        &self,
+        t: &Integrals,
+        rows: std::ops::Range<usize>,
+        step: usize,
+        hits: &mut Vec<(usize, usize)>,
+    ) {
+        self.scan_rows_generic::<false>(t, rows, step, hits)
+    }
+
+    #[inline(always)]
+    fn scan_rows_generic<const GATHER: bool>(
+        &self,
+        t: &Integrals,
+        rows: std::ops::Range<usize>,
+        step: usize,
+        hits: &mut Vec<(usize, usize)>,
+    ) {
+        let Some(columns) = (t.width + 1).checked_sub(self.window_width) else {
             return;
         };
+        debug_assert!(
+            t.sum.len() >= (t.height + 1) * t.stride + CHUNK,
+            "tables lack chunk padding"
+        );
+        debug_assert_eq!(t.split, self.split, "tables and cascade disagree on layout");
+        // In the split layout, consecutive positions are every other column,
+        // exactly the columns OpenCV visits at step 2.
+        let (positions, position_step, x_scale) = if self.split {
+            assert_eq!(step, 2, "the split layout serves step-2 levels");
+            (columns.div_ceil(2), 1, 2)
+        } else {
+            (columns, step, 1)
+        };
+        let chunks = positions.div_ceil(CHUNK);
+        let mut row = RowState::new(chunks);
+        let first = hits.len();
         let mut y = rows.start;
         while y < rows.end {
-            let row_base = y * self.stride;
-            let mut x = 0;
-            while x < x_end {
-                match self.run_at(t, row_base + x) {
-                    WindowResult::Accepted => hits.push((x, y)),
-                    WindowResult::RejectedAt(0) => x += step,
-                    _ => {}
-                }
-                x += step;
-            }
+            self.scan_row::<GATHER>(t, y, positions, position_step, &mut row, hits);
             y += step;
+        }
+        for hit in &mut hits[first..] {
+            hit.0 *= x_scale;
+        }
+    }
+
+    /// Evaluates one row of windows stage by stage.
+    #[inline(always)]
+    fn scan_row<const GATHER: bool>(
+        &self,
+        t: &Integrals,
+        y: usize,
+        columns: usize,
+        step: usize,
+        row: &mut RowState,
+        hits: &mut Vec<(usize, usize)>,
+    ) {
+        let base = y * t.stride;
+        // Variance and stage 0 for every window of the row.
+        for (c, chunk) in row.chunks.iter_mut().enumerate() {
+            let p = base + c * CHUNK;
+            let flat = self.dense_variance(t, p, &mut chunk.norm);
+            let pass0 = match &self.weak {
+                Weak::Stumps(stumps) => self.dense_stage::<GATHER>(0, stumps, t, p, &chunk.norm),
+                Weak::Trees { .. } => {
+                    let mut m = 0;
+                    for i in 0..CHUNK {
+                        if flat & (1 << i) == 0
+                            && c * CHUNK + i < columns
+                            && self.stage_passes::<GATHER>(0, t, p + i, chunk.norm[i])
+                        {
+                            m |= 1 << i;
+                        }
+                    }
+                    m
+                }
+            };
+            chunk.flat = flat;
+            chunk.pass0 = pass0;
+        }
+        // OpenCV's stepping: visit x = 0, step, ...; a window rejected by
+        // stage 0 (not a flat one) makes it skip the next.
+        let mut x = 0;
+        let mut any_alive = false;
+        for chunk in row.chunks.iter_mut() {
+            chunk.alive = 0;
+        }
+        while x < columns {
+            let (c, i) = (x / CHUNK, x % CHUNK);
+            let chunk = &mut row.chunks[c];
+            let bit = 1u32 << i;
+            if chunk.flat & bit == 0 {
+                if chunk.pass0 & bit != 0 {
+                    chunk.alive |= bit;
+                    any_alive = true;
+                } else {
+                    x += step;
+                }
+            }
+            x += step;
+        }
+        if !any_alive {
+            return;
+        }
+        // Remaining stages on the windows still alive.
+        for si in 1..self.stages.len() {
+            let mut any = false;
+            for (c, chunk) in row.chunks.iter_mut().enumerate() {
+                if chunk.alive == 0 {
+                    continue;
+                }
+                let p = base + c * CHUNK;
+                chunk.alive = match &self.weak {
+                    Weak::Stumps(stumps) if chunk.alive.count_ones() > SCALAR_CUTOFF => {
+                        chunk.alive & self.dense_stage::<GATHER>(si, stumps, t, p, &chunk.norm)
+                    }
+                    _ => {
+                        let mut m = chunk.alive;
+                        let mut bits = chunk.alive;
+                        while bits != 0 {
+                            let i = bits.trailing_zeros() as usize;
+                            bits &= bits - 1;
+                            if !self.stage_passes::<GATHER>(si, t, p + i, chunk.norm[i]) {
+                                m &= !(1 << i);
+                            }
+                        }
+                        m
+                    }
+                };
+                any |= chunk.alive != 0;
+            }
+            if !any {
+                return;
+            }
+        }
+        for (c, chunk) in row.chunks.iter().enumerate() {
+            let mut bits = chunk.alive;
+            while bits != 0 {
+                let i = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                hits.push((c * CHUNK + i, y));
+            }
+        }
+    }
+
+    /// Variance factors of the `CHUNK` windows starting at table offset `p`;
+    /// returns the bit mask of flat (skipped) windows.
+    #[inline(always)]
+    fn dense_variance(&self, t: &Integrals, p: usize, norm: &mut [f32; CHUNK]) -> u32 {
+        let o = &self.norm_offsets;
+        let s = |k: usize| -> &[i32; CHUNK] { chunk_of(&t.sum, p + o[k] as usize) };
+        let q = |k: usize| -> &[u32; CHUNK] { chunk_of(&t.sqsum, p + o[k] as usize) };
+        let (s0, s1, s2, s3) = (s(0), s(1), s(2), s(3));
+        let (q0, q1, q2, q3) = (q(0), q(1), q(2), q(3));
+        let mut ok = [false; CHUNK];
+        for i in 0..CHUNK {
+            let sum = s0[i]
+                .wrapping_sub(s1[i])
+                .wrapping_sub(s2[i])
+                .wrapping_add(s3[i]);
+            let sqsum = q0[i]
+                .wrapping_sub(q1[i])
+                .wrapping_sub(q2[i])
+                .wrapping_add(q3[i]);
+            let nf = self.norm_area * f64::from(sqsum) - f64::from(sum) * f64::from(sum);
+            let factor = (1.0 / nf.sqrt()) as f32;
+            norm[i] = factor;
+            ok[i] = nf > 0.0 && self.norm_area * f64::from(factor) < 1e-1;
+        }
+        let mut flat = 0u32;
+        for (i, &good) in ok.iter().enumerate() {
+            flat |= u32::from(!good) << i;
+        }
+        flat
+    }
+
+    /// Stage `si` on the `CHUNK` windows starting at table offset `p`, with
+    /// the hand-written AVX-512 kernel when available (`AVX512`, set only by
+    /// the AVX-512 entry point) and the stage's sum is order-independent.
+    #[inline(always)]
+    fn dense_stage<const AVX512: bool>(
+        &self,
+        si: usize,
+        stumps: &[Stump],
+        t: &Integrals,
+        p: usize,
+        norm: &[f32; CHUNK],
+    ) -> u32 {
+        #[cfg(target_arch = "x86_64")]
+        if AVX512 && self.stages[si].exact && !t.tilted_in_use() {
+            let stage = &self.stages[si];
+            // SAFETY: AVX512 is only set by the AVX-512 entry point; chunk
+            // reads stay inside the padded tables (see `CHUNK`).
+            return unsafe {
+                debug_assert!(p + self.max_offset + CHUNK <= t.sum.len());
+                dense_stage_avx512(
+                    &stumps[stage.start..stage.split],
+                    &stumps[stage.split..stage.end],
+                    t.sum.as_ptr().add(p),
+                    norm,
+                    stage.threshold,
+                )
+            };
+        }
+        self.dense_stump_stage(si, stumps, t, p, norm)
+    }
+
+    /// Stage `si` (all stumps) on the `CHUNK` windows starting at table
+    /// offset `p`; returns the bit mask of windows that pass.
+    #[inline(always)]
+    fn dense_stump_stage(
+        &self,
+        si: usize,
+        stumps: &[Stump],
+        t: &Integrals,
+        p: usize,
+        norm: &[f32; CHUNK],
+    ) -> u32 {
+        let stage = &self.stages[si];
+        let mut acc = [0f64; CHUNK];
+        for stump in &stumps[stage.start..stage.end] {
+            let f = &stump.feature;
+            let table = if f.tilted { &t.tilted } else { &t.sum };
+            let c = |k: usize| -> &[i32; CHUNK] { chunk_of(table, p + f.offsets[k] as usize) };
+            let (a0, a1, a2, a3) = (c(0), c(1), c(2), c(3));
+            let (b0, b1, b2, b3) = (c(4), c(5), c(6), c(7));
+            let (d0, d1, d2, d3) = (c(8), c(9), c(10), c(11));
+            let [w0, w1, w2] = f.weights;
+            let (thr, left, right) = (stump.threshold, stump.left, stump.right);
+            for i in 0..CHUNK {
+                let r0 = a0[i]
+                    .wrapping_sub(a1[i])
+                    .wrapping_sub(a2[i])
+                    .wrapping_add(a3[i]) as f32;
+                let r1 = b0[i]
+                    .wrapping_sub(b1[i])
+                    .wrapping_sub(b2[i])
+                    .wrapping_add(b3[i]) as f32;
+                let r2 = d0[i]
+                    .wrapping_sub(d1[i])
+                    .wrapping_sub(d2[i])
+                    .wrapping_add(d3[i]) as f32;
+                // Same operations as feature_value: (w0 r0 + w1 r1) + w2 r2;
+                // with no third rectangle, w2 r2 is +0 and changes nothing.
+                let v = (w0 * r0 + w1 * r1 + w2 * r2) * norm[i];
+                acc[i] += if v < thr { left } else { right };
+            }
+        }
+        let threshold = f64::from(stage.threshold);
+        let mut pass = 0u32;
+        for (i, &a) in acc.iter().enumerate() {
+            pass |= u32::from(a >= threshold) << i;
+        }
+        pass
+    }
+
+    /// Reference evaluation of the whole cascade on one window, used by tests
+    /// to check the chunked scanner.
+    #[cfg(test)]
+    fn run_at(&self, t: &Integrals, p: usize) -> Option<bool> {
+        let norm = self.variance_factor(t, p)?;
+        Some((0..self.stages.len()).all(|si| self.stage_passes::<false>(si, t, p, norm)))
+    }
+}
+
+/// AVX-512 version of `dense_stump_stage` for an exact-sum stage of upright
+/// stumps (two-rectangle ones in `two`, three-rectangle ones in `three`):
+/// one register holds the 16 windows of a chunk.
+///
+/// # Safety
+/// The CPU must support AVX-512F; `window.add(o + i)` must be readable for
+/// every stump offset `o` and `i < 16`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn dense_stage_avx512(
+    two: &[Stump],
+    three: &[Stump],
+    window: *const i32,
+    norm: &[f32; CHUNK],
+    threshold: f32,
+) -> u32 {
+    use std::arch::x86_64::*;
+    const _: () = assert!(CHUNK == 16);
+    let norm = _mm512_loadu_ps(norm.as_ptr());
+    let mut acc_lo = _mm512_setzero_pd();
+    let mut acc_hi = _mm512_setzero_pd();
+    let mut run = |stumps: &[Stump], rects: usize| {
+        for s in stumps {
+            let o = &s.feature.offsets;
+            let rect = |k: usize| -> __m512 {
+                let at = |i: usize| _mm512_loadu_si512(window.add(o[k * 4 + i] as usize).cast());
+                let sum = _mm512_add_epi32(
+                    _mm512_sub_epi32(_mm512_sub_epi32(at(0), at(1)), at(2)),
+                    at(3),
+                );
+                _mm512_cvtepi32_ps(sum)
+            };
+            let w = &s.feature.weights;
+            let mut v = _mm512_add_ps(
+                _mm512_mul_ps(_mm512_set1_ps(w[0]), rect(0)),
+                _mm512_mul_ps(_mm512_set1_ps(w[1]), rect(1)),
+            );
+            if rects == 3 {
+                v = _mm512_add_ps(v, _mm512_mul_ps(_mm512_set1_ps(w[2]), rect(2)));
+            }
+            v = _mm512_mul_ps(v, norm);
+            let below = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(v, _mm512_set1_ps(s.threshold));
+            let (l, r) = (_mm512_set1_pd(s.left), _mm512_set1_pd(s.right));
+            acc_lo = _mm512_add_pd(acc_lo, _mm512_mask_blend_pd(below as u8, r, l));
+            acc_hi = _mm512_add_pd(acc_hi, _mm512_mask_blend_pd((below >> 8) as u8, r, l));
+        }
+    };
+    run(two, 2);
+    run(three, 3);
+    let thr = _mm512_set1_pd(f64::from(threshold));
+    let lo = _mm512_cmp_pd_mask::<_CMP_GE_OQ>(acc_lo, thr);
+    let hi = _mm512_cmp_pd_mask::<_CMP_GE_OQ>(acc_hi, thr);
+    u32::from(lo) | (u32::from(hi) << 8)
+}
+
+/// Instruction sets the scanner can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SimdLevel {
+    Generic,
+    Avx2,
+    Avx512,
+}
+
+/// The best instruction set this CPU supports, capped by the environment
+/// variable `MELODORA_SIMD` (`generic`, `avx2` or `avx512`) so that the
+/// kernels can be compared on one machine. Detected once.
+pub fn simd_level() -> SimdLevel {
+    static LEVEL: std::sync::OnceLock<SimdLevel> = std::sync::OnceLock::new();
+    *LEVEL.get_or_init(|| {
+        let detected = detect_simd();
+        let cap = match std::env::var("MELODORA_SIMD").as_deref() {
+            Ok("generic") => SimdLevel::Generic,
+            Ok("avx2") => SimdLevel::Avx2,
+            _ => SimdLevel::Avx512,
+        };
+        detected.min(cap)
+    })
+}
+
+fn detect_simd() -> SimdLevel {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx512f") && has!("avx512bw") && has!("avx512dq") && has!("avx512vl") {
+            return SimdLevel::Avx512;
+        }
+        if has!("avx2") && has!("fma") {
+            return SimdLevel::Avx2;
+        }
+    }
+    SimdLevel::Generic
+}
+
+/// Per-row scratch: one entry per chunk of windows.
+struct RowState {
+    chunks: Vec<ChunkState>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct ChunkState {
+    norm: [f32; CHUNK],
+    flat: u32,
+    pass0: u32,
+    alive: u32,
+}
+
+impl RowState {
+    fn new(chunks: usize) -> Self {
+        Self {
+            chunks: vec![ChunkState::default(); chunks],
         }
     }
 }
 
+/// The gather layout, if the cascade qualifies: stumps only, no tilted
+/// features, and every stage's sum order-independent.
+fn build_gather(stages: &[StageRange], weak: &Weak) -> Option<GatherBlocks> {
+    let Weak::Stumps(stumps) = weak else {
+        return None;
+    };
+    if stumps.iter().any(|s| s.feature.tilted) || stages.iter().any(|s| !s.exact) {
+        return None;
+    }
+    let lane = |s: &Stump| StumpLane {
+        offsets: s.feature.offsets,
+        weights: s.feature.weights,
+        threshold: s.threshold,
+        left: s.left,
+        right: s.right,
+    };
+    let mut blocks = GatherBlocks::new();
+    for st in stages {
+        let two: Vec<StumpLane> = stumps[st.start..st.split].iter().map(lane).collect();
+        let three: Vec<StumpLane> = stumps[st.split..st.end].iter().map(lane).collect();
+        blocks.push_stage(&two, &three);
+    }
+    Some(blocks)
+}
+
+/// Whether adding the given leaf values in any order gives the same f64 sum.
+///
+/// Every f32 is an integer multiple of its ulp; if all partial sums are
+/// multiples of the smallest ulp and bounded by 2^53 of them, each is exactly
+/// representable and every addition is exact, so order cannot matter. This
+/// holds for OpenCV's cascades and lets the scanner reorder and split sums
+/// without changing a single result; stages that fail it keep strict order.
+fn sum_is_exact(leaves: impl Iterator<Item = (f64, f64)>) -> bool {
+    let mut min_ulp_exp = i32::MAX;
+    let mut bound = 0f64;
+    for (l, r) in leaves {
+        for v in [l, r] {
+            let v = v as f32;
+            if v != 0.0 {
+                let biased = ((v.to_bits() >> 23) & 0xff) as i32;
+                let exp = if biased == 0 { -149 } else { biased - 127 - 23 };
+                min_ulp_exp = min_ulp_exp.min(exp);
+            }
+        }
+        bound += l.abs().max(r.abs());
+    }
+    min_ulp_exp == i32::MAX || bound < 2f64.powi(53 + min_ulp_exp)
+}
+
+/// Sum of the leaves chosen by `stumps` (all with `RECTS` rectangles) for the
+/// window at `p`, with two accumulators to shorten the dependency chain.
+///
+/// # Safety
+/// `p + offset` must be in bounds of the tables for every offset of every
+/// stump (see `max_offset`).
+#[inline(always)]
+unsafe fn sum_stumps_unchecked<const RECTS: usize>(
+    stumps: &[Stump],
+    t: &Integrals,
+    p: usize,
+    norm: f32,
+) -> f64 {
+    #[inline(always)]
+    unsafe fn value<const RECTS: usize>(s: &Stump, t: &Integrals, p: usize, norm: f32) -> f64 {
+        let f = &s.feature;
+        let table = if f.tilted {
+            t.tilted.as_ptr()
+        } else {
+            t.sum.as_ptr()
+        };
+        let o = &f.offsets;
+        let rect = |k: usize| -> f32 {
+            let at = |i: usize| *table.add(p + o[k * 4 + i] as usize);
+            at(0)
+                .wrapping_sub(at(1))
+                .wrapping_sub(at(2))
+                .wrapping_add(at(3)) as f32
+        };
+        let w = &f.weights;
+        let mut v = w[0] * rect(0) + w[1] * rect(1);
+        if RECTS == 3 {
+            v += w[2] * rect(2);
+        }
+        if v * norm < s.threshold {
+            s.left
+        } else {
+            s.right
+        }
+    }
+    let (mut a, mut b) = (0f64, 0f64);
+    let mut pairs = stumps.chunks_exact(2);
+    for pair in &mut pairs {
+        a += value::<RECTS>(&pair[0], t, p, norm);
+        b += value::<RECTS>(&pair[1], t, p, norm);
+    }
+    if let [last] = pairs.remainder() {
+        a += value::<RECTS>(last, t, p, norm);
+    }
+    a + b
+}
+
+/// `CHUNK` consecutive table entries from `start` (one bounds check).
+#[inline(always)]
+fn chunk_of<T>(table: &[T], start: usize) -> &[T; CHUNK] {
+    table[start..start + CHUNK]
+        .try_into()
+        .expect("slice has CHUNK entries")
+}
+
+/// OpenCV's variance normalisation from a window's sum and squared sum.
+#[inline(always)]
+fn variance_factor_from(area: f64, sum: i32, sqsum: u32) -> Option<f32> {
+    let nf = area * f64::from(sqsum) - f64::from(sum) * f64::from(sum);
+    if nf > 0.0 {
+        let factor = (1.0 / nf.sqrt()) as f32;
+        (area * f64::from(factor) < 1e-1).then_some(factor)
+    } else {
+        None
+    }
+}
+
 /// `sum_k weight_k * rect_sum_k`, in OpenCV's order and precision.
-#[inline]
+#[inline(always)]
 fn feature_value(f: &CompiledFeature, t: &Integrals, p: usize) -> f32 {
     let table = if f.tilted { &t.tilted } else { &t.sum };
     let o = &f.offsets;
@@ -316,4 +880,138 @@ fn feature_value(f: &CompiledFeature, t: &Integrals, p: usize) -> f32 {
         v += w[2] * rect(2);
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::GrayImage;
+
+    /// Reference scan: OpenCV's loop, one window at a time.
+    fn reference_scan(
+        cc: &CompiledCascade,
+        t: &Integrals,
+        rows: usize,
+        step: usize,
+    ) -> Vec<(usize, usize)> {
+        let columns = t.width + 1 - cc.window_width;
+        let mut hits = Vec::new();
+        for y in (0..rows).step_by(step) {
+            let mut x = 0;
+            while x < columns {
+                let p = y * t.stride + x;
+                match cc.run_at(t, p) {
+                    Some(true) => hits.push((x, y)),
+                    Some(false) => {
+                        let norm = cc.variance_factor(t, p).unwrap();
+                        if !cc.stage_passes::<false>(0, t, p, norm) {
+                            x += step;
+                        }
+                    }
+                    None => {}
+                }
+                x += step;
+            }
+        }
+        hits
+    }
+
+    fn fixture(name: &str) -> GrayImage {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/parity/images")
+            .join(name);
+        let img = crate::load_image(&path, &crate::DecodeLimits::default()).unwrap();
+        GrayImage::from_dynamic(&img)
+    }
+
+    #[test]
+    fn chunked_scan_equals_window_by_window_scan() {
+        let cascade = Cascade::frontal_face_default();
+        let mut total_hits = 0;
+        for name in [
+            "photo_astronaut_small_256.png",
+            "scene_05_three_faces.png",
+            "noface_coins.png",
+        ] {
+            let img = fixture(name);
+            let (w, h) = (img.width(), img.height());
+            let mut plain = Integrals::default();
+            plain.compute(&img, false, false);
+            let reference_cascade = CompiledCascade::new(&cascade, plain.stride, false);
+            let rows = h + 1 - 24;
+            let _ = w;
+            for step in [1, 2] {
+                let split = step == 2;
+                let mut t = Integrals::default();
+                t.compute(&img, false, split);
+                let cc = CompiledCascade::new(&cascade, t.stride, split);
+                let mut fast = Vec::new();
+                cc.scan_rows(&t, 0..rows, step, &mut fast);
+                let expected = reference_scan(&reference_cascade, &plain, rows, step);
+                assert_eq!(fast, expected, "{name} step {step}");
+                total_hits += fast.len();
+            }
+        }
+        assert!(total_hits > 0, "the images must exercise accepted windows");
+    }
+
+    fn chunked_equals_reference(cascade: &Cascade, name: &str) -> usize {
+        let img = fixture(name);
+        let mut plain = Integrals::default();
+        plain.compute(&img, cascade.has_tilted_features(), false);
+        let reference_cascade = CompiledCascade::new(cascade, plain.stride, false);
+        let rows = img.height() + 1 - cascade.window_size().1 as usize;
+        let mut hits = 0;
+        for step in [1, 2] {
+            let mut t = Integrals::default();
+            t.compute(&img, cascade.has_tilted_features(), step == 2);
+            let cc = CompiledCascade::new(cascade, t.stride, step == 2);
+            let mut fast = Vec::new();
+            cc.scan_rows(&t, 0..rows, step, &mut fast);
+            assert_eq!(
+                fast,
+                reference_scan(&reference_cascade, &plain, rows, step),
+                "{name} step {step}"
+            );
+            hits += fast.len();
+        }
+        hits
+    }
+
+    #[test]
+    fn opencv_face_cascade_qualifies_for_the_fast_paths() {
+        let cc = CompiledCascade::new(&Cascade::frontal_face_default(), 641, true);
+        assert!(
+            cc.stages.iter().all(|s| s.exact),
+            "every stage sum is order-independent"
+        );
+        assert!(cc.gather.is_some());
+    }
+
+    #[test]
+    fn stages_with_inexact_sums_keep_opencv_order() {
+        // A leaf of 1e-30 makes exact reordering impossible: the scanner must
+        // fall back to sequential sums and still agree with the reference.
+        let mut cascade = Cascade::frontal_face_default();
+        for stage in &mut cascade.stages {
+            stage.trees[0].leaves[0] = 1e-30;
+        }
+        let cc = CompiledCascade::new(&cascade, 641, false);
+        assert!(cc.stages.iter().all(|s| !s.exact));
+        assert!(cc.gather.is_none());
+        assert!(chunked_equals_reference(&cascade, "scene_05_three_faces.png") > 0);
+    }
+
+    #[test]
+    fn tree_and_tilted_cascades_scan_like_the_reference() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cascades");
+        let load =
+            |f: &str| Cascade::from_xml(&std::fs::read_to_string(dir.join(f)).unwrap()).unwrap();
+        let alt2 = load("haarcascade_frontalface_alt2.xml");
+        assert!(!alt2.is_stump_based());
+        assert!(chunked_equals_reference(&alt2, "scene_05_three_faces.png") > 0);
+        let eyes = load("haarcascade_eye_tree_eyeglasses.xml");
+        assert!(eyes.has_tilted_features());
+        assert!(chunked_equals_reference(&eyes, "photo_astronaut_small_256.png") > 0);
+    }
 }
