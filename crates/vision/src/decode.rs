@@ -29,8 +29,10 @@ impl Default for DecodeLimits {
 /// Why an image could not be decoded.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
+    /// The I/O error is shown in the message and deliberately not exposed
+    /// as `source()`, so error chains do not print it twice.
     #[error("cannot read file: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     #[error("file is empty")]
     Empty,
     #[error("encoded size {size} bytes exceeds the limit of {max} bytes")]
@@ -51,6 +53,12 @@ pub enum DecodeError {
         format: &'static str,
         message: String,
     },
+}
+
+impl From<std::io::Error> for DecodeError {
+    fn from(e: std::io::Error) -> Self {
+        DecodeError::Io(e)
+    }
 }
 
 fn format_name(format: ImageFormat) -> &'static str {
@@ -90,6 +98,13 @@ pub fn decode_image(bytes: &[u8], limits: &DecodeLimits) -> Result<DynamicImage,
         format: format_name(format),
         message: e.to_string(),
     };
+    // Some decoders reject a 0-pixel side with a misleading message (BMP:
+    // "dimensions ... are too large"), so look at the BMP header first.
+    if let Some((width, height)) = bmp_header_size(format, bytes) {
+        if width == 0 || height == 0 {
+            return Err(DecodeError::ZeroSize { width, height });
+        }
+    }
     let reader = || ImageReader::with_format(Cursor::new(bytes), format);
     let (width, height) = reader().into_dimensions().map_err(corrupt)?;
     if width == 0 || height == 0 {
@@ -112,6 +127,22 @@ pub fn decode_image(bytes: &[u8], limits: &DecodeLimits) -> Result<DynamicImage,
     decode_limits.max_alloc = Some(pixels.saturating_mul(8).saturating_add(64 << 20));
     reader.limits(decode_limits);
     reader.decode().map_err(corrupt)
+}
+
+/// Width and height from a BMP's DIB header (core or info), if present.
+fn bmp_header_size(format: ImageFormat, bytes: &[u8]) -> Option<(u32, u32)> {
+    if format != ImageFormat::Bmp {
+        return None;
+    }
+    let u16_at = |o: usize| Some(u16::from_le_bytes(bytes.get(o..o + 2)?.try_into().ok()?));
+    let i32_at = |o: usize| Some(i32::from_le_bytes(bytes.get(o..o + 4)?.try_into().ok()?));
+    let header_size = i32_at(14)?;
+    if header_size == 12 {
+        Some((u32::from(u16_at(18)?), u32::from(u16_at(20)?)))
+    } else {
+        // Height is negative for top-down bitmaps.
+        Some((i32_at(18)?.unsigned_abs(), i32_at(22)?.unsigned_abs()))
+    }
 }
 
 /// Reads and decodes an image file, enforcing `limits`.

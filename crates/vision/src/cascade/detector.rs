@@ -3,7 +3,8 @@
 //! grouping, so results match OpenCV box for box, optionally spread over
 //! several threads.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use melodora_core::FaceBox;
 use rayon::prelude::*;
@@ -99,7 +100,17 @@ enum Threads {
 pub struct HaarDetector {
     cascade: Arc<Cascade>,
     threads: Threads,
+    /// Cascades compiled per table shape (stride, split layout), reused
+    /// across images of the same size as OpenCV reuses its feature offsets.
+    compiled: Arc<Mutex<CompiledCache>>,
 }
+
+/// Compiled cascades keyed by (table stride, split layout).
+type CompiledCache = HashMap<(usize, bool), Arc<CompiledCascade>>;
+
+/// Table shapes kept compiled; beyond this the cache starts afresh (a
+/// stream of ever-changing image sizes must not grow memory without bound).
+const MAX_COMPILED_SHAPES: usize = 128;
 
 impl std::fmt::Debug for HaarDetector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -116,6 +127,7 @@ impl HaarDetector {
         Self {
             cascade: Arc::new(cascade),
             threads: Threads::Global,
+            compiled: Arc::default(),
         }
     }
 
@@ -275,18 +287,36 @@ impl HaarDetector {
         img: &GrayImage,
         level: &Level,
         scratch: &mut LevelScratch,
-    ) -> CompiledCascade {
+    ) -> Arc<CompiledCascade> {
+        let split = level_step(level) == 2;
         let resized = resize_linear_exact(img, level.size.0, level.size.1);
-        scratch.integrals.compute(
-            &resized,
-            self.cascade.has_tilted_features(),
-            level_step(level) == 2,
-        );
-        CompiledCascade::new(
-            &self.cascade,
-            scratch.integrals.stride,
-            level_step(level) == 2,
-        )
+        scratch
+            .integrals
+            .compute(&resized, self.cascade.has_tilted_features(), split);
+        self.compiled_for(scratch.integrals.stride, split)
+    }
+
+    /// The cascade compiled for tables of this shape, from the cache if seen.
+    fn compiled_for(&self, stride: usize, split: bool) -> Arc<CompiledCascade> {
+        let key = (stride, split);
+        // A poisoned lock only means another thread panicked mid-insert; the
+        // map itself is still a valid cache.
+        let cached = self
+            .compiled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned();
+        if let Some(c) = cached {
+            return c;
+        }
+        let compiled = Arc::new(CompiledCascade::new(&self.cascade, stride, split));
+        let mut cache = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= MAX_COMPILED_SHAPES {
+            cache.clear();
+        }
+        cache.insert(key, Arc::clone(&compiled));
+        compiled
     }
 
     fn detect_level(

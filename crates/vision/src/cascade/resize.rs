@@ -59,10 +59,13 @@ fn resize_row(src: &[u8], table: &AxisTable, out: &mut [u16]) {
     let first = u16::from(src[0]) << 8;
     let last = u16::from(src[src.len() - 1]) << 8;
     out[..table.min].fill(first);
-    for i in table.min..table.max {
-        let o = table.offsets[i];
-        let [c0, c1] = table.coeffs[i];
-        out[i] = c0 * u16::from(src[o]) + c1 * u16::from(src[o + 1]);
+    let interior = table.min..table.max;
+    for ((d, &o), &[c0, c1]) in out[interior.clone()]
+        .iter_mut()
+        .zip(&table.offsets[interior.clone()])
+        .zip(&table.coeffs[interior])
+    {
+        *d = c0 * u16::from(src[o]) + c1 * u16::from(src[o + 1]);
     }
     out[table.max..].fill(last);
 }

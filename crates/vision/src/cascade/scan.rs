@@ -22,7 +22,7 @@ use super::model::{Cascade, HaarFeature};
 pub const CHUNK: usize = 16;
 
 /// At most this many live windows in a chunk: evaluate them one by one.
-const SCALAR_CUTOFF: u32 = 5;
+const SCALAR_CUTOFF: u32 = 2;
 
 /// A feature compiled for one stride: 3 rectangles x 4 corner offsets.
 /// Missing rectangles have weight 0 and offsets 0, contributing exactly 0.
@@ -237,7 +237,7 @@ impl CompiledCascade {
     /// OpenCV's `setWindow` for the window at table offset `p`: the variance
     /// normalisation factor, or `None` when the window is too flat (OpenCV
     /// skips windows whose standard deviation is not above 10 grey levels).
-    #[inline(always)]
+    #[cfg(test)]
     fn variance_factor(&self, t: &Integrals, p: usize) -> Option<f32> {
         let o = &self.norm_offsets;
         let s = &t.sum;
@@ -851,7 +851,7 @@ fn chunk_of<T>(table: &[T], start: usize) -> &[T; CHUNK] {
 }
 
 /// OpenCV's variance normalisation from a window's sum and squared sum.
-#[inline(always)]
+#[cfg(test)]
 fn variance_factor_from(area: f64, sum: i32, sqsum: u32) -> Option<f32> {
     let nf = area * f64::from(sqsum) - f64::from(sum) * f64::from(sum);
     if nf > 0.0 {

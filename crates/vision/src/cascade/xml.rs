@@ -22,6 +22,11 @@ const THRESHOLD_EPS: f32 = 1e-5;
 /// nodes), so a hostile file cannot make us build an unbounded tree.
 const MAX_XML_NODES: u32 = 20_000_000;
 
+/// Deepest element nesting accepted; OpenCV's cascades nest 6 levels deep.
+/// roxmltree's tokenizer recurses once per level, so without this bound a
+/// file of 100k nested elements overflows the stack and aborts the process.
+const MAX_XML_DEPTH: usize = 256;
+
 impl Cascade {
     /// Parses an OpenCV cascade XML document (either dialect).
     pub fn from_xml(text: &str) -> Result<Cascade, CascadeError> {
@@ -29,6 +34,7 @@ impl Cascade {
             allow_dtd: false,
             nodes_limit: MAX_XML_NODES,
         };
+        check_nesting(text)?;
         let doc = Document::parse_with_options(text, options)
             .map_err(|e| CascadeError::Xml(e.to_string()))?;
         let storage = doc.root_element();
@@ -87,7 +93,7 @@ fn read_current(root: Node) -> Result<Cascade, CascadeError> {
             let leaves_text = text_of(weak, "leafValues")?;
             let internal = numbers(&internal_text);
             let leaves = numbers(&leaves_text);
-            if internal.is_empty() || internal.len() % 4 != 0 {
+            if internal.is_empty() || !internal.len().is_multiple_of(4) {
                 return Err(CascadeError::Malformed(ctx(&format!(
                     "internalNodes has {} numbers, expected groups of 4 (left right feature threshold)",
                     internal.len()
@@ -283,4 +289,67 @@ fn parse_real(s: &str, ctx: &str) -> Result<f64, CascadeError> {
             "{ctx}: {s:?} is not finite"
         )))
     }
+}
+
+/// Fails if elements nest deeper than [`MAX_XML_DEPTH`], by a linear scan
+/// that needs no recursion: start tags minus end tags, skipping comments,
+/// CDATA, processing instructions, declarations and quoted attribute values.
+/// Malformed input is left for the real parser to report.
+fn check_nesting(text: &str) -> Result<(), CascadeError> {
+    let b = text.as_bytes();
+    let find = |from: usize, pat: &str| text[from..].find(pat).map(|k| from + k);
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(lt) = find(i, "<") {
+        i = lt + 1;
+        let rest = &b[i..];
+        if rest.starts_with(b"/") {
+            depth = depth.saturating_sub(1);
+        } else if rest.starts_with(b"!--")
+            || rest.starts_with(b"![CDATA[")
+            || rest.starts_with(b"?")
+        {
+            let end = if rest.starts_with(b"!--") {
+                "-->"
+            } else if rest.starts_with(b"?") {
+                "?>"
+            } else {
+                "]]>"
+            };
+            match find(i, end) {
+                Some(e) => i = e + end.len(),
+                None => return Ok(()),
+            }
+        } else if rest.starts_with(b"!") {
+            match find(i, ">") {
+                Some(e) => i = e + 1,
+                None => return Ok(()),
+            }
+        } else {
+            let mut quote = None;
+            let mut j = i;
+            while j < b.len() {
+                match (quote, b[j]) {
+                    (Some(q), c) if c == q => quote = None,
+                    (None, c @ (b'"' | b'\'')) => quote = Some(c),
+                    (None, b'>') => break,
+                    _ => {}
+                }
+                j += 1;
+            }
+            if j == b.len() {
+                return Ok(());
+            }
+            if b[j - 1] != b'/' {
+                depth += 1;
+                if depth > MAX_XML_DEPTH {
+                    return Err(CascadeError::Xml(format!(
+                        "elements nested more than {MAX_XML_DEPTH} levels deep"
+                    )));
+                }
+            }
+            i = j + 1;
+        }
+    }
+    Ok(())
 }
