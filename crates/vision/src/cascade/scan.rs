@@ -21,6 +21,9 @@ use super::model::{Cascade, HaarFeature};
 /// so that a chunk starting at the last window never reads past the end.
 pub const CHUNK: usize = 16;
 
+/// Bit mask with one bit per window of a chunk.
+const ALL_LANES: u32 = (1 << CHUNK) - 1;
+
 /// At most this many live windows in a chunk: evaluate them one by one.
 const SCALAR_CUTOFF: u32 = 2;
 
@@ -424,6 +427,8 @@ impl CompiledCascade {
             let p = base + c * CHUNK;
             let flat = self.dense_variance(t, p, &mut chunk.norm);
             let pass0 = match &self.weak {
+                // Flat windows are never evaluated: skip chunks of only those.
+                _ if flat == ALL_LANES => 0,
                 Weak::Stumps(stumps) => self.dense_stage::<GATHER>(0, stumps, t, p, &chunk.norm),
                 Weak::Trees { .. } => {
                     let mut m = 0;
