@@ -3,6 +3,7 @@
 
 mod commands;
 mod detector_args;
+mod emotion_args;
 mod report;
 
 use std::process::ExitCode;
@@ -22,6 +23,8 @@ enum Command {
     Detect(commands::detect::DetectArgs),
     /// Time face detection on images (median of repeated runs, decode excluded).
     Bench(commands::bench::BenchArgs),
+    /// Evaluate an emotion model on a folder of labelled face images.
+    Eval(commands::eval::EvalArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Detect(args) => commands::detect::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::Eval(args) => commands::eval::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -1,26 +1,54 @@
 //! Shapes of what commands print: JSON records and plain-text tables.
 
-use melodora_core::FaceBox;
+use std::collections::BTreeMap;
+
+use melodora_core::Emotion;
+use melodora_vision::pipeline::AnalyzedFace;
 use serde::Serialize;
 
-/// One face in `detect --json` output.
+/// One face in `detect --json` output; the emotion fields are absent with
+/// `--no-emotion`.
 #[derive(Serialize)]
 pub struct FaceRecord {
     pub x: i32,
     pub y: i32,
     pub w: i32,
     pub h: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emotion: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probabilities: Option<BTreeMap<&'static str, f32>>,
 }
 
-impl From<&FaceBox> for FaceRecord {
-    fn from(b: &FaceBox) -> Self {
+impl From<&AnalyzedFace> for FaceRecord {
+    fn from(a: &AnalyzedFace) -> Self {
+        let b = a.face;
+        let top = a.scores.as_ref().map(|s| s.top());
         Self {
             x: b.x,
             y: b.y,
             w: b.w,
             h: b.h,
+            emotion: top.map(|(e, _)| e.name()),
+            confidence: top.map(|(_, p)| p),
+            probabilities: a.scores.as_ref().map(|s| {
+                Emotion::ALL
+                    .iter()
+                    .map(|&e| (e.name(), s.probability(e)))
+                    .collect()
+            }),
         }
     }
+}
+
+/// "happy 0.91", or nothing without a classifier.
+pub fn emotion_label(a: &AnalyzedFace) -> Option<String> {
+    a.scores.as_ref().map(|s| {
+        let (e, p) = s.top();
+        format!("{e} {p:.2}")
+    })
 }
 
 /// One image in `detect --json` output (one JSON object per line).

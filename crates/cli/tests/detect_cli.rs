@@ -641,6 +641,41 @@ fn json_output_matches_the_opencv_reference() {
     let expected = opencv_reference_boxes(SCENE);
     assert!(!expected.is_empty());
     assert_eq!(faces, expected);
+    // Each face carries its emotion, confidence and all seven probabilities.
+    for face in record["faces"].as_array().unwrap() {
+        let probs = face["probabilities"].as_object().expect("probabilities");
+        let names: Vec<&str> = probs.keys().map(String::as_str).collect();
+        assert_eq!(
+            names,
+            ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
+        );
+        let sum: f64 = probs.values().map(|v| v.as_f64().unwrap()).sum();
+        assert!((sum - 1.0).abs() < 1e-3, "{sum}");
+        let emotion = face["emotion"].as_str().expect("emotion");
+        let confidence = face["confidence"].as_f64().unwrap();
+        let max = probs
+            .values()
+            .map(|v| v.as_f64().unwrap())
+            .fold(0.0, f64::max);
+        assert_eq!(confidence, max);
+        assert_eq!(probs[emotion].as_f64().unwrap(), max);
+    }
+}
+
+#[test]
+fn no_emotion_keeps_to_detection() {
+    let path = image(SCENE);
+    let run = detect(&[Path::new("--json"), Path::new("--no-emotion"), &path]);
+    assert_eq!(run.code, Some(0), "{run}");
+    let record: Value = serde_json::from_str(run.stdout.trim()).expect("valid JSON");
+    let faces = record["faces"].as_array().unwrap();
+    assert!(!faces.is_empty());
+    for face in faces {
+        assert!(
+            face.get("emotion").is_none() && face.get("probabilities").is_none(),
+            "{face}"
+        );
+    }
 }
 
 #[test]

@@ -1,18 +1,79 @@
 //! Drawing detections onto images, for `detect --annotate` and the
 //! server's annotated video stream.
 
+use font8x8::{UnicodeFonts, BASIC_FONTS};
 use image::{Rgb, RgbImage};
 use melodora_core::FaceBox;
 
 /// Box colour: a green that stands out on skin and most backgrounds.
 const BOX_COLOUR: Rgb<u8> = Rgb([0, 220, 0]);
+const LABEL_BACKGROUND: Rgb<u8> = Rgb([0, 0, 0]);
+
+fn thickness_for(img: &RgbImage) -> i32 {
+    (img.width().max(img.height()) / 300).max(2) as i32
+}
 
 /// Draws each box as an outline whose thickness grows with the image.
 /// Parts of boxes outside the image are clipped.
 pub fn draw_boxes(img: &mut RgbImage, boxes: &[FaceBox]) {
-    let thickness = (img.width().max(img.height()) / 300).max(2) as i32;
+    let thickness = thickness_for(img);
     for b in boxes {
         draw_rect_outline(img, b, thickness, BOX_COLOUR);
+    }
+}
+
+/// Draws boxes with an optional text label (e.g. "happy 0.91") above each,
+/// or inside its top edge when there is no room above. Text uses an 8x8
+/// bitmap font (ASCII; other characters are drawn as '?').
+pub fn draw_labelled_boxes(img: &mut RgbImage, faces: &[(FaceBox, Option<String>)]) {
+    let thickness = thickness_for(img);
+    let scale = (thickness / 2).max(1) as i64 + 1;
+    for (b, label) in faces {
+        draw_rect_outline(img, b, thickness, BOX_COLOUR);
+        if let Some(text) = label {
+            let h = 8 * scale + 2 * scale;
+            let y = if i64::from(b.y) >= h {
+                i64::from(b.y) - h
+            } else {
+                i64::from(b.y) + i64::from(thickness)
+            };
+            draw_text(img, i64::from(b.x), y, text, scale);
+        }
+    }
+}
+
+fn draw_text(img: &mut RgbImage, x: i64, y: i64, text: &str, scale: i64) {
+    let (iw, ih) = (img.width() as i64, img.height() as i64);
+    let mut put = |px: i64, py: i64, c: Rgb<u8>| {
+        if (0..iw).contains(&px) && (0..ih).contains(&py) {
+            img.put_pixel(px as u32, py as u32, c);
+        }
+    };
+    let chars: Vec<char> = text.chars().take(64).collect();
+    let (w, h) = (chars.len() as i64 * 8 * scale + 2 * scale, 10 * scale);
+    for py in y..y + h {
+        for px in x..x + w {
+            put(px, py, LABEL_BACKGROUND);
+        }
+    }
+    for (i, ch) in chars.iter().enumerate() {
+        let glyph = BASIC_FONTS
+            .get(*ch)
+            .or_else(|| BASIC_FONTS.get('?'))
+            .unwrap_or([0; 8]);
+        for (row, bits) in glyph.iter().enumerate() {
+            for col in 0..8 {
+                if bits & (1 << col) != 0 {
+                    let gx = x + scale + (i as i64 * 8 + col) * scale;
+                    let gy = y + scale + row as i64 * scale;
+                    for dy in 0..scale {
+                        for dx in 0..scale {
+                            put(gx + dx, gy + dy, BOX_COLOUR);
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -49,6 +110,31 @@ mod tests {
         assert_eq!(*img.get_pixel(10, 10), BOX_COLOUR);
         assert_eq!(*img.get_pixel(29, 20), BOX_COLOUR);
         assert_eq!(*img.get_pixel(20, 20), Rgb([0, 0, 0]));
+    }
+
+    #[test]
+    fn labels_are_drawn_above_the_box() {
+        let mut img = RgbImage::new(200, 200);
+        draw_labelled_boxes(
+            &mut img,
+            &[(FaceBox::new(50, 100, 60, 60), Some("happy 0.91".into()))],
+        );
+        let text_pixels = (0..100)
+            .flat_map(|y| (0..200).map(move |x| (x, y)))
+            .filter(|&(x, y)| *img.get_pixel(x, y) == BOX_COLOUR)
+            .count();
+        assert!(
+            text_pixels > 50,
+            "label glyphs drawn above the box: {text_pixels}"
+        );
+        // Hostile or non-ASCII text neither panics nor escapes the image.
+        draw_labelled_boxes(
+            &mut img,
+            &[(
+                FaceBox::new(190, 0, 60, 60),
+                Some("<img>\u{1F600}".repeat(50)),
+            )],
+        );
     }
 
     #[test]

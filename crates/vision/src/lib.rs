@@ -7,8 +7,11 @@
 pub mod annotate;
 pub mod cascade;
 pub mod decode;
+pub mod emotion;
 mod gray;
+pub mod pipeline;
 
 pub use cascade::{Cascade, CascadeError, DetectParams, HaarDetector};
 pub use decode::{decode_image, load_image, DecodeError, DecodeLimits};
+pub use emotion::{EmotionClassifier, EmotionScores, ModelDescription, ModelError};
 pub use gray::{rgb_to_gray, GrayImage};

@@ -1,5 +1,6 @@
-//! `melodora bench`: how long detection takes per image, for side-by-side
-//! comparison with OpenCV (see `bench/haar_vs_opencv.py`).
+//! `melodora bench`: how long detection (or emotion classification) takes,
+//! for side-by-side comparison with the references (OpenCV, ONNX Runtime;
+//! see `bench/haar_vs_opencv.py`, `bench/emotion_vs_onnxruntime.py`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,19 +12,29 @@ use melodora_vision::{load_image, GrayImage};
 use serde::Serialize;
 
 use crate::detector_args::DetectorArgs;
+use crate::emotion_args::EmotionArgs;
 use crate::report::format_table;
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// Images to time detection on.
+    /// Images to time detection on (with --emotion: face crops to classify).
     #[arg(required = true, value_name = "IMAGE")]
     pub images: Vec<PathBuf>,
     #[command(flatten)]
     pub detector: DetectorArgs,
+    /// Time the emotion classifier instead of the detector: each image is a
+    /// face crop, classified in batches of --batch.
+    #[arg(long)]
+    pub emotion: bool,
+    /// Faces per classifier run with --emotion.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub batch: u32,
+    #[command(flatten)]
+    pub model: EmotionArgs,
     /// Timed runs per image (after one warm-up run); the median is reported.
     #[arg(long, default_value_t = 7)]
     pub repeat: usize,
-    /// Print one JSON object per image per line.
+    /// Print one JSON object per line.
     #[arg(long)]
     pub json: bool,
 }
@@ -37,31 +48,58 @@ struct Timing<'a> {
     faces: usize,
 }
 
+#[derive(Serialize)]
+struct EmotionTiming {
+    batch: usize,
+    faces: usize,
+    median_ms_per_batch: f64,
+    median_ms_per_face: f64,
+}
+
+/// Median of `repeat` timed runs of `f`, in milliseconds.
+fn median_ms(repeat: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+    f()?;
+    let mut times = Vec::with_capacity(repeat);
+    for _ in 0..repeat {
+        let start = Instant::now();
+        f()?;
+        times.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}
+
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
     anyhow::ensure!(args.repeat >= 1, "--repeat must be at least 1");
-    let params = args.detector.params()?;
     let limits = args.detector.decode_limits()?;
+    let mut grays = Vec::with_capacity(args.images.len());
+    for path in &args.images {
+        let image = load_image(path, &limits).with_context(|| path.display().to_string())?;
+        grays.push(GrayImage::from_dynamic(&image));
+    }
+    if args.emotion {
+        bench_emotion(&args, &grays)
+    } else {
+        bench_detection(&args, &grays)
+    }
+}
+
+fn bench_detection(args: &BenchArgs, grays: &[GrayImage]) -> Result<ExitCode> {
+    let params = args.detector.params()?;
     let detector = args.detector.detector()?;
     let mut rows = Vec::new();
-    for path in &args.images {
+    for (path, gray) in args.images.iter().zip(grays) {
         let shown = path.display().to_string();
-        let image = load_image(path, &limits).with_context(|| shown.clone())?;
-        let gray = GrayImage::from_dynamic(&image);
-        let faces = detector.detect(&gray, &params)?.len();
-        let mut times: Vec<f64> = (0..args.repeat)
-            .map(|_| {
-                let start = Instant::now();
-                let found = detector.detect(&gray, &params).map(|f| f.len());
-                debug_assert_eq!(found.ok(), Some(faces));
-                start.elapsed().as_secs_f64() * 1e3
-            })
-            .collect();
-        times.sort_by(f64::total_cmp);
+        let faces = detector.detect(gray, &params)?.len();
+        let median = median_ms(args.repeat, || {
+            detector.detect(gray, &params)?;
+            Ok(())
+        })?;
         let timing = Timing {
             image: &shown,
             width: gray.width(),
             height: gray.height(),
-            median_ms: times[times.len() / 2],
+            median_ms: median,
             faces,
         };
         if args.json {
@@ -70,7 +108,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             rows.push(vec![
                 shown.clone(),
                 format!("{}x{}", timing.width, timing.height),
-                format!("{:.2}", timing.median_ms),
+                format!("{median:.2}"),
                 faces.to_string(),
             ]);
         }
@@ -79,6 +117,42 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         print!(
             "{}",
             format_table(&["IMAGE", "SIZE", "MEDIAN ms", "FACES"], &rows)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Per-face latency of the classifier: every batch of `--batch` crops is
+/// timed `--repeat` times; the median over all runs is reported.
+fn bench_emotion(args: &BenchArgs, faces: &[GrayImage]) -> Result<ExitCode> {
+    let classifier = args.model.classifier()?;
+    let batch = args.batch as usize;
+    let mut per_batch = Vec::new();
+    for chunk in faces.chunks(batch).filter(|c| c.len() == batch) {
+        per_batch.push(median_ms(args.repeat, || {
+            classifier.classify(chunk)?;
+            Ok(())
+        })?);
+    }
+    anyhow::ensure!(
+        !per_batch.is_empty(),
+        "need at least --batch ({batch}) images"
+    );
+    per_batch.sort_by(f64::total_cmp);
+    let median = per_batch[per_batch.len() / 2];
+    let timing = EmotionTiming {
+        batch,
+        faces: per_batch.len() * batch,
+        median_ms_per_batch: median,
+        median_ms_per_face: median / batch as f64,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&timing)?);
+    } else {
+        println!(
+            "emotion model: {:.3} ms per face (batch {batch}, median over {} batches)",
+            timing.median_ms_per_face,
+            per_batch.len()
         );
     }
     Ok(ExitCode::SUCCESS)

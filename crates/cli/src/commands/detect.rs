@@ -7,12 +7,13 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use melodora_core::FaceBox;
-use melodora_vision::annotate::draw_boxes;
+use melodora_vision::annotate::draw_labelled_boxes;
+use melodora_vision::pipeline::{analyze_frame, AnalyzedFace};
 use melodora_vision::{load_image, GrayImage};
 
 use crate::detector_args::DetectorArgs;
-use crate::report::{format_table, ErrorRecord, FaceRecord, ImageRecord};
+use crate::emotion_args::EmotionArgs;
+use crate::report::{emotion_label, format_table, ErrorRecord, FaceRecord, ImageRecord};
 
 #[derive(Args, Debug)]
 pub struct DetectArgs {
@@ -27,18 +28,28 @@ pub struct DetectArgs {
     /// Write a copy of each image with the faces boxed into this directory.
     #[arg(long, value_name = "DIR")]
     pub annotate: Option<PathBuf>,
+    /// Only detect faces; do not classify their emotion.
+    #[arg(long, conflicts_with = "model")]
+    pub no_emotion: bool,
+    #[command(flatten)]
+    pub emotion: EmotionArgs,
 }
 
 struct Detected {
     width: u32,
     height: u32,
-    faces: Vec<FaceBox>,
+    faces: Vec<AnalyzedFace>,
 }
 
 pub fn run(args: DetectArgs) -> Result<ExitCode> {
     let params = args.detector.params()?;
     let limits = args.detector.decode_limits()?;
     let detector = args.detector.detector()?;
+    let classifier = if args.no_emotion {
+        None
+    } else {
+        Some(args.emotion.classifier()?)
+    };
     if let Some(dir) = &args.annotate {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
@@ -50,11 +61,18 @@ pub fn run(args: DetectArgs) -> Result<ExitCode> {
         let result = (|| -> Result<Detected> {
             let image = load_image(path, &limits)?;
             let gray = GrayImage::from_dynamic(&image);
-            let faces = detector.detect(&gray, &params)?;
+            let faces = analyze_frame(
+                &gray,
+                &detector,
+                &params,
+                classifier.as_ref(),
+                args.emotion.face_margin,
+            )?;
             if let Some(dir) = &args.annotate {
                 let out = unique_output_path(dir, path, &mut annotated_names);
                 let mut rgb = image.to_rgb8();
-                draw_boxes(&mut rgb, &faces);
+                let labelled: Vec<_> = faces.iter().map(|f| (f.face, emotion_label(f))).collect();
+                draw_labelled_boxes(&mut rgb, &labelled);
                 rgb.save(&out)
                     .with_context(|| format!("cannot write annotated copy {}", out.display()))?;
             }
@@ -94,7 +112,10 @@ pub fn run(args: DetectArgs) -> Result<ExitCode> {
     if !args.json && !rows.is_empty() {
         print!(
             "{}",
-            format_table(&["IMAGE", "SIZE", "FACES", "BOXES (x,y,w,h)"], &rows)
+            format_table(
+                &["IMAGE", "SIZE", "FACES", "BOXES (x,y,w,h) EMOTION"],
+                &rows
+            )
         );
     }
     if failures > 0 {
@@ -111,7 +132,13 @@ fn table_row(shown: &str, d: &Detected) -> Vec<String> {
     let boxes: Vec<String> = d
         .faces
         .iter()
-        .map(|b| format!("({},{},{},{})", b.x, b.y, b.w, b.h))
+        .map(|a| {
+            let b = a.face;
+            match emotion_label(a) {
+                Some(label) => format!("({},{},{},{}) {label}", b.x, b.y, b.w, b.h),
+                None => format!("({},{},{},{})", b.x, b.y, b.w, b.h),
+            }
+        })
         .collect();
     vec![
         shown.to_string(),

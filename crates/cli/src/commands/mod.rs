@@ -1,2 +1,3 @@
 pub mod bench;
 pub mod detect;
+pub mod eval;

@@ -1,0 +1,221 @@
+//! `melodora eval`: accuracy of an emotion model on an image-folder data set
+//! (class subfolders angry, disgust, ... or the original's disgusted, ...).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use melodora_core::Emotion;
+use melodora_vision::emotion::{crop_face, ClassMetrics, ConfusionMatrix};
+use melodora_vision::{load_image, GrayImage};
+use serde::Serialize;
+
+use crate::detector_args::DetectorArgs;
+use crate::emotion_args::EmotionArgs;
+use crate::report::format_table;
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Folder with one subfolder of images per emotion.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub emotion: EmotionArgs,
+    /// Detect the largest face in each image first (otherwise images are
+    /// taken as already-cropped faces).
+    #[arg(long)]
+    pub detect: bool,
+    #[command(flatten)]
+    pub detector: DetectorArgs,
+    /// Faces per inference batch.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub batch: u32,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct EvalReport {
+    n: u64,
+    accuracy: f64,
+    per_class: BTreeMap<&'static str, ClassMetrics>,
+    confusion: Vec<Vec<u64>>,
+    labels: Vec<&'static str>,
+    model: String,
+    unreadable: usize,
+    no_face: usize,
+}
+
+const IMAGE_EXTENSIONS: [&str; 6] = ["jpg", "jpeg", "png", "bmp", "webp", "gif"];
+
+/// (true emotion, image path) for every image under a known class folder.
+fn collect(dir: &Path) -> Result<Vec<(Emotion, PathBuf)>> {
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    let mut items = Vec::new();
+    let mut classes = 0;
+    let mut sub: Vec<_> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    sub.sort();
+    for class_dir in sub {
+        let name = class_dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        let Ok(emotion) = name.parse::<Emotion>() else {
+            tracing::warn!("skipping folder {name:?}: not an emotion name");
+            continue;
+        };
+        classes += 1;
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&class_dir)
+            .with_context(|| format!("cannot read {}", class_dir.display()))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| {
+                p.extension()
+                    .map(|e| {
+                        IMAGE_EXTENSIONS
+                            .contains(&e.to_string_lossy().to_ascii_lowercase().as_str())
+                    })
+                    .unwrap_or(false)
+            })
+            .collect();
+        files.sort();
+        items.extend(files.into_iter().map(|f| (emotion, f)));
+    }
+    if classes == 0 {
+        bail!(
+            "{} has no class folders; expected subfolders named angry, disgust, fear, happy, neutral, sad, surprise \
+             (or disgusted, fearful, surprised)",
+            dir.display()
+        );
+    }
+    if items.is_empty() {
+        bail!("{} has class folders but no images in them", dir.display());
+    }
+    Ok(items)
+}
+
+pub fn run(args: EvalArgs) -> Result<ExitCode> {
+    let items = collect(&args.dir)?;
+    let classifier = args.emotion.classifier()?;
+    let limits = args.detector.decode_limits()?;
+    let params = args.detector.params()?;
+    let detector = if args.detect {
+        Some(args.detector.detector()?)
+    } else {
+        None
+    };
+
+    let progress = ProgressBar::new(items.len() as u64);
+    progress.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} images  {per_sec}  eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut confusion = ConfusionMatrix::new();
+    let (mut unreadable, mut no_face) = (0, 0);
+    for chunk in items.chunks(args.batch as usize) {
+        let mut faces: Vec<GrayImage> = Vec::with_capacity(chunk.len());
+        let mut truths = Vec::with_capacity(chunk.len());
+        for (truth, path) in chunk {
+            let image = match load_image(path, &limits) {
+                Ok(img) => GrayImage::from_dynamic(&img),
+                Err(e) => {
+                    progress.suspend(|| eprintln!("melodora: warning: {}: {e}", path.display()));
+                    unreadable += 1;
+                    continue;
+                }
+            };
+            let face = match &detector {
+                None => Some(image),
+                Some(d) => d
+                    .detect(&image, &params)?
+                    .into_iter()
+                    .max_by_key(|b| b.area())
+                    .and_then(|b| crop_face(&image, &b, args.emotion.face_margin)),
+            };
+            match face {
+                Some(f) => {
+                    faces.push(f);
+                    truths.push(*truth);
+                }
+                None => no_face += 1,
+            }
+        }
+        for (scores, truth) in classifier.classify(&faces)?.iter().zip(truths) {
+            confusion.add(truth, scores.top().0);
+        }
+        progress.inc(chunk.len() as u64);
+    }
+    progress.finish_and_clear();
+
+    let report = EvalReport {
+        n: confusion.total(),
+        accuracy: confusion.accuracy(),
+        per_class: Emotion::ALL
+            .iter()
+            .map(|&e| (e.name(), confusion.class_metrics(e)))
+            .collect(),
+        confusion: confusion.counts().iter().map(|r| r.to_vec()).collect(),
+        labels: Emotion::ALL.iter().map(|e| e.name()).collect(),
+        model: classifier
+            .description()
+            .name
+            .clone()
+            .unwrap_or_else(|| "unnamed".into()),
+        unreadable,
+        no_face,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print_report(&report);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_report(r: &EvalReport) {
+    println!(
+        "model {}: accuracy {:.2}% on {} images",
+        r.model,
+        r.accuracy * 100.0,
+        r.n
+    );
+    if r.unreadable + r.no_face > 0 {
+        println!(
+            "skipped: {} unreadable, {} without a detected face",
+            r.unreadable, r.no_face
+        );
+    }
+    let rows: Vec<Vec<String>> = r
+        .labels
+        .iter()
+        .map(|l| {
+            let m = &r.per_class[l];
+            vec![
+                l.to_string(),
+                format!("{:.3}", m.precision),
+                format!("{:.3}", m.recall),
+                format!("{:.3}", m.f1),
+                m.support.to_string(),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        format_table(&["CLASS", "PRECISION", "RECALL", "F1", "SUPPORT"], &rows)
+    );
+    println!("\nconfusion (rows: true, columns: predicted, order as above)");
+    for (label, row) in r.labels.iter().zip(&r.confusion) {
+        let cells: Vec<String> = row.iter().map(|c| format!("{c:>5}")).collect();
+        println!("{label:<9}{}", cells.join(""));
+    }
+}

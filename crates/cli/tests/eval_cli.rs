@@ -1,0 +1,144 @@
+//! `melodora eval` end to end: on FER2013 val (from ../shared) with the
+//! embedded model, and on hand-made folders for the layout rules.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn melodora() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_melodora"))
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn fer_val() -> PathBuf {
+    let dir = repo().join("../shared/datasets/fer2013/val");
+    assert!(
+        dir.is_dir(),
+        "FER2013 val not found at {} (see README: Data)",
+        dir.display()
+    );
+    dir
+}
+
+fn eval_json(args: &[&str]) -> serde_json::Value {
+    let out = melodora()
+        .arg("eval")
+        .args(args)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The model card states "N of M images" correct on val; `melodora eval`
+/// must print exactly that.
+#[test]
+fn embedded_model_scores_what_its_model_card_says() {
+    let report = eval_json(&[fer_val().to_str().unwrap()]);
+    let n = report["n"].as_u64().unwrap();
+    let accuracy = report["accuracy"].as_f64().unwrap();
+    assert_eq!(n, 3589);
+    let card = std::fs::read_to_string(repo().join("assets/MODEL_CARD.md")).unwrap();
+    let claim = card
+        .lines()
+        .find_map(|l| {
+            let i = l.find(" of 3589 images")?;
+            let digits: String = l[..i]
+                .chars()
+                .rev()
+                .take_while(|c| c.is_ascii_digit())
+                .collect();
+            digits.chars().rev().collect::<String>().parse::<u64>().ok()
+        })
+        .expect("MODEL_CARD.md states 'N of 3589 images'");
+    assert_eq!(
+        (accuracy * n as f64).round() as u64,
+        claim,
+        "accuracy {accuracy}"
+    );
+    let confusion = report["confusion"].as_array().unwrap();
+    let total: u64 = confusion
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, n);
+    assert_eq!(report["labels"][1], "disgust");
+    assert!(report["per_class"]["happy"]["recall"].as_f64().unwrap() > 0.5);
+}
+
+/// Folders named like the original's song files count as those emotions.
+#[test]
+fn accepts_the_original_folder_names() {
+    let dir = tempfile::tempdir().unwrap();
+    for (ours, fer) in [
+        ("disgusted", "disgust"),
+        ("fearful", "fear"),
+        ("surprised", "surprise"),
+    ] {
+        let target = dir.path().join(ours);
+        std::fs::create_dir(&target).unwrap();
+        let mut files: Vec<_> = std::fs::read_dir(fer_val().join(fer))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for f in files.iter().take(3) {
+            std::fs::copy(f, target.join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::create_dir(dir.path().join("not_an_emotion")).unwrap();
+    let report = eval_json(&[dir.path().to_str().unwrap()]);
+    assert_eq!(report["n"], 9);
+    for e in ["disgust", "fear", "surprise"] {
+        assert_eq!(report["per_class"][e]["support"], 3, "{e}");
+    }
+}
+
+#[test]
+fn a_folder_without_class_folders_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("holiday")).unwrap();
+    let out = melodora().arg("eval").arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no class folders") && err.contains("angry"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_model_that_is_not_onnx_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model.onnx");
+    std::fs::write(&model, b"definitely not protobuf").unwrap();
+    let out = melodora()
+        .args([
+            "eval",
+            fer_val().to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+        ])
+        .args([
+            "--input-size",
+            "48",
+            "--labels",
+            "angry,disgust,fear,happy,neutral,sad,surprise",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("model.onnx") && err.contains("not an ONNX model"),
+        "{err}"
+    );
+}

@@ -1,0 +1,264 @@
+//! Running an emotion model with tract: load and check an ONNX file against
+//! its description, then classify batches of faces in one run.
+
+use std::path::Path;
+
+use melodora_core::Emotion;
+use tract_onnx::pb::ModelProto;
+use tract_onnx::prelude::*;
+
+use super::description::{DescriptionError, ModelDescription, OutputKind, METADATA_KEY};
+use super::preprocess::input_tensor;
+use crate::GrayImage;
+
+/// Melodora's default model (see `assets/MODEL_CARD.md`), embedded.
+pub const DEFAULT_MODEL_ONNX: &[u8] = include_bytes!("../../../../assets/emotion.onnx");
+
+/// Largest model file we load.
+const MAX_MODEL_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Why a model could not be loaded or run.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("cannot read model file: {0}")]
+    Io(String),
+    #[error("not an ONNX model: {0}")]
+    NotOnnx(String),
+    #[error("{0}")]
+    Description(#[from] DescriptionError),
+    #[error(
+        "the model carries no description: give one with a JSON sidecar (model.onnx.json), \
+         --description FILE or the input/label options"
+    )]
+    NoDescription,
+    #[error("model does not fit its description: {0}")]
+    Mismatch(String),
+    #[error("inference failed: {0}")]
+    Inference(String),
+}
+
+/// Class probabilities for one face.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmotionScores {
+    /// Probability per emotion, indexed like [`Emotion::ALL`]; emotions the
+    /// model does not predict are 0.
+    pub probabilities: [f32; 7],
+}
+
+impl EmotionScores {
+    /// The most probable emotion and its probability.
+    pub fn top(&self) -> (Emotion, f32) {
+        let (i, p) = self
+            .probabilities
+            .iter()
+            .enumerate()
+            .fold(
+                (0, f32::MIN),
+                |best, (i, &p)| if p > best.1 { (i, p) } else { best },
+            );
+        (Emotion::ALL[i], p)
+    }
+
+    pub fn probability(&self, e: Emotion) -> f32 {
+        self.probabilities[e as usize]
+    }
+}
+
+type Plan = std::sync::Arc<TypedRunnableModel>;
+
+/// An ONNX emotion classifier, ready to run.
+pub struct EmotionClassifier {
+    plan: Plan,
+    description: ModelDescription,
+    emotions: Vec<Emotion>,
+}
+
+impl std::fmt::Debug for EmotionClassifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmotionClassifier")
+            .field("description", &self.description)
+            .finish()
+    }
+}
+
+impl EmotionClassifier {
+    /// The embedded default model with its own description.
+    pub fn default_model() -> Result<Self, ModelError> {
+        Self::from_onnx_bytes(DEFAULT_MODEL_ONNX, None)
+    }
+
+    /// Loads `path`; the description is `description` if given, else a JSON
+    /// sidecar (`<path>.json` or the path with `.json` as extension), else
+    /// the model's metadata.
+    pub fn from_path(
+        path: &Path,
+        description: Option<ModelDescription>,
+    ) -> Result<Self, ModelError> {
+        let size = std::fs::metadata(path)
+            .map_err(|e| ModelError::Io(e.to_string()))?
+            .len();
+        if size > MAX_MODEL_BYTES {
+            return Err(ModelError::Io(format!(
+                "file is {size} bytes, over the {MAX_MODEL_BYTES}-byte limit"
+            )));
+        }
+        let bytes = std::fs::read(path).map_err(|e| ModelError::Io(e.to_string()))?;
+        let description = match description {
+            Some(d) => Some(d),
+            None => read_sidecar(path)?,
+        };
+        Self::from_onnx_bytes(&bytes, description)
+    }
+
+    /// Loads an in-memory ONNX model (see [`from_path`](Self::from_path)).
+    pub fn from_onnx_bytes(
+        bytes: &[u8],
+        description: Option<ModelDescription>,
+    ) -> Result<Self, ModelError> {
+        let onnx = tract_onnx::onnx();
+        let proto: ModelProto = onnx
+            .proto_model_for_read(&mut &bytes[..])
+            .map_err(|e| ModelError::NotOnnx(format!("{e:#}")))?;
+        if proto.graph.is_none() {
+            return Err(ModelError::NotOnnx("the file has no graph".into()));
+        }
+        let description = match description {
+            Some(d) => d,
+            None => description_from_metadata(&proto)?.ok_or(ModelError::NoDescription)?,
+        };
+        let emotions = description.validate()?;
+        let plan = build_plan(&onnx, &proto, &description, emotions.len())?;
+        Ok(Self {
+            plan,
+            description,
+            emotions,
+        })
+    }
+
+    pub fn description(&self) -> &ModelDescription {
+        &self.description
+    }
+
+    /// Classifies faces (gray crops of any size) in one batched run.
+    pub fn classify(&self, faces: &[GrayImage]) -> Result<Vec<EmotionScores>, ModelError> {
+        if faces.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (data, shape) = input_tensor(faces, &self.description);
+        let input = Tensor::from_shape(&shape, &data)
+            .map_err(|e| ModelError::Inference(format!("{e:#}")))?;
+        let outputs = self
+            .plan
+            .run(tvec!(input.into()))
+            .map_err(|e| ModelError::Inference(format!("{e:#}")))?;
+        let out = outputs[0]
+            .to_plain_array_view::<f32>()
+            .map_err(|e| ModelError::Inference(format!("{e:#}")))?;
+        let k = self.emotions.len();
+        if out.len() != faces.len() * k {
+            return Err(ModelError::Mismatch(format!(
+                "output has {} values for {} faces, expected {} per face",
+                out.len(),
+                faces.len(),
+                k
+            )));
+        }
+        let flat: Vec<f32> = out.iter().copied().collect();
+        Ok(flat
+            .chunks(k)
+            .map(|row| {
+                let probs = match self.description.output {
+                    OutputKind::Logits => softmax(row),
+                    OutputKind::Probabilities => row.to_vec(),
+                };
+                let mut probabilities = [0f32; 7];
+                for (e, p) in self.emotions.iter().zip(probs) {
+                    probabilities[*e as usize] = p;
+                }
+                EmotionScores { probabilities }
+            })
+            .collect())
+    }
+}
+
+fn softmax(row: &[f32]) -> Vec<f32> {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exps: Vec<f32> = row.iter().map(|v| (v - max).exp()).collect();
+    let sum: f32 = exps.iter().sum();
+    exps.iter().map(|e| e / sum).collect()
+}
+
+fn read_sidecar(path: &Path) -> Result<Option<ModelDescription>, ModelError> {
+    let mut candidates = vec![path.with_extension("json")];
+    let mut appended = path.as_os_str().to_owned();
+    appended.push(".json");
+    candidates.insert(0, appended.into());
+    for candidate in candidates {
+        if candidate.is_file() {
+            let text = std::fs::read_to_string(&candidate)
+                .map_err(|e| ModelError::Io(format!("{}: {e}", candidate.display())))?;
+            let desc = ModelDescription::from_json(&text).map_err(|e| match e {
+                DescriptionError::Json(m) => {
+                    DescriptionError::Json(format!("{}: {m}", candidate.display()))
+                }
+                DescriptionError::Invalid(m) => {
+                    DescriptionError::Invalid(format!("{}: {m}", candidate.display()))
+                }
+            })?;
+            return Ok(Some(desc));
+        }
+    }
+    Ok(None)
+}
+
+fn description_from_metadata(proto: &ModelProto) -> Result<Option<ModelDescription>, ModelError> {
+    match proto.metadata_props.iter().find(|p| p.key == METADATA_KEY) {
+        Some(entry) => Ok(Some(ModelDescription::from_json(&entry.value)?)),
+        None => Ok(None),
+    }
+}
+
+/// Fixes the input to the description's shape with a symbolic batch size,
+/// optimises, and checks the output is one score per label.
+fn build_plan(
+    onnx: &tract_onnx::Onnx,
+    proto: &ModelProto,
+    desc: &ModelDescription,
+    labels: usize,
+) -> Result<Plan, ModelError> {
+    let mismatch = |e: TractError| ModelError::Mismatch(format!("{e:#}"));
+    let mut model = onnx
+        .model_for_proto_model(proto)
+        .map_err(|e| ModelError::NotOnnx(format!("{e:#}")))?;
+    if model.inputs.len() != 1 {
+        return Err(ModelError::Mismatch(format!(
+            "expected 1 input, the model has {}",
+            model.inputs.len()
+        )));
+    }
+    let batch = model.symbols.sym("N");
+    let (w, h, c) = (
+        desc.input.width as i64,
+        desc.input.height as i64,
+        desc.input.channels as i64,
+    );
+    let dims: [TDim; 4] = match desc.input.layout {
+        super::description::Layout::Nchw => [batch.into(), c.into(), h.into(), w.into()],
+        super::description::Layout::Nhwc => [batch.into(), h.into(), w.into(), c.into()],
+    };
+    model
+        .set_input_fact(0, f32::fact(dims).into())
+        .map_err(mismatch)?;
+    let typed = model.into_typed().map_err(mismatch)?;
+    let out_shape = typed.output_fact(0).map_err(mismatch)?.shape.clone();
+    let last = out_shape.last().and_then(|d| d.to_i64().ok());
+    if out_shape.rank() != 2 || last != Some(labels as i64) {
+        return Err(ModelError::Mismatch(format!(
+            "output shape is {out_shape:?}, expected [N, {labels}] (one score per label)"
+        )));
+    }
+    typed
+        .into_optimized()
+        .and_then(|m| m.into_runnable())
+        .map_err(mismatch)
+}

@@ -1,0 +1,134 @@
+//! The emotion classifier: the embedded model, user models with sidecars,
+//! label mapping, batching, and every way a model can be wrong.
+
+use std::path::{Path, PathBuf};
+
+use melodora_core::Emotion;
+use melodora_vision::emotion::{Layout, ModelDescription, ModelError, DEFAULT_MODEL_ONNX};
+use melodora_vision::{load_image, DecodeLimits, EmotionClassifier, GrayImage};
+
+/// Five different face-sized crops of a real photo (a face among them).
+fn fer_faces() -> Vec<GrayImage> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/parity/images/photo_astronaut_small_256.png");
+    let img = GrayImage::from_dynamic(&load_image(&path, &DecodeLimits::default()).unwrap());
+    (0..5).map(|i| img.crop(20 * i, 10 * i, 96, 96)).collect()
+}
+
+fn default_description() -> ModelDescription {
+    EmotionClassifier::default_model()
+        .unwrap()
+        .description()
+        .clone()
+}
+
+#[test]
+fn default_model_describes_itself() {
+    let c = EmotionClassifier::default_model().unwrap();
+    let d = c.description();
+    assert_eq!(
+        (d.input.width, d.input.height, d.input.channels),
+        (48, 48, 1)
+    );
+    assert_eq!(d.emotions().unwrap(), Emotion::ALL.to_vec());
+}
+
+#[test]
+fn batched_and_single_runs_agree_and_sum_to_one() {
+    let c = EmotionClassifier::default_model().unwrap();
+    let faces = fer_faces();
+    let batch = c.classify(&faces).unwrap();
+    assert_eq!(batch.len(), faces.len());
+    for (face, b) in faces.iter().zip(&batch) {
+        let single = &c.classify(std::slice::from_ref(face)).unwrap()[0];
+        let sum: f32 = b.probabilities.iter().sum();
+        assert!((sum - 1.0).abs() < 1e-4, "{sum}");
+        for (x, y) in b.probabilities.iter().zip(single.probabilities) {
+            assert!((x - y).abs() < 1e-4, "batch {x} vs single {y}");
+        }
+    }
+    assert!(c.classify(&[]).unwrap().is_empty());
+}
+
+#[test]
+fn labels_follow_the_description_order() {
+    let faces = fer_faces();
+    let ours = EmotionClassifier::default_model()
+        .unwrap()
+        .classify(&faces)
+        .unwrap();
+    // Same model, labels declared in reverse: every probability moves.
+    let mut desc = default_description();
+    desc.labels.reverse();
+    let reversed = EmotionClassifier::from_onnx_bytes(DEFAULT_MODEL_ONNX, Some(desc)).unwrap();
+    let theirs = reversed.classify(&faces).unwrap();
+    for (a, b) in ours.iter().zip(&theirs) {
+        for (i, e) in Emotion::ALL.iter().enumerate() {
+            let mirrored = Emotion::ALL[6 - i];
+            assert!((a.probability(*e) - b.probability(mirrored)).abs() < 1e-5);
+        }
+    }
+}
+
+#[test]
+fn rejects_files_that_are_not_onnx() {
+    for bytes in [
+        &b"hello, I am not a model"[..],
+        &[],
+        &DEFAULT_MODEL_ONNX[..DEFAULT_MODEL_ONNX.len() / 3],
+    ] {
+        let err =
+            EmotionClassifier::from_onnx_bytes(bytes, Some(default_description())).unwrap_err();
+        assert!(matches!(err, ModelError::NotOnnx(_)), "{err}");
+        assert!(err.to_string().contains("not an ONNX model"), "{err}");
+    }
+}
+
+#[test]
+fn rejects_a_description_that_does_not_fit_the_model() {
+    let mut nhwc = default_description();
+    nhwc.input.layout = Layout::Nhwc;
+    let err = EmotionClassifier::from_onnx_bytes(DEFAULT_MODEL_ONNX, Some(nhwc)).unwrap_err();
+    assert!(matches!(err, ModelError::Mismatch(_)), "{err}");
+
+    let mut five = default_description();
+    five.labels.truncate(5);
+    let err = EmotionClassifier::from_onnx_bytes(DEFAULT_MODEL_ONNX, Some(five)).unwrap_err();
+    assert!(err.to_string().contains("one score per label"), "{err}");
+}
+
+fn write_model(dir: &Path, sidecar: Option<&str>) -> PathBuf {
+    let model = dir.join("model.onnx");
+    std::fs::write(&model, DEFAULT_MODEL_ONNX).unwrap();
+    if let Some(json) = sidecar {
+        std::fs::write(dir.join("model.onnx.json"), json).unwrap();
+    }
+    model
+}
+
+#[test]
+fn sidecar_overrides_metadata_and_is_validated() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut desc = default_description();
+    desc.name = Some("from-sidecar".into());
+    let model = write_model(dir.path(), Some(&serde_json::to_string(&desc).unwrap()));
+    let c = EmotionClassifier::from_path(&model, None).unwrap();
+    assert_eq!(c.description().name.as_deref(), Some("from-sidecar"));
+
+    let unknown = serde_json::to_string(&desc)
+        .unwrap()
+        .replacen('{', "{\"colour\": \"red\",", 1);
+    std::fs::write(dir.path().join("model.onnx.json"), unknown).unwrap();
+    let err = EmotionClassifier::from_path(&model, None).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("unknown field `colour`") && msg.contains("model.onnx.json"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn missing_model_file_is_an_io_error() {
+    let err = EmotionClassifier::from_path(Path::new("/nonexistent/model.onnx"), None).unwrap_err();
+    assert!(matches!(err, ModelError::Io(_)), "{err}");
+}
