@@ -1,7 +1,9 @@
 //! Running an emotion model with tract: load and check an ONNX file against
 //! its description, then classify batches of faces in one run.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use melodora_core::Emotion;
 use tract_onnx::pb::ModelProto;
@@ -64,11 +66,19 @@ impl EmotionScores {
     }
 }
 
-type Plan = std::sync::Arc<TypedRunnableModel>;
+type Plan = Arc<TypedRunnableModel>;
+
+/// Largest batch compiled as one plan; bigger batches run in chunks.
+const MAX_BATCH: usize = 16;
 
 /// An ONNX emotion classifier, ready to run.
+///
+/// tract optimises much better for concrete shapes than for a symbolic
+/// batch size, so the model is kept with a symbolic batch and a plan is
+/// compiled (once, then cached) for each batch size actually used.
 pub struct EmotionClassifier {
-    plan: Plan,
+    proto: ModelProto,
+    plans: Mutex<HashMap<usize, Plan>>,
     description: ModelDescription,
     emotions: Vec<Emotion>,
 }
@@ -127,20 +137,63 @@ impl EmotionClassifier {
             None => description_from_metadata(&proto)?.ok_or(ModelError::NoDescription)?,
         };
         let emotions = description.validate()?;
-        let plan = build_plan(&onnx, &proto, &description, emotions.len())?;
-        Ok(Self {
-            plan,
+        // Validate shapes once for any batch size.
+        build_model(&onnx, &proto, &description, emotions.len(), None)?;
+        let classifier = Self {
+            proto,
+            plans: Mutex::new(HashMap::new()),
             description,
             emotions,
-        })
+        };
+        // Compile the single-face plan now, so errors surface at load time.
+        classifier.plan_for(1)?;
+        Ok(classifier)
     }
 
     pub fn description(&self) -> &ModelDescription {
         &self.description
     }
 
-    /// Classifies faces (gray crops of any size) in one batched run.
+    /// The optimised plan for batches of `n` faces.
+    fn plan_for(&self, n: usize) -> Result<Plan, ModelError> {
+        let cached = self
+            .plans
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&n)
+            .cloned();
+        if let Some(plan) = cached {
+            return Ok(plan);
+        }
+        let model = build_model(
+            &tract_onnx::onnx(),
+            &self.proto,
+            &self.description,
+            self.emotions.len(),
+            Some(n),
+        )?;
+        let plan = model
+            .into_optimized()
+            .and_then(|m| m.into_runnable())
+            .map_err(|e| ModelError::Mismatch(format!("{e:#}")))?;
+        self.plans
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(n, Arc::clone(&plan));
+        Ok(plan)
+    }
+
+    /// Classifies faces (gray crops of any size), batched: up to 16 faces
+    /// per model run.
     pub fn classify(&self, faces: &[GrayImage]) -> Result<Vec<EmotionScores>, ModelError> {
+        let mut out = Vec::with_capacity(faces.len());
+        for chunk in faces.chunks(MAX_BATCH) {
+            out.extend(self.classify_batch(chunk)?);
+        }
+        Ok(out)
+    }
+
+    fn classify_batch(&self, faces: &[GrayImage]) -> Result<Vec<EmotionScores>, ModelError> {
         if faces.is_empty() {
             return Ok(Vec::new());
         }
@@ -148,7 +201,7 @@ impl EmotionClassifier {
         let input = Tensor::from_shape(&shape, &data)
             .map_err(|e| ModelError::Inference(format!("{e:#}")))?;
         let outputs = self
-            .plan
+            .plan_for(faces.len())?
             .run(tvec!(input.into()))
             .map_err(|e| ModelError::Inference(format!("{e:#}")))?;
         let out = outputs[0]
@@ -218,14 +271,15 @@ fn description_from_metadata(proto: &ModelProto) -> Result<Option<ModelDescripti
     }
 }
 
-/// Fixes the input to the description's shape with a symbolic batch size,
-/// optimises, and checks the output is one score per label.
-fn build_plan(
+/// Fixes the input to the description's shape, with batch size `batch`
+/// (symbolic when `None`), and checks the output is one score per label.
+fn build_model(
     onnx: &tract_onnx::Onnx,
     proto: &ModelProto,
     desc: &ModelDescription,
     labels: usize,
-) -> Result<Plan, ModelError> {
+    batch: Option<usize>,
+) -> Result<TypedModel, ModelError> {
     let mismatch = |e: TractError| ModelError::Mismatch(format!("{e:#}"));
     let mut model = onnx
         .model_for_proto_model(proto)
@@ -236,15 +290,18 @@ fn build_plan(
             model.inputs.len()
         )));
     }
-    let batch = model.symbols.sym("N");
+    let batch: TDim = match batch {
+        Some(n) => (n as i64).into(),
+        None => model.symbols.sym("N").into(),
+    };
     let (w, h, c) = (
         desc.input.width as i64,
         desc.input.height as i64,
         desc.input.channels as i64,
     );
     let dims: [TDim; 4] = match desc.input.layout {
-        super::description::Layout::Nchw => [batch.into(), c.into(), h.into(), w.into()],
-        super::description::Layout::Nhwc => [batch.into(), h.into(), w.into(), c.into()],
+        super::description::Layout::Nchw => [batch.clone(), c.into(), h.into(), w.into()],
+        super::description::Layout::Nhwc => [batch.clone(), h.into(), w.into(), c.into()],
     };
     model
         .set_input_fact(0, f32::fact(dims).into())
@@ -257,8 +314,5 @@ fn build_plan(
             "output shape is {out_shape:?}, expected [N, {labels}] (one score per label)"
         )));
     }
-    typed
-        .into_optimized()
-        .and_then(|m| m.into_runnable())
-        .map_err(mismatch)
+    Ok(typed)
 }

@@ -115,7 +115,7 @@ mod tests {
     #[test]
     fn known_image_gives_known_tensor() {
         let face = GrayImage::from_pixels(2, 2, vec![0, 51, 204, 255]).unwrap();
-        let (data, shape) = input_tensor(&[face.clone()], &desc(2, 2, 1, Layout::Nchw));
+        let (data, shape) = input_tensor(std::slice::from_ref(&face), &desc(2, 2, 1, Layout::Nchw));
         assert_eq!(shape, [1, 1, 2, 2]);
         // (p / 255 - 0.5) / 0.25
         let expect = [-2.0, -1.2, 1.2, 2.0];
