@@ -347,9 +347,8 @@ fn zero_size_gif_and_png_are_rejected() {
     assert_rejects(&run, &png, &["PNG"]);
 }
 
-/// Known bug (crates/vision/src/decode.rs): the `image` BMP decoder refuses a
-/// 0-pixel-wide header with "Image dimensions (0x10 w/3 channels) are too
-/// large" before `decode_image` can report its own `ZeroSize` error.
+/// The `image` BMP decoder refuses a 0-pixel-wide header with a misleading
+/// "dimensions are too large"; `decode_image` reads the header first.
 #[test]
 fn zero_width_bmp_is_reported_as_zero_size() {
     let dir = tempdir();
@@ -357,6 +356,43 @@ fn zero_width_bmp_is_reported_as_zero_size() {
     let run = detect(&[&path]);
     assert_rejects(&run, &path, &["zero size"]);
     assert!(!run.stderr.contains("too large"), "{run}");
+}
+
+/// The same scene as lossless BMP and WebP gives exactly the PNG's boxes; as
+/// JPEG (lossy) it still gives faces.
+#[test]
+fn reads_bmp_webp_and_jpeg() {
+    let dir = tempdir();
+    let source = image::open(image(SCENE)).unwrap();
+    let boxes_of = |path: &Path| -> Vec<[i64; 4]> {
+        let run = detect(&[Path::new("--json"), Path::new("--no-emotion"), path]);
+        assert_eq!(run.code, Some(0), "{run}");
+        let record: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+        let mut boxes: Vec<[i64; 4]> = record["faces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| ["x", "y", "w", "h"].map(|k| f[k].as_i64().unwrap()))
+            .collect();
+        boxes.sort_unstable();
+        boxes
+    };
+    let reference = boxes_of(&image(SCENE));
+    assert!(!reference.is_empty());
+    for (name, format) in [
+        ("scene.bmp", image::ImageFormat::Bmp),
+        ("scene.webp", image::ImageFormat::WebP),
+    ] {
+        let path = dir.path().join(name);
+        source.to_rgb8().save_with_format(&path, format).unwrap();
+        assert_eq!(boxes_of(&path), reference, "{name}");
+    }
+    let jpeg = dir.path().join("scene.jpg");
+    source
+        .to_rgb8()
+        .save_with_format(&jpeg, image::ImageFormat::Jpeg)
+        .unwrap();
+    assert!(!boxes_of(&jpeg).is_empty(), "faces found in the JPEG copy");
 }
 
 // ---------------------------------------------------------------------------
