@@ -367,15 +367,7 @@ fn reads_bmp_webp_and_jpeg() {
     let boxes_of = |path: &Path| -> Vec<[i64; 4]> {
         let run = detect(&[Path::new("--json"), Path::new("--no-emotion"), path]);
         assert_eq!(run.code, Some(0), "{run}");
-        let record: Value = serde_json::from_str(run.stdout.trim()).unwrap();
-        let mut boxes: Vec<[i64; 4]> = record["faces"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| ["x", "y", "w", "h"].map(|k| f[k].as_i64().unwrap()))
-            .collect();
-        boxes.sort_unstable();
-        boxes
+        sorted_boxes(&serde_json::from_str(run.stdout.trim()).unwrap())
     };
     let reference = boxes_of(&image(SCENE));
     assert!(!reference.is_empty());
@@ -622,6 +614,18 @@ fn absurd_thread_count_is_rejected() {
 // The happy path.
 
 /// OpenCV's boxes for `name` with the default cascade at 1.1 / 5, sorted.
+/// The face boxes of one `detect --json` record, as sorted [x, y, w, h].
+fn sorted_boxes(record: &Value) -> Vec<[i64; 4]> {
+    let mut boxes: Vec<[i64; 4]> = record["faces"]
+        .as_array()
+        .expect("faces array")
+        .iter()
+        .map(|f| ["x", "y", "w", "h"].map(|k| f[k].as_i64().unwrap()))
+        .collect();
+    boxes.sort_unstable();
+    boxes
+}
+
 fn opencv_reference_boxes(name: &str) -> Vec<[i64; 4]> {
     let path = fixtures().join("parity/expected.json");
     let expected: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -667,13 +671,7 @@ fn json_output_matches_the_opencv_reference() {
     assert_eq!(record["image"], path.display().to_string());
     assert_eq!(record["width"], 640);
     assert_eq!(record["height"], 480);
-    let mut faces: Vec<[i64; 4]> = record["faces"]
-        .as_array()
-        .expect("faces array")
-        .iter()
-        .map(|f| ["x", "y", "w", "h"].map(|k| f[k].as_i64().unwrap()))
-        .collect();
-    faces.sort_unstable();
+    let faces = sorted_boxes(&record);
     let expected = opencv_reference_boxes(SCENE);
     assert!(!expected.is_empty());
     assert_eq!(faces, expected);
