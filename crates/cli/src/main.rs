@@ -5,6 +5,7 @@ mod commands;
 mod detector_args;
 mod emotion_args;
 mod report;
+mod store_args;
 
 use std::process::ExitCode;
 
@@ -25,6 +26,12 @@ enum Command {
     Bench(commands::bench::BenchArgs),
     /// Evaluate an emotion model on a folder of labelled face images.
     Eval(commands::eval::EvalArgs),
+    /// Recommend songs for an emotion.
+    Recommend(commands::recommend::RecommendArgs),
+    /// Like or skip a song (shapes later recommendations).
+    Feedback(commands::feedback::FeedbackArgs),
+    /// Import, export and inspect the song catalog.
+    Catalog(commands::catalog::CatalogArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +47,9 @@ fn main() -> ExitCode {
         Command::Detect(args) => commands::detect::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Eval(args) => commands::eval::run(args),
+        Command::Recommend(args) => commands::recommend::run(args),
+        Command::Feedback(args) => commands::feedback::run(args),
+        Command::Catalog(args) => commands::catalog::run(args),
     };
     match outcome {
         Ok(code) => code,

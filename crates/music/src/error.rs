@@ -1,0 +1,46 @@
+//! The crate's error type: every variant names the file, row or song it is
+//! about, so that a message alone tells the user what to fix.
+
+use std::path::PathBuf;
+
+use crate::import::RowProblem;
+
+/// Everything that can go wrong in the music crate.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} holds no catalog files (expected angry.csv, disgusted.csv, fearful.csv, happy.csv, neutral.csv, sad.csv, surprised.csv or the FER names)")]
+    NoCatalogFiles { path: PathBuf },
+    #[error("{path}: {message}")]
+    BadFile { path: PathBuf, message: String },
+    #[error("{0}\nstrict import: nothing was imported")]
+    Strict(RowProblem),
+    #[error("{path} already exists; not overwriting it")]
+    WouldOverwrite { path: PathBuf },
+    #[error("no song with id {0} in the catalog")]
+    UnknownSong(i64),
+    #[error("the store at {path} was written by a newer Melodora (schema version {found}, this build knows up to {known})")]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("catalog store: {0}")]
+    Store(#[from] rusqlite::Error),
+    #[error("Spotify: {0}")]
+    Spotify(String),
+}
+
+/// Result with the crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,212 @@
+//! Mood-aware recommendations.
+//!
+//! [`Recommender::recommend`] builds a list for an emotion in one of two
+//! modes: `match` (songs of that mood) or `uplift` (start at the mood and
+//! move towards positive valence across the list: the iso principle of
+//! music therapy). Songs with audio features are ranked by their distance
+//! to the target point on the circumplex; songs without by their position
+//! in the emotion's list, popularity breaking ties. Rules on top:
+//!
+//! * variety: at most 2 songs per artist in a list of 15 (the cap scales
+//!   with the list length), relaxed only when the catalog has nothing else;
+//! * no song repeats within a [`Session`] until the pool (the emotion's
+//!   songs in match mode, the whole catalog in uplift mode) is used up; then
+//!   the pool starts a new round;
+//! * feedback: likes and skips of the session's profile raise and lower the
+//!   song and similar songs (see [`preferences`]);
+//! * the same seed, session history and catalog give the same list.
+//!
+//! When an emotion's pool has fewer songs than asked for, the list is
+//! filled with the songs nearest to that emotion's centre from other pools.
+
+mod index;
+pub mod preferences;
+mod search;
+
+use std::collections::HashSet;
+use std::str::FromStr;
+
+use melodora_core::Emotion;
+use serde::Serialize;
+
+pub use index::CatalogIndex;
+use preferences::Adjustments;
+use search::{Filter, Search};
+
+use crate::circumplex::{center, uplift_target, MoodPoint};
+use crate::error::Result;
+use crate::song::Song;
+use crate::store::{Store, Verdict};
+
+/// How a list relates to the listener's mood.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Mood-congruent: every song near the emotion.
+    #[default]
+    Match,
+    /// Start at the emotion, end at positive valence.
+    Uplift,
+}
+
+impl FromStr for Mode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "match" => Ok(Mode::Match),
+            "uplift" => Ok(Mode::Uplift),
+            _ => Err(format!("unknown mode {s:?}; expected match or uplift")),
+        }
+    }
+}
+
+/// The list lengths the UI and CLI ask for by default.
+pub const DEFAULT_LIMIT: usize = 15;
+
+/// What to recommend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request {
+    pub emotion: Emotion,
+    pub mode: Mode,
+    pub limit: usize,
+}
+
+/// A listener's session: whose feedback counts, the seed for tie-breaking
+/// jitter, and the songs already shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub profile: String,
+    pub seed: u64,
+    pub seen: HashSet<i64>,
+}
+
+impl Session {
+    pub fn new(profile: &str, seed: u64) -> Self {
+        Session {
+            profile: profile.to_string(),
+            seed,
+            seen: HashSet::new(),
+        }
+    }
+}
+
+/// One recommended song, with the target it was chosen for and its score
+/// (distance plus costs; lower is closer).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recommendation {
+    #[serde(flatten)]
+    pub song: Song,
+    pub score: f32,
+    pub target: MoodPoint,
+}
+
+/// A song picked by the index, before its details are read from the store.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pick {
+    pub song_id: i64,
+    pub score: f32,
+    pub target: MoodPoint,
+}
+
+/// The recommender: an index over one snapshot of the store's catalog.
+/// Rebuild it (with [`Recommender::load`]) after an import.
+pub struct Recommender {
+    index: CatalogIndex,
+}
+
+impl Recommender {
+    /// Indexes the store's catalog.
+    pub fn load(store: &Store) -> Result<Recommender> {
+        Ok(Recommender {
+            index: CatalogIndex::load(store)?,
+        })
+    }
+
+    /// The index, for statistics.
+    pub fn index(&self) -> &CatalogIndex {
+        &self.index
+    }
+
+    /// A list for `request`, reading the profile's feedback from the store
+    /// and the songs' details back from it; the session remembers the list.
+    pub fn recommend(&self, store: &Store, request: &Request, session: &mut Session) -> Result<Vec<Recommendation>> {
+        let feedback = store.feedback(&session.profile)?;
+        let picks = self.pick(request, session, &feedback);
+        let ids: Vec<i64> = picks.iter().map(|p| p.song_id).collect();
+        let songs = store.songs(&ids)?;
+        Ok(picks
+            .into_iter()
+            .zip(songs)
+            .map(|(pick, song)| Recommendation {
+                song,
+                score: pick.score,
+                target: pick.target,
+            })
+            .collect())
+    }
+
+    /// The song ids for `request`, given the profile's `feedback`; the session
+    /// remembers them. This is the part that must be fast.
+    pub fn pick(&self, request: &Request, session: &mut Session, feedback: &[(i64, Verdict)]) -> Vec<Pick> {
+        let index = &self.index;
+        let limit = request.limit.min(index.len());
+        let adjustments = Adjustments::new(index, feedback);
+        let mut search = Search::new(index, &adjustments, session.seed, artist_cap(limit));
+        search.set_seen(&session.seen);
+        let pool = (request.mode == Mode::Match).then_some(request.emotion);
+        // When the ideal is not available: a new round of the pool first,
+        // then keep the artist cap before keeping to the pool, and the pool
+        // before dropping both.
+        let ideal = Filter { pool, capped: true };
+        let fallbacks = [
+            Filter { pool: None, capped: true },
+            Filter { pool, capped: false },
+            Filter { pool: None, capped: false },
+        ];
+        let mut new_round = false;
+        let mut picks: Vec<Pick> = Vec::with_capacity(limit);
+        for position in 0..limit {
+            let target = match request.mode {
+                Mode::Match => center(request.emotion),
+                Mode::Uplift => uplift_target(request.emotion, position, limit),
+            };
+            let mut found = search.best(target, &ideal);
+            if found.is_none() && !new_round {
+                new_round = true;
+                let in_list: HashSet<i64> = picks.iter().map(|p| p.song_id).collect();
+                session
+                    .seen
+                    .retain(|id| in_list.contains(id) || !in_pool(index, request, *id));
+                search.set_seen(&session.seen);
+                found = search.best(target, &ideal);
+            }
+            let found = found.or_else(|| fallbacks.iter().find_map(|filter| search.best(target, filter)));
+            let Some(candidate) = found else { break };
+            let song = search.take(&candidate);
+            let song_id = index.songs[song as usize].id;
+            session.seen.insert(song_id);
+            picks.push(Pick {
+                song_id,
+                score: candidate.score,
+                target,
+            });
+        }
+        picks
+    }
+}
+
+/// Whether a song belongs to the request's pool: the emotion's songs in
+/// match mode, every song in uplift mode.
+fn in_pool(index: &CatalogIndex, request: &Request, id: i64) -> bool {
+    match (request.mode, index.by_id.get(&id)) {
+        (_, None) => false,
+        (Mode::Uplift, Some(_)) => true,
+        (Mode::Match, Some(&song)) => index.songs[song as usize].pools >> request.emotion as u8 & 1 == 1,
+    }
+}
+
+/// At most 2 songs per artist in 15, scaled to the list length.
+fn artist_cap(limit: usize) -> u32 {
+    ((2 * limit).div_ceil(DEFAULT_LIMIT)).max(1) as u32
+}

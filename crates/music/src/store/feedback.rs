@@ -1,0 +1,120 @@
+//! Likes, skips and the songs a named session has seen.
+
+use std::collections::HashSet;
+use std::str::FromStr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, TransactionBehavior};
+use serde::Serialize;
+
+use super::Store;
+use crate::error::{Error, Result};
+
+/// A listener's verdict on a song.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Like,
+    Skip,
+}
+
+impl Verdict {
+    fn as_sql(self) -> i64 {
+        match self {
+            Verdict::Like => 1,
+            Verdict::Skip => -1,
+        }
+    }
+}
+
+impl FromStr for Verdict {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "like" => Ok(Verdict::Like),
+            "skip" => Ok(Verdict::Skip),
+            _ => Err(format!("unknown verdict {s:?}; expected like or skip")),
+        }
+    }
+}
+
+impl Store {
+    /// Records `profile`'s verdict on a song; a new verdict replaces the old.
+    pub fn record_feedback(&mut self, profile: &str, song_id: i64, verdict: Verdict) -> Result<()> {
+        self.require_song(song_id)?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        self.conn.execute(
+            "INSERT INTO feedback(profile, song_id, verdict, at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(profile, song_id) DO UPDATE SET verdict = excluded.verdict, at = excluded.at",
+            params![profile, song_id, verdict.as_sql(), now],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets `profile`'s verdict on a song.
+    pub fn clear_feedback(&mut self, profile: &str, song_id: i64) -> Result<()> {
+        self.conn.execute(
+            "DELETE FROM feedback WHERE profile = ?1 AND song_id = ?2",
+            params![profile, song_id],
+        )?;
+        Ok(())
+    }
+
+    /// All of `profile`'s verdicts, as (song id, verdict).
+    pub fn feedback(&self, profile: &str) -> Result<Vec<(i64, Verdict)>> {
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT song_id, verdict FROM feedback WHERE profile = ?1 ORDER BY song_id")?;
+        let rows = statement.query_map([profile], |row| {
+            let verdict = if row.get::<_, i64>(1)? > 0 {
+                Verdict::Like
+            } else {
+                Verdict::Skip
+            };
+            Ok((row.get::<_, i64>(0)?, verdict))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Songs the named session has been shown.
+    pub fn session_seen(&self, session: &str) -> Result<HashSet<i64>> {
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT song_id FROM session_seen WHERE session = ?1")?;
+        let rows = statement.query_map([session], |row| row.get::<_, i64>(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Replaces the set of songs the named session has been shown.
+    pub fn save_session(&mut self, session: &str, seen: &HashSet<i64>) -> Result<()> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM session_seen WHERE session = ?1", [session])?;
+        {
+            let mut insert = tx.prepare(
+                "INSERT OR IGNORE INTO session_seen(session, song_id)
+                 SELECT ?1, id FROM songs WHERE id = ?2",
+            )?;
+            for song_id in seen {
+                insert.execute(params![session, song_id])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn require_song(&self, song_id: i64) -> Result<()> {
+        let exists: bool = self.conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM songs WHERE id = ?1)",
+            [song_id],
+            |row| row.get(0),
+        )?;
+        if exists {
+            Ok(())
+        } else {
+            Err(Error::UnknownSong(song_id))
+        }
+    }
+}
