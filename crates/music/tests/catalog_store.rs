@@ -1,0 +1,353 @@
+//! Importers, the store's transactions, deduplication and export.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use melodora_core::Emotion;
+use melodora_music::import::catalog_files;
+use melodora_music::{
+    build_default_catalog, export_original_format, CatalogOrigin, Error, ImportOptions, Store, DEFAULT_CATALOG_CSV,
+};
+
+fn shared_catalogs() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/catalogs")
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn import(store: &mut Store, path: &Path, emotion: Option<Emotion>, options: ImportOptions) -> melodora_music::Result<melodora_music::ImportSummary> {
+    let files = catalog_files(path, emotion)?;
+    store.import_files(&files, options)
+}
+
+/// (title, album, artist) of an emotion's list, in order.
+fn list(store: &Store, emotion: Emotion) -> Vec<(String, String, String)> {
+    store
+        .emotion_list(emotion)
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.track.title, s.track.album, s.track.artist))
+        .collect()
+}
+
+/// (title, album, artist) rows of an original-format file, in order, each
+/// song (artist and title, ignoring case) once: the same song on a single
+/// and on an album is one song.
+fn original_rows(path: &Path) -> Vec<(String, String, String)> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let mut rows = Vec::new();
+    let mut songs = HashSet::new();
+    for record in reader.records() {
+        let r = record.unwrap();
+        let (title, album, artist) = (r[1].trim(), r[2].trim(), r[3].trim());
+        if songs.insert((artist.to_lowercase(), title.to_lowercase())) {
+            rows.push((title.to_string(), album.to_string(), artist.to_string()));
+        }
+    }
+    rows
+}
+
+#[test]
+fn the_originals_song_lists_import_unchanged() {
+    let seed = shared_catalogs().join("seed-format");
+    let mut store = Store::open_in_memory(true).unwrap();
+    assert_eq!(store.origin().unwrap(), CatalogOrigin::Default);
+    let summary = import(&mut store, &seed, None, ImportOptions::default()).unwrap();
+    assert!(summary.replaced_default);
+    assert!(summary.problems.is_empty(), "{:?}", summary.problems);
+    assert_eq!(summary.files.len(), 7);
+    assert_eq!(store.origin().unwrap(), CatalogOrigin::User);
+    // Same songs in the same order. (A song listed under two emotions with
+    // two albums, a single and an LP, keeps the album it was first seen with.)
+    let title_artist = |rows: Vec<(String, String, String)>| rows.into_iter().map(|(t, _, a)| (t, a)).collect::<Vec<_>>();
+    for emotion in Emotion::ALL {
+        let file = seed.join(format!("{}.csv", emotion.original_name()));
+        assert_eq!(title_artist(list(&store, emotion)), title_artist(original_rows(&file)), "{emotion}");
+    }
+}
+
+#[test]
+fn reimporting_the_same_songs_does_not_duplicate_them() {
+    let seed = shared_catalogs().join("seed-format");
+    let mut store = Store::open_in_memory(false).unwrap();
+    let first = import(&mut store, &seed, None, ImportOptions::default()).unwrap();
+    let songs = store.song_count().unwrap();
+    let second = import(&mut store, &seed, None, ImportOptions::default()).unwrap();
+    assert_eq!(store.song_count().unwrap(), songs);
+    assert_eq!(second.songs_added, 0);
+    assert_eq!(second.songs_known, first.songs_added + first.songs_known);
+    // Case and spacing do not make a new song either.
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "x.csv", "Name,Album,Artist\n  MO BAMBA ,MUDBOY,sheck  wes\n");
+    let third = import(&mut store, &file, Some(Emotion::Angry), ImportOptions::default()).unwrap();
+    assert_eq!((third.songs_added, third.songs_known), (0, 1));
+}
+
+#[test]
+fn an_emotion_column_files_songs_under_either_vocabulary() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "mine.csv",
+        "title,artist,album,emotion,link\n\
+         One,A,X,happy,\n\
+         Two,B,X,Fearful;sad,https://open.spotify.com/track/4sPmO7WMQUAf45kwMOtONw\n\
+         Three,C,X,disgusted,https://example.com/three\n\
+         Four,D,X,surprise,\n",
+    );
+    let mut store = Store::open_in_memory(false).unwrap();
+    let summary = import(&mut store, &file, None, ImportOptions::default()).unwrap();
+    assert!(summary.problems.is_empty(), "{:?}", summary.problems);
+    let titles = |e: Emotion| list(&store, e).into_iter().map(|r| r.0).collect::<Vec<_>>();
+    assert_eq!(titles(Emotion::Happy), ["One"]);
+    assert_eq!(titles(Emotion::Fear), ["Two"]);
+    assert_eq!(titles(Emotion::Sad), ["Two"]);
+    assert_eq!(titles(Emotion::Disgust), ["Three"]);
+    let links: Vec<String> = store.emotion_list(Emotion::Fear).unwrap().into_iter().map(|s| s.link).collect();
+    assert_eq!(links, ["https://open.spotify.com/track/4sPmO7WMQUAf45kwMOtONw"]);
+    let three = &store.emotion_list(Emotion::Disgust).unwrap()[0];
+    assert_eq!(three.link, "https://example.com/three");
+    let four = &store.emotion_list(Emotion::Surprise).unwrap()[0];
+    assert_eq!(four.link, "https://open.spotify.com/search/D%20Four");
+}
+
+#[test]
+fn audio_feature_exports_are_placed_on_the_circumplex() {
+    let moods = shared_catalogs().join("spotify-moods/data_moods.csv");
+    let mut store = Store::open_in_memory(false).unwrap();
+    let summary = import(&mut store, &moods, None, ImportOptions::default()).unwrap();
+    assert!(summary.problems.is_empty(), "{:?}", summary.problems);
+    assert_eq!(summary.songs_added, 687);
+    let stats = store.stats().unwrap();
+    assert_eq!((stats.with_spotify_id, stats.with_audio_features), (687, 687));
+    assert!(stats.emotions.iter().all(|e| e.listed == 0));
+    assert_eq!(stats.emotions.iter().map(|e| e.placed).sum::<u64>(), 687);
+    // Sad songs sit low on both axes, angry ones low in valence and high in
+    // energy, happy ones high in valence.
+    let mean = |emotion: Emotion| {
+        let songs = store.emotion_list(emotion).unwrap();
+        assert!(songs.iter().all(|s| s.link.starts_with("https://open.spotify.com/track/")));
+        let n = songs.len() as f32;
+        let sum = songs.iter().fold((0.0, 0.0), |(v, e), s| {
+            let f = s.track.features.unwrap();
+            (v + f.valence, e + f.energy)
+        });
+        (sum.0 / n, sum.1 / n)
+    };
+    let (sad, angry, happy) = (mean(Emotion::Sad), mean(Emotion::Angry), mean(Emotion::Happy));
+    assert!(sad.0 < 0.35 && sad.1 < 0.35, "sad {sad:?}");
+    assert!(angry.0 < 0.4 && angry.1 > 0.7, "angry {angry:?}");
+    assert!(happy.0 > 0.65, "happy {happy:?}");
+    // With --emotion, the same file is filed under one emotion instead.
+    let mut store = Store::open_in_memory(false).unwrap();
+    import(&mut store, &moods, Some(Emotion::Neutral), ImportOptions::default()).unwrap();
+    assert_eq!(store.emotion_list(Emotion::Neutral).unwrap().len(), 687);
+}
+
+const BAD_ROWS: &str = ",Name,Album,Artist\n\
+0,Good One,A,Band\n\
+1,Too,Few\n\
+2,,A,Nameless\n\
+3,Also Good,B,Band\n\
+4,Evil \u{1b}[2J,C,Band\n\
+5,Last Good,C,Other\n";
+
+#[test]
+fn malformed_rows_are_reported_with_file_and_line_and_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "sad.csv", BAD_ROWS);
+    let mut store = Store::open_in_memory(false).unwrap();
+    let summary = import(&mut store, &file, None, ImportOptions::default()).unwrap();
+    let reported: Vec<String> = summary.problems.iter().map(ToString::to_string).collect();
+    let name = file.display().to_string();
+    assert_eq!(reported.len(), 3, "{reported:?}");
+    assert!(reported[0].starts_with(&format!("{name}:3: ")), "{reported:?}");
+    assert!(reported[1].starts_with(&format!("{name}:4: ")) && reported[1].contains("title"));
+    assert!(reported[2].starts_with(&format!("{name}:6: ")) && reported[2].contains("control"));
+    let titles: Vec<String> = list(&store, Emotion::Sad).into_iter().map(|r| r.0).collect();
+    assert_eq!(titles, ["Good One", "Also Good", "Last Good"]);
+}
+
+#[test]
+fn strict_mode_rejects_the_whole_import_and_leaves_the_store_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open_in_memory(true).unwrap();
+    let before = store.stats().unwrap();
+    let before_sad = list(&store, Emotion::Sad);
+
+    let file = write(dir.path(), "sad.csv", BAD_ROWS);
+    let err = import(&mut store, &file, None, ImportOptions { strict: true, add: false }).unwrap_err();
+    assert!(matches!(err, Error::Strict(_)));
+    assert!(err.to_string().contains(":3:"), "{err}");
+    // The good row before the bad one, and the replacement of the default
+    // catalog, were both rolled back.
+    assert_eq!(store.stats().unwrap(), before);
+    assert_eq!(store.origin().unwrap(), CatalogOrigin::Default);
+    assert_eq!(list(&store, Emotion::Sad), before_sad);
+}
+
+#[test]
+fn a_failure_mid_file_rolls_back_rows_already_written() {
+    // 500 good rows, then one the CSV reader cannot get past: the import
+    // fails as a whole even without --strict, and nothing of it remains.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from(",Name,Album,Artist\n");
+    for i in 0..500 {
+        text.push_str(&format!("{i},Song {i},Album,Artist {i}\n"));
+    }
+    text.push_str("500,\"unterminated quote,Album,Artist\n");
+    let file = write(dir.path(), "happy.csv", &text);
+    let mut store = Store::open_in_memory(false).unwrap();
+    import(&mut store, &write(dir.path(), "angry.csv", ",Name,Album,Artist\n0,Keep,Me,Here\n"), None, ImportOptions::default()).unwrap();
+    let before = store.stats().unwrap();
+    let result = import(&mut store, &file, None, ImportOptions::default());
+    // Either the reader reports the row (then the 500 stay, one reported) or
+    // fails the file (then none stay); never a partial file without a report.
+    match result {
+        Ok(summary) => {
+            assert_eq!(summary.problems.len(), 1, "{:?}", summary.problems);
+            assert_eq!(list(&store, Emotion::Happy).len(), 500);
+        }
+        Err(_) => assert_eq!(store.stats().unwrap(), before),
+    }
+    // A strict import of the same file leaves the store exactly as before.
+    let mut store = Store::open_in_memory(false).unwrap();
+    let before = store.stats().unwrap();
+    assert!(import(&mut store, &file, None, ImportOptions { strict: true, add: false }).is_err());
+    assert_eq!(store.stats().unwrap(), before);
+    assert_eq!(store.song_count().unwrap(), 0);
+}
+
+#[test]
+fn the_first_import_replaces_the_default_catalog_unless_add() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "happy.csv", ",Name,Album,Artist\n0,Mine,Mine,Me\n");
+    let default_songs = Store::open_in_memory(true).unwrap().song_count().unwrap();
+    assert!(default_songs > 1000);
+
+    let mut replaced = Store::open_in_memory(true).unwrap();
+    import(&mut replaced, &file, None, ImportOptions::default()).unwrap();
+    assert_eq!(replaced.song_count().unwrap(), 1);
+
+    let mut merged = Store::open_in_memory(true).unwrap();
+    let summary = import(&mut merged, &file, None, ImportOptions { strict: false, add: true }).unwrap();
+    assert!(!summary.replaced_default);
+    assert_eq!(merged.song_count().unwrap(), default_songs + 1);
+
+    // Once the store is the user's, later imports merge.
+    let second = write(dir.path(), "sad.csv", ",Name,Album,Artist\n0,Also Mine,Mine,Me\n");
+    import(&mut replaced, &second, None, ImportOptions::default()).unwrap();
+    assert_eq!(replaced.song_count().unwrap(), 2);
+}
+
+#[test]
+fn export_writes_the_original_format_and_round_trips() {
+    let seed = shared_catalogs().join("seed-format");
+    let mut store = Store::open_in_memory(false).unwrap();
+    import(&mut store, &seed, None, ImportOptions::default()).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let first = out.path().join("first");
+    let files = export_original_format(&store, &first, false).unwrap();
+    assert_eq!(files.len(), 7);
+    let header = std::fs::read_to_string(first.join("fearful.csv")).unwrap();
+    assert!(header.starts_with(",Name,Album,Artist,Link\n0,"), "{header}");
+
+    let mut again = Store::open_in_memory(false).unwrap();
+    import(&mut again, &first, None, ImportOptions::default()).unwrap();
+    for emotion in Emotion::ALL {
+        assert_eq!(list(&again, emotion), list(&store, emotion), "{emotion}");
+    }
+    let second = out.path().join("second");
+    export_original_format(&again, &second, false).unwrap();
+    for emotion in Emotion::ALL {
+        let name = format!("{}.csv", emotion.original_name());
+        assert_eq!(
+            std::fs::read(first.join(&name)).unwrap(),
+            std::fs::read(second.join(&name)).unwrap(),
+            "{name}"
+        );
+    }
+    // Existing files are not overwritten without being asked to.
+    let err = export_original_format(&store, &first, false).unwrap_err();
+    assert!(matches!(err, Error::WouldOverwrite { .. }), "{err}");
+    export_original_format(&store, &first, true).unwrap();
+}
+
+#[test]
+fn hostile_titles_are_stored_verbatim_or_refused_never_interpreted() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "angry.csv",
+        ",Name,Album,Artist,Link\n\
+         0,<script>alert(1)</script>,\"Album, \"\"quoted\"\"\",'; DROP TABLE songs; --,\n\
+         1,Bad link,A,B,javascript:alert(1)\n",
+    );
+    let mut store = Store::open_in_memory(false).unwrap();
+    let summary = import(&mut store, &file, None, ImportOptions::default()).unwrap();
+    assert_eq!(summary.problems.len(), 1);
+    assert!(summary.problems[0].message.contains("http"), "{}", summary.problems[0]);
+    let songs = store.emotion_list(Emotion::Angry).unwrap();
+    assert_eq!(songs.len(), 1);
+    assert_eq!(songs[0].track.title, "<script>alert(1)</script>");
+    assert_eq!(songs[0].track.album, "Album, \"quoted\"");
+    assert_eq!(songs[0].track.artist, "'; DROP TABLE songs; --");
+    assert!(songs[0].link.starts_with("https://open.spotify.com/search/%27%3B%20DROP"));
+}
+
+#[test]
+fn a_directory_without_catalog_files_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "notes.txt", "hello");
+    write(dir.path(), "bored.csv", "Name,Album,Artist\n");
+    let err = catalog_files(dir.path(), None).unwrap_err();
+    assert!(matches!(err, Error::NoCatalogFiles { .. }), "{err}");
+    assert!(catalog_files(&dir.path().join("missing"), None).is_err());
+}
+
+#[test]
+fn the_store_persists_and_refuses_files_from_a_newer_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let songs = {
+        let store = Store::open(dir.path()).unwrap();
+        store.song_count().unwrap()
+    };
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.song_count().unwrap(), songs, "reopening does not seed twice");
+    drop(store);
+    set_user_version(dir.path(), 99);
+    let err = Store::open(dir.path()).err().expect("newer schema refused");
+    assert!(err.to_string().contains("newer"), "{err}");
+}
+
+/// Sets the store file's schema version, as a newer build would.
+fn set_user_version(dir: &Path, version: i64) {
+    let conn = rusqlite::Connection::open(dir.join(melodora_music::STORE_FILE)).unwrap();
+    conn.pragma_update(None, "user_version", version).unwrap();
+}
+
+#[test]
+fn the_embedded_catalog_is_what_the_builder_makes_from_the_shared_catalogs() {
+    let (built, notes) = build_default_catalog(&shared_catalogs()).unwrap();
+    assert!(built == DEFAULT_CATALOG_CSV, "assets/catalog/default.csv is stale; rebuild it (see its README)");
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].contains("disgusted.csv") && notes[0].contains("sad.csv"), "{notes:?}");
+}
+
+#[test]
+fn a_fresh_store_has_songs_with_links_for_every_emotion() {
+    let store = Store::open_in_memory(true).unwrap();
+    for emotion in Emotion::ALL {
+        let songs = store.emotion_list(emotion).unwrap();
+        assert!(songs.len() >= 40, "{emotion}: {}", songs.len());
+        let mut seen = HashSet::new();
+        for song in &songs {
+            assert!(song.link.starts_with("https://open.spotify.com/"), "{}", song.link);
+            assert!(seen.insert(song.id));
+        }
+    }
+}
