@@ -19,15 +19,15 @@ pub struct StoreArgs {
 impl StoreArgs {
     /// The data directory in effect.
     pub fn dir(&self) -> Result<PathBuf> {
-        self.data_dir
-            .clone()
-            .or_else(default_data_dir)
-            .context("no data directory known for this user; pass --data-dir or set MELODORA_DATA_DIR")
+        self.data_dir.clone().or_else(default_data_dir).context(
+            "no data directory known for this user; pass --data-dir or set MELODORA_DATA_DIR",
+        )
     }
 
     /// Opens (creating and seeding if needed) the store.
     pub fn open(&self) -> Result<Store> {
         let dir = self.dir()?;
-        Store::open(&dir).with_context(|| format!("cannot open the song store in {}", dir.display()))
+        Store::open(&dir)
+            .with_context(|| format!("cannot open the song store in {}", dir.display()))
     }
 }

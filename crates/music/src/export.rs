@@ -19,7 +19,11 @@ pub struct ExportedFile {
 /// Artist) plus a Link column, each list in [`Store::emotion_list`] order,
 /// so that importing the directory gives the same lists back. Existing
 /// files are only replaced with `overwrite`; none is touched otherwise.
-pub fn export_original_format(store: &Store, dir: &Path, overwrite: bool) -> Result<Vec<ExportedFile>> {
+pub fn export_original_format(
+    store: &Store,
+    dir: &Path,
+    overwrite: bool,
+) -> Result<Vec<ExportedFile>> {
     let path_of = |emotion: Emotion| dir.join(format!("{}.csv", emotion.original_name()));
     if !overwrite {
         if let Some(existing) = Emotion::ALL.into_iter().map(path_of).find(|p| p.exists()) {

@@ -98,7 +98,10 @@ const SEARCH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 /// A Spotify search link for a song whose track id is unknown.
 pub fn search_link(artist: &str, title: &str) -> String {
     let query = format!("{artist} {title}");
-    format!("{SEARCH_PREFIX}{}", utf8_percent_encode(query.trim(), SEARCH_SEGMENT))
+    format!(
+        "{SEARCH_PREFIX}{}",
+        utf8_percent_encode(query.trim(), SEARCH_SEGMENT)
+    )
 }
 
 const SEARCH_PREFIX: &str = "https://open.spotify.com/search/";
@@ -186,7 +189,9 @@ pub struct Song {
 pub fn clean_text(field: &str, value: &str) -> Result<String, String> {
     let value = value.trim();
     if value.chars().count() > MAX_TEXT_CHARS {
-        return Err(format!("{field} is longer than {MAX_TEXT_CHARS} characters"));
+        return Err(format!(
+            "{field} is longer than {MAX_TEXT_CHARS} characters"
+        ));
     }
     if value.chars().any(char::is_control) {
         return Err(format!("{field} contains control characters"));

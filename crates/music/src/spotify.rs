@@ -159,7 +159,11 @@ impl SpotifyClient {
             }
             offset += count;
             if page.next.is_none() || count == 0 {
-                return Ok(Playlist { id, tracks, skipped });
+                return Ok(Playlist {
+                    id,
+                    tracks,
+                    skipped,
+                });
             }
         }
         Err(Error::Spotify(format!(
@@ -204,7 +208,10 @@ impl SpotifyClient {
     }
 
     fn fetch_token(&mut self) -> Result<String> {
-        let url = format!("{}/api/token", self.config.accounts_base.trim_end_matches('/'));
+        let url = format!(
+            "{}/api/token",
+            self.config.accounts_base.trim_end_matches('/')
+        );
         let basic = base64::engine::general_purpose::STANDARD.encode(format!(
             "{}:{}",
             self.credentials.client_id, self.credentials.client_secret
@@ -236,7 +243,8 @@ impl SpotifyClient {
     ) -> Result<(u16, String)> {
         let mut attempt = 0;
         loop {
-            let mut response = send().map_err(|e| Error::Spotify(format!("cannot reach {url}: {e}")))?;
+            let mut response =
+                send().map_err(|e| Error::Spotify(format!("cannot reach {url}: {e}")))?;
             let status = response.status().as_u16();
             if status == 429 {
                 let wait = response
@@ -259,7 +267,11 @@ impl SpotifyClient {
                         self.config.max_wait.as_secs()
                     )));
                 }
-                tracing::info!(url, seconds = wait.as_secs(), "rate limited by Spotify; waiting");
+                tracing::info!(
+                    url,
+                    seconds = wait.as_secs(),
+                    "rate limited by Spotify; waiting"
+                );
                 std::thread::sleep(wait);
                 continue;
             }
@@ -325,9 +337,15 @@ impl PageItem {
         if self.is_local {
             return Err("a local file".into());
         }
-        let object = self.item.or(self.track).ok_or("no track (removed or unavailable)")?;
+        let object = self
+            .item
+            .or(self.track)
+            .ok_or("no track (removed or unavailable)")?;
         if object.kind.as_deref().is_some_and(|k| k != "track") {
-            return Err(format!("a {}, not a track", object.kind.unwrap_or_default()));
+            return Err(format!(
+                "a {}, not a track",
+                object.kind.unwrap_or_default()
+            ));
         }
         let id = object.id.ok_or("a track without an id")?;
         let spotify_id = SpotifyId::parse(&id).map_err(|e| e.to_string())?;
@@ -337,7 +355,10 @@ impl PageItem {
         if title.is_empty() || artist.is_empty() {
             return Err(format!("track {id} has no title or artist"));
         }
-        let album = clean_text("album", object.album.and_then(|a| a.name).as_deref().unwrap_or(""))?;
+        let album = clean_text(
+            "album",
+            object.album.and_then(|a| a.name).as_deref().unwrap_or(""),
+        )?;
         let mut track = Track::new(&title, &album, &artist);
         track.spotify_id = Some(spotify_id);
         track.popularity = object
@@ -363,7 +384,11 @@ mod tests {
         ] {
             assert_eq!(playlist_id(&input).unwrap(), id, "{input}");
         }
-        for bad in ["", "https://open.spotify.com/track/37i9dQZF1DXcBWIGoYBM5M", "../../etc/passwd"] {
+        for bad in [
+            "",
+            "https://open.spotify.com/track/37i9dQZF1DXcBWIGoYBM5M",
+            "../../etc/passwd",
+        ] {
             assert!(playlist_id(bad).is_err(), "{bad}");
         }
     }
@@ -393,7 +418,14 @@ mod tests {
         .unwrap();
         let results: Vec<_> = page.items.into_iter().map(PageItem::into_track).collect();
         let first = results[0].as_ref().unwrap();
-        assert_eq!((first.title.as_str(), first.artist.as_str(), first.popularity), ("Hello", "Adele", Some(80)));
+        assert_eq!(
+            (
+                first.title.as_str(),
+                first.artist.as_str(),
+                first.popularity
+            ),
+            ("Hello", "Adele", Some(80))
+        );
         assert_eq!(results[1].as_ref().unwrap().artist, "X, Y");
         assert!(results[2..].iter().all(Result::is_err));
     }

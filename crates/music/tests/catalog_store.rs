@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use melodora_core::Emotion;
 use melodora_music::import::catalog_files;
 use melodora_music::{
-    build_default_catalog, export_original_format, CatalogOrigin, Error, ImportOptions, Store, DEFAULT_CATALOG_CSV,
+    build_default_catalog, export_original_format, CatalogOrigin, Error, ImportOptions, Store,
+    DEFAULT_CATALOG_CSV,
 };
 
 fn shared_catalogs() -> PathBuf {
@@ -19,7 +20,12 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
-fn import(store: &mut Store, path: &Path, emotion: Option<Emotion>, options: ImportOptions) -> melodora_music::Result<melodora_music::ImportSummary> {
+fn import(
+    store: &mut Store,
+    path: &Path,
+    emotion: Option<Emotion>,
+    options: ImportOptions,
+) -> melodora_music::Result<melodora_music::ImportSummary> {
     let files = catalog_files(path, emotion)?;
     store.import_files(&files, options)
 }
@@ -63,10 +69,16 @@ fn the_originals_song_lists_import_unchanged() {
     assert_eq!(store.origin().unwrap(), CatalogOrigin::User);
     // Same songs in the same order. (A song listed under two emotions with
     // two albums, a single and an LP, keeps the album it was first seen with.)
-    let title_artist = |rows: Vec<(String, String, String)>| rows.into_iter().map(|(t, _, a)| (t, a)).collect::<Vec<_>>();
+    let title_artist = |rows: Vec<(String, String, String)>| {
+        rows.into_iter().map(|(t, _, a)| (t, a)).collect::<Vec<_>>()
+    };
     for emotion in Emotion::ALL {
         let file = seed.join(format!("{}.csv", emotion.original_name()));
-        assert_eq!(title_artist(list(&store, emotion)), title_artist(original_rows(&file)), "{emotion}");
+        assert_eq!(
+            title_artist(list(&store, emotion)),
+            title_artist(original_rows(&file)),
+            "{emotion}"
+        );
     }
 }
 
@@ -82,8 +94,18 @@ fn reimporting_the_same_songs_does_not_duplicate_them() {
     assert_eq!(second.songs_known, first.songs_added + first.songs_known);
     // Case and spacing do not make a new song either.
     let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), "x.csv", "Name,Album,Artist\n  MO BAMBA ,MUDBOY,sheck  wes\n");
-    let third = import(&mut store, &file, Some(Emotion::Angry), ImportOptions::default()).unwrap();
+    let file = write(
+        dir.path(),
+        "x.csv",
+        "Name,Album,Artist\n  MO BAMBA ,MUDBOY,sheck  wes\n",
+    );
+    let third = import(
+        &mut store,
+        &file,
+        Some(Emotion::Angry),
+        ImportOptions::default(),
+    )
+    .unwrap();
     assert_eq!((third.songs_added, third.songs_known), (0, 1));
 }
 
@@ -107,8 +129,16 @@ fn an_emotion_column_files_songs_under_either_vocabulary() {
     assert_eq!(titles(Emotion::Fear), ["Two"]);
     assert_eq!(titles(Emotion::Sad), ["Two"]);
     assert_eq!(titles(Emotion::Disgust), ["Three"]);
-    let links: Vec<String> = store.emotion_list(Emotion::Fear).unwrap().into_iter().map(|s| s.link).collect();
-    assert_eq!(links, ["https://open.spotify.com/track/4sPmO7WMQUAf45kwMOtONw"]);
+    let links: Vec<String> = store
+        .emotion_list(Emotion::Fear)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.link)
+        .collect();
+    assert_eq!(
+        links,
+        ["https://open.spotify.com/track/4sPmO7WMQUAf45kwMOtONw"]
+    );
     let three = &store.emotion_list(Emotion::Disgust).unwrap()[0];
     assert_eq!(three.link, "https://example.com/three");
     let four = &store.emotion_list(Emotion::Surprise).unwrap()[0];
@@ -123,14 +153,19 @@ fn audio_feature_exports_are_placed_on_the_circumplex() {
     assert!(summary.problems.is_empty(), "{:?}", summary.problems);
     assert_eq!(summary.songs_added, 687);
     let stats = store.stats().unwrap();
-    assert_eq!((stats.with_spotify_id, stats.with_audio_features), (687, 687));
+    assert_eq!(
+        (stats.with_spotify_id, stats.with_audio_features),
+        (687, 687)
+    );
     assert!(stats.emotions.iter().all(|e| e.listed == 0));
     assert_eq!(stats.emotions.iter().map(|e| e.placed).sum::<u64>(), 687);
     // Sad songs sit low on both axes, angry ones low in valence and high in
     // energy, happy ones high in valence.
     let mean = |emotion: Emotion| {
         let songs = store.emotion_list(emotion).unwrap();
-        assert!(songs.iter().all(|s| s.link.starts_with("https://open.spotify.com/track/")));
+        assert!(songs
+            .iter()
+            .all(|s| s.link.starts_with("https://open.spotify.com/track/")));
         let n = songs.len() as f32;
         let sum = songs.iter().fold((0.0, 0.0), |(v, e), s| {
             let f = s.track.features.unwrap();
@@ -138,13 +173,23 @@ fn audio_feature_exports_are_placed_on_the_circumplex() {
         });
         (sum.0 / n, sum.1 / n)
     };
-    let (sad, angry, happy) = (mean(Emotion::Sad), mean(Emotion::Angry), mean(Emotion::Happy));
+    let (sad, angry, happy) = (
+        mean(Emotion::Sad),
+        mean(Emotion::Angry),
+        mean(Emotion::Happy),
+    );
     assert!(sad.0 < 0.35 && sad.1 < 0.35, "sad {sad:?}");
     assert!(angry.0 < 0.4 && angry.1 > 0.7, "angry {angry:?}");
     assert!(happy.0 > 0.65, "happy {happy:?}");
     // With --emotion, the same file is filed under one emotion instead.
     let mut store = Store::open_in_memory(false).unwrap();
-    import(&mut store, &moods, Some(Emotion::Neutral), ImportOptions::default()).unwrap();
+    import(
+        &mut store,
+        &moods,
+        Some(Emotion::Neutral),
+        ImportOptions::default(),
+    )
+    .unwrap();
     assert_eq!(store.emotion_list(Emotion::Neutral).unwrap().len(), 687);
 }
 
@@ -165,10 +210,16 @@ fn malformed_rows_are_reported_with_file_and_line_and_skipped() {
     let reported: Vec<String> = summary.problems.iter().map(ToString::to_string).collect();
     let name = file.display().to_string();
     assert_eq!(reported.len(), 3, "{reported:?}");
-    assert!(reported[0].starts_with(&format!("{name}:3: ")), "{reported:?}");
+    assert!(
+        reported[0].starts_with(&format!("{name}:3: ")),
+        "{reported:?}"
+    );
     assert!(reported[1].starts_with(&format!("{name}:4: ")) && reported[1].contains("title"));
     assert!(reported[2].starts_with(&format!("{name}:6: ")) && reported[2].contains("control"));
-    let titles: Vec<String> = list(&store, Emotion::Sad).into_iter().map(|r| r.0).collect();
+    let titles: Vec<String> = list(&store, Emotion::Sad)
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
     assert_eq!(titles, ["Good One", "Also Good", "Last Good"]);
 }
 
@@ -180,7 +231,16 @@ fn strict_mode_rejects_the_whole_import_and_leaves_the_store_as_it_was() {
     let before_sad = list(&store, Emotion::Sad);
 
     let file = write(dir.path(), "sad.csv", BAD_ROWS);
-    let err = import(&mut store, &file, None, ImportOptions { strict: true, add: false }).unwrap_err();
+    let err = import(
+        &mut store,
+        &file,
+        None,
+        ImportOptions {
+            strict: true,
+            add: false,
+        },
+    )
+    .unwrap_err();
     assert!(matches!(err, Error::Strict(_)));
     assert!(err.to_string().contains(":3:"), "{err}");
     // The good row before the bad one, and the replacement of the default
@@ -202,7 +262,17 @@ fn a_failure_mid_file_rolls_back_rows_already_written() {
     text.push_str("500,\"unterminated quote,Album,Artist\n");
     let file = write(dir.path(), "happy.csv", &text);
     let mut store = Store::open_in_memory(false).unwrap();
-    import(&mut store, &write(dir.path(), "angry.csv", ",Name,Album,Artist\n0,Keep,Me,Here\n"), None, ImportOptions::default()).unwrap();
+    import(
+        &mut store,
+        &write(
+            dir.path(),
+            "angry.csv",
+            ",Name,Album,Artist\n0,Keep,Me,Here\n",
+        ),
+        None,
+        ImportOptions::default(),
+    )
+    .unwrap();
     let before = store.stats().unwrap();
     let result = import(&mut store, &file, None, ImportOptions::default());
     // Either the reader reports the row (then the 500 stay, one reported) or
@@ -217,7 +287,16 @@ fn a_failure_mid_file_rolls_back_rows_already_written() {
     // A strict import of the same file leaves the store exactly as before.
     let mut store = Store::open_in_memory(false).unwrap();
     let before = store.stats().unwrap();
-    assert!(import(&mut store, &file, None, ImportOptions { strict: true, add: false }).is_err());
+    assert!(import(
+        &mut store,
+        &file,
+        None,
+        ImportOptions {
+            strict: true,
+            add: false
+        }
+    )
+    .is_err());
     assert_eq!(store.stats().unwrap(), before);
     assert_eq!(store.song_count().unwrap(), 0);
 }
@@ -225,7 +304,11 @@ fn a_failure_mid_file_rolls_back_rows_already_written() {
 #[test]
 fn the_first_import_replaces_the_default_catalog_unless_add() {
     let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), "happy.csv", ",Name,Album,Artist\n0,Mine,Mine,Me\n");
+    let file = write(
+        dir.path(),
+        "happy.csv",
+        ",Name,Album,Artist\n0,Mine,Mine,Me\n",
+    );
     let default_songs = Store::open_in_memory(true).unwrap().song_count().unwrap();
     assert!(default_songs > 1000);
 
@@ -234,12 +317,25 @@ fn the_first_import_replaces_the_default_catalog_unless_add() {
     assert_eq!(replaced.song_count().unwrap(), 1);
 
     let mut merged = Store::open_in_memory(true).unwrap();
-    let summary = import(&mut merged, &file, None, ImportOptions { strict: false, add: true }).unwrap();
+    let summary = import(
+        &mut merged,
+        &file,
+        None,
+        ImportOptions {
+            strict: false,
+            add: true,
+        },
+    )
+    .unwrap();
     assert!(!summary.replaced_default);
     assert_eq!(merged.song_count().unwrap(), default_songs + 1);
 
     // Once the store is the user's, later imports merge.
-    let second = write(dir.path(), "sad.csv", ",Name,Album,Artist\n0,Also Mine,Mine,Me\n");
+    let second = write(
+        dir.path(),
+        "sad.csv",
+        ",Name,Album,Artist\n0,Also Mine,Mine,Me\n",
+    );
     import(&mut replaced, &second, None, ImportOptions::default()).unwrap();
     assert_eq!(replaced.song_count().unwrap(), 2);
 }
@@ -254,7 +350,10 @@ fn export_writes_the_original_format_and_round_trips() {
     let files = export_original_format(&store, &first, false).unwrap();
     assert_eq!(files.len(), 7);
     let header = std::fs::read_to_string(first.join("fearful.csv")).unwrap();
-    assert!(header.starts_with(",Name,Album,Artist,Link\n0,"), "{header}");
+    assert!(
+        header.starts_with(",Name,Album,Artist,Link\n0,"),
+        "{header}"
+    );
 
     let mut again = Store::open_in_memory(false).unwrap();
     import(&mut again, &first, None, ImportOptions::default()).unwrap();
@@ -290,13 +389,19 @@ fn hostile_titles_are_stored_verbatim_or_refused_never_interpreted() {
     let mut store = Store::open_in_memory(false).unwrap();
     let summary = import(&mut store, &file, None, ImportOptions::default()).unwrap();
     assert_eq!(summary.problems.len(), 1);
-    assert!(summary.problems[0].message.contains("http"), "{}", summary.problems[0]);
+    assert!(
+        summary.problems[0].message.contains("http"),
+        "{}",
+        summary.problems[0]
+    );
     let songs = store.emotion_list(Emotion::Angry).unwrap();
     assert_eq!(songs.len(), 1);
     assert_eq!(songs[0].track.title, "<script>alert(1)</script>");
     assert_eq!(songs[0].track.album, "Album, \"quoted\"");
     assert_eq!(songs[0].track.artist, "'; DROP TABLE songs; --");
-    assert!(songs[0].link.starts_with("https://open.spotify.com/search/%27%3B%20DROP"));
+    assert!(songs[0]
+        .link
+        .starts_with("https://open.spotify.com/search/%27%3B%20DROP"));
 }
 
 #[test]
@@ -317,7 +422,11 @@ fn the_store_persists_and_refuses_files_from_a_newer_build() {
         store.song_count().unwrap()
     };
     let store = Store::open(dir.path()).unwrap();
-    assert_eq!(store.song_count().unwrap(), songs, "reopening does not seed twice");
+    assert_eq!(
+        store.song_count().unwrap(),
+        songs,
+        "reopening does not seed twice"
+    );
     drop(store);
     set_user_version(dir.path(), 99);
     let err = Store::open(dir.path()).err().expect("newer schema refused");
@@ -333,9 +442,15 @@ fn set_user_version(dir: &Path, version: i64) {
 #[test]
 fn the_embedded_catalog_is_what_the_builder_makes_from_the_shared_catalogs() {
     let (built, notes) = build_default_catalog(&shared_catalogs()).unwrap();
-    assert!(built == DEFAULT_CATALOG_CSV, "assets/catalog/default.csv is stale; rebuild it (see its README)");
+    assert!(
+        built == DEFAULT_CATALOG_CSV,
+        "assets/catalog/default.csv is stale; rebuild it (see its README)"
+    );
     assert_eq!(notes.len(), 1, "{notes:?}");
-    assert!(notes[0].contains("disgusted.csv") && notes[0].contains("sad.csv"), "{notes:?}");
+    assert!(
+        notes[0].contains("disgusted.csv") && notes[0].contains("sad.csv"),
+        "{notes:?}"
+    );
 }
 
 #[test]
@@ -346,7 +461,11 @@ fn a_fresh_store_has_songs_with_links_for_every_emotion() {
         assert!(songs.len() >= 40, "{emotion}: {}", songs.len());
         let mut seen = HashSet::new();
         for song in &songs {
-            assert!(song.link.starts_with("https://open.spotify.com/"), "{}", song.link);
+            assert!(
+                song.link.starts_with("https://open.spotify.com/"),
+                "{}",
+                song.link
+            );
             assert!(seen.insert(song.id));
         }
     }

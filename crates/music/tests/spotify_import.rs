@@ -33,14 +33,30 @@ fn pages_through_every_item_and_waits_out_a_429() {
     assert_eq!(playlist.tracks.len(), 250, "all tracks, in order");
     for (i, track) in playlist.tracks.iter().enumerate() {
         assert_eq!(track.title, format!("Song {i}"));
-        assert_eq!(track.spotify_id.as_ref().unwrap().as_str(), fake_spotify::track_id(i));
+        assert_eq!(
+            track.spotify_id.as_ref().unwrap().as_str(),
+            fake_spotify::track_id(i)
+        );
     }
-    assert_eq!(playlist.skipped.len(), 2, "the episode and the local file: {:?}", playlist.skipped);
+    assert_eq!(
+        playlist.skipped.len(),
+        2,
+        "the episode and the local file: {:?}",
+        playlist.skipped
+    );
 
     let pages = fake.page_requests();
     let offsets: Vec<&str> = pages
         .iter()
-        .map(|r| r.target.split("offset=").nth(1).unwrap().split('&').next().unwrap())
+        .map(|r| {
+            r.target
+                .split("offset=")
+                .nth(1)
+                .unwrap()
+                .split('&')
+                .next()
+                .unwrap()
+        })
         .collect();
     // 252 items: pages at 0, 100 (rate limited, then retried) and 200.
     assert_eq!(offsets, ["0", "100", "100", "200"]);
@@ -49,7 +65,13 @@ fn pages_through_every_item_and_waits_out_a_429() {
         "waited for Retry-After: {:?}",
         started.elapsed()
     );
-    let tokens = fake.requests.lock().unwrap().iter().filter(|r| r.target == "/api/token").count();
+    let tokens = fake
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.target == "/api/token")
+        .count();
     assert_eq!(tokens, 1, "one token for the whole import");
 }
 
@@ -64,7 +86,9 @@ fn wrong_credentials_fail_with_a_clear_message() {
 #[test]
 fn an_unknown_playlist_is_an_error_not_an_empty_import() {
     let fake = fake_spotify::start(3, false);
-    let err = client(&fake, CLIENT_SECRET).playlist("0000000000000000000000").unwrap_err();
+    let err = client(&fake, CLIENT_SECRET)
+        .playlist("0000000000000000000000")
+        .unwrap_err();
     assert!(err.to_string().contains("404"), "{err}");
 }
 

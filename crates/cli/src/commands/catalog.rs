@@ -7,7 +7,9 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use melodora_core::Emotion;
 use melodora_music::import::{catalog_files, Filing, ImportedTrack};
-use melodora_music::spotify::{ClientConfig, Credentials, SpotifyClient, DEFAULT_ACCOUNTS_BASE, DEFAULT_API_BASE};
+use melodora_music::spotify::{
+    ClientConfig, Credentials, SpotifyClient, DEFAULT_ACCOUNTS_BASE, DEFAULT_API_BASE,
+};
 use melodora_music::{export_original_format, ImportOptions, ImportSummary};
 
 use crate::report::format_table;
@@ -190,7 +192,10 @@ fn print_summary(summary: &ImportSummary, json: bool) -> Result<ExitCode> {
             ]
         })
         .collect();
-    print!("{}", format_table(&["file", "rows", "imported", "skipped"], &rows));
+    print!(
+        "{}",
+        format_table(&["file", "rows", "imported", "skipped"], &rows)
+    );
     println!(
         "{} new songs, {} already known{}",
         summary.songs_added,
@@ -234,8 +239,17 @@ fn stats(args: StatsArgs) -> Result<ExitCode> {
     let rows: Vec<Vec<String>> = stats
         .emotions
         .iter()
-        .map(|e| vec![e.emotion.to_string(), e.listed.to_string(), e.placed.to_string()])
+        .map(|e| {
+            vec![
+                e.emotion.to_string(),
+                e.listed.to_string(),
+                e.placed.to_string(),
+            ]
+        })
         .collect();
-    print!("{}", format_table(&["emotion", "listed", "placed by features"], &rows));
+    print!(
+        "{}",
+        format_table(&["emotion", "listed", "placed by features"], &rows)
+    );
     Ok(ExitCode::SUCCESS)
 }

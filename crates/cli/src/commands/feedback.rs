@@ -34,8 +34,12 @@ pub enum FeedbackVerdict {
 pub fn run(args: FeedbackArgs) -> Result<ExitCode> {
     let mut store = args.store.open()?;
     match args.verdict {
-        FeedbackVerdict::Like => store.record_feedback(&args.profile, args.song_id, Verdict::Like)?,
-        FeedbackVerdict::Skip => store.record_feedback(&args.profile, args.song_id, Verdict::Skip)?,
+        FeedbackVerdict::Like => {
+            store.record_feedback(&args.profile, args.song_id, Verdict::Like)?
+        }
+        FeedbackVerdict::Skip => {
+            store.record_feedback(&args.profile, args.song_id, Verdict::Skip)?
+        }
         FeedbackVerdict::Clear => store.clear_feedback(&args.profile, args.song_id)?,
     }
     Ok(ExitCode::SUCCESS)

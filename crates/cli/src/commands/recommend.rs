@@ -73,6 +73,9 @@ pub fn run(args: RecommendArgs) -> Result<ExitCode> {
             ]
         })
         .collect();
-    print!("{}", format_table(&["id", "title", "artist", "album", "link"], &rows));
+    print!(
+        "{}",
+        format_table(&["id", "title", "artist", "album", "link"], &rows)
+    );
     Ok(ExitCode::SUCCESS)
 }

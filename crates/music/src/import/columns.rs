@@ -70,7 +70,10 @@ mod tests {
     #[test]
     fn reads_the_originals_header() {
         let columns = Columns::from_header(["", "Name", "Album", "Artist"]).unwrap();
-        assert_eq!((columns.title, columns.album, columns.artist), (1, Some(2), 3));
+        assert_eq!(
+            (columns.title, columns.album, columns.artist),
+            (1, Some(2), 3)
+        );
         assert!(!columns.has_features() && columns.emotion.is_none());
     }
 

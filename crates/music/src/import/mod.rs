@@ -233,7 +233,10 @@ fn row_error_message(err: &csv::Error) -> String {
 mod tests {
     use super::*;
 
-    fn read(text: &[u8], emotion: Option<Emotion>) -> Result<(Vec<ImportedTrack>, Vec<RowProblem>)> {
+    fn read(
+        text: &[u8],
+        emotion: Option<Emotion>,
+    ) -> Result<(Vec<ImportedTrack>, Vec<RowProblem>)> {
         let mut tracks = Vec::new();
         let mut problems = Vec::new();
         read_catalog(
@@ -281,7 +284,10 @@ mod tests {
         assert!(problems[0].message.contains("fields"), "{}", problems[0]);
         assert!(problems[1].message.contains("title"), "{}", problems[1]);
         assert!(problems[2].message.contains("UTF-8"), "{}", problems[2]);
-        assert_eq!(problems[0].to_string(), "test.csv:3: has 2 fields, the header has 4");
+        assert_eq!(
+            problems[0].to_string(),
+            "test.csv:3: has 2 fields, the header has 4"
+        );
         assert_eq!(tracks[1].filings[0].rank, 1, "ranks count accepted rows");
     }
 

@@ -122,8 +122,14 @@ fn parse_popularity(text: &str) -> Result<u8, String> {
 /// `happy`, `Sad;fearful`, `angry|surprise`: one or more emotion names.
 fn parse_emotions(words: &str) -> Result<Vec<Emotion>, String> {
     let mut emotions = Vec::new();
-    for word in words.split([';', '|']).map(str::trim).filter(|w| !w.is_empty()) {
-        let emotion: Emotion = word.parse().map_err(|e: melodora_core::UnknownEmotion| e.to_string())?;
+    for word in words
+        .split([';', '|'])
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+    {
+        let emotion: Emotion = word
+            .parse()
+            .map_err(|e: melodora_core::UnknownEmotion| e.to_string())?;
         if !emotions.contains(&emotion) {
             emotions.push(emotion);
         }
@@ -135,7 +141,11 @@ fn parse_emotions(words: &str) -> Result<Vec<Emotion>, String> {
 mod tests {
     use super::*;
 
-    fn parse_line(header: &str, line: &str, emotion: Option<Emotion>) -> Result<ImportedTrack, String> {
+    fn parse_line(
+        header: &str,
+        line: &str,
+        emotion: Option<Emotion>,
+    ) -> Result<ImportedTrack, String> {
         let columns = Columns::from_header(header.split(',')).unwrap();
         let record = csv::StringRecord::from(line.split(',').collect::<Vec<_>>());
         parse(&record, &columns, emotion, &mut [0; 7])
@@ -152,8 +162,14 @@ mod tests {
         assert!(track.filings.is_empty());
         assert_eq!(track.track.popularity, Some(68));
         let features = track.track.features.unwrap();
-        assert_eq!((features.valence, features.energy, features.tempo), (0.625, 0.73, Some(118.5)));
-        assert_eq!(track.track.link(), "https://open.spotify.com/track/2H7PHVdQ3mXqEHXcvclTB0");
+        assert_eq!(
+            (features.valence, features.energy, features.tempo),
+            (0.625, 0.73, Some(118.5))
+        );
+        assert_eq!(
+            track.track.link(),
+            "https://open.spotify.com/track/2H7PHVdQ3mXqEHXcvclTB0"
+        );
     }
 
     #[test]
@@ -168,12 +184,25 @@ mod tests {
     #[test]
     fn rejects_out_of_range_values() {
         let header = "name,artist,valence,energy,popularity";
-        assert!(parse_line(header, "A,B,1.5,0.5,", None).unwrap_err().contains("valence"));
-        assert!(parse_line(header, "A,B,0.5,NaN,", None).unwrap_err().contains("energy"));
-        assert!(parse_line(header, "A,B,0.5,,", None).unwrap_err().contains("both"));
-        assert!(parse_line(header, "A,B,0.5,0.5,101", None).unwrap_err().contains("popularity"));
+        assert!(parse_line(header, "A,B,1.5,0.5,", None)
+            .unwrap_err()
+            .contains("valence"));
+        assert!(parse_line(header, "A,B,0.5,NaN,", None)
+            .unwrap_err()
+            .contains("energy"));
+        assert!(parse_line(header, "A,B,0.5,,", None)
+            .unwrap_err()
+            .contains("both"));
+        assert!(parse_line(header, "A,B,0.5,0.5,101", None)
+            .unwrap_err()
+            .contains("popularity"));
         assert!(parse_line("name,artist,id", "A,B,nope", None).is_err());
-        assert!(parse_line("name,artist,link", "A,B,javascript:alert(1)", Some(Emotion::Sad)).is_err());
+        assert!(parse_line(
+            "name,artist,link",
+            "A,B,javascript:alert(1)",
+            Some(Emotion::Sad)
+        )
+        .is_err());
     }
 
     #[test]
@@ -184,6 +213,9 @@ mod tests {
             Some(Emotion::Happy),
         )
         .unwrap();
-        assert_eq!(track.track.spotify_id.unwrap().as_str(), "4sPmO7WMQUAf45kwMOtONw");
+        assert_eq!(
+            track.track.spotify_id.unwrap().as_str(),
+            "4sPmO7WMQUAf45kwMOtONw"
+        );
     }
 }

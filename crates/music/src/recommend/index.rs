@@ -18,8 +18,8 @@ use std::collections::HashMap;
 use melodora_core::Emotion;
 
 use crate::circumplex::{center, nearest_emotion, MoodPoint};
-use crate::store::{IndexRows, IndexSong, Store};
 use crate::error::Result;
+use crate::store::{IndexRows, IndexSong, Store};
 
 /// Cells per side of the grid.
 pub(super) const GRID: usize = 64;
@@ -103,7 +103,11 @@ impl CatalogIndex {
             + self.entries.capacity() * size_of::<Entry>()
             + (self.grid_start.capacity() + self.grid_entries.capacity()) * size_of::<u32>()
             + self.song_entries.capacity() * size_of::<u32>()
-            + self.lists.iter().map(|l| l.capacity() * size_of::<u32>()).sum::<usize>()
+            + self
+                .lists
+                .iter()
+                .map(|l| l.capacity() * size_of::<u32>())
+                .sum::<usize>()
             + self
                 .artist_songs
                 .iter()
@@ -139,7 +143,12 @@ struct Builder {
 
 impl IndexRows for Builder {
     fn song(&mut self, song: IndexSong<'_>) {
-        let artist_key = song.artist.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+        let artist_key = song
+            .artist
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase();
         let next = self.artists.len() as u32;
         let artist = *self.artists.entry(artist_key).or_insert(next);
         self.by_id.insert(song.id, self.songs.len() as u32);

@@ -130,7 +130,12 @@ impl Recommender {
 
     /// A list for `request`, reading the profile's feedback from the store
     /// and the songs' details back from it; the session remembers the list.
-    pub fn recommend(&self, store: &Store, request: &Request, session: &mut Session) -> Result<Vec<Recommendation>> {
+    pub fn recommend(
+        &self,
+        store: &Store,
+        request: &Request,
+        session: &mut Session,
+    ) -> Result<Vec<Recommendation>> {
         let feedback = store.feedback(&session.profile)?;
         let picks = self.pick(request, session, &feedback);
         let ids: Vec<i64> = picks.iter().map(|p| p.song_id).collect();
@@ -148,7 +153,12 @@ impl Recommender {
 
     /// The song ids for `request`, given the profile's `feedback`; the session
     /// remembers them. This is the part that must be fast.
-    pub fn pick(&self, request: &Request, session: &mut Session, feedback: &[(i64, Verdict)]) -> Vec<Pick> {
+    pub fn pick(
+        &self,
+        request: &Request,
+        session: &mut Session,
+        feedback: &[(i64, Verdict)],
+    ) -> Vec<Pick> {
         let index = &self.index;
         let limit = request.limit.min(index.len());
         let adjustments = Adjustments::new(index, feedback);
@@ -160,9 +170,18 @@ impl Recommender {
         // before dropping both.
         let ideal = Filter { pool, capped: true };
         let fallbacks = [
-            Filter { pool: None, capped: true },
-            Filter { pool, capped: false },
-            Filter { pool: None, capped: false },
+            Filter {
+                pool: None,
+                capped: true,
+            },
+            Filter {
+                pool,
+                capped: false,
+            },
+            Filter {
+                pool: None,
+                capped: false,
+            },
         ];
         let mut new_round = false;
         let mut picks: Vec<Pick> = Vec::with_capacity(limit);
@@ -181,7 +200,11 @@ impl Recommender {
                 search.set_seen(&session.seen);
                 found = search.best(target, &ideal);
             }
-            let found = found.or_else(|| fallbacks.iter().find_map(|filter| search.best(target, filter)));
+            let found = found.or_else(|| {
+                fallbacks
+                    .iter()
+                    .find_map(|filter| search.best(target, filter))
+            });
             let Some(candidate) = found else { break };
             let song = search.take(&candidate);
             let song_id = index.songs[song as usize].id;
@@ -202,7 +225,9 @@ fn in_pool(index: &CatalogIndex, request: &Request, id: i64) -> bool {
     match (request.mode, index.by_id.get(&id)) {
         (_, None) => false,
         (Mode::Uplift, Some(_)) => true,
-        (Mode::Match, Some(&song)) => index.songs[song as usize].pools >> request.emotion as u8 & 1 == 1,
+        (Mode::Match, Some(&song)) => {
+            index.songs[song as usize].pools >> request.emotion as u8 & 1 == 1
+        }
     }
 }
 

@@ -43,7 +43,9 @@ impl Adjustments {
     pub fn new(index: &CatalogIndex, feedback: &[(i64, Verdict)]) -> Adjustments {
         let mut adjustments = Adjustments::default();
         for &(id, verdict) in feedback {
-            let Some(&song) = index.by_id.get(&id) else { continue };
+            let Some(&song) = index.by_id.get(&id) else {
+                continue;
+            };
             let (own, similar) = match verdict {
                 Verdict::Like => (-LIKE_SONG, -LIKE_SIMILAR),
                 Verdict::Skip => (SKIP_SONG, SKIP_SIMILAR),
@@ -73,7 +75,10 @@ impl Adjustments {
             .map(|(&song, _)| song)
             .collect();
         raised.sort_unstable();
-        adjustments.raised_entries = raised.into_iter().flat_map(|song| index.entries_of(song)).collect();
+        adjustments.raised_entries = raised
+            .into_iter()
+            .flat_map(|song| index.entries_of(song))
+            .collect();
         adjustments
     }
 

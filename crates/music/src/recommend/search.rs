@@ -81,7 +81,12 @@ pub(super) struct Search<'a> {
 }
 
 impl<'a> Search<'a> {
-    pub fn new(index: &'a CatalogIndex, adjustments: &'a Adjustments, seed: u64, artist_cap: u32) -> Self {
+    pub fn new(
+        index: &'a CatalogIndex,
+        adjustments: &'a Adjustments,
+        seed: u64,
+        artist_cap: u32,
+    ) -> Self {
         Search {
             index,
             adjustments,
@@ -157,11 +162,18 @@ impl<'a> Search<'a> {
         }
     }
 
-    fn consider(&self, entry_index: u32, target: MoodPoint, filter: &Filter, best: &mut Option<Candidate>) {
+    fn consider(
+        &self,
+        entry_index: u32,
+        target: MoodPoint,
+        filter: &Filter,
+        best: &mut Option<Candidate>,
+    ) {
         let entry = &self.index.entries[entry_index as usize];
         if self.picked.contains(entry.song)
             || self.seen.contains(entry.song)
-            || filter.pool.is_some_and(|pool| pool != entry.pool) {
+            || filter.pool.is_some_and(|pool| pool != entry.pool)
+        {
             return;
         }
         let song = &self.index.songs[entry.song as usize];
@@ -173,7 +185,8 @@ impl<'a> Search<'a> {
         {
             return;
         }
-        let mut score = entry.point.distance(target) + entry.rank_cost + self.adjustments.get(entry.song);
+        let mut score =
+            entry.point.distance(target) + entry.rank_cost + self.adjustments.get(entry.song);
         if entry.has_features {
             score += jitter(self.seed, song.id);
         }
@@ -183,7 +196,7 @@ impl<'a> Search<'a> {
             popularity: song.popularity,
             id: song.id,
         };
-        if best.as_ref().map_or(true, |b| candidate.beats(b)) {
+        if best.as_ref().is_none_or(|b| candidate.beats(b)) {
             *best = Some(candidate);
         }
     }
@@ -200,7 +213,11 @@ fn for_ring_cells(cx: usize, cy: usize, ring: usize, mut visit: impl FnMut(usize
         if !inside(y) {
             continue;
         }
-        let step = if dy.abs() == r { 1 } else { (2 * r).max(1) as usize };
+        let step = if dy.abs() == r {
+            1
+        } else {
+            (2 * r).max(1) as usize
+        };
         for dx in (-r..=r).step_by(step) {
             let x = cx + dx;
             if inside(x) {
@@ -212,7 +229,12 @@ fn for_ring_cells(cx: usize, cy: usize, ring: usize, mut visit: impl FnMut(usize
 
 /// The `k` songs with audio features nearest to `point`, with distances,
 /// nearest first; `skip` is left out.
-pub(super) fn nearest_songs(index: &CatalogIndex, point: MoodPoint, k: usize, skip: u32) -> Vec<(u32, f32)> {
+pub(super) fn nearest_songs(
+    index: &CatalogIndex,
+    point: MoodPoint,
+    k: usize,
+    skip: u32,
+) -> Vec<(u32, f32)> {
     #[derive(PartialEq)]
     struct Far(f32, u32);
     impl Eq for Far {}

@@ -60,7 +60,8 @@ pub fn build_default_catalog(catalogs: &Path) -> Result<(String, Vec<String>)> {
     };
     let mut csv = csv::Writer::from_writer(Vec::new());
     csv.write_record(HEADER).map_err(csv_error)?;
-    let mut write = |track: &Track, emotion: &str| write_row(&mut csv, track, emotion).map_err(csv_error);
+    let mut write =
+        |track: &Track, emotion: &str| write_row(&mut csv, track, emotion).map_err(csv_error);
     for (file, tracks) in &lists {
         let emotion = file.emotion.map_or("", Emotion::name);
         let mut written: Vec<&Track> = Vec::new();
@@ -78,12 +79,14 @@ pub fn build_default_catalog(catalogs: &Path) -> Result<(String, Vec<String>)> {
     for imported in read_all(&moods)? {
         write(&imported.track, "")?;
     }
-    drop(write);
     let bytes = csv.into_inner().map_err(|e| Error::BadFile {
         path: catalogs.to_path_buf(),
         message: e.to_string(),
     })?;
-    Ok((String::from_utf8(bytes).expect("CSV of UTF-8 fields"), notes))
+    Ok((
+        String::from_utf8(bytes).expect("CSV of UTF-8 fields"),
+        notes,
+    ))
 }
 
 fn read_all(file: &CatalogFile) -> Result<Vec<ImportedTrack>> {
@@ -100,7 +103,15 @@ fn read_all(file: &CatalogFile) -> Result<Vec<ImportedTrack>> {
 }
 
 const HEADER: [&str; 9] = [
-    "title", "album", "artist", "spotify_id", "emotion", "valence", "energy", "tempo", "popularity",
+    "title",
+    "album",
+    "artist",
+    "spotify_id",
+    "emotion",
+    "valence",
+    "energy",
+    "tempo",
+    "popularity",
 ];
 
 fn write_row(csv: &mut csv::Writer<Vec<u8>>, track: &Track, emotion: &str) -> csv::Result<()> {

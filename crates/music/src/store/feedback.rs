@@ -65,9 +65,9 @@ impl Store {
 
     /// All of `profile`'s verdicts, as (song id, verdict).
     pub fn feedback(&self, profile: &str) -> Result<Vec<(i64, Verdict)>> {
-        let mut statement = self
-            .conn
-            .prepare_cached("SELECT song_id, verdict FROM feedback WHERE profile = ?1 ORDER BY song_id")?;
+        let mut statement = self.conn.prepare_cached(
+            "SELECT song_id, verdict FROM feedback WHERE profile = ?1 ORDER BY song_id",
+        )?;
         let rows = statement.query_map([profile], |row| {
             let verdict = if row.get::<_, i64>(1)? > 0 {
                 Verdict::Like
@@ -90,7 +90,9 @@ impl Store {
 
     /// Replaces the set of songs the named session has been shown.
     pub fn save_session(&mut self, session: &str, seen: &HashSet<i64>) -> Result<()> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM session_seen WHERE session = ?1", [session])?;
         {
             let mut insert = tx.prepare(

@@ -3,12 +3,16 @@
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rusqlite::{params, Connection, OptionalExtension, Statement, Transaction, TransactionBehavior};
+use rusqlite::{
+    params, Connection, OptionalExtension, Statement, Transaction, TransactionBehavior,
+};
 use serde::Serialize;
 
 use super::{song_key, CatalogOrigin, Store, DEFAULT_CATALOG_CSV};
 use crate::error::{Error, Result};
-use crate::import::{read_catalog, read_catalog_file, CatalogFile, FileCounts, ImportedTrack, RowProblem};
+use crate::import::{
+    read_catalog, read_catalog_file, CatalogFile, FileCounts, ImportedTrack, RowProblem,
+};
 
 /// How an import treats what is already in the store.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -45,7 +49,10 @@ pub struct FileSummary {
     pub rejected: u64,
 }
 
-fn problems_as_strings<S: serde::Serializer>(problems: &[RowProblem], s: S) -> Result<S::Ok, S::Error> {
+fn problems_as_strings<S: serde::Serializer>(
+    problems: &[RowProblem],
+    s: S,
+) -> Result<S::Ok, S::Error> {
     s.collect_seq(problems.iter().map(ToString::to_string))
 }
 
@@ -55,7 +62,11 @@ impl Store {
     /// `strict`, abort the import; either way a failure leaves the store
     /// unchanged. The first import into a store holding only the embedded
     /// default replaces it, unless `add`.
-    pub fn import_files(&mut self, files: &[CatalogFile], options: ImportOptions) -> Result<ImportSummary> {
+    pub fn import_files(
+        &mut self,
+        files: &[CatalogFile],
+        options: ImportOptions,
+    ) -> Result<ImportSummary> {
         let source = files
             .iter()
             .map(|f| f.path.display().to_string())
@@ -63,11 +74,10 @@ impl Store {
             .join(", ");
         self.import_with(&source, options, |writer, summary| {
             for file in files {
-                let counts = read_catalog_file(
-                    file,
-                    &mut |track| writer.write(&track),
-                    &mut |problem| reject(problem, options.strict, &mut summary.problems),
-                )?;
+                let counts =
+                    read_catalog_file(file, &mut |track| writer.write(&track), &mut |problem| {
+                        reject(problem, options.strict, &mut summary.problems)
+                    })?;
                 summary.files.push(file_summary(&file.path, counts));
             }
             Ok(())
@@ -106,7 +116,9 @@ impl Store {
         body: impl FnOnce(&mut Writer<'_>, &mut ImportSummary) -> Result<()>,
     ) -> Result<ImportSummary> {
         let replace_default = !options.add && self.origin()? == CatalogOrigin::Default;
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut summary = ImportSummary {
             replaced_default: replace_default,
             ..ImportSummary::default()
@@ -147,10 +159,15 @@ pub(super) fn seed_default(conn: &mut Connection) -> Result<()> {
             // The embedded catalog is checked by tests; a bad row is a bug.
             &mut |problem| Err(Error::Strict(problem)),
         )?;
-        summary.files.push(file_summary(Path::new("default"), counts));
+        summary
+            .files
+            .push(file_summary(Path::new("default"), counts));
     }
     finish_import(&tx, import_id, &summary)?;
-    tx.execute("INSERT INTO meta(key, value) VALUES ('catalog', 'default')", [])?;
+    tx.execute(
+        "INSERT INTO meta(key, value) VALUES ('catalog', 'default')",
+        [],
+    )?;
     tx.commit()?;
     Ok(())
 }
@@ -253,10 +270,16 @@ impl<'t> Writer<'t> {
         let key = song_key(&track.artist, &track.title);
         let mut existing = None;
         if let Some(id) = spotify_id {
-            existing = self.by_spotify_id.query_row([id], |row| row.get::<_, i64>(0)).optional()?;
+            existing = self
+                .by_spotify_id
+                .query_row([id], |row| row.get::<_, i64>(0))
+                .optional()?;
         }
         if existing.is_none() {
-            existing = self.by_key.query_row([&key], |row| row.get::<_, i64>(0)).optional()?;
+            existing = self
+                .by_key
+                .query_row([&key], |row| row.get::<_, i64>(0))
+                .optional()?;
         }
         let (valence, energy, tempo) = match track.features {
             Some(f) => (Some(f.valence), Some(f.energy), f.tempo),
@@ -298,7 +321,12 @@ impl<'t> Writer<'t> {
             }
         };
         for filing in &imported.filings {
-            self.file.execute(params![song_id, filing.emotion.name(), filing.rank, self.import_id])?;
+            self.file.execute(params![
+                song_id,
+                filing.emotion.name(),
+                filing.rank,
+                self.import_id
+            ])?;
         }
         Ok(())
     }

@@ -103,7 +103,9 @@ impl Store {
     pub fn origin(&self) -> Result<CatalogOrigin> {
         let value: Option<String> = self
             .conn
-            .query_row("SELECT value FROM meta WHERE key = 'catalog'", [], |row| row.get(0))
+            .query_row("SELECT value FROM meta WHERE key = 'catalog'", [], |row| {
+                row.get(0)
+            })
             .optional()?;
         Ok(match value.as_deref() {
             Some("default") => CatalogOrigin::Default,
@@ -123,7 +125,8 @@ impl Store {
     pub fn song_count(&self) -> Result<u64> {
         Ok(self
             .conn
-            .query_row("SELECT COUNT(*) FROM songs", [], |row| row.get::<_, i64>(0))? as u64)
+            .query_row("SELECT COUNT(*) FROM songs", [], |row| row.get::<_, i64>(0))?
+            as u64)
     }
 }
 

@@ -55,7 +55,9 @@ pub trait IndexRows {
 impl Store {
     /// Songs by id, in the order asked; unknown ids are left out.
     pub fn songs(&self, ids: &[i64]) -> Result<Vec<Song>> {
-        let mut by_id = self.conn.prepare_cached(&format!("SELECT {SONG_COLUMNS} FROM songs WHERE id = ?1"))?;
+        let mut by_id = self
+            .conn
+            .prepare_cached(&format!("SELECT {SONG_COLUMNS} FROM songs WHERE id = ?1"))?;
         let mut emotions_of = self
             .conn
             .prepare_cached("SELECT emotion FROM filings WHERE song_id = ?1")?;
@@ -124,7 +126,9 @@ impl Store {
         let mut statement = self
             .conn
             .prepare("SELECT emotion, COUNT(*) FROM filings GROUP BY emotion")?;
-        for row in statement.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))? {
+        for row in statement.query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })? {
             let (emotion, n) = row?;
             listed.insert(emotion, n as u64);
         }
@@ -173,7 +177,12 @@ impl Store {
             .prepare("SELECT song_id, emotion, rank FROM filings")?;
         let mut rows = filings.query([])?;
         while let Some(row) = rows.next()? {
-            if let Ok(emotion) = row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?.parse::<Emotion>() {
+            if let Ok(emotion) = row
+                .get_ref(1)?
+                .as_str()
+                .map_err(rusqlite::Error::from)?
+                .parse::<Emotion>()
+            {
                 sink.filing(row.get(0)?, emotion, row.get::<_, i64>(2)?.max(0) as u32);
             }
         }

@@ -64,9 +64,12 @@ pub fn start(tracks: usize, rate_limit_second_page: bool) -> FakeSpotify {
         let mut limited_once = false;
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let Some(request) = read_request(&mut stream) else { continue };
+            let Some(request) = read_request(&mut stream) else {
+                continue;
+            };
             log.lock().unwrap().push(request.clone());
-            let (status, extra, body) = respond(&request, &items, rate_limit_second_page, &mut limited_once);
+            let (status, extra, body) =
+                respond(&request, &items, rate_limit_second_page, &mut limited_once);
             let reply = format!(
                 "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n{body}",
                 body.len()
@@ -84,22 +87,38 @@ fn respond(
     limited_once: &mut bool,
 ) -> (&'static str, String, String) {
     if request.target == "/api/token" {
-        let expected = format!("Basic {}", base64_encode(&format!("{CLIENT_ID}:{CLIENT_SECRET}")));
+        let expected = format!(
+            "Basic {}",
+            base64_encode(&format!("{CLIENT_ID}:{CLIENT_SECRET}"))
+        );
         if request.method != "POST"
             || request.authorization.as_deref() != Some(expected.as_str())
             || !request.body.contains("grant_type=client_credentials")
         {
-            return ("400 Bad Request", String::new(), r#"{"error":"invalid_client"}"#.into());
+            return (
+                "400 Bad Request",
+                String::new(),
+                r#"{"error":"invalid_client"}"#.into(),
+            );
         }
-        let body = format!(r#"{{"access_token":"{TOKEN}","token_type":"Bearer","expires_in":3600}}"#);
+        let body =
+            format!(r#"{{"access_token":"{TOKEN}","token_type":"Bearer","expires_in":3600}}"#);
         return ("200 OK", String::new(), body);
     }
     let prefix = format!("/v1/playlists/{PLAYLIST_ID}/items?");
     let Some(query) = request.target.strip_prefix(&prefix) else {
-        return ("404 Not Found", String::new(), r#"{"error":{"status":404,"message":"Not found."}}"#.into());
+        return (
+            "404 Not Found",
+            String::new(),
+            r#"{"error":{"status":404,"message":"Not found."}}"#.into(),
+        );
     };
     if request.authorization.as_deref() != Some(&format!("Bearer {TOKEN}")) {
-        return ("401 Unauthorized", String::new(), r#"{"error":{"status":401}}"#.into());
+        return (
+            "401 Unauthorized",
+            String::new(),
+            r#"{"error":{"status":401}}"#.into(),
+        );
     }
     let param = |name: &str| -> usize {
         query
@@ -111,11 +130,18 @@ fn respond(
     let (limit, offset) = (param("limit").clamp(1, 100), param("offset"));
     if rate_limit_second_page && offset > 0 && !*limited_once {
         *limited_once = true;
-        return ("429 Too Many Requests", "Retry-After: 1\r\n".into(), String::new());
+        return (
+            "429 Too Many Requests",
+            "Retry-After: 1\r\n".into(),
+            String::new(),
+        );
     }
     let page: Vec<_> = items.iter().skip(offset).take(limit).cloned().collect();
     let next = (offset + limit < items.len()).then(|| {
-        format!("https://api.spotify.com/v1/playlists/{PLAYLIST_ID}/items?offset={}&limit={limit}", offset + limit)
+        format!(
+            "https://api.spotify.com/v1/playlists/{PLAYLIST_ID}/items?offset={}&limit={limit}",
+            offset + limit
+        )
     });
     let body = serde_json::json!({
         "href": request.target,
@@ -200,7 +226,10 @@ fn base64_encode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
