@@ -8,13 +8,13 @@ use crate::import::RowProblem;
 /// Everything that can go wrong in the music crate.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Write {
         path: PathBuf,
         #[source]
@@ -36,11 +36,18 @@ pub enum Error {
         found: i64,
         known: i64,
     },
+    /// SQLite's own message is enough; its error chain only repeats it.
     #[error("catalog store: {0}")]
-    Store(#[from] rusqlite::Error),
+    Store(rusqlite::Error),
     #[error("Spotify: {0}")]
     Spotify(String),
 }
 
 /// Result with the crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<rusqlite::Error> for Error {
+    fn from(err: rusqlite::Error) -> Self {
+        Error::Store(err)
+    }
+}
