@@ -35,9 +35,12 @@ impl MoodPoint {
         MoodPoint { valence, energy }
     }
 
-    /// Euclidean distance in valence/energy space.
+    /// Euclidean distance in valence/energy space. (Coordinates are near
+    /// `[0, 1]`, so the plain formula cannot overflow; `hypot`'s care costs
+    /// more than the whole recommender search.)
     pub fn distance(self, other: MoodPoint) -> f32 {
-        (self.valence - other.valence).hypot(self.energy - other.energy)
+        let (dv, de) = (self.valence - other.valence, self.energy - other.energy);
+        (dv * dv + de * de).sqrt()
     }
 
     /// The point a fraction `t` (0 to 1) of the way from `self` to `to`.

@@ -1,4 +1,5 @@
-//! `melodora bench`: how long detection (or emotion classification) takes,
+//! `melodora bench`: how long detection (or emotion classification, or the
+//! music catalog with `--catalog`) takes,
 //! for side-by-side comparison with the references (OpenCV, ONNX Runtime;
 //! see `bench/haar_vs_opencv.py`, `bench/emotion_vs_onnxruntime.py`).
 
@@ -18,8 +19,16 @@ use crate::report::format_table;
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     /// Images to time detection on (with --emotion: face crops to classify).
-    #[arg(required = true, value_name = "IMAGE")]
+    #[arg(required_unless_present = "catalog", value_name = "IMAGE")]
     pub images: Vec<PathBuf>,
+    /// Benchmark the music side instead: import, index and recommend on a
+    /// synthetic catalog of this many songs (see docs/PERFORMANCE.md).
+    #[arg(long, value_name = "SONGS", conflicts_with_all = ["emotion", "images"],
+          value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub catalog: Option<u64>,
+    /// Recommendations to time with --catalog.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub calls: u64,
     #[command(flatten)]
     pub detector: DetectorArgs,
     /// Time the emotion classifier instead of the detector: each image is a
@@ -70,6 +79,10 @@ fn median_ms(repeat: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
 }
 
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
+    if let Some(songs) = args.catalog {
+        super::bench_catalog::run(songs, args.calls as usize, args.json)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     anyhow::ensure!(args.repeat >= 1, "--repeat must be at least 1");
     let limits = args.detector.decode_limits()?;
     let mut grays = Vec::with_capacity(args.images.len());

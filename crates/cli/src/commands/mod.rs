@@ -1,4 +1,5 @@
 pub mod bench;
+pub mod bench_catalog;
 pub mod catalog;
 pub mod detect;
 pub mod eval;

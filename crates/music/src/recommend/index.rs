@@ -14,6 +14,9 @@
 //!   popularity), which all sit at one point and so can be walked in order.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+
+use super::preferences::IdHasher;
 
 use melodora_core::Emotion;
 
@@ -54,12 +57,13 @@ pub(super) struct Entry {
 /// Read-only search structures over one snapshot of the catalog.
 pub struct CatalogIndex {
     pub(super) songs: Vec<IndexedSong>,
-    pub(super) by_id: HashMap<i64, u32>,
+    pub(super) by_id: HashMap<i64, u32, BuildHasherDefault<IdHasher>>,
     pub(super) entries: Vec<Entry>,
     /// Entries with audio features, grouped by grid cell: cell `c` holds
-    /// `grid_entries[grid_start[c]..grid_start[c + 1]]`.
+    /// `grid[grid_start[c]..grid_start[c + 1]]`. The items copy what a
+    /// search checks first, so that scanning a cell reads memory in order.
     pub(super) grid_start: Vec<u32>,
-    pub(super) grid_entries: Vec<u32>,
+    pub(super) grid: Vec<GridItem>,
     /// Featureless entries per emotion, best list position first.
     pub(super) lists: [Vec<u32>; 7],
     /// Distinct songs in each emotion's pool.
@@ -101,7 +105,8 @@ impl CatalogIndex {
         self.songs.capacity() * size_of::<IndexedSong>()
             + self.by_id.capacity() * (size_of::<(i64, u32)>() + 1)
             + self.entries.capacity() * size_of::<Entry>()
-            + (self.grid_start.capacity() + self.grid_entries.capacity()) * size_of::<u32>()
+            + self.grid_start.capacity() * size_of::<u32>()
+            + self.grid.capacity() * size_of::<GridItem>()
             + self.song_entries.capacity() * size_of::<u32>()
             + self
                 .lists
@@ -127,16 +132,16 @@ impl CatalogIndex {
     }
 
     /// Entries of one grid cell.
-    pub(super) fn cell(&self, x: usize, y: usize) -> &[u32] {
+    pub(super) fn cell(&self, x: usize, y: usize) -> &[GridItem] {
         let c = y * GRID + x;
-        &self.grid_entries[self.grid_start[c] as usize..self.grid_start[c + 1] as usize]
+        &self.grid[self.grid_start[c] as usize..self.grid_start[c + 1] as usize]
     }
 }
 
 #[derive(Default)]
 struct Builder {
     songs: Vec<IndexedSong>,
-    by_id: HashMap<i64, u32>,
+    by_id: HashMap<i64, u32, BuildHasherDefault<IdHasher>>,
     artists: HashMap<String, u32>,
     filings: Vec<(u32, Emotion, u32)>,
 }
@@ -224,7 +229,7 @@ impl Builder {
             }
         }
 
-        let (grid_start, grid_entries) = grid(&entries);
+        let (grid_start, grid) = grid(&entries);
         let mut lists: [Vec<u32>; 7] = Default::default();
         for (i, entry) in entries.iter().enumerate() {
             if !entry.has_features {
@@ -252,7 +257,7 @@ impl Builder {
             by_id: self.by_id,
             entries,
             grid_start,
-            grid_entries,
+            grid,
             lists,
             pool_sizes,
             artist_songs,
@@ -261,8 +266,17 @@ impl Builder {
     }
 }
 
+/// An audio-feature entry as stored in its grid cell.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct GridItem {
+    pub point: MoodPoint,
+    pub song: u32,
+    pub entry: u32,
+    pub pool: Emotion,
+}
+
 /// Buckets the entries with audio features by grid cell (counting sort).
-fn grid(entries: &[Entry]) -> (Vec<u32>, Vec<u32>) {
+fn grid(entries: &[Entry]) -> (Vec<u32>, Vec<GridItem>) {
     let cell_index = |entry: &Entry| {
         let (x, y) = CatalogIndex::cell_of(entry.point);
         y * GRID + x
@@ -275,11 +289,22 @@ fn grid(entries: &[Entry]) -> (Vec<u32>, Vec<u32>) {
         start[c + 1] += start[c];
     }
     let mut fill = start.clone();
-    let mut cells = vec![0u32; start[GRID * GRID] as usize];
+    let mut cells = vec![None; start[GRID * GRID] as usize];
     for (i, entry) in entries.iter().enumerate().filter(|(_, e)| e.has_features) {
         let c = cell_index(entry);
-        cells[fill[c] as usize] = i as u32;
+        cells[fill[c] as usize] = Some(GridItem {
+            point: entry.point,
+            song: entry.song,
+            entry: i as u32,
+            pool: entry.pool,
+        });
         fill[c] += 1;
     }
-    (start, cells)
+    (
+        start,
+        cells
+            .into_iter()
+            .map(|item| item.expect("every slot filled"))
+            .collect(),
+    )
 }

@@ -23,8 +23,9 @@ mod index;
 pub mod preferences;
 mod search;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 
 use melodora_core::Emotion;
 use serde::Serialize;
@@ -113,14 +114,41 @@ pub struct Pick {
 /// Rebuild it (with [`Recommender::load`]) after an import.
 pub struct Recommender {
     index: CatalogIndex,
+    /// Adjustments by the feedback they were built from: feedback changes
+    /// only when a listener clicks, lists are asked for far more often.
+    adjustments: Mutex<AdjustmentCache>,
 }
+
+/// A profile's verdicts, as (song id, verdict) sorted by id.
+type Feedback = Vec<(i64, Verdict)>;
+type AdjustmentCache = HashMap<Feedback, Arc<Adjustments>>;
+
+/// Distinct feedback sets kept in the adjustment cache.
+const ADJUSTMENT_CACHE: usize = 64;
 
 impl Recommender {
     /// Indexes the store's catalog.
     pub fn load(store: &Store) -> Result<Recommender> {
         Ok(Recommender {
             index: CatalogIndex::load(store)?,
+            adjustments: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The adjustments for a profile's feedback, cached.
+    fn adjustments_for(&self, feedback: &[(i64, Verdict)]) -> Arc<Adjustments> {
+        // A poisoned lock only means another thread panicked mid-insert;
+        // the cache is still a valid map.
+        let mut cache = self.adjustments.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = cache.get(feedback) {
+            return Arc::clone(found);
+        }
+        let built = Arc::new(Adjustments::new(&self.index, feedback));
+        if cache.len() >= ADJUSTMENT_CACHE {
+            cache.clear();
+        }
+        cache.insert(feedback.to_vec(), Arc::clone(&built));
+        built
     }
 
     /// The index, for statistics.
@@ -161,7 +189,7 @@ impl Recommender {
     ) -> Vec<Pick> {
         let index = &self.index;
         let limit = request.limit.min(index.len());
-        let adjustments = Adjustments::new(index, feedback);
+        let adjustments = self.adjustments_for(feedback);
         let mut search = Search::new(index, &adjustments, session.seed, artist_cap(limit));
         search.set_seen(&session.seen);
         let pool = (request.mode == Mode::Match).then_some(request.emotion);
@@ -185,7 +213,25 @@ impl Recommender {
         ];
         let mut new_round = false;
         let mut picks: Vec<Pick> = Vec::with_capacity(limit);
-        for position in 0..limit {
+        if request.mode == Mode::Match {
+            // All positions share one target: one search for a shortlist
+            // (with room for artists over the cap), then fill greedily.
+            let target = center(request.emotion);
+            let uncapped = Filter {
+                pool,
+                capped: false,
+            };
+            for candidate in search.best_n(target, &uncapped, 3 * limit) {
+                if picks.len() == limit {
+                    break;
+                }
+                if !search.artist_is_full(search.artist_of(&candidate)) {
+                    let song = search.take(&candidate);
+                    picks.push(self.record(song, candidate.score, target, session));
+                }
+            }
+        }
+        for position in picks.len()..limit {
             let target = match request.mode {
                 Mode::Match => center(request.emotion),
                 Mode::Uplift => uplift_target(request.emotion, position, limit),
@@ -207,15 +253,20 @@ impl Recommender {
             });
             let Some(candidate) = found else { break };
             let song = search.take(&candidate);
-            let song_id = index.songs[song as usize].id;
-            session.seen.insert(song_id);
-            picks.push(Pick {
-                song_id,
-                score: candidate.score,
-                target,
-            });
+            picks.push(self.record(song, candidate.score, target, session));
         }
         picks
+    }
+
+    /// Notes a picked song in the session.
+    fn record(&self, song: u32, score: f32, target: MoodPoint, session: &mut Session) -> Pick {
+        let song_id = self.index.songs[song as usize].id;
+        session.seen.insert(song_id);
+        Pick {
+            song_id,
+            score,
+            target,
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use super::index::CatalogIndex;
-use super::search::nearest_songs;
+use super::search::{nearest_songs, SongSet};
 use crate::store::Verdict;
 
 /// Raise of a liked song.
@@ -33,7 +33,10 @@ pub const MAX_RAISE: f32 = 0.35;
 /// Score adjustment per song index (negative raises, positive lowers).
 #[derive(Default)]
 pub struct Adjustments {
-    by_song: HashMap<u32, f32, BuildHasherDefault<SongHasher>>,
+    by_song: HashMap<u32, f32, BuildHasherDefault<IdHasher>>,
+    /// The songs in `by_song`, for a lookup cheaper than hashing (most
+    /// candidates have no adjustment).
+    adjusted: Option<SongSet>,
     /// Entries of the raised songs, which the search examines one by one.
     pub(super) raised_entries: Vec<u32>,
 }
@@ -79,6 +82,13 @@ impl Adjustments {
             .into_iter()
             .flat_map(|song| index.entries_of(song))
             .collect();
+        if !adjustments.by_song.is_empty() {
+            let mut adjusted = SongSet::new(index.len());
+            for &song in adjustments.by_song.keys() {
+                adjusted.insert(song);
+            }
+            adjustments.adjusted = Some(adjusted);
+        }
         adjustments
     }
 
@@ -88,19 +98,21 @@ impl Adjustments {
 
     /// The adjustment of a song (0 when it has none).
     pub fn get(&self, song: u32) -> f32 {
-        if self.by_song.is_empty() {
-            0.0
-        } else {
-            self.by_song.get(&song).copied().unwrap_or(0.0)
+        match &self.adjusted {
+            Some(adjusted) if adjusted.contains(song) => {
+                self.by_song.get(&song).copied().unwrap_or(0.0)
+            }
+            _ => 0.0,
         }
     }
 }
 
-/// A fast hasher for song indices (they are not attacker-chosen).
+/// A fast hasher for song ids and indices: they are assigned by the store,
+/// not chosen by a client, so SipHash's flooding resistance buys nothing.
 #[derive(Default)]
-pub struct SongHasher(u64);
+pub struct IdHasher(u64);
 
-impl Hasher for SongHasher {
+impl Hasher for IdHasher {
     fn finish(&self) -> u64 {
         self.0
     }
@@ -110,6 +122,14 @@ impl Hasher for SongHasher {
         }
     }
     fn write_u32(&mut self, n: u32) {
-        self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.write_u64(u64::from(n));
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(29);
+    }
+    fn write_i64(&mut self, n: i64) {
+        self.write_u64(n as u64);
     }
 }

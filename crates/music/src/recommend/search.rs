@@ -10,7 +10,7 @@
 //! Songs that feedback *raised* break that bound, so they are few by design
 //! and always examined one by one.
 
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 
 use melodora_core::Emotion;
 
@@ -76,7 +76,9 @@ pub(super) struct Search<'a> {
     seen: SongSet,
     /// Songs already in this list.
     picked: SongSet,
-    artist_counts: HashMap<u32, u32>,
+    /// (artist, songs in the list so far); a list is short, so a vector
+    /// beats a hash map here.
+    artist_counts: Vec<(u32, u32)>,
     artist_cap: u32,
 }
 
@@ -93,7 +95,7 @@ impl<'a> Search<'a> {
             seed,
             seen: SongSet::new(index.songs.len()),
             picked: SongSet::new(index.songs.len()),
-            artist_counts: HashMap::new(),
+            artist_counts: Vec::new(),
             artist_cap,
         }
     }
@@ -113,25 +115,33 @@ impl<'a> Search<'a> {
     pub fn take(&mut self, candidate: &Candidate) -> u32 {
         let song = self.index.entries[candidate.entry as usize].song;
         self.picked.insert(song);
-        *self
-            .artist_counts
-            .entry(self.index.songs[song as usize].artist)
-            .or_insert(0) += 1;
+        let artist = self.index.songs[song as usize].artist;
+        match self.artist_counts.iter_mut().find(|(a, _)| *a == artist) {
+            Some((_, count)) => *count += 1,
+            None => self.artist_counts.push((artist, 1)),
+        }
         song
     }
 
     /// The best candidate for `target` under `filter`, if any is left.
     pub fn best(&self, target: MoodPoint, filter: &Filter) -> Option<Candidate> {
-        let mut best: Option<Candidate> = None;
-        for &entry in &self.adjustments.raised_entries {
-            self.consider(entry, target, filter, &mut best);
-        }
-        self.search_lists(target, filter, &mut best);
-        self.search_grid(target, filter, &mut best);
-        best
+        self.best_n(target, filter, 1).pop()
     }
 
-    fn search_lists(&self, target: MoodPoint, filter: &Filter, best: &mut Option<Candidate>) {
+    /// The `n` best candidates for `target` under `filter`, best first.
+    /// One search serves a whole match-mode list, whose positions share
+    /// their target.
+    pub fn best_n(&self, target: MoodPoint, filter: &Filter, n: usize) -> Vec<Candidate> {
+        let mut shortlist = Shortlist::new(n);
+        for &entry in &self.adjustments.raised_entries {
+            self.consider(entry, target, filter, &mut shortlist);
+        }
+        self.search_lists(target, filter, &mut shortlist);
+        self.search_grid(target, filter, &mut shortlist);
+        shortlist.into_sorted()
+    }
+
+    fn search_lists(&self, target: MoodPoint, filter: &Filter, shortlist: &mut Shortlist) {
         for emotion in Emotion::ALL {
             if filter.pool.is_some_and(|pool| pool != emotion) {
                 continue;
@@ -139,24 +149,32 @@ impl<'a> Search<'a> {
             let distance = center(emotion).distance(target);
             for &entry in &self.index.lists[emotion as usize] {
                 let lower_bound = distance + self.index.entries[entry as usize].rank_cost;
-                if best.is_some_and(|b| lower_bound > b.score) {
+                if shortlist.excludes(lower_bound) {
                     break;
                 }
-                self.consider(entry, target, filter, best);
+                self.consider(entry, target, filter, shortlist);
             }
         }
     }
 
-    fn search_grid(&self, target: MoodPoint, filter: &Filter, best: &mut Option<Candidate>) {
+    fn search_grid(&self, target: MoodPoint, filter: &Filter, shortlist: &mut Shortlist) {
         let (cx, cy) = CatalogIndex::cell_of(target);
         for ring in 0..GRID {
             let lower_bound = ring.saturating_sub(1) as f32 * CELL;
-            if best.is_some_and(|b| lower_bound > b.score) {
+            if shortlist.excludes(lower_bound) {
                 break;
             }
             for_ring_cells(cx, cy, ring, |x, y| {
-                for &entry in self.index.cell(x, y) {
-                    self.consider(entry, target, filter, best);
+                for item in self.index.cell(x, y) {
+                    if filter.pool.is_some_and(|pool| pool != item.pool) {
+                        continue;
+                    }
+                    // Cheap pre-check: distance bounds the score from below
+                    // (raised songs, the exception, were offered already).
+                    if shortlist.excludes(item.point.distance(target)) {
+                        continue;
+                    }
+                    self.consider(item.entry, target, filter, shortlist);
                 }
             });
         }
@@ -167,7 +185,7 @@ impl<'a> Search<'a> {
         entry_index: u32,
         target: MoodPoint,
         filter: &Filter,
-        best: &mut Option<Candidate>,
+        shortlist: &mut Shortlist,
     ) {
         let entry = &self.index.entries[entry_index as usize];
         if self.picked.contains(entry.song)
@@ -177,12 +195,7 @@ impl<'a> Search<'a> {
             return;
         }
         let song = &self.index.songs[entry.song as usize];
-        if filter.capped
-            && self
-                .artist_counts
-                .get(&song.artist)
-                .is_some_and(|&count| count >= self.artist_cap)
-        {
+        if filter.capped && self.artist_is_full(song.artist) {
             return;
         }
         let mut score =
@@ -190,15 +203,97 @@ impl<'a> Search<'a> {
         if entry.has_features {
             score += jitter(self.seed, song.id);
         }
-        let candidate = Candidate {
+        shortlist.offer(Candidate {
             entry: entry_index,
             score,
             popularity: song.popularity,
             id: song.id,
-        };
-        if best.as_ref().is_none_or(|b| candidate.beats(b)) {
-            *best = Some(candidate);
+        });
+    }
+
+    /// Whether an artist already has as many songs in the list as allowed.
+    pub fn artist_is_full(&self, artist: u32) -> bool {
+        self.artist_counts
+            .iter()
+            .any(|&(a, count)| a == artist && count >= self.artist_cap)
+    }
+
+    /// The artist of a candidate's song.
+    pub fn artist_of(&self, candidate: &Candidate) -> u32 {
+        let song = self.index.entries[candidate.entry as usize].song;
+        self.index.songs[song as usize].artist
+    }
+}
+
+/// The best `n` candidates seen so far (a max-heap on "worse").
+struct Shortlist {
+    n: usize,
+    heap: BinaryHeap<Worse>,
+}
+
+/// Orders candidates so that the heap's top is the worst kept.
+struct Worse(Candidate);
+
+impl PartialEq for Worse {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+impl Eq for Worse {}
+impl PartialOrd for Worse {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Worse {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        if self.0.beats(&other.0) {
+            std::cmp::Ordering::Less
+        } else if other.0.beats(&self.0) {
+            std::cmp::Ordering::Greater
+        } else {
+            std::cmp::Ordering::Equal
         }
+    }
+}
+
+impl Shortlist {
+    fn new(n: usize) -> Self {
+        Shortlist {
+            n,
+            heap: BinaryHeap::with_capacity(n + 1),
+        }
+    }
+
+    /// Whether nothing scoring at least `lower_bound` can enter any more.
+    fn excludes(&self, lower_bound: f32) -> bool {
+        self.heap.len() >= self.n && self.heap.peek().is_some_and(|w| lower_bound > w.0.score)
+    }
+
+    fn offer(&mut self, candidate: Candidate) {
+        if self.n == 0 {
+            return;
+        }
+        if self.heap.len() < self.n {
+            self.heap.push(Worse(candidate));
+        } else if self.heap.peek().is_some_and(|w| candidate.beats(&w.0)) {
+            self.heap.pop();
+            self.heap.push(Worse(candidate));
+        }
+    }
+
+    fn into_sorted(self) -> Vec<Candidate> {
+        let mut sorted: Vec<Candidate> = self
+            .heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|w| w.0)
+            .collect();
+        // into_sorted_vec is ascending in "worse", i.e. best first. A song
+        // with several entries keeps its best.
+        let mut songs = std::collections::HashSet::new();
+        sorted.retain(|c| songs.insert(c.id));
+        sorted
     }
 }
 
@@ -259,14 +354,20 @@ pub(super) fn nearest_songs(
             break;
         }
         for_ring_cells(cx, cy, ring, |x, y| {
-            for &entry in index.cell(x, y) {
-                let entry = &index.entries[entry as usize];
-                if entry.song == skip || heap.iter().any(|far| far.1 == entry.song) {
+            for item in index.cell(x, y) {
+                // A song's audio-feature entries share its point: count its first.
+                if item.song == skip || index.entries_of(item.song).start != item.entry {
                     continue;
                 }
-                heap.push(Far(entry.point.distance(point), entry.song));
-                if heap.len() > k {
+                let distance = item.point.distance(point);
+                if heap.len() < k {
+                    heap.push(Far(distance, item.song));
+                } else if heap
+                    .peek()
+                    .is_some_and(|far| Far(distance, item.song) < *far)
+                {
                     heap.pop();
+                    heap.push(Far(distance, item.song));
                 }
             }
         });

@@ -116,6 +116,23 @@ impl Store {
         body: impl FnOnce(&mut Writer<'_>, &mut ImportSummary) -> Result<()>,
     ) -> Result<ImportSummary> {
         let replace_default = !options.add && self.origin()? == CatalogOrigin::Default;
+        // A large import inserts into the song-key index in random order; a
+        // page cache the size of the index keeps that off the disk. SQLite
+        // only takes what it uses, and the default comes back afterwards.
+        self.conn
+            .pragma_update(None, "cache_size", IMPORT_CACHE_KIB)?;
+        let result = self.import_in_transaction(source, replace_default, body);
+        self.conn
+            .pragma_update(None, "cache_size", DEFAULT_CACHE_KIB)?;
+        result
+    }
+
+    fn import_in_transaction(
+        &mut self,
+        source: &str,
+        replace_default: bool,
+        body: impl FnOnce(&mut Writer<'_>, &mut ImportSummary) -> Result<()>,
+    ) -> Result<ImportSummary> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -143,6 +160,11 @@ impl Store {
         Ok(summary)
     }
 }
+
+/// Page cache during imports, in KiB (negative cache_size means KiB).
+const IMPORT_CACHE_KIB: i64 = -256 * 1024;
+/// SQLite's default page cache, in KiB.
+const DEFAULT_CACHE_KIB: i64 = -2000;
 
 /// Seeds an empty store with the embedded default catalog.
 pub(super) fn seed_default(conn: &mut Connection) -> Result<()> {
