@@ -334,3 +334,35 @@ fn a_spotify_playlist_imports_through_the_fake_api_with_paging_and_429() {
         )
     );
 }
+
+#[test]
+fn an_import_killed_midway_leaves_all_or_nothing() {
+    let data = tempfile::tempdir().unwrap();
+    let before = stats(data.path());
+    let input = tempfile::tempdir().unwrap();
+    let file = input.path().join("happy.csv");
+    let mut text = String::from(",Name,Album,Artist\n");
+    let rows = 400_000;
+    for i in 0..rows {
+        text.push_str(&format!("{i},Song {i},Album {},Artist {}\n", i / 10, i % 5000));
+    }
+    std::fs::write(&file, text).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["catalog", "import", file.to_str().unwrap()])
+        .env("MELODORA_DATA_DIR", data.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let _ = child.kill(); // SIGKILL: no chance to clean up
+    let status = child.wait().unwrap();
+    let after = stats(data.path());
+    if status.success() {
+        // It finished before the kill: everything is there.
+        assert_eq!(after["songs"], rows, "{after}");
+    } else {
+        // Killed mid-transaction: exactly the store from before.
+        assert_eq!(after, before);
+    }
+}
