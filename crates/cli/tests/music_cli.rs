@@ -344,7 +344,11 @@ fn an_import_killed_midway_leaves_all_or_nothing() {
     let mut text = String::from(",Name,Album,Artist\n");
     let rows = 400_000;
     for i in 0..rows {
-        text.push_str(&format!("{i},Song {i},Album {},Artist {}\n", i / 10, i % 5000));
+        text.push_str(&format!(
+            "{i},Song {i},Album {},Artist {}\n",
+            i / 10,
+            i % 5000
+        ));
     }
     std::fs::write(&file, text).unwrap();
     let mut child = Command::new(BIN)
