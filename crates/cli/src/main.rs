@@ -20,6 +20,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the web app: webcam in the browser, live mood, live playlist.
+    Serve(commands::serve::ServeArgs),
     /// Detect faces in images (Haar cascade, OpenCV-compatible).
     Detect(commands::detect::DetectArgs),
     /// Time face detection on images (median of repeated runs, decode excluded).
@@ -38,12 +40,13 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("MELODORA_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,melodora=info")),
         )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Serve(args) => commands::serve::run(args),
         Command::Detect(args) => commands::detect::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Eval(args) => commands::eval::run(args),

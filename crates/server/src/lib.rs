@@ -1,4 +1,130 @@
 //! HTTP + WebSocket application of Melodora, composing vision and music.
 //!
-//! Its implementation lands with the web-app issue; until then it only fixes
-//! the crate's place in the workspace.
+//! * `/` and `/static/*`: the embedded web page (`web/`);
+//! * `/ws`: the live protocol (frames in, faces, mood and songs out; see
+//!   [`ws`]);
+//! * `/api/*`: health, image analysis, recommendations, feedback (see [`api`]).
+//!
+//! Every response carries a Content-Security-Policy that allows only this
+//! origin, and the usual hardening headers. Frames are analysed in memory
+//! and never written or logged.
+
+pub mod api;
+mod assets;
+pub mod engine;
+pub mod viewer;
+pub mod ws;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, State, WebSocketUpgrade};
+use axum::http::{header, HeaderValue, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use melodora_vision::StabilityConfig;
+
+pub use engine::{Music, Vision, MAX_FRAME_BYTES};
+pub use viewer::Follow;
+
+/// Behaviour shared by all connections.
+#[derive(Debug, Clone, Copy)]
+pub struct AppOptions {
+    pub stability: StabilityConfig,
+    pub follow: Follow,
+    /// Shortest time between two analyses of one connection's frames.
+    pub min_frame_interval: Duration,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        AppOptions {
+            stability: StabilityConfig::default(),
+            follow: Follow::LargestFace,
+            min_frame_interval: ws::DEFAULT_MIN_FRAME_INTERVAL,
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub vision: Arc<Vision>,
+    pub music: Arc<Music>,
+    pub options: AppOptions,
+}
+
+/// The whole application as a router (tests serve it on an ephemeral port).
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(assets::index))
+        .route("/static/{*path}", get(assets::asset))
+        .route("/ws", get(websocket))
+        .route("/api/health", get(api::health))
+        .route("/api/analyze", post(api::analyze))
+        .route("/api/recommendations", get(api::recommendations))
+        .route("/api/feedback", post(api::feedback))
+        .layer(DefaultBodyLimit::max(MAX_FRAME_BYTES))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+async fn websocket(upgrade: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    upgrade
+        .max_message_size(ws::MAX_MESSAGE_BYTES)
+        .max_frame_size(ws::MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| ws::handle(socket, state))
+}
+
+/// Content-Security-Policy: scripts, styles, images and sockets from this
+/// origin only (camera frames are drawn to a canvas as blobs), nothing
+/// framed, no plugins.
+const CSP: &str =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+     media-src 'self' blob: mediastream:; connect-src 'self'; font-src 'self'; object-src 'none'; \
+     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+async fn security_headers(request: Request<axum::body::Body>, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(self), microphone=(), geolocation=()"),
+    );
+    headers.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    response
+}
+
+/// Serves the app on `addr` until Ctrl-C; `on_ready` gets the bound address.
+pub async fn serve(
+    addr: SocketAddr,
+    state: AppState,
+    on_ready: impl FnOnce(SocketAddr),
+) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    on_ready(listener.local_addr()?);
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}

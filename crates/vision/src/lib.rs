@@ -1,6 +1,6 @@
 //! Melodora's eyes: image decoding, Haar cascade face detection with OpenCV
-//! parity, and (later) face preprocessing, emotion classification and
-//! smoothing.
+//! parity, face preprocessing, emotion classification, and the smoothing
+//! that turns per-frame emotions into a stable mood.
 //!
 //! Knows nothing of music or HTTP.
 
@@ -10,8 +10,10 @@ pub mod decode;
 pub mod emotion;
 mod gray;
 pub mod pipeline;
+pub mod stability;
 
 pub use cascade::{Cascade, CascadeError, DetectParams, HaarDetector};
 pub use decode::{decode_image, load_image, DecodeError, DecodeLimits};
 pub use emotion::{EmotionClassifier, EmotionScores, ModelDescription, ModelError};
 pub use gray::{rgb_to_gray, GrayImage};
+pub use stability::{MoodTracker, MoodUpdate, StabilityConfig, StableMood};

@@ -5,3 +5,4 @@ pub mod detect;
 pub mod eval;
 pub mod feedback;
 pub mod recommend;
+pub mod serve;

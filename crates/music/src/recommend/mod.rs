@@ -28,7 +28,7 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use melodora_core::Emotion;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use index::CatalogIndex;
 use preferences::Adjustments;
@@ -40,7 +40,7 @@ use crate::song::Song;
 use crate::store::{Store, Verdict};
 
 /// How a list relates to the listener's mood.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Mood-congruent: every song near the emotion.

@@ -1,0 +1,86 @@
+//! `melodora serve`: the web app.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use melodora_server::{AppOptions, AppState, Follow, Music, Vision};
+use melodora_vision::StabilityConfig;
+
+use crate::detector_args::DetectorArgs;
+use crate::emotion_args::EmotionArgs;
+use crate::store_args::StoreArgs;
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on. The default serves this machine only; use
+    /// 0.0.0.0:8000 to let other machines in (frames then cross the network).
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    pub addr: SocketAddr,
+    /// Follow the mood most faces share instead of the largest face.
+    #[arg(long)]
+    pub group: bool,
+    /// Milliseconds a new emotion must lead before the mood (and playlist) changes.
+    #[arg(long, default_value_t = 700, value_name = "MS")]
+    pub dwell_ms: u64,
+    /// Half-life of the probability smoothing, in milliseconds.
+    #[arg(long, default_value_t = 250, value_name = "MS")]
+    pub half_life_ms: u64,
+    /// Smoothed probability an emotion needs to become the mood.
+    #[arg(long, default_value_t = 0.40, value_name = "P")]
+    pub min_confidence: f32,
+    #[command(flatten)]
+    pub detector: DetectorArgs,
+    #[command(flatten)]
+    pub model: EmotionArgs,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+pub fn run(args: ServeArgs) -> Result<ExitCode> {
+    let started = Instant::now();
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&args.min_confidence),
+        "--min-confidence must be from 0 to 1"
+    );
+    let vision = Vision {
+        detector: args.detector.detector()?,
+        params: args.detector.params()?,
+        classifier: args.model.classifier()?,
+        face_margin: args.model.face_margin,
+    };
+    let store = args.store.open()?;
+    let music = Music::new(store).context("cannot index the song catalog")?;
+    let state = AppState {
+        vision: Arc::new(vision),
+        music: Arc::new(music),
+        options: AppOptions {
+            stability: StabilityConfig {
+                half_life: Duration::from_millis(args.half_life_ms),
+                dwell: Duration::from_millis(args.dwell_ms),
+                min_confidence: args.min_confidence,
+                ..StabilityConfig::default()
+            },
+            follow: if args.group {
+                Follow::Group
+            } else {
+                Follow::LargestFace
+            },
+            ..AppOptions::default()
+        },
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime
+        .block_on(melodora_server::serve(args.addr, state, |addr| {
+            tracing::info!(%addr, startup_ms = started.elapsed().as_millis() as u64, "listening");
+            println!("Melodora is running at http://{addr}/ (Ctrl-C to stop)");
+        }))
+        .with_context(|| format!("cannot serve on {}", args.addr))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,182 @@
+//! The vision and music halves the server composes, shared by all clients.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, RwLock};
+
+use melodora_core::{Emotion, FaceBox};
+use melodora_music::{Recommendation, Recommender, Request, Session, Store, Verdict};
+use melodora_vision::pipeline::{analyze_frame, AnalyzedFace};
+use melodora_vision::{
+    decode_image, DecodeLimits, DetectParams, EmotionClassifier, GrayImage, HaarDetector,
+};
+use serde::Serialize;
+
+/// Largest encoded frame or image accepted, in bytes.
+pub const MAX_FRAME_BYTES: usize = 2 * 1024 * 1024;
+/// Largest frame or image accepted, in pixels (a 4K frame; browsers send
+/// about 480x360).
+pub const MAX_FRAME_PIXELS: u64 = 3840 * 2160;
+
+/// Face detection and emotion classification of frames.
+pub struct Vision {
+    pub detector: HaarDetector,
+    pub params: DetectParams,
+    pub classifier: EmotionClassifier,
+    pub face_margin: f32,
+}
+
+/// One analysed frame.
+#[derive(Debug, Clone, Serialize)]
+pub struct FrameAnalysis {
+    pub width: usize,
+    pub height: usize,
+    pub faces: Vec<FaceReport>,
+}
+
+/// A face with its emotion, as sent to clients.
+#[derive(Debug, Clone, Serialize)]
+pub struct FaceReport {
+    pub x: i32,
+    pub y: i32,
+    pub w: i32,
+    pub h: i32,
+    pub emotion: Emotion,
+    pub confidence: f32,
+    pub probabilities: BTreeMap<&'static str, f32>,
+    /// The same probabilities in FER order, for the mood tracker.
+    #[serde(skip)]
+    pub ordered: [f32; 7],
+}
+
+impl FaceReport {
+    fn new(face: FaceBox, probabilities: [f32; 7]) -> Self {
+        let (index, confidence) =
+            probabilities
+                .iter()
+                .enumerate()
+                .fold(
+                    (0, f32::MIN),
+                    |best, (i, &p)| if p > best.1 { (i, p) } else { best },
+                );
+        FaceReport {
+            x: face.x,
+            y: face.y,
+            w: face.w,
+            h: face.h,
+            emotion: Emotion::ALL[index],
+            confidence,
+            probabilities: Emotion::ALL
+                .iter()
+                .map(|e| (e.name(), probabilities[*e as usize]))
+                .collect(),
+            ordered: probabilities,
+        }
+    }
+
+    /// Area of the face box.
+    pub fn area(&self) -> i64 {
+        i64::from(self.w) * i64::from(self.h)
+    }
+}
+
+/// Why a frame could not be analysed (the client's fault: a 4xx).
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    #[error("frame is {size} bytes; at most {max} are accepted")]
+    TooLarge { size: usize, max: usize },
+    #[error("not a readable image: {0}")]
+    Decode(String),
+    #[error("analysis failed: {0}")]
+    Analysis(String),
+}
+
+impl Vision {
+    /// Decodes an encoded image (JPEG, PNG, ...) and analyses it. Nothing
+    /// is written anywhere: frames live only in memory.
+    pub fn analyze_encoded(&self, bytes: &[u8]) -> Result<FrameAnalysis, FrameError> {
+        if bytes.len() > MAX_FRAME_BYTES {
+            return Err(FrameError::TooLarge {
+                size: bytes.len(),
+                max: MAX_FRAME_BYTES,
+            });
+        }
+        let limits = DecodeLimits {
+            max_pixels: MAX_FRAME_PIXELS,
+            max_bytes: MAX_FRAME_BYTES as u64,
+        };
+        let image = decode_image(bytes, &limits).map_err(|e| FrameError::Decode(e.to_string()))?;
+        self.analyze(&GrayImage::from_dynamic(&image))
+    }
+
+    /// Analyses a gray frame.
+    pub fn analyze(&self, gray: &GrayImage) -> Result<FrameAnalysis, FrameError> {
+        let faces = analyze_frame(
+            gray,
+            &self.detector,
+            &self.params,
+            Some(&self.classifier),
+            self.face_margin,
+        )
+        .map_err(|e| FrameError::Analysis(e.to_string()))?;
+        Ok(FrameAnalysis {
+            width: gray.width(),
+            height: gray.height(),
+            faces: faces.into_iter().filter_map(report).collect(),
+        })
+    }
+}
+
+fn report(face: AnalyzedFace) -> Option<FaceReport> {
+    face.scores
+        .map(|s| FaceReport::new(face.face, s.probabilities))
+}
+
+/// The catalog and recommender, behind locks: SQLite connections are not
+/// shared between threads, and the index is rebuilt after imports.
+pub struct Music {
+    store: Mutex<Store>,
+    recommender: RwLock<Recommender>,
+}
+
+/// A music-side failure (the server's fault: a 5xx), or an unknown song.
+pub type MusicError = melodora_music::Error;
+
+impl Music {
+    pub fn new(store: Store) -> Result<Music, MusicError> {
+        let recommender = Recommender::load(&store)?;
+        Ok(Music {
+            store: Mutex::new(store),
+            recommender: RwLock::new(recommender),
+        })
+    }
+
+    /// A list for `request` in `session`.
+    pub fn recommend(
+        &self,
+        request: &Request,
+        session: &mut Session,
+    ) -> Result<Vec<Recommendation>, MusicError> {
+        let store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        let recommender = self.recommender.read().unwrap_or_else(|e| e.into_inner());
+        recommender.recommend(&store, request, session)
+    }
+
+    /// Records a like or skip.
+    pub fn feedback(
+        &self,
+        profile: &str,
+        song_id: i64,
+        verdict: Verdict,
+    ) -> Result<(), MusicError> {
+        let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        store.record_feedback(profile, song_id, verdict)
+    }
+
+    /// Number of songs in the catalog.
+    pub fn song_count(&self) -> Result<u64, MusicError> {
+        self.store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .song_count()
+    }
+}

@@ -1,0 +1,82 @@
+//! One viewer's state: whose face the mood follows, the smoothed mood, the
+//! listening session and the list mode.
+
+use melodora_music::{Mode, Session};
+use melodora_vision::{MoodTracker, StabilityConfig, StableMood};
+
+use crate::engine::FaceReport;
+
+/// Which face (or faces) the playlist follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Follow {
+    /// The largest face: usually the person at the screen.
+    #[default]
+    LargestFace,
+    /// The mood most faces share (a group in front of one screen).
+    Group,
+}
+
+/// Per-connection state.
+pub struct Viewer {
+    tracker: MoodTracker,
+    pub session: Session,
+    pub mode: Mode,
+    follow: Follow,
+}
+
+impl Viewer {
+    pub fn new(stability: StabilityConfig, follow: Follow, seed: u64) -> Self {
+        Viewer {
+            tracker: MoodTracker::new(stability),
+            session: Session::new("default", seed),
+            mode: Mode::Match,
+            follow,
+        }
+    }
+
+    /// Feeds one frame's faces; returns the stable mood and whether it
+    /// changed with this frame.
+    pub fn observe(&mut self, faces: &[FaceReport], now_ms: u64) -> (Option<StableMood>, bool) {
+        let probabilities = followed(faces, self.follow);
+        let update = self.tracker.update(now_ms, probabilities.as_ref());
+        (update.stable, update.changed)
+    }
+
+    /// The current stable mood.
+    pub fn mood(&self) -> Option<StableMood> {
+        self.tracker.stable()
+    }
+}
+
+/// The probabilities the mood follows in a frame, if it has faces.
+pub fn followed(faces: &[FaceReport], follow: Follow) -> Option<[f32; 7]> {
+    match follow {
+        Follow::LargestFace => faces.iter().max_by_key(|f| f.area()).map(|f| f.ordered),
+        Follow::Group => {
+            // The emotion most faces show (ties: the larger total area),
+            // then the mean probabilities of the faces showing it.
+            let mut votes = [(0usize, 0i64); 7];
+            for face in faces {
+                let vote = &mut votes[face.emotion as usize];
+                vote.0 += 1;
+                vote.1 += face.area();
+            }
+            let (winner, _) = votes
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.0 > 0)
+                .max_by_key(|(_, v)| **v)?;
+            let chosen: Vec<&FaceReport> = faces
+                .iter()
+                .filter(|f| f.emotion as usize == winner)
+                .collect();
+            let mut mean = [0.0f32; 7];
+            for face in &chosen {
+                for (m, p) in mean.iter_mut().zip(face.ordered) {
+                    *m += p / chosen.len() as f32;
+                }
+            }
+            Some(mean)
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! The live WebSocket protocol at `/ws`.
+//!
+//! Client → server:
+//! * a **binary** message is one camera frame, JPEG (or PNG) encoded, at
+//!   most [`MAX_FRAME_BYTES`];
+//! * a **text** message is a JSON command: `{"type":"mode","mode":"uplift"}`,
+//!   `{"type":"feedback","song_id":12,"verdict":"like"}`,
+//!   `{"type":"refresh"}` (another list for the current mood).
+//!
+//! Server → client, JSON text:
+//! * `{"type":"frame","seq":n,"width":w,"height":h,"faces":[...],"mood":{...}|null,
+//!   "status":"face"|"no_face","dropped":d,"songs":[...]?}` per analysed
+//!   frame; `songs` only when the list changed;
+//! * `{"type":"songs","mood":...,"mode":...,"songs":[...]}` after a command;
+//! * `{"type":"error","message":...}` for a bad frame or command (the
+//!   connection stays open).
+//!
+//! Flow control: a client should send its next frame after the previous
+//! answer. A frame that arrives while one is being analysed replaces any
+//! frame already waiting (the waiting one is dropped and counted), so a
+//! flooding client costs one analysis at a time and a bounded queue of one;
+//! analyses are also spaced by a minimum interval per connection.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
+use melodora_music::{Mode, Recommendation, Request, Verdict, DEFAULT_LIMIT};
+use melodora_vision::StableMood;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use crate::engine::{FaceReport, FrameAnalysis, FrameError, MAX_FRAME_BYTES};
+use crate::viewer::Viewer;
+use crate::AppState;
+
+/// Largest WebSocket message the transport accepts; frames above
+/// [`MAX_FRAME_BYTES`] but below this get an error reply and the connection
+/// lives on; above it the transport closes the connection.
+pub const MAX_MESSAGE_BYTES: usize = 4 * MAX_FRAME_BYTES;
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum Command {
+    Mode { mode: Mode },
+    Feedback { song_id: i64, verdict: Verdict },
+    Refresh,
+}
+
+#[derive(Serialize)]
+struct FrameReply<'a> {
+    r#type: &'static str,
+    seq: u64,
+    width: usize,
+    height: usize,
+    faces: &'a [FaceReport],
+    mood: Option<StableMood>,
+    status: &'static str,
+    dropped: u64,
+    mode: Mode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    songs: Option<Vec<Recommendation>>,
+}
+
+#[derive(Serialize)]
+struct SongsReply {
+    r#type: &'static str,
+    mood: Option<StableMood>,
+    mode: Mode,
+    songs: Vec<Recommendation>,
+}
+
+#[derive(Serialize)]
+struct ErrorReply {
+    r#type: &'static str,
+    message: String,
+}
+
+type AnalysisResult = (u64, Result<FrameAnalysis, FrameError>);
+
+/// Runs one client's connection until it closes.
+pub async fn handle(mut socket: WebSocket, state: AppState) {
+    let started = Instant::now();
+    let mut viewer = Viewer::new(
+        state.options.stability,
+        state.options.follow,
+        seed_of(started),
+    );
+    let (done_tx, mut done_rx) = mpsc::channel::<AnalysisResult>(1);
+    let mut in_flight = false;
+    let mut waiting: Option<Bytes> = None;
+    let mut next_start = Instant::now();
+    let mut seq = 0u64;
+    let mut dropped = 0u64;
+    loop {
+        tokio::select! {
+            message = socket.recv() => {
+                let Some(Ok(message)) = message else { break };
+                match message {
+                    Message::Binary(frame) => {
+                        if frame.len() > MAX_FRAME_BYTES {
+                            let error = FrameError::TooLarge { size: frame.len(), max: MAX_FRAME_BYTES };
+                            if send_json(&mut socket, &error_reply(error.to_string())).await.is_err() { break }
+                        } else if in_flight {
+                            dropped += u64::from(waiting.replace(frame).is_some());
+                        } else {
+                            seq += 1;
+                            start_analysis(&state, frame, seq, next_start, done_tx.clone());
+                            next_start = Instant::now() + state.options.min_frame_interval;
+                            in_flight = true;
+                        }
+                    }
+                    Message::Text(text) => {
+                        let reply = command(&state, &mut viewer, &text).await;
+                        if send_json(&mut socket, &reply).await.is_err() { break }
+                    }
+                    Message::Close(_) => break,
+                    Message::Ping(_) | Message::Pong(_) => {}
+                }
+            }
+            Some((frame_seq, result)) = done_rx.recv() => {
+                in_flight = false;
+                let reply = match result {
+                    Ok(analysis) => frame_reply(&state, &mut viewer, frame_seq, &analysis, started, dropped).await,
+                    Err(error) => serde_json::to_value(error_reply(error.to_string())),
+                };
+                let Ok(reply) = reply else { break };
+                if send_json(&mut socket, &reply).await.is_err() { break }
+                if let Some(frame) = waiting.take() {
+                    seq += 1;
+                    start_analysis(&state, frame, seq, next_start, done_tx.clone());
+                    next_start = Instant::now() + state.options.min_frame_interval;
+                    in_flight = true;
+                }
+            }
+        }
+    }
+}
+
+/// Analyses a frame off the async threads, no earlier than `not_before`.
+fn start_analysis(
+    state: &AppState,
+    frame: Bytes,
+    seq: u64,
+    not_before: Instant,
+    done: mpsc::Sender<AnalysisResult>,
+) {
+    let vision = Arc::clone(&state.vision);
+    tokio::spawn(async move {
+        tokio::time::sleep_until(not_before.into()).await;
+        let result = tokio::task::spawn_blocking(move || vision.analyze_encoded(&frame))
+            .await
+            .unwrap_or_else(|e| Err(FrameError::Analysis(e.to_string())));
+        let _ = done.send((seq, result)).await;
+    });
+}
+
+async fn frame_reply(
+    state: &AppState,
+    viewer: &mut Viewer,
+    seq: u64,
+    analysis: &FrameAnalysis,
+    started: Instant,
+    dropped: u64,
+) -> Result<serde_json::Value, serde_json::Error> {
+    let now_ms = started.elapsed().as_millis() as u64;
+    let (mood, changed) = viewer.observe(&analysis.faces, now_ms);
+    let songs = match (changed, mood) {
+        (true, Some(mood)) => songs_for(state, viewer, mood).await,
+        _ => None,
+    };
+    serde_json::to_value(FrameReply {
+        r#type: "frame",
+        seq,
+        width: analysis.width,
+        height: analysis.height,
+        faces: &analysis.faces,
+        mood,
+        status: if analysis.faces.is_empty() {
+            "no_face"
+        } else {
+            "face"
+        },
+        dropped,
+        mode: viewer.mode,
+        songs,
+    })
+}
+
+async fn command(state: &AppState, viewer: &mut Viewer, text: &Utf8Bytes) -> serde_json::Value {
+    let command: Command = match serde_json::from_str(text.as_str()) {
+        Ok(command) => command,
+        Err(e) => return json(&error_reply(format!("unknown command: {e}"))),
+    };
+    match command {
+        Command::Mode { mode } => viewer.mode = mode,
+        Command::Refresh => {}
+        Command::Feedback { song_id, verdict } => {
+            let music = Arc::clone(&state.music);
+            let profile = viewer.session.profile.clone();
+            let result =
+                tokio::task::spawn_blocking(move || music.feedback(&profile, song_id, verdict))
+                    .await;
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return json(&error_reply(e.to_string())),
+                Err(e) => return json(&error_reply(e.to_string())),
+            }
+        }
+    }
+    let mood = viewer.mood();
+    let songs = match mood {
+        Some(mood) => songs_for(state, viewer, mood).await.unwrap_or_default(),
+        None => Vec::new(),
+    };
+    json(&SongsReply {
+        r#type: "songs",
+        mood,
+        mode: viewer.mode,
+        songs,
+    })
+}
+
+/// A new list for the viewer's mood; `None` if the recommender failed
+/// (logged; the page keeps its current list).
+async fn songs_for(
+    state: &AppState,
+    viewer: &mut Viewer,
+    mood: StableMood,
+) -> Option<Vec<Recommendation>> {
+    let music = Arc::clone(&state.music);
+    let request = Request {
+        emotion: mood.emotion,
+        mode: viewer.mode,
+        limit: DEFAULT_LIMIT,
+    };
+    let mut session = viewer.session.clone();
+    let (result, session) = tokio::task::spawn_blocking(move || {
+        let result = music.recommend(&request, &mut session);
+        (result, session)
+    })
+    .await
+    .ok()?;
+    viewer.session = session;
+    match result {
+        Ok(songs) => Some(songs),
+        Err(e) => {
+            tracing::error!(error = %e, "recommendation failed");
+            None
+        }
+    }
+}
+
+fn error_reply(message: String) -> ErrorReply {
+    ErrorReply {
+        r#type: "error",
+        message,
+    }
+}
+
+fn json<T: Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value)
+        .unwrap_or_else(|e| serde_json::json!({"type": "error", "message": e.to_string()}))
+}
+
+async fn send_json<T: Serialize>(socket: &mut WebSocket, value: &T) -> Result<(), axum::Error> {
+    let text = serde_json::to_string(value).map_err(axum::Error::new)?;
+    socket.send(Message::Text(text.into())).await
+}
+
+/// A per-connection seed, so that two viewers get different near-ties.
+fn seed_of(started: Instant) -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    nanos ^ (started.elapsed().as_nanos() as u64).rotate_left(32)
+}
+
+/// The default spacing of analyses per connection: at most 20 per second.
+pub const DEFAULT_MIN_FRAME_INTERVAL: Duration = Duration::from_millis(50);

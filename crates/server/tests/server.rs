@@ -1,0 +1,454 @@
+//! The server over real sockets: WebSocket protocol, flow control, limits,
+//! the HTTP API and the security headers.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use melodora_music::Store;
+use melodora_server::{AppOptions, AppState, Music, Vision};
+use melodora_vision::{Cascade, DetectParams, EmotionClassifier, HaarDetector, StabilityConfig};
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::Message;
+
+fn image(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../vision/tests/fixtures/parity/images")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+const FACES: &str = "scene_05_three_faces.png";
+const NO_FACE: &str = "noface_flat_gray_640x480.png";
+
+/// Options for fast tests: the mood settles on the first confident frame.
+fn quick() -> AppOptions {
+    AppOptions {
+        stability: StabilityConfig {
+            dwell: Duration::ZERO,
+            min_confidence: 0.0,
+            ..StabilityConfig::default()
+        },
+        min_frame_interval: Duration::ZERO,
+        ..AppOptions::default()
+    }
+}
+
+/// Starts the app on an ephemeral port in a thread of its own.
+fn start(options: AppOptions, store: Store) -> SocketAddr {
+    let vision = Vision {
+        detector: HaarDetector::new(Cascade::frontal_face_default()),
+        params: DetectParams::default(),
+        classifier: EmotionClassifier::default_model().unwrap(),
+        face_margin: 0.0,
+    };
+    let state = AppState {
+        vision: Arc::new(vision),
+        music: Arc::new(Music::new(store).unwrap()),
+        options,
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime
+            .block_on(melodora_server::serve(
+                "127.0.0.1:0".parse().unwrap(),
+                state,
+                |addr| tx.send(addr).unwrap(),
+            ))
+            .unwrap();
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("server started")
+}
+
+fn default_server(options: AppOptions) -> SocketAddr {
+    start(options, Store::open_in_memory(true).unwrap())
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(addr: SocketAddr) -> Socket {
+    let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+        .await
+        .unwrap();
+    socket
+}
+
+/// The next JSON message, within `limit`.
+async fn next_json(socket: &mut Socket, limit: Duration) -> Option<Value> {
+    loop {
+        let message = tokio::time::timeout(limit, socket.next())
+            .await
+            .ok()??
+            .ok()?;
+        if let Message::Text(text) = message {
+            return Some(serde_json::from_str(text.as_str()).unwrap());
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Runtime::new().unwrap()
+}
+
+#[test]
+fn frames_get_faces_emotions_a_mood_and_songs() {
+    let addr = default_server(quick());
+    runtime().block_on(async {
+        let mut socket = connect(addr).await;
+        socket
+            .send(Message::Binary(image(FACES).into()))
+            .await
+            .unwrap();
+        let reply = next_json(&mut socket, Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert_eq!(reply["type"], "frame", "{reply}");
+        assert_eq!(reply["status"], "face");
+        assert_eq!(
+            (reply["width"].as_u64(), reply["height"].as_u64()),
+            (Some(640), Some(480))
+        );
+        let faces = reply["faces"].as_array().unwrap();
+        assert!(faces.len() >= 2, "{reply}");
+        for face in faces {
+            assert_eq!(face["probabilities"].as_object().unwrap().len(), 7);
+            assert!(face["w"].as_i64().unwrap() > 20);
+        }
+        let mood = reply["mood"]["emotion"].as_str().expect("mood settled");
+        let songs = reply["songs"]
+            .as_array()
+            .expect("songs with the first mood");
+        assert_eq!(songs.len(), 15);
+        assert!(songs.iter().all(|s| s["link"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://open.spotify.com/")));
+
+        // No new mood, no new list.
+        socket
+            .send(Message::Binary(image(FACES).into()))
+            .await
+            .unwrap();
+        let again = next_json(&mut socket, Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert_eq!(again["mood"]["emotion"], mood);
+        assert!(again.get("songs").is_none(), "{again}");
+
+        // A frame without faces keeps the mood.
+        socket
+            .send(Message::Binary(image(NO_FACE).into()))
+            .await
+            .unwrap();
+        let empty = next_json(&mut socket, Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert_eq!(empty["status"], "no_face");
+        assert_eq!(empty["mood"]["emotion"], mood);
+
+        // Commands: switch mode → a new list; feedback on a song → a new list.
+        socket
+            .send(Message::Text(r#"{"type":"mode","mode":"uplift"}"#.into()))
+            .await
+            .unwrap();
+        let uplift = next_json(&mut socket, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(
+            (uplift["type"].as_str(), uplift["mode"].as_str()),
+            (Some("songs"), Some("uplift"))
+        );
+        assert_eq!(uplift["songs"].as_array().unwrap().len(), 15);
+        let id = songs[3]["id"].as_i64().unwrap();
+        let like = format!(r#"{{"type":"feedback","song_id":{id},"verdict":"like"}}"#);
+        socket.send(Message::Text(like.into())).await.unwrap();
+        let after = next_json(&mut socket, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(after["type"], "songs", "{after}");
+    });
+}
+
+#[test]
+fn a_flooding_client_gets_a_bounded_number_of_answers_and_the_server_stays_responsive() {
+    let addr = default_server(AppOptions {
+        min_frame_interval: Duration::from_millis(50),
+        ..quick()
+    });
+    runtime().block_on(async {
+        let mut socket = connect(addr).await;
+        let frame = image(FACES);
+        for _ in 0..100 {
+            socket
+                .send(Message::Binary(frame.clone().into()))
+                .await
+                .unwrap();
+        }
+        // The server answers commands promptly while frames are pending.
+        let asked = Instant::now();
+        socket
+            .send(Message::Text(r#"{"type":"refresh"}"#.into()))
+            .await
+            .unwrap();
+        let mut frames = Vec::new();
+        let mut answered_in = None;
+        while let Some(reply) = next_json(&mut socket, Duration::from_secs(5)).await {
+            match reply["type"].as_str() {
+                Some("frame") => frames.push(reply),
+                Some("songs") => answered_in = Some(asked.elapsed()),
+                other => panic!("unexpected {other:?}: {reply}"),
+            }
+        }
+        let answered_in = answered_in.expect("the command was answered");
+        assert!(answered_in < Duration::from_secs(5), "{answered_in:?}");
+        assert!(
+            !frames.is_empty() && frames.len() <= 5,
+            "{} frame answers to 100 frames",
+            frames.len()
+        );
+        let dropped = frames.last().unwrap()["dropped"].as_u64().unwrap();
+        assert_eq!(
+            dropped + frames.len() as u64,
+            100,
+            "every frame is answered or counted as dropped"
+        );
+        // A health check over HTTP meanwhile is quick too.
+        let started = Instant::now();
+        let health: Value = serde_json::from_str(
+            &ureq::get(format!("http://{addr}/api/health"))
+                .call()
+                .unwrap()
+                .body_mut()
+                .read_to_string()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(health["status"], "ok");
+        assert!(started.elapsed() < Duration::from_secs(2));
+    });
+}
+
+#[test]
+fn bad_frames_and_commands_get_errors_and_the_connection_survives() {
+    let addr = default_server(quick());
+    runtime().block_on(async {
+        let mut socket = connect(addr).await;
+        let oversized = vec![0xFFu8; 3 * 1024 * 1024];
+        socket
+            .send(Message::Binary(oversized.into()))
+            .await
+            .unwrap();
+        let error = next_json(&mut socket, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(error["type"], "error");
+        assert!(
+            error["message"].as_str().unwrap().contains("at most"),
+            "{error}"
+        );
+
+        socket
+            .send(Message::Binary(b"definitely not a jpeg".to_vec().into()))
+            .await
+            .unwrap();
+        let error = next_json(&mut socket, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(error["type"], "error");
+
+        socket
+            .send(Message::Text("{\"type\":\"dance\"}".into()))
+            .await
+            .unwrap();
+        let error = next_json(&mut socket, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("unknown command"),
+            "{error}"
+        );
+
+        socket
+            .send(Message::Text(
+                r#"{"type":"feedback","song_id":99999999,"verdict":"like"}"#.into(),
+            ))
+            .await
+            .unwrap();
+        let error = next_json(&mut socket, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert!(
+            error["message"].as_str().unwrap().contains("99999999"),
+            "{error}"
+        );
+
+        socket
+            .send(Message::Binary(image(FACES).into()))
+            .await
+            .unwrap();
+        let reply = next_json(&mut socket, Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert_eq!(
+            reply["type"], "frame",
+            "still serving after the errors: {reply}"
+        );
+    });
+}
+
+fn get(addr: SocketAddr, path: &str) -> (u16, Value) {
+    let mut response = ureq::get(format!("http://{addr}{path}"))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .unwrap();
+    let status = response.status().as_u16();
+    let body = response.body_mut().read_to_string().unwrap();
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(Value::String(body)),
+    )
+}
+
+fn post(addr: SocketAddr, path: &str, content_type: &str, body: &[u8]) -> (u16, Value) {
+    let mut response = ureq::post(format!("http://{addr}{path}"))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .header("Content-Type", content_type)
+        .send(body)
+        .unwrap();
+    let status = response.status().as_u16();
+    let body = response.body_mut().read_to_string().unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(Value::String(body)),
+    )
+}
+
+#[test]
+fn the_http_api_answers_and_refuses_bad_requests() {
+    let addr = default_server(quick());
+    let (status, health) = get(addr, "/api/health");
+    assert_eq!(status, 200);
+    assert!(health["songs"].as_u64().unwrap() > 1000, "{health}");
+
+    let (status, analysis) = post(addr, "/api/analyze", "image/png", &image(FACES));
+    assert_eq!(status, 200, "{analysis}");
+    assert!(
+        analysis["faces"].as_array().unwrap().len() >= 2,
+        "{analysis}"
+    );
+    let (status, error) = post(addr, "/api/analyze", "image/jpeg", b"not an image");
+    assert_eq!(status, 400, "{error}");
+    assert!(error["error"].as_str().is_some());
+    let (status, _) = post(
+        addr,
+        "/api/analyze",
+        "image/jpeg",
+        &vec![0u8; 3 * 1024 * 1024],
+    );
+    assert_eq!(status, 413);
+
+    let (status, songs) = get(
+        addr,
+        "/api/recommendations?emotion=sad&mode=uplift&limit=10",
+    );
+    assert_eq!(status, 200);
+    let songs = songs.as_array().unwrap();
+    assert_eq!(songs.len(), 10);
+    let (status, _) = get(addr, "/api/recommendations?emotion=bored");
+    assert_eq!(status, 400);
+    let (status, _) = get(addr, "/api/recommendations?emotion=sad&limit=0");
+    assert_eq!(status, 400);
+
+    let id = songs[0]["id"].as_i64().unwrap();
+    let (status, _) = post(
+        addr,
+        "/api/feedback",
+        "application/json",
+        format!(r#"{{"song_id":{id},"verdict":"skip"}}"#).as_bytes(),
+    );
+    assert_eq!(status, 204);
+    let (status, _) = post(
+        addr,
+        "/api/feedback",
+        "application/json",
+        br#"{"song_id":987654321,"verdict":"like"}"#,
+    );
+    assert_eq!(status, 404);
+    let (status, _) = post(
+        addr,
+        "/api/feedback",
+        "application/json",
+        br#"{"song_id":"x"}"#,
+    );
+    assert!((400..500).contains(&status), "{status}");
+}
+
+#[test]
+fn pages_carry_security_headers_and_hostile_titles_stay_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("happy.csv");
+    std::fs::write(&csv, ",Name,Album,Artist\n0,<img src=x onerror=alert(1)>,<b>bold</b>,\"<script>alert(2)</script>\"\n").unwrap();
+    let mut store = Store::open_in_memory(false).unwrap();
+    let files = melodora_music::import::catalog_files(&csv, None).unwrap();
+    store.import_files(&files, Default::default()).unwrap();
+    let addr = start(quick(), store);
+
+    let response = ureq::get(format!("http://{addr}/")).call().unwrap();
+    let csp = response
+        .headers()
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("default-src 'self'"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe-inline"));
+    assert_eq!(
+        response.headers().get("x-content-type-options").unwrap(),
+        "nosniff"
+    );
+    assert_eq!(response.headers().get("x-frame-options").unwrap(), "DENY");
+
+    // The API hands titles back verbatim, as JSON strings.
+    let (_, songs) = get(addr, "/api/recommendations?emotion=happy");
+    assert_eq!(songs[0]["title"], "<img src=x onerror=alert(1)>");
+    assert_eq!(songs[0]["artist"], "<script>alert(2)</script>");
+
+    // The page puts song fields into the DOM only as text.
+    let (status, script) = get(addr, "/static/app.js");
+    assert_eq!(status, 200);
+    let script = script.as_str().unwrap();
+    assert!(
+        script.contains(".text(song.title)")
+            && script.contains(".text(song.album)")
+            && script.contains(".text(song.artist)")
+    );
+    for sink in [
+        ".html(",
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+    ] {
+        assert!(!script.contains(sink), "app.js uses {sink}");
+    }
+    let (status, _) = get(addr, "/static/vendor/bootstrap/bootstrap.min.css");
+    assert_eq!(status, 200);
+    let (status, _) = get(addr, "/static/../Cargo.toml");
+    assert_eq!(status, 404);
+}

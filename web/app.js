@@ -1,0 +1,222 @@
+// Melodora's page: camera → WebSocket → faces, mood and songs.
+// Every song field is inserted with .text(), never as HTML.
+"use strict";
+
+(function () {
+  const EMOTIONS = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"];
+  const COLORS = {
+    angry: "#dc3545", disgust: "#6f42c1", fear: "#fd7e14", happy: "#ffc107",
+    neutral: "#6c757d", sad: "#0d6efd", surprise: "#20c997",
+  };
+  const FRAME_WIDTH = 480;      // frames are downscaled to this width before sending
+  const JPEG_QUALITY = 0.8;
+
+  const video = document.getElementById("video");
+  const overlay = document.getElementById("overlay");
+  const timeline = document.getElementById("timeline");
+  const capture = document.createElement("canvas");
+  let socket = null;
+  let inFlight = false;
+  let paused = false;
+  let lastFrame = null;           // {width, height, faces} of the latest answer
+  const moods = [];               // [{t, emotion}] of the session
+  const startedAt = Date.now();
+
+  function status(text, kind) {
+    $("#status").text(text).attr("class", "badge text-bg-" + (kind || "secondary"));
+  }
+
+  function showCameraMessage(text) {
+    $("#camera-message").text(text).removeClass("d-none");
+  }
+
+  // ---- bars -------------------------------------------------------------
+  function buildBars() {
+    const bars = $("#bars");
+    for (const e of EMOTIONS) {
+      const row = $('<div class="d-flex align-items-center gap-2 mb-1"></div>');
+      row.append($('<span class="bar-label small"></span>').text(e));
+      const progress = $('<div class="progress flex-grow-1" role="progressbar"></div>');
+      const bar = $('<div class="progress-bar"></div>').attr("id", "bar-" + e);
+      bar.css({ width: "0%", backgroundColor: COLORS[e] });
+      progress.append(bar);
+      row.append(progress);
+      bars.append(row);
+    }
+  }
+
+  function showProbabilities(face) {
+    for (const e of EMOTIONS) {
+      const p = face ? face.probabilities[e] || 0 : 0;
+      $("#bar-" + e).css("width", (p * 100).toFixed(1) + "%");
+    }
+  }
+
+  // ---- overlay ----------------------------------------------------------
+  function drawOverlay() {
+    const rect = overlay.getBoundingClientRect();
+    overlay.width = rect.width;
+    overlay.height = rect.height;
+    const ctx = overlay.getContext("2d");
+    ctx.clearRect(0, 0, overlay.width, overlay.height);
+    if (!lastFrame || !lastFrame.width) return;
+    // The frame is shown with object-fit: contain; map frame pixels to it.
+    const scale = Math.min(rect.width / lastFrame.width, rect.height / lastFrame.height);
+    const dx = (rect.width - lastFrame.width * scale) / 2;
+    const dy = (rect.height - lastFrame.height * scale) / 2;
+    ctx.lineWidth = 3;
+    ctx.font = "16px system-ui, sans-serif";
+    for (const face of lastFrame.faces) {
+      const color = COLORS[face.emotion] || "#fff";
+      const x = dx + face.x * scale, y = dy + face.y * scale;
+      ctx.strokeStyle = color;
+      ctx.strokeRect(x, y, face.w * scale, face.h * scale);
+      const label = face.emotion + " " + Math.round(face.confidence * 100) + "%";
+      const width = ctx.measureText(label).width + 8;
+      ctx.fillStyle = color;
+      ctx.fillRect(x, Math.max(0, y - 22), width, 22);
+      ctx.fillStyle = "#000";
+      ctx.fillText(label, x + 4, Math.max(16, y - 6));
+    }
+  }
+
+  // ---- mood and timeline ------------------------------------------------
+  function showMood(mood) {
+    if (!mood) return;
+    $("#mood").text(mood.emotion);
+    $("#mood-confidence").text(Math.round(mood.confidence * 100) + "%");
+    const last = moods[moods.length - 1];
+    if (!last || last.emotion !== mood.emotion) {
+      moods.push({ t: Date.now(), emotion: mood.emotion });
+    }
+    drawTimeline();
+  }
+
+  function drawTimeline() {
+    const rect = timeline.getBoundingClientRect();
+    timeline.width = rect.width;
+    const ctx = timeline.getContext("2d");
+    ctx.clearRect(0, 0, timeline.width, timeline.height);
+    const now = Date.now();
+    const span = Math.max(now - startedAt, 1);
+    moods.forEach((m, i) => {
+      const end = i + 1 < moods.length ? moods[i + 1].t : now;
+      ctx.fillStyle = COLORS[m.emotion];
+      const x = ((m.t - startedAt) / span) * timeline.width;
+      ctx.fillRect(x, 0, Math.max(1, ((end - m.t) / span) * timeline.width), timeline.height);
+    });
+  }
+
+  // ---- songs ------------------------------------------------------------
+  function showSongs(songs) {
+    const body = $("#songs").empty();
+    $("#songs-empty").toggleClass("d-none", songs.length > 0);
+    for (const song of songs) {
+      const row = $('<tr data-testid="song"></tr>');
+      const link = $('<a target="_blank" rel="noopener noreferrer"></a>').attr("href", song.link).text(song.title);
+      row.append($("<td></td>").append(link));
+      row.append($("<td></td>").text(song.album));
+      row.append($("<td></td>").text(song.artist));
+      const buttons = $('<td class="text-end text-nowrap"></td>');
+      buttons.append(feedbackButton(song.id, "like", "👍"), " ", feedbackButton(song.id, "skip", "👎"));
+      row.append(buttons);
+      body.append(row);
+    }
+  }
+
+  function feedbackButton(id, verdict, label) {
+    return $('<button type="button" class="btn btn-sm btn-outline-secondary"></button>')
+      .text(label)
+      .attr("title", verdict)
+      .on("click", () => send({ type: "feedback", song_id: id, verdict: verdict }));
+  }
+
+  // ---- socket -----------------------------------------------------------
+  function send(command) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(command));
+  }
+
+  function connect(onOpen) {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + location.host + "/ws");
+    socket.binaryType = "arraybuffer";
+    socket.onopen = onOpen;
+    socket.onclose = () => {
+      status("disconnected, retrying…", "danger");
+      inFlight = false;
+      setTimeout(() => connect(onOpen), 1000);
+    };
+    socket.onmessage = (event) => {
+      const message = JSON.parse(event.data);
+      if (message.type === "frame") {
+        inFlight = false;
+        lastFrame = message;
+        drawOverlay();
+        const largest = message.faces.reduce((a, f) => (!a || f.w * f.h > a.w * a.h ? f : a), null);
+        showProbabilities(largest);
+        showMood(message.mood);
+        if (!paused) status(message.faces.length ? "detecting" : "no face", message.faces.length ? "success" : "warning");
+        if (message.songs) showSongs(message.songs);
+        scheduleFrame();
+      } else if (message.type === "songs") {
+        showSongs(message.songs);
+      } else if (message.type === "error") {
+        inFlight = false;
+        console.warn("melodora:", message.message);
+        scheduleFrame();
+      }
+    };
+  }
+
+  // ---- capture ----------------------------------------------------------
+  function scheduleFrame() {
+    if (!paused && !inFlight) requestAnimationFrame(sendFrame);
+  }
+
+  function sendFrame() {
+    if (paused || inFlight || !socket || socket.readyState !== WebSocket.OPEN) return;
+    if (!video.videoWidth) { setTimeout(scheduleFrame, 100); return; }
+    const scale = Math.min(1, FRAME_WIDTH / video.videoWidth);
+    capture.width = Math.round(video.videoWidth * scale);
+    capture.height = Math.round(video.videoHeight * scale);
+    capture.getContext("2d").drawImage(video, 0, 0, capture.width, capture.height);
+    inFlight = true;
+    capture.toBlob((blob) => {
+      if (!blob || socket.readyState !== WebSocket.OPEN) { inFlight = false; return; }
+      blob.arrayBuffer().then((buffer) => socket.send(buffer));
+    }, "image/jpeg", JPEG_QUALITY);
+  }
+
+  async function startCamera() {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      showCameraMessage("This browser cannot use a camera here (a camera needs https or localhost).");
+      status("no camera", "danger");
+      return false;
+    }
+    status("waiting for camera", "secondary");
+    try {
+      video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 } }, audio: false });
+      return true;
+    } catch (error) {
+      const denied = error && (error.name === "NotAllowedError" || error.name === "SecurityError");
+      showCameraMessage(denied
+        ? "Camera access was denied. Allow the camera for this page and reload."
+        : "No camera was found. Connect one and reload.");
+      status(denied ? "camera denied" : "no camera", "danger");
+      return false;
+    }
+  }
+
+  // ---- controls ---------------------------------------------------------
+  $("input[name=mode]").on("change", function () { send({ type: "mode", mode: this.value }); });
+  $("#pause").on("click", function () {
+    paused = !paused;
+    $(this).text(paused ? "Resume" : "Pause");
+    status(paused ? "paused" : "detecting", paused ? "secondary" : "success");
+    scheduleFrame();
+  });
+  $(window).on("resize", () => { drawOverlay(); drawTimeline(); });
+
+  buildBars();
+  startCamera().then((ok) => { if (ok) connect(() => { status("detecting", "success"); scheduleFrame(); }); });
+})();
