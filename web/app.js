@@ -118,7 +118,7 @@
       row.append($("<td></td>").text(song.album));
       row.append($("<td></td>").text(song.artist));
       const buttons = $('<td class="text-end text-nowrap"></td>');
-      buttons.append(feedbackButton(song.id, "like", "👍"), " ", feedbackButton(song.id, "skip", "👎"));
+      buttons.append(feedbackButton(song.id, "like", "Like"), " ", feedbackButton(song.id, "skip", "Skip"));
       row.append(buttons);
       body.append(row);
     }
@@ -127,7 +127,7 @@
   function feedbackButton(id, verdict, label) {
     return $('<button type="button" class="btn btn-sm btn-outline-secondary"></button>')
       .text(label)
-      .attr("title", verdict)
+      .attr("title", verdict === "like" ? "More like this" : "Less like this")
       .on("click", () => send({ type: "feedback", song_id: id, verdict: verdict }));
   }
 

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Browser end-to-end tests: installs what they need (Debian's chromium via
+# apt-get, playwright-core via npm ci), builds melodora and runs them.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "e2e: installing chromium (apt-get)"
+    as_root apt-get update -q
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q chromium
+fi
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "e2e: installing node and npm (apt-get)"
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q nodejs npm
+fi
+(cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+cargo build --locked -p melodora
+MELODORA_BIN=target/debug/melodora CHROMIUM="$(command -v chromium)" node tests/e2e/webcam.test.mjs

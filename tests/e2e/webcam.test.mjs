@@ -1,0 +1,210 @@
+// End-to-end test of the web app in a real browser.
+//
+// 1. Builds a Y4M clip from FER2013 val faces (../shared): a happy face for
+//    6 s, then a sad face for 6 s, each upscaled on a plain background. The
+//    faces are the first ones in sorted order that the shipped detector and
+//    model see as happy and as sad (checked with `melodora detect --json`).
+// 2. Starts `melodora serve` on a free port with a fresh data directory.
+// 3. Opens the page in headless Debian chromium whose fake webcam plays the
+//    clip, and checks: a face box is drawn on the overlay, the stable mood
+//    reads happy and later sad, and the song table then holds >= 10 rows
+//    whose links open Spotify. Saves a screenshot.
+//
+// Environment: MELODORA_BIN (default target/debug/melodora), CHROMIUM
+// (default /usr/bin/chromium), E2E_OUT (default tests/e2e/out),
+// E2E_SCREENSHOT (also copy the screenshot there, e.g. docs/screenshot.png).
+
+import { spawn, execFileSync } from "node:child_process";
+import { rmSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync, openSync, writeSync, closeSync, copyFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import net from "node:net";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, "../..");
+const bin = resolve(root, process.env.MELODORA_BIN || "target/debug/melodora");
+const browserPath = process.env.CHROMIUM || "/usr/bin/chromium";
+const out = resolve(root, process.env.E2E_OUT || "tests/e2e/out");
+const val = resolve(root, "../shared/datasets/fer2013/val");
+const WIDTH = 480, HEIGHT = 360, FPS = 10, SECONDS_PER_FACE = 6, FACE_SIDE = 240;
+
+function log(...args) { console.log("[e2e]", ...args); }
+
+function fail(message) { throw new Error(message); }
+
+async function freePort() {
+  return new Promise((resolvePort) => {
+    const server = net.createServer();
+    server.listen(0, "127.0.0.1", () => { const { port } = server.address(); server.close(() => resolvePort(port)); });
+  });
+}
+
+// ---- clip ---------------------------------------------------------------
+
+/** Composes a FER face on a plain background in the browser; returns the
+ *  frame as PNG bytes and as raw RGBA bytes. */
+async function composeFrame(page, jpegPath) {
+  const composed = await page.evaluate(async ({ image, width, height, side }) => {
+    const img = new Image();
+    img.src = image;
+    await img.decode();
+    const canvas = document.createElement("canvas");
+    canvas.width = width; canvas.height = height;
+    const ctx = canvas.getContext("2d");
+    ctx.fillStyle = "rgb(200,200,200)";
+    ctx.fillRect(0, 0, width, height);
+    ctx.imageSmoothingEnabled = true;
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(img, (width - side) / 2, (height - side) / 2, side, side);
+    const rgba = ctx.getImageData(0, 0, width, height).data;
+    let binary = "";
+    for (let i = 0; i < rgba.length; i += 0x8000) binary += String.fromCharCode.apply(null, rgba.subarray(i, i + 0x8000));
+    return { png: canvas.toDataURL("image/png").split(",")[1], rgba: btoa(binary) };
+  }, { image: dataUrl(jpegPath), width: WIDTH, height: HEIGHT, side: FACE_SIDE });
+  return { png: Buffer.from(composed.png, "base64"), rgba: Buffer.from(composed.rgba, "base64") };
+}
+
+function dataUrl(path) {
+  return "data:image/jpeg;base64," + readFileSync(path).toString("base64");
+}
+
+/** The first val face of `emotion` that melodora detects and classifies as such. */
+async function pickFace(page, emotion, work) {
+  const dir = join(val, emotion);
+  const files = readdirSync(dir).filter((f) => f.endsWith(".jpg")).sort().slice(0, 60);
+  for (const [i, file] of files.entries()) {
+    const frame = await composeFrame(page, join(dir, file));
+    const png = join(work, `${emotion}-${i}.png`);
+    writeFileSync(png, frame.png);
+    const faces = JSON.parse(execFileSync(bin, ["detect", "--json", png]).toString()).faces;
+    if (faces.length === 1 && faces[0].emotion === emotion && faces[0].confidence > 0.8) {
+      log(`${emotion}: ${file} (confidence ${faces[0].confidence.toFixed(2)})`);
+      return frame.rgba;
+    }
+  }
+  fail(`no ${emotion} face among the first ${files.length} that melodora sees as ${emotion}`);
+}
+
+/** Writes a 4:2:0 Y4M clip: each RGBA frame shown for `seconds`. */
+function writeY4m(path, frames, seconds) {
+  const fd = openSync(path, "w");
+  writeSync(fd, `YUV4MPEG2 W${WIDTH} H${HEIGHT} F${FPS}:1 Ip A1:1 C420jpeg\n`);
+  for (const rgba of frames) {
+    const y = Buffer.alloc(WIDTH * HEIGHT);
+    const u = Buffer.alloc((WIDTH / 2) * (HEIGHT / 2));
+    const v = Buffer.alloc((WIDTH / 2) * (HEIGHT / 2));
+    for (let row = 0; row < HEIGHT; row++) {
+      for (let col = 0; col < WIDTH; col++) {
+        const i = (row * WIDTH + col) * 4;
+        const [r, g, b] = [rgba[i], rgba[i + 1], rgba[i + 2]];
+        y[row * WIDTH + col] = Math.round(0.299 * r + 0.587 * g + 0.114 * b);
+        if (row % 2 === 0 && col % 2 === 0) {
+          const c = (row / 2) * (WIDTH / 2) + col / 2;
+          u[c] = Math.max(0, Math.min(255, Math.round(128 - 0.168736 * r - 0.331264 * g + 0.5 * b)));
+          v[c] = Math.max(0, Math.min(255, Math.round(128 + 0.5 * r - 0.418688 * g - 0.081312 * b)));
+        }
+      }
+    }
+    for (let n = 0; n < FPS * seconds; n++) {
+      writeSync(fd, "FRAME\n");
+      writeSync(fd, y); writeSync(fd, u); writeSync(fd, v);
+    }
+  }
+  closeSync(fd);
+}
+
+// ---- server -------------------------------------------------------------
+
+async function startServer(port, dataDir) {
+  const server = spawn(bin, ["serve", "--addr", `127.0.0.1:${port}`, "--data-dir", dataDir], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise((resolveReady, rejectReady) => {
+    const timer = setTimeout(() => rejectReady(new Error("server did not start in 30 s")), 30000);
+    server.stdout.on("data", (chunk) => {
+      if (chunk.toString().includes("running at")) { clearTimeout(timer); resolveReady(); }
+    });
+    server.on("exit", (code) => rejectReady(new Error(`server exited with ${code}`)));
+  });
+  return server;
+}
+
+// ---- the test -------------------------------------------------------------
+
+async function waitForMood(page, emotion, timeout) {
+  await page.waitForFunction((e) => document.querySelector("[data-testid=mood]").textContent === e, emotion, { timeout });
+  log(`mood reads ${emotion}`);
+}
+
+async function overlayHasDrawing(page) {
+  return page.evaluate(() => {
+    const canvas = document.querySelector("[data-testid=overlay]");
+    const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    let painted = 0;
+    for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted++;
+    return painted;
+  });
+}
+
+async function main() {
+  mkdirSync(out, { recursive: true });
+  const work = mkdtempSync(join(tmpdir(), "melodora-e2e-"));
+  const clip = join(work, "clip.y4m");
+
+  const composer = await chromium.launch({ executablePath: browserPath, headless: true });
+  const blank = await composer.newPage();
+  const happy = await pickFace(blank, "happy", work);
+  const sad = await pickFace(blank, "sad", work);
+  await composer.close();
+  writeY4m(clip, [happy, sad], SECONDS_PER_FACE);
+  log(`clip: ${clip}`);
+
+  const port = await freePort();
+  const server = await startServer(port, join(work, "data"));
+  const browser = await chromium.launch({
+    executablePath: browserPath,
+    headless: true,
+    args: [
+      "--use-fake-device-for-media-stream",
+      "--use-fake-ui-for-media-stream",
+      `--use-file-for-fake-video-capture=${clip}`,
+    ],
+  });
+  try {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await context.grantPermissions(["camera"], { origin: `http://127.0.0.1:${port}` });
+    const page = await context.newPage();
+    page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") log("page:", m.text()); });
+    page.on("pageerror", (e) => fail(`page error: ${e.message}`));
+    await page.goto(`http://127.0.0.1:${port}/`);
+
+    await page.waitForFunction(() => document.querySelector("[data-testid=status]").textContent === "detecting", null, { timeout: 30000 });
+    await waitForMood(page, "happy", 60000);
+    const painted = await overlayHasDrawing(page);
+    if (painted < 100) fail(`no face box on the overlay (${painted} painted pixels)`);
+    log(`overlay: ${painted} painted pixels`);
+    await waitForMood(page, "sad", 60000);
+
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=song]").length >= 10, null, { timeout: 20000 });
+    const links = await page.$$eval("[data-testid=song] a", (as) => as.map((a) => ({ href: a.href, target: a.target })));
+    if (links.length < 10) fail(`only ${links.length} song links`);
+    for (const link of links) {
+      if (!link.href.startsWith("https://open.spotify.com/")) fail(`song link does not open Spotify: ${link.href}`);
+      if (link.target !== "_blank") fail(`song link does not open a new tab: ${link.href}`);
+    }
+    log(`${links.length} songs, all opening Spotify`);
+
+    await page.waitForTimeout(500);
+    const shot = join(out, "webcam.png");
+    await page.screenshot({ path: shot });
+    if (process.env.E2E_SCREENSHOT) copyFileSync(shot, resolve(root, process.env.E2E_SCREENSHOT));
+    log(`screenshot: ${shot}`);
+  } finally {
+    await browser.close();
+    server.kill();
+    rmSync(work, { recursive: true, force: true });
+  }
+  log("passed");
+}
+
+main().catch((error) => { console.error("[e2e] FAILED:", error.message); process.exit(1); });
