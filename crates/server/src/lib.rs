@@ -20,9 +20,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, State, WebSocketUpgrade};
-use axum::http::{header, HeaderValue, Request};
+use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use melodora_vision::StabilityConfig;
@@ -68,6 +68,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/recommendations", get(api::recommendations))
         .route("/api/feedback", post(api::feedback))
         .layer(DefaultBodyLimit::max(MAX_FRAME_BYTES))
+        .layer(middleware::from_fn(refuse_declared_oversize))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
@@ -86,6 +87,29 @@ const CSP: &str =
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
      media-src 'self' blob: mediastream:; connect-src 'self'; font-src 'self'; object-src 'none'; \
      base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Answers 413 at once when a request announces a body over the limit,
+/// instead of reading [`MAX_FRAME_BYTES`] of it first (the body limit layer
+/// still guards bodies of unannounced length).
+async fn refuse_declared_oversize(request: Request<axum::body::Body>, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > MAX_FRAME_BYTES as u64 => {
+            let message =
+                format!("request body is {length} bytes; at most {MAX_FRAME_BYTES} are accepted");
+            (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                axum::Json(serde_json::json!({"error": message})),
+            )
+                .into_response()
+        }
+        _ => next.run(request).await,
+    }
+}
 
 async fn security_headers(request: Request<axum::body::Body>, next: Next) -> Response {
     let mut response = next.run(request).await;
