@@ -49,7 +49,7 @@ pub struct FaceReport {
 }
 
 impl FaceReport {
-    fn new(face: FaceBox, probabilities: [f32; 7]) -> Self {
+    pub(crate) fn new(face: FaceBox, probabilities: [f32; 7]) -> Self {
         let (index, confidence) =
             probabilities
                 .iter()

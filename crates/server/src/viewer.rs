@@ -80,3 +80,63 @@ pub fn followed(faces: &[FaceReport], follow: Follow) -> Option<[f32; 7]> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use melodora_core::{Emotion, FaceBox};
+
+    use super::*;
+
+    fn face(side: i32, emotion: Emotion) -> FaceReport {
+        let mut probabilities = [0.05f32; 7];
+        probabilities[emotion as usize] = 0.7;
+        FaceReport::new(
+            FaceBox {
+                x: 0,
+                y: 0,
+                w: side,
+                h: side,
+            },
+            probabilities,
+        )
+    }
+
+    fn top(probabilities: [f32; 7]) -> Emotion {
+        let index = (0..7)
+            .max_by(|&a, &b| probabilities[a].total_cmp(&probabilities[b]))
+            .unwrap();
+        Emotion::ALL[index]
+    }
+
+    #[test]
+    fn the_largest_face_leads_by_default() {
+        let faces = [
+            face(50, Emotion::Sad),
+            face(120, Emotion::Happy),
+            face(60, Emotion::Sad),
+        ];
+        assert_eq!(
+            top(followed(&faces, Follow::LargestFace).unwrap()),
+            Emotion::Happy
+        );
+    }
+
+    #[test]
+    fn a_group_follows_the_mood_most_faces_share() {
+        let faces = [
+            face(50, Emotion::Sad),
+            face(120, Emotion::Happy),
+            face(60, Emotion::Sad),
+        ];
+        assert_eq!(top(followed(&faces, Follow::Group).unwrap()), Emotion::Sad);
+        // A tie goes to the larger faces.
+        let tie = [face(50, Emotion::Sad), face(120, Emotion::Happy)];
+        assert_eq!(top(followed(&tie, Follow::Group).unwrap()), Emotion::Happy);
+    }
+
+    #[test]
+    fn no_faces_follow_nothing() {
+        assert!(followed(&[], Follow::LargestFace).is_none());
+        assert!(followed(&[], Follow::Group).is_none());
+    }
+}
