@@ -85,14 +85,10 @@ pub async fn handle(mut socket: WebSocket, state: AppState) {
     let mut viewer = Viewer::new(
         state.options.stability,
         state.options.follow,
-        seed_of(started),
+        connection_seed(),
     );
     let (done_tx, mut done_rx) = mpsc::channel::<AnalysisResult>(1);
-    let mut in_flight = false;
-    let mut waiting: Option<Bytes> = None;
-    let mut next_start = Instant::now();
-    let mut seq = 0u64;
-    let mut dropped = 0u64;
+    let mut queue = FrameQueue::new(done_tx);
     loop {
         tokio::select! {
             message = socket.recv() => {
@@ -102,13 +98,8 @@ pub async fn handle(mut socket: WebSocket, state: AppState) {
                         if frame.len() > MAX_FRAME_BYTES {
                             let error = FrameError::TooLarge { size: frame.len(), max: MAX_FRAME_BYTES };
                             if send_json(&mut socket, &error_reply(error.to_string())).await.is_err() { break }
-                        } else if in_flight {
-                            dropped += u64::from(waiting.replace(frame).is_some());
                         } else {
-                            seq += 1;
-                            start_analysis(&state, frame, seq, next_start, done_tx.clone());
-                            next_start = Instant::now() + state.options.min_frame_interval;
-                            in_flight = true;
+                            queue.offer(&state, frame);
                         }
                     }
                     Message::Text(text) => {
@@ -120,21 +111,63 @@ pub async fn handle(mut socket: WebSocket, state: AppState) {
                 }
             }
             Some((frame_seq, result)) = done_rx.recv() => {
-                in_flight = false;
                 let reply = match result {
-                    Ok(analysis) => frame_reply(&state, &mut viewer, frame_seq, &analysis, started, dropped).await,
+                    Ok(analysis) => frame_reply(&state, &mut viewer, frame_seq, &analysis, started, queue.dropped).await,
                     Err(error) => serde_json::to_value(error_reply(error.to_string())),
                 };
                 let Ok(reply) = reply else { break };
                 if send_json(&mut socket, &reply).await.is_err() { break }
-                if let Some(frame) = waiting.take() {
-                    seq += 1;
-                    start_analysis(&state, frame, seq, next_start, done_tx.clone());
-                    next_start = Instant::now() + state.options.min_frame_interval;
-                    in_flight = true;
-                }
+                queue.finished(&state);
             }
         }
+    }
+}
+
+/// One connection's frames: at most one being analysed and one waiting; a
+/// newer frame replaces the waiting one, which is counted as dropped.
+struct FrameQueue {
+    done: mpsc::Sender<AnalysisResult>,
+    in_flight: bool,
+    waiting: Option<Bytes>,
+    next_start: Instant,
+    seq: u64,
+    dropped: u64,
+}
+
+impl FrameQueue {
+    fn new(done: mpsc::Sender<AnalysisResult>) -> Self {
+        FrameQueue {
+            done,
+            in_flight: false,
+            waiting: None,
+            next_start: Instant::now(),
+            seq: 0,
+            dropped: 0,
+        }
+    }
+
+    /// A frame from the client: analysed now if nothing is, else kept waiting.
+    fn offer(&mut self, state: &AppState, frame: Bytes) {
+        if self.in_flight {
+            self.dropped += u64::from(self.waiting.replace(frame).is_some());
+        } else {
+            self.start(state, frame);
+        }
+    }
+
+    /// The analysis in flight has been answered: start the waiting frame.
+    fn finished(&mut self, state: &AppState) {
+        self.in_flight = false;
+        if let Some(frame) = self.waiting.take() {
+            self.start(state, frame);
+        }
+    }
+
+    fn start(&mut self, state: &AppState, frame: Bytes) {
+        self.seq += 1;
+        start_analysis(state, frame, self.seq, self.next_start, self.done.clone());
+        self.next_start = Instant::now() + state.options.min_frame_interval;
+        self.in_flight = true;
     }
 }
 
@@ -269,12 +302,11 @@ async fn send_json<T: Serialize>(socket: &mut WebSocket, value: &T) -> Result<()
     socket.send(Message::Text(text.into())).await
 }
 
-/// A per-connection seed, so that two viewers get different near-ties.
-fn seed_of(started: Instant) -> u64 {
-    let nanos = std::time::SystemTime::now()
+/// A per-connection seed (the clock), so that two viewers get different near-ties.
+fn connection_seed() -> u64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    nanos ^ (started.elapsed().as_nanos() as u64).rotate_left(32)
+        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// The default spacing of analyses per connection: at most 20 per second.

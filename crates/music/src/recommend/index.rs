@@ -22,7 +22,7 @@ use melodora_core::Emotion;
 
 use crate::circumplex::{center, nearest_emotion, MoodPoint};
 use crate::error::Result;
-use crate::store::{IndexRows, IndexSong, Store};
+use crate::store::{fold_name, IndexRows, IndexSong, Store};
 
 /// Cells per side of the grid.
 pub(super) const GRID: usize = 64;
@@ -148,12 +148,7 @@ struct Builder {
 
 impl IndexRows for Builder {
     fn song(&mut self, song: IndexSong<'_>) {
-        let artist_key = song
-            .artist
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .to_lowercase();
+        let artist_key = fold_name(song.artist);
         let next = self.artists.len() as u32;
         let artist = *self.artists.entry(artist_key).or_insert(next);
         self.by_id.insert(song.id, self.songs.len() as u32);

@@ -133,11 +133,14 @@ impl Store {
 /// Normalised identity of a song: case-folded artist and title with runs of
 /// white space collapsed, so "Adele / Hello " and "adele / hello" are one.
 pub(crate) fn song_key(artist: &str, title: &str) -> String {
-    let fold = |text: &str| {
-        text.split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .to_lowercase()
-    };
-    format!("{}\u{1f}{}", fold(artist), fold(title))
+    format!("{}\u{1f}{}", fold_name(artist), fold_name(title))
+}
+
+/// A name case-folded with runs of white space collapsed, for comparing
+/// artists and titles as people read them.
+pub(crate) fn fold_name(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
