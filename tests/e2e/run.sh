@@ -19,4 +19,4 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 cargo build --locked -p melodora
-MELODORA_BIN=target/debug/melodora CHROMIUM="$(command -v chromium)" node tests/e2e/webcam.test.mjs
+MELODORA_BIN="${CARGO_TARGET_DIR:-target}/debug/melodora" CHROMIUM="$(command -v chromium)" node tests/e2e/webcam.test.mjs
