@@ -1,0 +1,258 @@
+//! Motion JPEG: JPEG images one after another. Each image is delimited by
+//! walking its marker segments (not by searching for the end marker, which
+//! may also occur inside an embedded thumbnail), then decoded with the same
+//! limits as any untrusted image.
+
+use std::io::{BufRead, Read};
+
+use super::{read_full, VideoError, VideoFrame, MAX_MJPEG_FRAME_BYTES, MAX_VIDEO_PIXELS};
+use crate::decode::{decode_image, DecodeLimits};
+use crate::GrayImage;
+
+/// Bytes skipped between images (padding some cameras add) before giving up.
+const MAX_GAP_BYTES: usize = 1024 * 1024;
+
+/// Frames of a Motion JPEG stream.
+pub struct MjpegReader<R> {
+    reader: R,
+    frames_read: u64,
+    jpeg: Vec<u8>,
+}
+
+impl<R: BufRead> MjpegReader<R> {
+    pub fn new(reader: R) -> MjpegReader<R> {
+        MjpegReader {
+            reader,
+            frames_read: 0,
+            jpeg: Vec::new(),
+        }
+    }
+
+    /// The next frame's JPEG bytes, or `None` at the end of the stream.
+    pub fn next_jpeg(&mut self) -> Result<Option<&[u8]>, VideoError> {
+        let frame = self.frames_read + 1;
+        self.jpeg.clear();
+        if !self.find_start(frame)? {
+            return Ok(None);
+        }
+        let mut splitter = Splitter {
+            reader: &mut self.reader,
+            out: &mut self.jpeg,
+            frame,
+        };
+        splitter.copy_segments()?;
+        self.frames_read = frame;
+        Ok(Some(&self.jpeg))
+    }
+
+    /// The next decoded frame, or `None` at the end of the stream.
+    pub fn next_frame(&mut self) -> Result<Option<VideoFrame>, VideoError> {
+        let frame = self.frames_read + 1;
+        let Some(jpeg) = self.next_jpeg()? else {
+            return Ok(None);
+        };
+        let limits = DecodeLimits {
+            max_pixels: MAX_VIDEO_PIXELS,
+            max_bytes: MAX_MJPEG_FRAME_BYTES as u64,
+        };
+        let image =
+            decode_image(jpeg, &limits).map_err(|source| VideoError::Decode { frame, source })?;
+        Ok(Some(VideoFrame {
+            gray: GrayImage::from_dynamic(&image),
+            rgb: image.into_rgb8(),
+        }))
+    }
+
+    /// Skips to the next start-of-image marker and consumes it; `false` at
+    /// the end of the stream.
+    fn find_start(&mut self, frame: u64) -> Result<bool, VideoError> {
+        let mut skipped = 0usize;
+        let mut previous_ff = false;
+        loop {
+            let mut byte = [0u8];
+            if !read_full(&mut self.reader, &mut byte)? {
+                return Ok(false);
+            }
+            match (previous_ff, byte[0]) {
+                (true, 0xD8) => {
+                    self.jpeg.extend_from_slice(&[0xFF, 0xD8]);
+                    return Ok(true);
+                }
+                (_, b) => previous_ff = b == 0xFF,
+            }
+            skipped += 1;
+            if skipped > MAX_GAP_BYTES {
+                return Err(VideoError::BadFrame {
+                    frame,
+                    message: format!("no JPEG image in the next {MAX_GAP_BYTES} bytes"),
+                });
+            }
+        }
+    }
+}
+
+/// Copies one JPEG image, after its start marker, up to its end marker.
+struct Splitter<'a, R> {
+    reader: &'a mut R,
+    out: &'a mut Vec<u8>,
+    frame: u64,
+}
+
+impl<R: Read> Splitter<'_, R> {
+    fn byte(&mut self) -> Result<u8, VideoError> {
+        let mut byte = [0u8];
+        if !read_full(self.reader, &mut byte)? {
+            return Err(VideoError::Truncated { frame: self.frame });
+        }
+        self.push(&byte)?;
+        Ok(byte[0])
+    }
+
+    fn push(&mut self, bytes: &[u8]) -> Result<(), VideoError> {
+        if self.out.len() + bytes.len() > MAX_MJPEG_FRAME_BYTES {
+            return Err(VideoError::BadFrame {
+                frame: self.frame,
+                message: format!("JPEG image over {MAX_MJPEG_FRAME_BYTES} bytes"),
+            });
+        }
+        self.out.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn bad(&self, message: &str) -> VideoError {
+        VideoError::BadFrame {
+            frame: self.frame,
+            message: message.into(),
+        }
+    }
+
+    /// Marker segments until end of image; after each start of scan, the
+    /// entropy-coded data up to the next marker.
+    fn copy_segments(&mut self) -> Result<(), VideoError> {
+        let mut marker = self.next_marker()?;
+        loop {
+            match marker {
+                0xD9 => return Ok(()),
+                0xD8 => return Err(self.bad("start of image inside an image")),
+                0x01 | 0xD0..=0xD7 => marker = self.next_marker()?,
+                _ => {
+                    let high = self.byte()?;
+                    let low = self.byte()?;
+                    let length = usize::from(u16::from_be_bytes([high, low]));
+                    if length < 2 {
+                        return Err(self.bad("marker segment shorter than its length field"));
+                    }
+                    let mut payload = vec![0u8; length - 2];
+                    if !read_full(self.reader, &mut payload)? {
+                        return Err(VideoError::Truncated { frame: self.frame });
+                    }
+                    self.push(&payload)?;
+                    marker = if marker == 0xDA {
+                        self.skip_scan()?
+                    } else {
+                        self.next_marker()?
+                    };
+                }
+            }
+        }
+    }
+
+    /// The next marker code, allowing fill bytes (0xFF) before it.
+    fn next_marker(&mut self) -> Result<u8, VideoError> {
+        if self.byte()? != 0xFF {
+            return Err(self.bad("expected a JPEG marker"));
+        }
+        loop {
+            match self.byte()? {
+                0xFF => continue,
+                0x00 => return Err(self.bad("expected a JPEG marker")),
+                code => return Ok(code),
+            }
+        }
+    }
+
+    /// Entropy-coded data: 0xFF 0x00 is a data byte, 0xFF 0xD0..=0xD7 a
+    /// restart; any other 0xFF xx is the marker that ends the scan.
+    fn skip_scan(&mut self) -> Result<u8, VideoError> {
+        loop {
+            if self.byte()? != 0xFF {
+                continue;
+            }
+            let mut code = self.byte()?;
+            while code == 0xFF {
+                code = self.byte()?;
+            }
+            match code {
+                0x00 | 0xD0..=0xD7 => continue,
+                marker => return Ok(marker),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{ImageFormat, RgbImage};
+    use std::io::Cursor;
+
+    fn jpeg(width: u32, height: u32, shade: u8) -> Vec<u8> {
+        let img = RgbImage::from_pixel(width, height, image::Rgb([shade, shade, shade]));
+        let mut bytes = Cursor::new(Vec::new());
+        img.write_to(&mut bytes, ImageFormat::Jpeg).unwrap();
+        bytes.into_inner()
+    }
+
+    #[test]
+    fn splits_concatenated_jpegs() {
+        let (a, b) = (jpeg(32, 24, 40), jpeg(16, 16, 200));
+        let stream = [a.clone(), b"\r\npadding\r\n".to_vec(), b.clone()].concat();
+        let mut reader = MjpegReader::new(&stream[..]);
+        assert_eq!(reader.next_jpeg().unwrap().unwrap(), &a[..]);
+        assert_eq!(reader.next_jpeg().unwrap().unwrap(), &b[..]);
+        assert!(reader.next_jpeg().unwrap().is_none());
+
+        let mut reader = MjpegReader::new(&stream[..]);
+        let first = reader.next_frame().unwrap().unwrap();
+        assert_eq!((first.gray.width(), first.gray.height()), (32, 24));
+        assert!(first.gray.pixels().iter().all(|&p| p.abs_diff(40) <= 2));
+        assert_eq!(reader.next_frame().unwrap().unwrap().rgb.width(), 16);
+    }
+
+    #[test]
+    fn an_end_marker_inside_a_segment_does_not_end_the_image() {
+        // A comment segment holding FF D9, as an embedded thumbnail would.
+        let a = jpeg(8, 8, 90);
+        let comment = [0xFF, 0xFE, 0x00, 0x06, 0xFF, 0xD9, 0xFF, 0xD9];
+        let with_comment = [&a[..2], &comment[..], &a[2..]].concat();
+        let mut reader = MjpegReader::new(&with_comment[..]);
+        assert_eq!(reader.next_jpeg().unwrap().unwrap(), &with_comment[..]);
+        assert!(reader.next_frame().unwrap().is_none());
+    }
+
+    #[test]
+    fn truncated_and_corrupt_images_are_errors() {
+        let a = jpeg(32, 32, 10);
+        let cut = &a[..a.len() / 2];
+        assert!(matches!(
+            MjpegReader::new(cut).next_frame(),
+            Err(VideoError::Truncated { frame: 1 })
+        ));
+        let stream = [a.clone(), a.clone()].concat();
+        let cut = &stream[..a.len() + 40];
+        let mut reader = MjpegReader::new(cut);
+        assert!(reader.next_frame().unwrap().is_some());
+        assert!(matches!(
+            reader.next_frame(),
+            Err(VideoError::Truncated { frame: 2 })
+        ));
+        // Valid framing around undecodable data.
+        let bogus = [0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02, 1, 2, 3, 0xFF, 0xD9];
+        assert!(matches!(
+            MjpegReader::new(&bogus[..]).next_frame(),
+            Err(VideoError::Decode { frame: 1, .. })
+        ));
+        let no_marker = [0xFF, 0xD8, 0x12, 0x34];
+        assert!(MjpegReader::new(&no_marker[..]).next_frame().is_err());
+    }
+}
