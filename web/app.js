@@ -1,5 +1,9 @@
 // Melodora's page: camera → WebSocket → faces, mood and songs.
 // Every song field is inserted with .text(), never as HTML.
+//
+// The server's first message says where frames come from: "browser" (this
+// page's webcam, sent frame by frame) or "server" (the server's own camera or
+// video file, shown from /video_feed with the boxes already drawn on it).
 "use strict";
 
 (function () {
@@ -16,6 +20,8 @@
   const timeline = document.getElementById("timeline");
   const capture = document.createElement("canvas");
   let socket = null;
+  let captureMode = null;         // "browser" or "server", from the server's hello
+  let camera = null;              // promise of the webcam starting (true when it did)
   let inFlight = false;
   let paused = false;
   let lastFrame = null;           // {width, height, faces} of the latest answer
@@ -136,21 +142,24 @@
     if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(command));
   }
 
-  function connect(onOpen) {
+  function connect() {
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(scheme + location.host + "/ws");
     socket.binaryType = "arraybuffer";
-    socket.onopen = onOpen;
     socket.onclose = () => {
       status("disconnected, retrying…", "danger");
       inFlight = false;
-      setTimeout(() => connect(onOpen), 1000);
+      setTimeout(connect, 1000);
     };
     socket.onmessage = (event) => {
       const message = JSON.parse(event.data);
-      if (message.type === "frame") {
+      if (message.type === "hello") {
+        start(message);
+      } else if (message.type === "frame") {
+        if (captureMode === "server" && paused) return;
         inFlight = false;
-        lastFrame = message;
+        // Server frames arrive with their boxes drawn; the overlay is for ours.
+        lastFrame = captureMode === "browser" ? message : null;
         drawOverlay();
         const largest = message.faces.reduce((a, f) => (!a || f.w * f.h > a.w * a.h ? f : a), null);
         showProbabilities(largest);
@@ -169,8 +178,23 @@
   }
 
   // ---- capture ----------------------------------------------------------
+  /** Starts showing frames from wherever the server says they come from. */
+  function start(hello) {
+    captureMode = hello.capture;
+    if (captureMode === "server") {
+      $("#video").addClass("d-none");
+      const feed = $("#feed").removeClass("d-none");
+      if (!feed.attr("src")) feed.attr("src", hello.video_feed);
+      if (!paused) status("detecting", "success");
+    } else {
+      // A reconnect says hello again: the camera is started once.
+      if (!camera) camera = startCamera();
+      camera.then((ok) => { if (ok) { status("detecting", "success"); scheduleFrame(); } });
+    }
+  }
+
   function scheduleFrame() {
-    if (!paused && !inFlight) requestAnimationFrame(sendFrame);
+    if (captureMode === "browser" && !paused && !inFlight) requestAnimationFrame(sendFrame);
   }
 
   function sendFrame() {
@@ -218,5 +242,6 @@
   $(window).on("resize", () => { drawOverlay(); drawTimeline(); });
 
   buildBars();
-  startCamera().then((ok) => { if (ok) connect(() => { status("detecting", "success"); scheduleFrame(); }); });
+  status("connecting", "secondary");
+  connect();
 })();

@@ -45,6 +45,8 @@ pub struct Health {
     version: &'static str,
     songs: u64,
     model: Option<String>,
+    /// `"browser"` (clients send frames) or `"server"` (the server's camera).
+    capture: &'static str,
 }
 
 /// `GET /api/health`: the server is up, with what it runs on.
@@ -59,6 +61,11 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
         version: env!("CARGO_PKG_VERSION"),
         songs,
         model: state.vision.classifier.description().name.clone(),
+        capture: if state.camera.is_some() {
+            "server"
+        } else {
+            "browser"
+        },
     }))
 }
 

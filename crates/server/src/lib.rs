@@ -3,7 +3,9 @@
 //! * `/` and `/static/*`: the embedded web page (`web/`);
 //! * `/ws`: the live protocol (frames in, faces, mood and songs out; see
 //!   [`ws`]);
-//! * `/api/*`: health, image analysis, recommendations, feedback (see [`api`]).
+//! * `/api/*`: health, image analysis, recommendations, feedback (see [`api`]);
+//! * `/video_feed`: in server camera mode, the annotated frames as MJPEG
+//!   (see [`capture`]).
 //!
 //! Every response carries a Content-Security-Policy that allows only this
 //! origin, and the usual hardening headers. Frames are analysed in memory
@@ -11,7 +13,9 @@
 
 pub mod api;
 mod assets;
+pub mod capture;
 pub mod engine;
+mod feed;
 pub mod viewer;
 pub mod ws;
 
@@ -27,6 +31,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use melodora_vision::StabilityConfig;
 
+pub use capture::{LoopingVideo, ServerCamera};
 pub use engine::{Music, Vision, MAX_FRAME_BYTES};
 pub use viewer::Follow;
 
@@ -55,6 +60,8 @@ pub struct AppState {
     pub vision: Arc<Vision>,
     pub music: Arc<Music>,
     pub options: AppOptions,
+    /// The server's own camera; `None` when browsers send their frames.
+    pub camera: Option<Arc<ServerCamera>>,
 }
 
 /// The whole application as a router (tests serve it on an ephemeral port).
@@ -63,6 +70,7 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(assets::index))
         .route("/static/{*path}", get(assets::asset))
         .route("/ws", get(websocket))
+        .route("/video_feed", get(feed::video_feed))
         .route("/api/health", get(api::health))
         .route("/api/analyze", post(api::analyze))
         .route("/api/recommendations", get(api::recommendations))

@@ -8,6 +8,10 @@
 //!   `{"type":"refresh"}` (another list for the current mood).
 //!
 //! Server → client, JSON text:
+//! * first, `{"type":"hello","capture":"browser"}`, or in server camera mode
+//!   `{"type":"hello","capture":"server","video_feed":"/video_feed"}`: the
+//!   server then pushes a `frame` message for each of its own frames and
+//!   refuses binary frames from the client;
 //! * `{"type":"frame","seq":n,"width":w,"height":h,"faces":[...],"mood":{...}|null,
 //!   "status":"face"|"no_face","dropped":d,"songs":[...]?}` per analysed
 //!   frame; `songs` only when the list changed;
@@ -31,6 +35,7 @@ use melodora_vision::StableMood;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+use crate::capture::CapturedFrame;
 use crate::engine::{FaceReport, FrameAnalysis, FrameError, MAX_FRAME_BYTES};
 use crate::viewer::Viewer;
 use crate::AppState;
@@ -64,6 +69,14 @@ struct FrameReply<'a> {
 }
 
 #[derive(Serialize)]
+struct Hello {
+    r#type: &'static str,
+    capture: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    video_feed: Option<&'static str>,
+}
+
+#[derive(Serialize)]
 struct SongsReply {
     r#type: &'static str,
     mood: Option<StableMood>,
@@ -89,11 +102,28 @@ pub async fn handle(mut socket: WebSocket, state: AppState) {
     );
     let (done_tx, mut done_rx) = mpsc::channel::<AnalysisResult>(1);
     let mut queue = FrameQueue::new(done_tx);
+    let mut camera = state.camera.as_ref().map(|c| c.subscribe());
+    let hello = Hello {
+        r#type: "hello",
+        capture: if camera.is_some() {
+            "server"
+        } else {
+            "browser"
+        },
+        video_feed: camera.is_some().then_some("/video_feed"),
+    };
+    if send_json(&mut socket, &hello).await.is_err() {
+        return;
+    }
     loop {
         tokio::select! {
             message = socket.recv() => {
                 let Some(Ok(message)) = message else { break };
                 match message {
+                    Message::Binary(_) if camera.is_some() => {
+                        let error = error_reply("this server analyses its own camera; it does not take frames".into());
+                        if send_json(&mut socket, &error).await.is_err() { break }
+                    }
                     Message::Binary(frame) => {
                         if frame.len() > MAX_FRAME_BYTES {
                             let error = FrameError::TooLarge { size: frame.len(), max: MAX_FRAME_BYTES };
@@ -119,6 +149,30 @@ pub async fn handle(mut socket: WebSocket, state: AppState) {
                 if send_json(&mut socket, &reply).await.is_err() { break }
                 queue.finished(&state);
             }
+            Some(frame) = next_camera_frame(&mut camera) => {
+                let Ok(reply) = frame_reply(&state, &mut viewer, frame.seq, &frame.analysis, started, frame.skipped).await else { break };
+                if send_json(&mut socket, &reply).await.is_err() { break }
+            }
+        }
+    }
+}
+
+/// The server camera's next frame; never resolves in browser mode. `None`
+/// if the camera stopped.
+async fn next_camera_frame(
+    camera: &mut Option<tokio::sync::watch::Receiver<Option<Arc<CapturedFrame>>>>,
+) -> Option<Arc<CapturedFrame>> {
+    let Some(frames) = camera else {
+        return std::future::pending().await;
+    };
+    loop {
+        if frames.changed().await.is_err() {
+            // The capture ended: stop listening, keep serving commands.
+            *camera = None;
+            return std::future::pending().await;
+        }
+        if let Some(frame) = frames.borrow_and_update().clone() {
+            return Some(frame);
         }
     }
 }

@@ -2,13 +2,13 @@
 //! the HTTP API and the security headers.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use melodora_music::Store;
-use melodora_server::{AppOptions, AppState, Music, Vision};
+use melodora_server::{AppOptions, AppState, LoopingVideo, Music, ServerCamera, Vision};
 use melodora_vision::{Cascade, DetectParams, EmotionClassifier, HaarDetector, StabilityConfig};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
@@ -38,16 +38,26 @@ fn quick() -> AppOptions {
 
 /// Starts the app on an ephemeral port in a thread of its own.
 fn start(options: AppOptions, store: Store) -> SocketAddr {
-    let vision = Vision {
+    start_with_video(options, store, None)
+}
+
+/// Starts the app, in server camera mode when `video` is given.
+fn start_with_video(options: AppOptions, store: Store, video: Option<&Path>) -> SocketAddr {
+    let vision = Arc::new(Vision {
         detector: HaarDetector::new(Cascade::frontal_face_default()),
         params: DetectParams::default(),
         classifier: EmotionClassifier::default_model().unwrap(),
         face_margin: 0.0,
-    };
+    });
+    let camera = video.map(|path| {
+        let source = LoopingVideo::open(path, None).unwrap();
+        Arc::new(ServerCamera::start(Box::new(source), Arc::clone(&vision)))
+    });
     let state = AppState {
-        vision: Arc::new(vision),
+        vision,
         music: Arc::new(Music::new(store).unwrap()),
         options,
+        camera,
     };
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -71,11 +81,23 @@ fn default_server(options: AppOptions) -> SocketAddr {
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// Connects to a server whose clients send frames (it says so first).
 async fn connect(addr: SocketAddr) -> Socket {
-    let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+    let (socket, hello) = connect_with_hello(addr).await;
+    assert_eq!(hello["capture"], "browser", "{hello}");
+    socket
+}
+
+/// Connects and reads the server's hello.
+async fn connect_with_hello(addr: SocketAddr) -> (Socket, Value) {
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
         .await
         .unwrap();
-    socket
+    let hello = next_json(&mut socket, Duration::from_secs(10))
+        .await
+        .expect("a hello");
+    assert_eq!(hello["type"], "hello", "{hello}");
+    (socket, hello)
 }
 
 /// The next JSON message, within `limit`.
@@ -475,4 +497,164 @@ fn pages_carry_security_headers_and_hostile_titles_stay_text() {
     assert_eq!(status, 200);
     let (status, _) = get(addr, "/static/../Cargo.toml");
     assert_eq!(status, 404);
+}
+
+/// Writes `frames` copies of an image as a 4:4:4 Y4M clip at 10 fps.
+fn y4m_clip(path: &Path, png: &[u8], frames: usize) {
+    let rgb = image::load_from_memory(png).unwrap().to_rgb8();
+    let (w, h) = rgb.dimensions();
+    let mut planes = [Vec::new(), Vec::new(), Vec::new()];
+    for p in rgb.pixels() {
+        let [r, g, b] = p.0.map(f32::from);
+        planes[0].push((0.299 * r + 0.587 * g + 0.114 * b).round() as u8);
+        planes[1].push(
+            (128.0 - 0.168736 * r - 0.331264 * g + 0.5 * b)
+                .round()
+                .clamp(0.0, 255.0) as u8,
+        );
+        planes[2].push(
+            (128.0 + 0.5 * r - 0.418688 * g - 0.081312 * b)
+                .round()
+                .clamp(0.0, 255.0) as u8,
+        );
+    }
+    let mut clip = format!("YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C444\n").into_bytes();
+    for _ in 0..frames {
+        clip.extend_from_slice(b"FRAME\n");
+        planes
+            .iter()
+            .for_each(|plane| clip.extend_from_slice(plane));
+    }
+    std::fs::write(path, clip).unwrap();
+}
+
+#[test]
+fn server_camera_mode_pushes_analysed_frames_and_streams_them_annotated() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("faces.y4m");
+    y4m_clip(&clip, &image(FACES), 3);
+    let addr = start_with_video(quick(), Store::open_in_memory(true).unwrap(), Some(&clip));
+
+    let (status, health) = get(addr, "/api/health");
+    assert_eq!((status, health["capture"].as_str()), (200, Some("server")));
+
+    runtime().block_on(async {
+        let (mut socket, hello) = connect_with_hello(addr).await;
+        assert_eq!(hello["capture"], "server", "{hello}");
+        assert_eq!(hello["video_feed"], "/video_feed");
+        // Frames come without asking, and keep coming as the clip loops.
+        let mut seqs = Vec::new();
+        while seqs.len() < 5 {
+            let frame = next_json(&mut socket, Duration::from_secs(30))
+                .await
+                .expect("a pushed frame");
+            assert_eq!(frame["type"], "frame", "{frame}");
+            assert!(frame["faces"].as_array().unwrap().len() >= 2, "{frame}");
+            if seqs.is_empty() {
+                assert!(
+                    frame["songs"].as_array().is_some_and(|s| s.len() == 15),
+                    "{frame}"
+                );
+            }
+            seqs.push(frame["seq"].as_u64().unwrap());
+        }
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+        // Frames from the client are refused; the connection lives on.
+        socket
+            .send(Message::Binary(image(FACES).into()))
+            .await
+            .unwrap();
+        let refused = loop {
+            let message = next_json(&mut socket, Duration::from_secs(10))
+                .await
+                .unwrap();
+            if message["type"] == "error" {
+                break message;
+            }
+        };
+        assert!(
+            refused["message"].as_str().unwrap().contains("own camera"),
+            "{refused}"
+        );
+        socket
+            .send(Message::Text(r#"{"type":"refresh"}"#.into()))
+            .await
+            .unwrap();
+        loop {
+            let message = next_json(&mut socket, Duration::from_secs(10))
+                .await
+                .unwrap();
+            if message["type"] == "songs" {
+                break;
+            }
+        }
+    });
+
+    // /video_feed: a multipart stream of JPEGs with green boxes drawn on.
+    let mut response = ureq::get(format!("http://{addr}/video_feed"))
+        .call()
+        .unwrap();
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        content_type.starts_with("multipart/x-mixed-replace; boundary="),
+        "{content_type}"
+    );
+    let boundary = content_type.split("boundary=").nth(1).unwrap().to_owned();
+    let mut body = std::io::BufReader::new(response.body_mut().as_reader());
+    let jpeg = read_part(&mut body, &boundary);
+    let frame = image::load_from_memory(&jpeg).unwrap().to_rgb8();
+    assert_eq!(frame.dimensions(), (640, 480));
+    let green = frame
+        .pixels()
+        .filter(|p| p[1] > 180 && p[0] < 80 && p[2] < 80)
+        .count();
+    assert!(
+        green > 500,
+        "face boxes drawn on the streamed frame: {green} green pixels"
+    );
+    let second = read_part(&mut body, &boundary);
+    assert!(
+        image::load_from_memory(&second).is_ok(),
+        "the stream goes on"
+    );
+}
+
+/// Reads one part of a multipart stream and returns its body.
+fn read_part(body: &mut impl std::io::BufRead, boundary: &str) -> Vec<u8> {
+    let mut line = String::new();
+    body.read_line(&mut line).unwrap();
+    assert_eq!(line.trim_end(), format!("--{boundary}"));
+    let mut length = None;
+    loop {
+        line.clear();
+        body.read_line(&mut line).unwrap();
+        if line.trim_end().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = Some(value.trim().parse::<usize>().unwrap());
+            }
+        }
+    }
+    let mut part = vec![0; length.expect("a Content-Length")];
+    body.read_exact(&mut part).unwrap();
+    let mut end = [0; 2];
+    body.read_exact(&mut end).unwrap();
+    assert_eq!(&end, b"\r\n");
+    part
+}
+
+#[test]
+fn without_a_server_camera_there_is_no_video_feed() {
+    let addr = default_server(quick());
+    let (status, body) = get(addr, "/video_feed");
+    assert_eq!(status, 404);
+    assert!(
+        body["error"].as_str().unwrap().contains("--video"),
+        "{body}"
+    );
 }

@@ -1,13 +1,14 @@
 //! `melodora serve`: the web app.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use melodora_server::{AppOptions, AppState, Follow, Music, Vision};
+use melodora_server::{AppOptions, AppState, Follow, LoopingVideo, Music, ServerCamera, Vision};
 use melodora_vision::StabilityConfig;
 
 use crate::detector_args::DetectorArgs;
@@ -32,6 +33,15 @@ pub struct ServeArgs {
     /// Smoothed probability an emotion needs to become the mood.
     #[arg(long, default_value_t = 0.40, value_name = "P")]
     pub min_confidence: f32,
+    /// Server camera mode: analyse this video file (Y4M or Motion JPEG),
+    /// looping, and stream it annotated at /video_feed instead of using the
+    /// browsers' webcams.
+    #[arg(long, value_name = "FILE")]
+    pub video: Option<PathBuf>,
+    /// Frames per second to play --video at (default: the rate the file
+    /// declares; 15 for MJPEG, which declares none).
+    #[arg(long, value_name = "FPS", requires = "video")]
+    pub fps: Option<f64>,
     #[command(flatten)]
     pub detector: DetectorArgs,
     #[command(flatten)]
@@ -52,10 +62,27 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         classifier: args.model.classifier()?,
         face_margin: args.model.face_margin,
     };
+    if let Some(fps) = args.fps {
+        anyhow::ensure!(
+            fps > 0.0 && fps <= 240.0,
+            "--fps must be above 0 and at most 240"
+        );
+    }
+    let vision = Arc::new(vision);
+    let camera = match &args.video {
+        Some(path) => {
+            let source = LoopingVideo::open(path, args.fps)?;
+            let camera = ServerCamera::start(Box::new(source), Arc::clone(&vision));
+            tracing::info!(source = camera.description(), "server camera mode");
+            Some(Arc::new(camera))
+        }
+        None => None,
+    };
     let store = args.store.open()?;
     let music = Music::new(store).context("cannot index the song catalog")?;
     let state = AppState {
-        vision: Arc::new(vision),
+        camera,
+        vision,
         music: Arc::new(music),
         options: AppOptions {
             stability: StabilityConfig {

@@ -230,7 +230,7 @@ impl Range {
         let (y, u, v) = match self {
             Range::Full => (y << 16, u, v),
             // 255/219 for luma, 255/224 for chroma.
-            Range::Limited => ((y - 16) * 76309, u * 74711 >> 16, v * 74711 >> 16),
+            Range::Limited => ((y - 16) * 76309, (u * 74711) >> 16, (v * 74711) >> 16),
         };
         let clamp = |x: i32| ((x + (1 << 15)) >> 16).clamp(0, 255) as u8;
         [

@@ -1,0 +1,337 @@
+//! Server camera mode: the server reads frames itself (a video file, or a
+//! camera with the `camera` feature), analyses them, and shares each result
+//! with every viewer: the annotated picture for `/video_feed` and the faces
+//! for the WebSocket.
+//!
+//! One capture thread serves all viewers; it idles while nobody watches.
+//! Viewers always get the newest frame (a `watch` channel), so a slow viewer
+//! misses frames rather than queueing them.
+
+use std::io::Cursor;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use image::codecs::jpeg::JpegEncoder;
+use image::RgbImage;
+use melodora_core::FaceBox;
+use melodora_vision::annotate::draw_labelled_boxes;
+use melodora_vision::{VideoError, VideoFrame, VideoReader};
+use tokio::sync::watch;
+
+use crate::engine::{FaceReport, FrameAnalysis, Vision};
+
+/// Quality of the JPEG frames streamed at `/video_feed`.
+const STREAM_JPEG_QUALITY: u8 = 80;
+/// Pace of a file that declares no frame rate (MJPEG) unless told otherwise.
+pub const DEFAULT_FILE_FPS: f64 = 15.0;
+/// Failed reads in a row after which capture gives up.
+const MAX_CONSECUTIVE_FAILURES: u32 = 5;
+
+/// Where the server's frames come from.
+pub trait FrameSource: Send + 'static {
+    /// The next frame, blocking until there is one.
+    fn next_frame(&mut self) -> Result<VideoFrame, CaptureError>;
+    /// Frames per second to play at, for sources that do not pace
+    /// themselves (files); `None` for live cameras.
+    fn pace(&self) -> Option<f64>;
+    /// What the source is, for logs.
+    fn describe(&self) -> String;
+}
+
+/// Why the server camera failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error("{path}: {source}")]
+    Video { path: String, source: VideoError },
+    #[error("camera {device}: {message}")]
+    Camera { device: String, message: String },
+}
+
+/// A video file played in a loop at its own frame rate.
+pub struct LoopingVideo {
+    reader: VideoReader,
+    path: String,
+    fps: f64,
+}
+
+impl LoopingVideo {
+    /// Opens `path` and checks that its first frame can be read; `fps`
+    /// overrides the rate the file declares (MJPEG declares none).
+    pub fn open(path: &std::path::Path, fps: Option<f64>) -> Result<LoopingVideo, CaptureError> {
+        let name = path.display().to_string();
+        let error = |source| CaptureError::Video {
+            path: name.clone(),
+            source,
+        };
+        let mut reader = VideoReader::open(path).map_err(error)?;
+        reader
+            .next_frame()
+            .map_err(error)?
+            .ok_or_else(|| error(VideoError::NoFrames))?;
+        reader.rewind().map_err(error)?;
+        let fps = fps.or(reader.frame_rate()).unwrap_or(DEFAULT_FILE_FPS);
+        Ok(LoopingVideo {
+            reader,
+            path: name,
+            fps,
+        })
+    }
+}
+
+impl FrameSource for LoopingVideo {
+    fn next_frame(&mut self) -> Result<VideoFrame, CaptureError> {
+        let error = |source| CaptureError::Video {
+            path: self.path.clone(),
+            source,
+        };
+        if let Some(frame) = self.reader.next_frame().map_err(error)? {
+            return Ok(frame);
+        }
+        self.reader.rewind().map_err(error)?;
+        self.reader
+            .next_frame()
+            .map_err(error)?
+            .ok_or_else(|| error(VideoError::NoFrames))
+    }
+
+    fn pace(&self) -> Option<f64> {
+        Some(self.fps)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} ({}, {:.1} fps, looping)",
+            self.path,
+            self.reader.format(),
+            self.fps
+        )
+    }
+}
+
+/// One analysed frame of the server camera.
+#[derive(Debug)]
+pub struct CapturedFrame {
+    /// Counts frames from 1.
+    pub seq: u64,
+    /// The frame with face boxes and labels drawn on it.
+    pub jpeg: Bytes,
+    pub analysis: FrameAnalysis,
+    /// Frames of the source skipped so far because analysis fell behind.
+    pub skipped: u64,
+}
+
+type Latest = Option<Arc<CapturedFrame>>;
+
+/// The running capture: a thread that reads, analyses and publishes frames
+/// until this is dropped.
+pub struct ServerCamera {
+    frames: watch::Sender<Latest>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    description: String,
+}
+
+impl ServerCamera {
+    /// Starts capturing from `source` on a thread of its own.
+    pub fn start(source: Box<dyn FrameSource>, vision: Arc<Vision>) -> ServerCamera {
+        let (frames, _) = watch::channel(None);
+        let stop = Arc::new(AtomicBool::new(false));
+        let description = source.describe();
+        let thread = std::thread::Builder::new()
+            .name("melodora-capture".into())
+            .spawn({
+                let frames = frames.clone();
+                let stop = Arc::clone(&stop);
+                move || capture_loop(source, &vision, &frames, &stop)
+            })
+            .ok();
+        if thread.is_none() {
+            tracing::error!("cannot start the capture thread");
+        }
+        ServerCamera {
+            frames,
+            stop,
+            thread,
+            description,
+        }
+    }
+
+    /// Follows the newest frame; the first one is delivered as a change.
+    pub fn subscribe(&self) -> watch::Receiver<Latest> {
+        let mut receiver = self.frames.subscribe();
+        receiver.mark_changed();
+        receiver
+    }
+
+    /// What the camera reads, for logs and the health endpoint.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+}
+
+impl Drop for ServerCamera {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn capture_loop(
+    mut source: Box<dyn FrameSource>,
+    vision: &Vision,
+    frames: &watch::Sender<Latest>,
+    stop: &AtomicBool,
+) {
+    let mut pacer = Pacer::new(source.pace());
+    let mut seq = 0;
+    let mut failures = 0;
+    while !stop.load(Ordering::Relaxed) {
+        if frames.receiver_count() == 0 {
+            // Nobody watches: do not read, analyse or encode anything.
+            std::thread::sleep(Duration::from_millis(50));
+            pacer.restart();
+            continue;
+        }
+        let frame = match next_on_time(source.as_mut(), &mut pacer) {
+            Ok(frame) => frame,
+            Err(error) => {
+                failures += 1;
+                tracing::warn!(%error, failures, "cannot read a frame");
+                if failures >= MAX_CONSECUTIVE_FAILURES {
+                    tracing::error!(%error, "server camera stopped after {failures} failures in a row");
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+                continue;
+            }
+        };
+        failures = 0;
+        seq += 1;
+        match process(vision, frame) {
+            Ok((analysis, jpeg)) => {
+                frames.send_replace(Some(Arc::new(CapturedFrame {
+                    seq,
+                    jpeg,
+                    analysis,
+                    skipped: pacer.skipped,
+                })));
+            }
+            Err(error) => tracing::warn!(%error, "cannot analyse a frame"),
+        }
+        pacer.wait();
+    }
+}
+
+/// Reads the frame that is due now, skipping those analysis had no time for.
+fn next_on_time(
+    source: &mut dyn FrameSource,
+    pacer: &mut Pacer,
+) -> Result<VideoFrame, CaptureError> {
+    let behind = pacer.frames_behind();
+    let mut frame = source.next_frame()?;
+    for _ in 0..behind {
+        frame = source.next_frame()?;
+    }
+    pacer.skipped += behind;
+    pacer.position += behind + 1;
+    Ok(frame)
+}
+
+/// Analyses a frame and encodes it with its faces drawn on.
+fn process(vision: &Vision, frame: VideoFrame) -> Result<(FrameAnalysis, Bytes), String> {
+    let analysis = vision.analyze(&frame.gray).map_err(|e| e.to_string())?;
+    let mut picture = frame.rgb;
+    annotate(&mut picture, &analysis.faces);
+    let mut jpeg = Cursor::new(Vec::with_capacity(64 * 1024));
+    JpegEncoder::new_with_quality(&mut jpeg, STREAM_JPEG_QUALITY)
+        .encode_image(&picture)
+        .map_err(|e| format!("cannot encode the frame: {e}"))?;
+    Ok((analysis, Bytes::from(jpeg.into_inner())))
+}
+
+fn annotate(picture: &mut RgbImage, faces: &[FaceReport]) {
+    let labelled: Vec<(FaceBox, Option<String>)> = faces
+        .iter()
+        .map(|f| {
+            let label = format!("{} {:.0}%", f.emotion, f.confidence * 100.0);
+            (FaceBox::new(f.x, f.y, f.w, f.h), Some(label))
+        })
+        .collect();
+    draw_labelled_boxes(picture, &labelled);
+}
+
+/// Plays a file in real time: frame `n` is due `n / fps` seconds after the
+/// start; frames whose time has passed are skipped.
+struct Pacer {
+    interval: Option<Duration>,
+    start: Instant,
+    /// Frames taken from the source (played or skipped) since the start.
+    position: u64,
+    skipped: u64,
+}
+
+impl Pacer {
+    fn new(fps: Option<f64>) -> Pacer {
+        Pacer {
+            interval: fps
+                .filter(|f| f.is_finite() && *f > 0.0)
+                .map(|f| Duration::from_secs_f64(1.0 / f)),
+            start: Instant::now(),
+            position: 0,
+            skipped: 0,
+        }
+    }
+
+    fn restart(&mut self) {
+        self.start = Instant::now();
+        self.position = 0;
+    }
+
+    fn due(&self, frame: u64) -> Option<Instant> {
+        let interval = self.interval?;
+        Some(self.start + interval.mul_f64(frame as f64))
+    }
+
+    /// Frames whose time has already passed before the next one is read.
+    fn frames_behind(&self) -> u64 {
+        let Some(interval) = self.interval else {
+            return 0;
+        };
+        let elapsed = self.start.elapsed();
+        let due_now = (elapsed.as_secs_f64() / interval.as_secs_f64()) as u64;
+        due_now.saturating_sub(self.position)
+    }
+
+    /// Sleeps until the next frame is due.
+    fn wait(&self) {
+        if let Some(due) = self.due(self.position) {
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pacer_on_time_skips_nothing_and_a_late_one_catches_up() {
+        let mut pacer = Pacer::new(Some(100.0));
+        assert_eq!(pacer.frames_behind(), 0);
+        pacer.start -= Duration::from_millis(105);
+        pacer.position = 3;
+        // Frames 0..=10 were due by 105 ms; 3 were taken.
+        assert_eq!(pacer.frames_behind(), 7);
+        let unpaced = Pacer::new(None);
+        assert_eq!(unpaced.frames_behind(), 0);
+        assert!(unpaced.due(5).is_none());
+    }
+}
