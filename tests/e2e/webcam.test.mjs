@@ -5,10 +5,14 @@
 //    faces are the first ones in sorted order that the shipped detector and
 //    model see as happy and as sad (checked with `melodora detect --json`).
 // 2. Starts `melodora serve` on a free port with a fresh data directory.
-// 3. Opens the page in headless Debian chromium whose fake webcam plays the
-//    clip, and checks: a face box is drawn on the overlay, the stable mood
-//    reads happy and later sad, and the song table then holds >= 10 rows
-//    whose links open Spotify. Saves a screenshot.
+// 3. Browser camera mode: opens the page in headless Debian chromium whose
+//    fake webcam plays the clip, and checks: a face box is drawn on the
+//    overlay, the stable mood reads happy and later sad, and the song table
+//    then holds >= 10 rows whose links open Spotify. Saves a screenshot.
+// 4. Server camera mode: starts `melodora serve --video clip.y4m` and opens
+//    the page in a browser with no camera at all; checks that the page
+//    switches to the server's stream, that the streamed frames carry the face
+//    box, and the same moods and songs. Saves a second screenshot.
 //
 // Environment: MELODORA_BIN (default target/debug/melodora), CHROMIUM
 // (default /usr/bin/chromium), E2E_OUT (default tests/e2e/out),
@@ -117,8 +121,9 @@ function writeY4m(path, frames, seconds) {
 
 // ---- server -------------------------------------------------------------
 
-async function startServer(port, dataDir) {
-  const server = spawn(bin, ["serve", "--addr", `127.0.0.1:${port}`, "--data-dir", dataDir], { stdio: ["ignore", "pipe", "inherit"] });
+async function startServer(port, dataDir, extraArgs = []) {
+  const args = ["serve", "--addr", `127.0.0.1:${port}`, "--data-dir", dataDir, ...extraArgs];
+  const server = spawn(bin, args, { stdio: ["ignore", "pipe", "inherit"] });
   await new Promise((resolveReady, rejectReady) => {
     const timer = setTimeout(() => rejectReady(new Error("server did not start in 30 s")), 30000);
     server.stdout.on("data", (chunk) => {
@@ -146,21 +151,61 @@ async function overlayHasDrawing(page) {
   });
 }
 
-async function main() {
-  mkdirSync(out, { recursive: true });
-  const work = mkdtempSync(join(tmpdir(), "melodora-e2e-"));
-  const clip = join(work, "clip.y4m");
+/** Green pixels (the server's box colour) in the page's server stream image. */
+async function feedBoxPixels(page) {
+  return page.evaluate(() => {
+    const img = document.getElementById("feed");
+    if (!img.naturalWidth) return 0;
+    const canvas = document.createElement("canvas");
+    canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+    const ctx = canvas.getContext("2d");
+    ctx.drawImage(img, 0, 0);
+    const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    let green = 0;
+    for (let i = 0; i < data.length; i += 4) if (data[i + 1] > 180 && data[i] < 80 && data[i + 2] < 80) green++;
+    return green;
+  });
+}
 
-  const composer = await chromium.launch({ executablePath: browserPath, headless: true });
-  const blank = await composer.newPage();
-  const happy = await pickFace(blank, "happy", work);
-  const sad = await pickFace(blank, "sad", work);
-  await composer.close();
-  writeY4m(clip, [happy, sad], SECONDS_PER_FACE);
-  log(`clip: ${clip}`);
+/** Mood happy, then sad, then >= 10 songs that open Spotify in a new tab. */
+async function checkMoodsAndSongs(page, afterHappy) {
+  await waitForMood(page, "happy", 60000);
+  await afterHappy();
+  await waitForMood(page, "sad", 60000);
+  await page.waitForFunction(() => document.querySelectorAll("[data-testid=song]").length >= 10, null, { timeout: 20000 });
+  const links = await page.$$eval("[data-testid=song] a", (as) => as.map((a) => ({ href: a.href, target: a.target })));
+  if (links.length < 10) fail(`only ${links.length} song links`);
+  for (const link of links) {
+    if (!link.href.startsWith("https://open.spotify.com/")) fail(`song link does not open Spotify: ${link.href}`);
+    if (link.target !== "_blank") fail(`song link does not open a new tab: ${link.href}`);
+  }
+  log(`${links.length} songs, all opening Spotify`);
+}
 
+async function screenshot(page, name, copyTo) {
+  await page.waitForTimeout(500);
+  const shot = join(out, name);
+  await page.screenshot({ path: shot });
+  if (copyTo) copyFileSync(shot, resolve(root, copyTo));
+  log(`screenshot: ${shot}`);
+}
+
+async function openPage(browser, port, withCamera) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  if (withCamera) await context.grantPermissions(["camera"], { origin: `http://127.0.0.1:${port}` });
+  const page = await context.newPage();
+  page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") log("page:", m.text()); });
+  page.on("pageerror", (e) => fail(`page error: ${e.message}`));
+  await page.goto(`http://127.0.0.1:${port}/`);
+  await page.waitForFunction(() => document.querySelector("[data-testid=status]").textContent === "detecting", null, { timeout: 30000 });
+  return page;
+}
+
+/** The browser's (fake) webcam sends frames to the server. */
+async function browserCameraMode(clip, work) {
+  log("browser camera mode");
   const port = await freePort();
-  const server = await startServer(port, join(work, "data"));
+  const server = await startServer(port, join(work, "data-browser"));
   const browser = await chromium.launch({
     executablePath: browserPath,
     headless: true,
@@ -171,37 +216,57 @@ async function main() {
     ],
   });
   try {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    await context.grantPermissions(["camera"], { origin: `http://127.0.0.1:${port}` });
-    const page = await context.newPage();
-    page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") log("page:", m.text()); });
-    page.on("pageerror", (e) => fail(`page error: ${e.message}`));
-    await page.goto(`http://127.0.0.1:${port}/`);
-
-    await page.waitForFunction(() => document.querySelector("[data-testid=status]").textContent === "detecting", null, { timeout: 30000 });
-    await waitForMood(page, "happy", 60000);
-    const painted = await overlayHasDrawing(page);
-    if (painted < 100) fail(`no face box on the overlay (${painted} painted pixels)`);
-    log(`overlay: ${painted} painted pixels`);
-    await waitForMood(page, "sad", 60000);
-
-    await page.waitForFunction(() => document.querySelectorAll("[data-testid=song]").length >= 10, null, { timeout: 20000 });
-    const links = await page.$$eval("[data-testid=song] a", (as) => as.map((a) => ({ href: a.href, target: a.target })));
-    if (links.length < 10) fail(`only ${links.length} song links`);
-    for (const link of links) {
-      if (!link.href.startsWith("https://open.spotify.com/")) fail(`song link does not open Spotify: ${link.href}`);
-      if (link.target !== "_blank") fail(`song link does not open a new tab: ${link.href}`);
-    }
-    log(`${links.length} songs, all opening Spotify`);
-
-    await page.waitForTimeout(500);
-    const shot = join(out, "webcam.png");
-    await page.screenshot({ path: shot });
-    if (process.env.E2E_SCREENSHOT) copyFileSync(shot, resolve(root, process.env.E2E_SCREENSHOT));
-    log(`screenshot: ${shot}`);
+    const page = await openPage(browser, port, true);
+    await checkMoodsAndSongs(page, async () => {
+      const painted = await overlayHasDrawing(page);
+      if (painted < 100) fail(`no face box on the overlay (${painted} painted pixels)`);
+      log(`overlay: ${painted} painted pixels`);
+    });
+    await screenshot(page, "webcam.png", process.env.E2E_SCREENSHOT);
   } finally {
     await browser.close();
     server.kill();
+  }
+}
+
+/** The server plays the clip itself; the browser has no camera. */
+async function serverCameraMode(clip, work) {
+  log("server camera mode (--video)");
+  const port = await freePort();
+  const server = await startServer(port, join(work, "data-server"), ["--video", clip]);
+  const browser = await chromium.launch({ executablePath: browserPath, headless: true });
+  try {
+    const page = await openPage(browser, port, false);
+    const video = await page.$eval("#video", (v) => v.classList.contains("d-none") && !v.srcObject);
+    if (!video) fail("the page still uses a webcam in server camera mode");
+    await checkMoodsAndSongs(page, async () => {
+      const green = await feedBoxPixels(page);
+      if (green < 300) fail(`no face box on the server's stream (${green} box pixels)`);
+      log(`server stream: ${green} box pixels`);
+    });
+    await screenshot(page, "server-camera.png");
+  } finally {
+    await browser.close();
+    server.kill();
+  }
+}
+
+async function main() {
+  mkdirSync(out, { recursive: true });
+  const work = mkdtempSync(join(tmpdir(), "melodora-e2e-"));
+  const clip = join(work, "clip.y4m");
+  try {
+    const composer = await chromium.launch({ executablePath: browserPath, headless: true });
+    const blank = await composer.newPage();
+    const happy = await pickFace(blank, "happy", work);
+    const sad = await pickFace(blank, "sad", work);
+    await composer.close();
+    writeY4m(clip, [happy, sad], SECONDS_PER_FACE);
+    log(`clip: ${clip}`);
+
+    await browserCameraMode(clip, work);
+    await serverCameraMode(clip, work);
+  } finally {
     rmSync(work, { recursive: true, force: true });
   }
   log("passed");
