@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// The Python original named some of them differently (its song files are
 /// `disgusted.csv`, `fearful.csv`, `surprised.csv`); [`Emotion::from_str`]
 /// accepts both vocabularies so that files and URLs from either world work.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Emotion {

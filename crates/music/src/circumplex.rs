@@ -24,6 +24,7 @@ use melodora_core::Emotion;
 use serde::Serialize;
 
 /// A point in valence/energy space, both coordinates in `[0, 1]`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct MoodPoint {
     pub valence: f32,

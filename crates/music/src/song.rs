@@ -19,6 +19,7 @@ pub const MAX_TEXT_CHARS: usize = 500;
 pub const MAX_LINK_CHARS: usize = 2048;
 
 /// A Spotify track id: 22 base-62 characters.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct SpotifyId(String);
@@ -107,6 +108,7 @@ pub fn search_link(artist: &str, title: &str) -> String {
 const SEARCH_PREFIX: &str = "https://open.spotify.com/search/";
 
 /// Spotify audio features that place a song on the circumplex of affect.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct AudioFeatures {
     /// Musical positiveness, 0 (sad, angry) to 1 (happy, cheerful).
@@ -126,6 +128,7 @@ impl AudioFeatures {
 }
 
 /// A song's metadata, as read from a catalog file or the Spotify API.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Track {
     pub title: String,
@@ -174,6 +177,7 @@ impl Track {
 
 /// A song in the store: its metadata, the emotions it is filed under and
 /// the store's id for it (used by feedback and sessions).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Song {
     pub id: i64,

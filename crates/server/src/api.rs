@@ -10,16 +10,25 @@ use axum::Json;
 use melodora_core::Emotion;
 use melodora_music::{Mode, Request, Session, Verdict, DEFAULT_LIMIT};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use crate::engine::FrameError;
+use crate::engine::{FrameAnalysis, FrameError};
 use crate::AppState;
+use melodora_music::Recommendation;
 
 /// An error answer: a status and `{"error": message}`.
 pub struct ApiError(StatusCode, String);
 
+/// The body of every error answer.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What was wrong, for people.
+    error: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(serde_json::json!({"error": self.1}))).into_response()
+        (self.0, Json(ErrorBody { error: self.1 })).into_response()
     }
 }
 
@@ -39,17 +48,29 @@ fn internal(error: impl std::fmt::Display) -> ApiError {
     ApiError(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
 }
 
-#[derive(Serialize)]
+/// An encoded image, as the body of `/api/analyze`.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct ImageBody(#[allow(dead_code)] Vec<u8>);
+
+/// What the server runs on.
+#[derive(Serialize, ToSchema)]
 pub struct Health {
+    /// Always `"ok"`.
     status: &'static str,
+    /// Melodora's version.
     version: &'static str,
+    /// Songs in the catalog.
     songs: u64,
+    /// Name of the emotion model, if its description has one.
     model: Option<String>,
     /// `"browser"` (clients send frames) or `"server"` (the server's camera).
     capture: &'static str,
 }
 
-/// `GET /api/health`: the server is up, with what it runs on.
+/// Whether the server is up, and what it runs on.
+#[utoipa::path(get, path = "/api/health", tag = "melodora",
+    responses((status = 200, description = "The server is up", body = Health)))]
 pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     let music = Arc::clone(&state.music);
     let songs = tokio::task::spawn_blocking(move || music.song_count())
@@ -69,7 +90,16 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
     }))
 }
 
-/// `POST /api/analyze`: an image body (JPEG, PNG, ...) → faces and emotions.
+/// Faces and their emotions in an image.
+///
+/// The body is the encoded image itself (JPEG, PNG, ...).
+#[utoipa::path(post, path = "/api/analyze", tag = "melodora",
+    request_body(content = ImageBody, description = "An image: JPEG, PNG, BMP, WebP or GIF; at most 2 MB and 3840x2160 pixels",
+        content_type = "application/octet-stream"),
+    responses(
+        (status = 200, description = "Every face found, with its emotion", body = FrameAnalysis),
+        (status = 400, description = "Not a readable image", body = ErrorBody),
+        (status = 413, description = "Image over the size limit", body = ErrorBody)))]
 pub async fn analyze(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
     let vision = Arc::clone(&state.vision);
     let analysis = tokio::task::spawn_blocking(move || vision.analyze_encoded(&body))
@@ -78,18 +108,33 @@ pub async fn analyze(State(state): State<AppState>, body: Bytes) -> Result<Respo
     Ok(Json(analysis).into_response())
 }
 
-#[derive(Deserialize)]
+/// What list to make.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RecommendationQuery {
+    /// The listener's mood.
+    #[param(inline)]
     emotion: Emotion,
+    /// `match` the mood (default) or `uplift` it.
     #[serde(default)]
+    #[param(inline)]
     mode: Mode,
+    /// Songs in the list, 1 to 1000 (default 15).
     limit: Option<usize>,
+    /// Whose likes and skips to honour (default `"default"`).
     profile: Option<String>,
+    /// Seed of the tie-breaking jitter: the same seed gives the same list.
     seed: Option<u64>,
 }
 
-/// `GET /api/recommendations?emotion=&mode=&limit=`: a list, as
-/// `melodora recommend --json` prints it.
+/// A playlist for a mood.
+///
+/// The songs are those `melodora recommend --json` prints.
+#[utoipa::path(get, path = "/api/recommendations", tag = "melodora",
+    params(RecommendationQuery),
+    responses(
+        (status = 200, description = "Songs for the mood, best first", body = Vec<Recommendation>),
+        (status = 400, description = "Unknown emotion or mode, or a limit out of range", body = ErrorBody)))]
 pub async fn recommendations(
     State(state): State<AppState>,
     Query(query): Query<RecommendationQuery>,
@@ -116,14 +161,23 @@ pub async fn recommendations(
     Ok(Json(songs).into_response())
 }
 
-#[derive(Deserialize)]
+/// A like or skip.
+#[derive(Deserialize, ToSchema)]
 pub struct FeedbackBody {
+    /// The song's `id`, as in a recommendation.
     song_id: i64,
     verdict: Verdict,
+    /// Whose verdict it is (default `"default"`).
     profile: Option<String>,
 }
 
-/// `POST /api/feedback` `{"song_id", "verdict": "like"|"skip", "profile"?}`.
+/// A listener's like or skip of a song.
+#[utoipa::path(post, path = "/api/feedback", tag = "melodora",
+    request_body = FeedbackBody,
+    responses(
+        (status = 204, description = "Recorded; later lists follow it"),
+        (status = 404, description = "No such song", body = ErrorBody),
+        (status = 422, description = "Malformed feedback")))]
 pub async fn feedback(
     State(state): State<AppState>,
     Json(body): Json<FeedbackBody>,

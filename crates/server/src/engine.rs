@@ -26,7 +26,7 @@ pub struct Vision {
 }
 
 /// One analysed frame.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FrameAnalysis {
     pub width: usize,
     pub height: usize,
@@ -34,14 +34,20 @@ pub struct FrameAnalysis {
 }
 
 /// A face with its emotion, as sent to clients.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FaceReport {
+    /// Left edge of the face box, in frame pixels.
     pub x: i32,
+    /// Top edge of the face box.
     pub y: i32,
     pub w: i32,
     pub h: i32,
+    /// The most probable emotion.
     pub emotion: Emotion,
+    /// Its probability.
     pub confidence: f32,
+    /// Probability of each of the seven emotions, by name.
+    #[schema(value_type = BTreeMap<String, f32>)]
     pub probabilities: BTreeMap<&'static str, f32>,
     /// The same probabilities in FER order, for the mood tracker.
     #[serde(skip)]

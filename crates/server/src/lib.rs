@@ -3,7 +3,8 @@
 //! * `/` and `/static/*`: the embedded web page (`web/`);
 //! * `/ws`: the live protocol (frames in, faces, mood and songs out; see
 //!   [`ws`]);
-//! * `/api/*`: health, image analysis, recommendations, feedback (see [`api`]);
+//! * `/api/*`: health, image analysis, recommendations, feedback (see [`api`]),
+//!   and their OpenAPI document at `/api/openapi.json` (see [`openapi`]);
 //! * `/video_feed`: in server camera mode, the annotated frames as MJPEG
 //!   (see [`capture`]).
 //!
@@ -16,6 +17,7 @@ mod assets;
 pub mod capture;
 pub mod engine;
 mod feed;
+pub mod openapi;
 pub mod viewer;
 pub mod ws;
 
@@ -75,6 +77,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/analyze", post(api::analyze))
         .route("/api/recommendations", get(api::recommendations))
         .route("/api/feedback", post(api::feedback))
+        .route("/api/openapi.json", get(openapi::openapi_json))
         .layer(DefaultBodyLimit::max(MAX_FRAME_BYTES))
         .layer(middleware::from_fn(refuse_declared_oversize))
         .layer(middleware::from_fn(security_headers))

@@ -658,3 +658,79 @@ fn without_a_server_camera_there_is_no_video_feed() {
         "{body}"
     );
 }
+
+/// Property names an object schema requires, following `$ref` and `allOf`.
+fn required_properties(doc: &Value, schema: &Value) -> Vec<String> {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.trim_start_matches("#/components/schemas/");
+        return required_properties(doc, &doc["components"]["schemas"][name]);
+    }
+    let mut names: Vec<String> = schema["required"]
+        .as_array()
+        .map(|r| r.iter().map(|n| n.as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default();
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        names.extend(required_properties(doc, part));
+    }
+    names
+}
+
+fn response_schema<'a>(doc: &'a Value, path: &str, method: &str) -> &'a Value {
+    &doc["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"]
+}
+
+#[test]
+fn the_openapi_document_covers_the_api_and_matches_its_answers() {
+    let addr = default_server(quick());
+    let (status, doc) = get(addr, "/api/openapi.json");
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
+    let mut paths: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    paths.sort_unstable();
+    assert_eq!(
+        paths,
+        [
+            "/api/analyze",
+            "/api/feedback",
+            "/api/health",
+            "/api/openapi.json",
+            "/api/recommendations"
+        ]
+    );
+    let emotions = &doc["components"]["schemas"]["Emotion"]["enum"];
+    assert_eq!(emotions.as_array().unwrap().len(), 7, "{emotions}");
+
+    // Every property the document requires is in the real answers.
+    let (_, health) = get(addr, "/api/health");
+    for name in required_properties(&doc, response_schema(&doc, "/api/health", "get")) {
+        assert!(health.get(&name).is_some(), "health lacks {name}: {health}");
+    }
+    let (_, analysis) = post(addr, "/api/analyze", "image/png", &image(FACES));
+    for name in required_properties(&doc, response_schema(&doc, "/api/analyze", "post")) {
+        assert!(analysis.get(&name).is_some(), "analysis lacks {name}");
+    }
+    let face_schema = &doc["components"]["schemas"]["FaceReport"];
+    let face = &analysis["faces"][0];
+    for name in required_properties(&doc, face_schema) {
+        assert!(face.get(&name).is_some(), "face lacks {name}: {face}");
+    }
+    let (_, songs) = get(addr, "/api/recommendations?emotion=happy&limit=3");
+    let item = &response_schema(&doc, "/api/recommendations", "get")["items"];
+    let required = required_properties(&doc, item);
+    for name in ["title", "album", "artist", "link", "id"] {
+        assert!(
+            required.contains(&name.to_owned()),
+            "{name} not required: {required:?}"
+        );
+    }
+    for song in songs.as_array().unwrap() {
+        for name in &required {
+            assert!(song.get(name).is_some(), "song lacks {name}: {song}");
+        }
+    }
+}

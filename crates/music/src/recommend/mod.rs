@@ -40,6 +40,7 @@ use crate::song::Song;
 use crate::store::{Store, Verdict};
 
 /// How a list relates to the listener's mood.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
@@ -94,6 +95,7 @@ impl Session {
 
 /// One recommended song, with the target it was chosen for and its score
 /// (distance plus costs; lower is closer).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Recommendation {
     #[serde(flatten)]

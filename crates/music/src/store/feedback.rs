@@ -11,6 +11,7 @@ use super::Store;
 use crate::error::{Error, Result};
 
 /// A listener's verdict on a song.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {

@@ -1,0 +1,28 @@
+//! The OpenAPI document served at `/api/openapi.json`, generated from the
+//! handlers' annotations and the exchanged types (utoipa), so it cannot
+//! drift from the code.
+
+use utoipa::OpenApi;
+
+use crate::api;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Melodora",
+        description = "Emotion-aware music recommendation: faces and emotions in images, playlists for moods, \
+            listener feedback. The live app also speaks a WebSocket protocol at `/ws` (camera frames in, \
+            faces, stable mood and songs out) and, in server camera mode, streams annotated MJPEG at \
+            `/video_feed`; see the project's README."
+    ),
+    paths(api::health, api::analyze, api::recommendations, api::feedback, openapi_json),
+    tags((name = "melodora", description = "Melodora's HTTP API"))
+)]
+pub struct ApiDoc;
+
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "melodora",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API", content_type = "application/json")))]
+pub async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(ApiDoc::openapi())
+}
