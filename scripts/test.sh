@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project: the one test command of README.md,
 # and what .ci/run calls. Needs the Rust toolchain; the browser tests install
-# Debian's chromium (apt-get) and playwright-core (npm ci) themselves. Tests
-# that use FER images or the song catalogs read ../shared (see README.md).
+# Debian's chromium (apt-get) and playwright-core (npm ci) themselves, and the
+# camera feature's check installs libclang-dev (apt-get) for its bindgen.
+# Tests that use FER images or the song catalogs read ../shared (see README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,12 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== cargo test"
 cargo test --workspace --locked
+
+echo "== camera feature (nokhwa): lint, unit tests, and serve --camera without a device"
+scripts/install_camera_deps.sh
+cargo clippy -p melodora --features camera --all-targets --locked -- -D warnings
+cargo test -p melodora-server --features camera --locked --lib camera
+cargo test -p melodora --features camera --locked --test serve_cli
 
 echo "== browser end-to-end tests"
 tests/e2e/run.sh

@@ -30,8 +30,10 @@ pub const DEFAULT_FILE_FPS: f64 = 15.0;
 /// Failed reads in a row after which capture gives up.
 const MAX_CONSECUTIVE_FAILURES: u32 = 5;
 
-/// Where the server's frames come from.
-pub trait FrameSource: Send + 'static {
+/// Where the server's frames come from. Sources live on the capture thread
+/// (camera handles often cannot move between threads), so they are opened
+/// there; see [`ServerCamera::start`].
+pub trait FrameSource {
     /// The next frame, blocking until there is one.
     fn next_frame(&mut self) -> Result<VideoFrame, CaptureError>;
     /// Frames per second to play at, for sources that do not pace
@@ -44,10 +46,12 @@ pub trait FrameSource: Send + 'static {
 /// Why the server camera failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
-    #[error("{path}: {source}")]
-    Video { path: String, source: VideoError },
+    #[error("{path}: {error}")]
+    Video { path: String, error: VideoError },
     #[error("camera {device}: {message}")]
     Camera { device: String, message: String },
+    #[error("cannot run the capture thread: {0}")]
+    Thread(String),
 }
 
 /// A video file played in a loop at its own frame rate.
@@ -62,9 +66,9 @@ impl LoopingVideo {
     /// overrides the rate the file declares (MJPEG declares none).
     pub fn open(path: &std::path::Path, fps: Option<f64>) -> Result<LoopingVideo, CaptureError> {
         let name = path.display().to_string();
-        let error = |source| CaptureError::Video {
+        let error = |error| CaptureError::Video {
             path: name.clone(),
-            source,
+            error,
         };
         let mut reader = VideoReader::open(path).map_err(error)?;
         reader
@@ -83,9 +87,9 @@ impl LoopingVideo {
 
 impl FrameSource for LoopingVideo {
     fn next_frame(&mut self) -> Result<VideoFrame, CaptureError> {
-        let error = |source| CaptureError::Video {
+        let error = |error| CaptureError::Video {
             path: self.path.clone(),
-            source,
+            error,
         };
         if let Some(frame) = self.reader.next_frame().map_err(error)? {
             return Ok(frame);
@@ -135,28 +139,41 @@ pub struct ServerCamera {
 }
 
 impl ServerCamera {
-    /// Starts capturing from `source` on a thread of its own.
-    pub fn start(source: Box<dyn FrameSource>, vision: Arc<Vision>) -> ServerCamera {
+    /// Starts capturing on a thread of its own, from the source `open`
+    /// opens there; returns once it is open, or with the reason it is not.
+    pub fn start<S, F>(open: F, vision: Arc<Vision>) -> Result<ServerCamera, CaptureError>
+    where
+        S: FrameSource,
+        F: FnOnce() -> Result<S, CaptureError> + Send + 'static,
+    {
         let (frames, _) = watch::channel(None);
         let stop = Arc::new(AtomicBool::new(false));
-        let description = source.describe();
+        let (opened_tx, opened_rx) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("melodora-capture".into())
             .spawn({
                 let frames = frames.clone();
                 let stop = Arc::clone(&stop);
-                move || capture_loop(source, &vision, &frames, &stop)
+                move || match open() {
+                    Ok(mut source) => {
+                        let _ = opened_tx.send(Ok(source.describe()));
+                        capture_loop(&mut source, &vision, &frames, &stop);
+                    }
+                    Err(error) => {
+                        let _ = opened_tx.send(Err(error));
+                    }
+                }
             })
-            .ok();
-        if thread.is_none() {
-            tracing::error!("cannot start the capture thread");
-        }
-        ServerCamera {
+            .map_err(|e| CaptureError::Thread(e.to_string()))?;
+        let description = opened_rx
+            .recv()
+            .map_err(|_| CaptureError::Thread("the capture thread ended while opening".into()))??;
+        Ok(ServerCamera {
             frames,
             stop,
-            thread,
+            thread: Some(thread),
             description,
-        }
+        })
     }
 
     /// Follows the newest frame; the first one is delivered as a change.
@@ -182,7 +199,7 @@ impl Drop for ServerCamera {
 }
 
 fn capture_loop(
-    mut source: Box<dyn FrameSource>,
+    source: &mut impl FrameSource,
     vision: &Vision,
     frames: &watch::Sender<Latest>,
     stop: &AtomicBool,
@@ -197,7 +214,7 @@ fn capture_loop(
             pacer.restart();
             continue;
         }
-        let frame = match next_on_time(source.as_mut(), &mut pacer) {
+        let frame = match next_on_time(source, &mut pacer) {
             Ok(frame) => frame,
             Err(error) => {
                 failures += 1;
@@ -229,7 +246,7 @@ fn capture_loop(
 
 /// Reads the frame that is due now, skipping those analysis had no time for.
 fn next_on_time(
-    source: &mut dyn FrameSource,
+    source: &mut impl FrameSource,
     pacer: &mut Pacer,
 ) -> Result<VideoFrame, CaptureError> {
     let behind = pacer.frames_behind();

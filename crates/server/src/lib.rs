@@ -14,6 +14,8 @@
 
 pub mod api;
 mod assets;
+#[cfg(feature = "camera")]
+pub mod camera;
 pub mod capture;
 pub mod engine;
 mod feed;

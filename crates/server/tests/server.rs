@@ -50,8 +50,9 @@ fn start_with_video(options: AppOptions, store: Store, video: Option<&Path>) -> 
         face_margin: 0.0,
     });
     let camera = video.map(|path| {
-        let source = LoopingVideo::open(path, None).unwrap();
-        Arc::new(ServerCamera::start(Box::new(source), Arc::clone(&vision)))
+        let path = path.to_owned();
+        let open = move || LoopingVideo::open(&path, None);
+        Arc::new(ServerCamera::start(open, Arc::clone(&vision)).unwrap())
     });
     let state = AppState {
         vision,

@@ -38,6 +38,10 @@ pub struct ServeArgs {
     /// browsers' webcams.
     #[arg(long, value_name = "FILE")]
     pub video: Option<PathBuf>,
+    /// Server camera mode with a live camera: /dev/videoN (or N). Needs a
+    /// build with the `camera` feature (`cargo build --release --features camera`).
+    #[arg(long, value_name = "DEVICE", conflicts_with = "video")]
+    pub camera: Option<String>,
     /// Frames per second to play --video at (default: the rate the file
     /// declares; 15 for MJPEG, which declares none).
     #[arg(long, value_name = "FPS", requires = "video")]
@@ -69,15 +73,10 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         );
     }
     let vision = Arc::new(vision);
-    let camera = match &args.video {
-        Some(path) => {
-            let source = LoopingVideo::open(path, args.fps)?;
-            let camera = ServerCamera::start(Box::new(source), Arc::clone(&vision));
-            tracing::info!(source = camera.description(), "server camera mode");
-            Some(Arc::new(camera))
-        }
-        None => None,
-    };
+    let camera = server_camera(&args, &vision)?;
+    if let Some(camera) = &camera {
+        tracing::info!(source = camera.description(), "server camera mode");
+    }
     let store = args.store.open()?;
     let music = Music::new(store).context("cannot index the song catalog")?;
     let state = AppState {
@@ -110,4 +109,35 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         }))
         .with_context(|| format!("cannot serve on {}", args.addr))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The server's own camera, if `--video` or `--camera` asks for one.
+fn server_camera(args: &ServeArgs, vision: &Arc<Vision>) -> Result<Option<Arc<ServerCamera>>> {
+    let camera = if let Some(path) = &args.video {
+        let (path, fps) = (path.clone(), args.fps);
+        ServerCamera::start(move || LoopingVideo::open(&path, fps), Arc::clone(vision))?
+    } else if let Some(device) = &args.camera {
+        live_camera(device, vision)?
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(Arc::new(camera)))
+}
+
+#[cfg(feature = "camera")]
+fn live_camera(device: &str, vision: &Arc<Vision>) -> Result<ServerCamera> {
+    use melodora_server::camera::LiveCamera;
+    let device = device.to_string();
+    Ok(ServerCamera::start(
+        move || LiveCamera::open(&device),
+        Arc::clone(vision),
+    )?)
+}
+
+#[cfg(not(feature = "camera"))]
+fn live_camera(_device: &str, _vision: &Arc<Vision>) -> Result<ServerCamera> {
+    anyhow::bail!(
+        "this melodora was built without camera support; rebuild with \
+         `cargo build --release --features camera`, or use --video FILE"
+    )
 }

@@ -56,7 +56,7 @@ impl<R: BufRead> MjpegReader<R> {
             max_bytes: MAX_MJPEG_FRAME_BYTES as u64,
         };
         let image =
-            decode_image(jpeg, &limits).map_err(|source| VideoError::Decode { frame, source })?;
+            decode_image(jpeg, &limits).map_err(|error| VideoError::Decode { frame, error })?;
         Ok(Some(VideoFrame {
             gray: GrayImage::from_dynamic(&image),
             rgb: image.into_rgb8(),

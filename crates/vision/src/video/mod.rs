@@ -54,8 +54,10 @@ impl std::fmt::Display for VideoFormat {
 /// Why a video could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum VideoError {
+    /// The I/O error is shown in the message and deliberately not exposed
+    /// as `source()`, so error chains do not print it twice.
     #[error("cannot read video: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     #[error("not a supported video (expected a YUV4MPEG2 .y4m file or a Motion JPEG stream of concatenated JPEG images)")]
     UnknownFormat,
     #[error("bad Y4M header: {0}")]
@@ -66,10 +68,16 @@ pub enum VideoError {
     BadFrame { frame: u64, message: String },
     #[error("frame {frame} is truncated")]
     Truncated { frame: u64 },
-    #[error("frame {frame}: {source}")]
-    Decode { frame: u64, source: DecodeError },
+    #[error("frame {frame}: {error}")]
+    Decode { frame: u64, error: DecodeError },
     #[error("video has no frames")]
     NoFrames,
+}
+
+impl From<std::io::Error> for VideoError {
+    fn from(e: std::io::Error) -> Self {
+        VideoError::Io(e)
+    }
 }
 
 /// A video file read frame by frame, which can start over (for looping).
