@@ -11,6 +11,7 @@ pub mod emotion;
 mod gray;
 pub mod pipeline;
 pub mod stability;
+pub mod tracking;
 pub mod video;
 
 pub use cascade::{Cascade, CascadeError, DetectParams, HaarDetector};

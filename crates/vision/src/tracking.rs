@@ -1,0 +1,191 @@
+//! Following faces through a video without scanning every whole frame.
+//!
+//! A face seldom moves far or changes size much between two frames, so
+//! after a full scan the tracker looks for each known face only in a region
+//! around where it was, and only at window sizes near its size. It scans the
+//! whole frame again every few frames (to find faces that appeared), when a
+//! known face is not found near its last place, and when nothing is known.
+//! The detector and its parameters are the same as for a full scan, so a
+//! tracked face is the box a full scan would give, give or take the pixel
+//! grid of the region.
+
+use melodora_core::FaceBox;
+
+use crate::cascade::{DetectParams, HaarDetector, ParamsError};
+use crate::GrayImage;
+
+/// How the tracker trades scanning work for latency.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrackingConfig {
+    /// A full scan at least once every this many frames, to find new faces.
+    pub full_scan_interval: u32,
+    /// Margin around a known face searched in the next frame, as a fraction
+    /// of the face's size on each side.
+    pub search_margin: f32,
+    /// Window sizes searched for a known face: from its size divided by
+    /// this to its size multiplied by it.
+    pub scale_band: f32,
+}
+
+impl Default for TrackingConfig {
+    /// A full scan every 15 frames (twice a second at 30 fps); a region of
+    /// half a face on each side; sizes within 25%.
+    fn default() -> Self {
+        TrackingConfig {
+            full_scan_interval: 15,
+            search_margin: 0.5,
+            scale_band: 1.25,
+        }
+    }
+}
+
+/// Whether a frame was scanned whole or only around known faces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scan {
+    Full,
+    Tracked,
+}
+
+/// One video stream's tracking state.
+#[derive(Debug, Clone)]
+pub struct FaceTracker {
+    config: TrackingConfig,
+    faces: Vec<FaceBox>,
+    frames_since_full_scan: u32,
+}
+
+impl FaceTracker {
+    pub fn new(config: TrackingConfig) -> FaceTracker {
+        FaceTracker {
+            config,
+            faces: Vec::new(),
+            frames_since_full_scan: 0,
+        }
+    }
+
+    /// Forgets the known faces: the next frame is scanned whole (e.g. after
+    /// a cut or a seek).
+    pub fn reset(&mut self) {
+        self.faces.clear();
+    }
+
+    /// The faces in the next frame of the stream, and how they were found.
+    pub fn detect(
+        &mut self,
+        detector: &HaarDetector,
+        params: &DetectParams,
+        frame: &GrayImage,
+    ) -> Result<(Vec<FaceBox>, Scan), ParamsError> {
+        let due = self.frames_since_full_scan + 1 >= self.config.full_scan_interval.max(1);
+        if !self.faces.is_empty() && !due {
+            if let Some(faces) = self.track(detector, params, frame)? {
+                self.frames_since_full_scan += 1;
+                self.faces.clone_from(&faces);
+                return Ok((faces, Scan::Tracked));
+            }
+        }
+        let faces = detector.detect(frame, params)?;
+        self.frames_since_full_scan = 0;
+        self.faces.clone_from(&faces);
+        Ok((faces, Scan::Full))
+    }
+
+    /// Each known face searched near its last place; `None` if one is lost.
+    fn track(
+        &self,
+        detector: &HaarDetector,
+        params: &DetectParams,
+        frame: &GrayImage,
+    ) -> Result<Option<Vec<FaceBox>>, ParamsError> {
+        let mut found: Vec<FaceBox> = Vec::with_capacity(self.faces.len());
+        for known in &self.faces {
+            let Some(region) = self.search_region(known, frame) else {
+                return Ok(None);
+            };
+            let crop = frame.crop(
+                region.x as usize,
+                region.y as usize,
+                region.w as usize,
+                region.h as usize,
+            );
+            let near = self.band_params(known, params);
+            let candidates = detector.detect(&crop, &near)?;
+            let best = candidates
+                .into_iter()
+                .map(|b| FaceBox::new(b.x + region.x, b.y + region.y, b.w, b.h))
+                .max_by(|a, b| a.iou(known).total_cmp(&b.iou(known)));
+            match best {
+                Some(face) if face.iou(known) > 0.0 => {
+                    // Two known faces that merged into one are one face now.
+                    if !found.iter().any(|f| f.iou(&face) > 0.5) {
+                        found.push(face);
+                    }
+                }
+                _ => return Ok(None),
+            }
+        }
+        Ok(Some(found))
+    }
+
+    /// The known face grown by the margin, clipped to the frame.
+    fn search_region(&self, face: &FaceBox, frame: &GrayImage) -> Option<FaceBox> {
+        let margin_x = (face.w as f32 * self.config.search_margin).ceil() as i32;
+        let margin_y = (face.h as f32 * self.config.search_margin).ceil() as i32;
+        let x0 = (face.x - margin_x).max(0);
+        let y0 = (face.y - margin_y).max(0);
+        let x1 = (face.x + face.w + margin_x).min(frame.width() as i32);
+        let y1 = (face.y + face.h + margin_y).min(frame.height() as i32);
+        (x1 > x0 && y1 > y0).then(|| FaceBox::new(x0, y0, x1 - x0, y1 - y0))
+    }
+
+    /// The caller's parameters, with window sizes narrowed to the band
+    /// around `face` (never beyond the caller's own limits).
+    fn band_params(&self, face: &FaceBox, params: &DetectParams) -> DetectParams {
+        let band = self.config.scale_band.max(1.0);
+        let side = face.w.max(face.h) as f32;
+        let mut min = ((side / band).floor() as u32).max(params.min_size.0.max(params.min_size.1));
+        let mut max = (side * band).ceil() as u32;
+        if params.max_size != (0, 0) {
+            max = max.min(params.max_size.0.min(params.max_size.1));
+        }
+        min = min.min(max);
+        DetectParams {
+            min_size: (min, min),
+            max_size: (max, max),
+            ..*params
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_band_stays_within_the_callers_limits() {
+        let tracker = FaceTracker::new(TrackingConfig::default());
+        let face = FaceBox::new(10, 10, 100, 100);
+        let open = tracker.band_params(&face, &DetectParams::default());
+        assert_eq!((open.min_size, open.max_size), ((80, 80), (125, 125)));
+        let narrow = DetectParams {
+            min_size: (90, 90),
+            max_size: (110, 110),
+            ..DetectParams::default()
+        };
+        let limited = tracker.band_params(&face, &narrow);
+        assert_eq!((limited.min_size, limited.max_size), ((90, 90), (110, 110)));
+    }
+
+    #[test]
+    fn regions_are_clipped_to_the_frame() {
+        let tracker = FaceTracker::new(TrackingConfig::default());
+        let frame = GrayImage::new(200, 100);
+        let region = tracker
+            .search_region(&FaceBox::new(150, 50, 60, 60), &frame)
+            .unwrap();
+        assert_eq!(region, FaceBox::new(120, 20, 80, 80));
+        assert!(tracker
+            .search_region(&FaceBox::new(400, 400, 10, 10), &frame)
+            .is_none());
+    }
+}
