@@ -1,5 +1,6 @@
-//! `melodora bench`: how long detection (or emotion classification, or the
-//! music catalog with `--catalog`) takes,
+//! `melodora bench`: how long detection (or emotion classification, the
+//! whole pipeline on a video with `--video`, or the music catalog with
+//! `--catalog`) takes,
 //! for side-by-side comparison with the references (OpenCV, ONNX Runtime;
 //! see `bench/haar_vs_opencv.py`, `bench/emotion_vs_onnxruntime.py`).
 
@@ -9,6 +10,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use melodora_vision::tracking::TrackingConfig;
 use melodora_vision::{load_image, GrayImage};
 use serde::Serialize;
 
@@ -19,8 +21,19 @@ use crate::report::format_table;
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     /// Images to time detection on (with --emotion: face crops to classify).
-    #[arg(required_unless_present = "catalog", value_name = "IMAGE")]
+    #[arg(required_unless_present_any = ["catalog", "video"], value_name = "IMAGE")]
     pub images: Vec<PathBuf>,
+    /// Time the whole pipeline (detect, classify, smooth) on each frame of
+    /// this video (Y4M or MJPEG), scanning every frame and then tracking.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["emotion", "images", "catalog"])]
+    pub video: Option<PathBuf>,
+    /// Frames of --video to use (decoded up front, gray).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub frames: u64,
+    /// With --video: a full scan at least every this many frames when tracking.
+    #[arg(long, default_value_t = TrackingConfig::default().full_scan_interval as u64,
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub full_scan_every: u64,
     /// Benchmark the music side instead: import, index and recommend on a
     /// synthetic catalog of this many songs (see docs/PERFORMANCE.md).
     #[arg(long, value_name = "SONGS", conflicts_with_all = ["emotion", "images"],
@@ -81,6 +94,22 @@ fn median_ms(repeat: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
     if let Some(songs) = args.catalog {
         super::bench_catalog::run(songs, args.calls as usize, args.json)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(video) = &args.video {
+        let (detector, params) = (args.detector.detector()?, args.detector.params()?);
+        let classifier = args.model.classifier()?;
+        let pipeline = super::bench_video::Pipeline {
+            detector: &detector,
+            params: &params,
+            classifier: &classifier,
+            face_margin: args.model.face_margin,
+        };
+        let tracking = TrackingConfig {
+            full_scan_interval: args.full_scan_every as u32,
+            ..TrackingConfig::default()
+        };
+        super::bench_video::run(video, args.frames as usize, &pipeline, tracking, args.json)?;
         return Ok(ExitCode::SUCCESS);
     }
     anyhow::ensure!(args.repeat >= 1, "--repeat must be at least 1");

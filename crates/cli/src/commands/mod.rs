@@ -1,5 +1,6 @@
 pub mod bench;
 pub mod bench_catalog;
+pub mod bench_video;
 pub mod catalog;
 pub mod detect;
 pub mod eval;
