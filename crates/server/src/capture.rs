@@ -18,6 +18,7 @@ use image::codecs::jpeg::JpegEncoder;
 use image::RgbImage;
 use melodora_core::FaceBox;
 use melodora_vision::annotate::draw_labelled_boxes;
+use melodora_vision::tracking::{FaceTracker, TrackingConfig};
 use melodora_vision::{VideoError, VideoFrame, VideoReader};
 use tokio::sync::watch;
 
@@ -141,7 +142,11 @@ pub struct ServerCamera {
 impl ServerCamera {
     /// Starts capturing on a thread of its own, from the source `open`
     /// opens there; returns once it is open, or with the reason it is not.
-    pub fn start<S, F>(open: F, vision: Arc<Vision>) -> Result<ServerCamera, CaptureError>
+    pub fn start<S, F>(
+        open: F,
+        vision: Arc<Vision>,
+        tracking: Option<TrackingConfig>,
+    ) -> Result<ServerCamera, CaptureError>
     where
         S: FrameSource,
         F: FnOnce() -> Result<S, CaptureError> + Send + 'static,
@@ -157,7 +162,8 @@ impl ServerCamera {
                 move || match open() {
                     Ok(mut source) => {
                         let _ = opened_tx.send(Ok(source.describe()));
-                        capture_loop(&mut source, &vision, &frames, &stop);
+                        let mut tracker = tracking.map(FaceTracker::new);
+                        capture_loop(&mut source, &vision, tracker.as_mut(), &frames, &stop);
                     }
                     Err(error) => {
                         let _ = opened_tx.send(Err(error));
@@ -201,6 +207,7 @@ impl Drop for ServerCamera {
 fn capture_loop(
     source: &mut impl FrameSource,
     vision: &Vision,
+    mut tracker: Option<&mut FaceTracker>,
     frames: &watch::Sender<Latest>,
     stop: &AtomicBool,
 ) {
@@ -212,6 +219,9 @@ fn capture_loop(
             // Nobody watches: do not read, analyse or encode anything.
             std::thread::sleep(Duration::from_millis(50));
             pacer.restart();
+            if let Some(tracker) = tracker.as_deref_mut() {
+                tracker.reset();
+            }
             continue;
         }
         let frame = match next_on_time(source, &mut pacer) {
@@ -229,7 +239,7 @@ fn capture_loop(
         };
         failures = 0;
         seq += 1;
-        match process(vision, frame) {
+        match process(vision, tracker.as_deref_mut(), frame) {
             Ok((analysis, jpeg)) => {
                 frames.send_replace(Some(Arc::new(CapturedFrame {
                     seq,
@@ -260,8 +270,14 @@ fn next_on_time(
 }
 
 /// Analyses a frame and encodes it with its faces drawn on.
-fn process(vision: &Vision, frame: VideoFrame) -> Result<(FrameAnalysis, Bytes), String> {
-    let analysis = vision.analyze(&frame.gray).map_err(|e| e.to_string())?;
+fn process(
+    vision: &Vision,
+    tracker: Option<&mut FaceTracker>,
+    frame: VideoFrame,
+) -> Result<(FrameAnalysis, Bytes), String> {
+    let analysis = vision
+        .analyze_in_stream(&frame.gray, tracker)
+        .map_err(|e| e.to_string())?;
     let mut picture = frame.rgb;
     annotate(&mut picture, &analysis.faces);
     let mut jpeg = Cursor::new(Vec::with_capacity(64 * 1024));

@@ -5,7 +5,8 @@ use std::sync::{Mutex, RwLock};
 
 use melodora_core::{Emotion, FaceBox};
 use melodora_music::{Recommendation, Recommender, Request, Session, Store, Verdict};
-use melodora_vision::pipeline::{analyze_frame, AnalyzedFace};
+use melodora_vision::pipeline::{analyze_frame, classify_faces, AnalyzedFace};
+use melodora_vision::tracking::FaceTracker;
 use melodora_vision::{
     decode_image, DecodeLimits, DetectParams, EmotionClassifier, GrayImage, HaarDetector,
 };
@@ -100,6 +101,45 @@ impl Vision {
     /// Decodes an encoded image (JPEG, PNG, ...) and analyses it. Nothing
     /// is written anywhere: frames live only in memory.
     pub fn analyze_encoded(&self, bytes: &[u8]) -> Result<FrameAnalysis, FrameError> {
+        let gray = self.decode(bytes)?;
+        self.analyze(&gray)
+    }
+
+    /// Like [`Vision::analyze_encoded`] for a frame of a stream: with a
+    /// tracker, faces are searched near where they were (see
+    /// [`FaceTracker`]).
+    pub fn analyze_encoded_in_stream(
+        &self,
+        bytes: &[u8],
+        tracker: Option<&mut FaceTracker>,
+    ) -> Result<FrameAnalysis, FrameError> {
+        let gray = self.decode(bytes)?;
+        self.analyze_in_stream(&gray, tracker)
+    }
+
+    /// Analyses a gray frame of a stream, with a tracker if given.
+    pub fn analyze_in_stream(
+        &self,
+        gray: &GrayImage,
+        tracker: Option<&mut FaceTracker>,
+    ) -> Result<FrameAnalysis, FrameError> {
+        let Some(tracker) = tracker else {
+            return self.analyze(gray);
+        };
+        let analysis_error = |e: &dyn std::fmt::Display| FrameError::Analysis(e.to_string());
+        let (faces, _) = tracker
+            .detect(&self.detector, &self.params, gray)
+            .map_err(|e| analysis_error(&e))?;
+        let faces = classify_faces(gray, faces, &self.classifier, self.face_margin)
+            .map_err(|e| analysis_error(&e))?;
+        Ok(FrameAnalysis {
+            width: gray.width(),
+            height: gray.height(),
+            faces: faces.into_iter().filter_map(report).collect(),
+        })
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Result<GrayImage, FrameError> {
         if bytes.len() > MAX_FRAME_BYTES {
             return Err(FrameError::TooLarge {
                 size: bytes.len(),
@@ -111,7 +151,7 @@ impl Vision {
             max_bytes: MAX_FRAME_BYTES as u64,
         };
         let image = decode_image(bytes, &limits).map_err(|e| FrameError::Decode(e.to_string()))?;
-        self.analyze(&GrayImage::from_dynamic(&image))
+        Ok(GrayImage::from_dynamic(&image))
     }
 
     /// Analyses a gray frame.

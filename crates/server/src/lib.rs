@@ -33,6 +33,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use melodora_vision::tracking::TrackingConfig;
 use melodora_vision::StabilityConfig;
 
 pub use capture::{LoopingVideo, ServerCamera};
@@ -46,6 +47,9 @@ pub struct AppOptions {
     pub follow: Follow,
     /// Shortest time between two analyses of one connection's frames.
     pub min_frame_interval: Duration,
+    /// Face tracking in each stream (a connection's frames, the server
+    /// camera); `None` scans every frame whole.
+    pub tracking: Option<TrackingConfig>,
 }
 
 impl Default for AppOptions {
@@ -54,6 +58,7 @@ impl Default for AppOptions {
             stability: StabilityConfig::default(),
             follow: Follow::LargestFace,
             min_frame_interval: ws::DEFAULT_MIN_FRAME_INTERVAL,
+            tracking: Some(TrackingConfig::default()),
         }
     }
 }

@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
 use melodora_music::{Mode, Recommendation, Request, Verdict, DEFAULT_LIMIT};
+use melodora_vision::tracking::{FaceTracker, TrackingConfig};
 use melodora_vision::StableMood;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -101,7 +102,7 @@ pub async fn handle(mut socket: WebSocket, state: AppState) {
         connection_seed(),
     );
     let (done_tx, mut done_rx) = mpsc::channel::<AnalysisResult>(1);
-    let mut queue = FrameQueue::new(done_tx);
+    let mut queue = FrameQueue::new(done_tx, state.options.tracking);
     let mut camera = state.camera.as_ref().map(|c| c.subscribe());
     let hello = Hello {
         r#type: "hello",
@@ -181,6 +182,8 @@ async fn next_camera_frame(
 /// newer frame replaces the waiting one, which is counted as dropped.
 struct FrameQueue {
     done: mpsc::Sender<AnalysisResult>,
+    /// The connection's face tracker (used by one analysis at a time).
+    tracker: Option<Arc<std::sync::Mutex<FaceTracker>>>,
     in_flight: bool,
     waiting: Option<Bytes>,
     next_start: Instant,
@@ -189,9 +192,11 @@ struct FrameQueue {
 }
 
 impl FrameQueue {
-    fn new(done: mpsc::Sender<AnalysisResult>) -> Self {
+    fn new(done: mpsc::Sender<AnalysisResult>, tracking: Option<TrackingConfig>) -> Self {
         FrameQueue {
             done,
+            tracker: tracking
+                .map(|config| Arc::new(std::sync::Mutex::new(FaceTracker::new(config)))),
             in_flight: false,
             waiting: None,
             next_start: Instant::now(),
@@ -219,7 +224,14 @@ impl FrameQueue {
 
     fn start(&mut self, state: &AppState, frame: Bytes) {
         self.seq += 1;
-        start_analysis(state, frame, self.seq, self.next_start, self.done.clone());
+        start_analysis(
+            state,
+            frame,
+            self.seq,
+            self.next_start,
+            self.tracker.clone(),
+            self.done.clone(),
+        );
         self.next_start = Instant::now() + state.options.min_frame_interval;
         self.in_flight = true;
     }
@@ -231,14 +243,20 @@ fn start_analysis(
     frame: Bytes,
     seq: u64,
     not_before: Instant,
+    tracker: Option<Arc<std::sync::Mutex<FaceTracker>>>,
     done: mpsc::Sender<AnalysisResult>,
 ) {
     let vision = Arc::clone(&state.vision);
     tokio::spawn(async move {
         tokio::time::sleep_until(not_before.into()).await;
-        let result = tokio::task::spawn_blocking(move || vision.analyze_encoded(&frame))
-            .await
-            .unwrap_or_else(|e| Err(FrameError::Analysis(e.to_string())));
+        let result = tokio::task::spawn_blocking(move || {
+            let mut tracker = tracker
+                .as_ref()
+                .map(|t| t.lock().unwrap_or_else(|e| e.into_inner()));
+            vision.analyze_encoded_in_stream(&frame, tracker.as_deref_mut())
+        })
+        .await
+        .unwrap_or_else(|e| Err(FrameError::Analysis(e.to_string())));
         let _ = done.send((seq, result)).await;
     });
 }

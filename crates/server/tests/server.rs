@@ -52,7 +52,7 @@ fn start_with_video(options: AppOptions, store: Store, video: Option<&Path>) -> 
     let camera = video.map(|path| {
         let path = path.to_owned();
         let open = move || LoopingVideo::open(&path, None);
-        Arc::new(ServerCamera::start(open, Arc::clone(&vision)).unwrap())
+        Arc::new(ServerCamera::start(open, Arc::clone(&vision), options.tracking).unwrap())
     });
     let state = AppState {
         vision,

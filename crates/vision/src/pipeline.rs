@@ -32,17 +32,30 @@ pub fn analyze_frame(
     face_margin: f32,
 ) -> Result<Vec<AnalyzedFace>, AnalyzeError> {
     let faces = detector.detect(img, params)?;
-    let Some(classifier) = classifier else {
-        return Ok(faces
+    match classifier {
+        Some(classifier) => classify_faces(img, faces, classifier, face_margin),
+        None => Ok(faces
             .into_iter()
             .map(|face| AnalyzedFace { face, scores: None })
-            .collect());
-    };
-    // Detector boxes lie inside the image, so every crop exists.
-    let crops: Vec<GrayImage> = faces
-        .iter()
-        .filter_map(|f| crop_face(img, f, face_margin))
-        .collect();
+            .collect()),
+    }
+}
+
+/// Classifies faces already found in `img` (e.g. by a [`FaceTracker`]), all
+/// in one batch.
+///
+/// [`FaceTracker`]: crate::tracking::FaceTracker
+pub fn classify_faces(
+    img: &GrayImage,
+    faces: Vec<FaceBox>,
+    classifier: &EmotionClassifier,
+    face_margin: f32,
+) -> Result<Vec<AnalyzedFace>, AnalyzeError> {
+    // Only boxes inside the image have crops; the detector's always do.
+    let (faces, crops): (Vec<FaceBox>, Vec<GrayImage>) = faces
+        .into_iter()
+        .filter_map(|f| crop_face(img, &f, face_margin).map(|crop| (f, crop)))
+        .unzip();
     let scores = classifier.classify(&crops)?;
     Ok(faces
         .into_iter()

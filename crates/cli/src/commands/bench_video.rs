@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use melodora_vision::emotion::crop_face;
+use melodora_vision::pipeline::classify_faces;
 use melodora_vision::tracking::{FaceTracker, Scan, TrackingConfig};
 use melodora_vision::{
     DetectParams, EmotionClassifier, GrayImage, HaarDetector, MoodTracker, StabilityConfig,
@@ -144,24 +144,21 @@ fn pass(
             }
         };
         let t1 = Instant::now();
-        let crops: Vec<GrayImage> = faces
-            .iter()
-            .filter_map(|f| crop_face(frame, f, pipeline.face_margin))
-            .collect();
-        let scores = pipeline.classifier.classify(&crops)?;
+        let found = faces.len();
+        let analysed = classify_faces(frame, faces, pipeline.classifier, pipeline.face_margin)?;
         let t2 = Instant::now();
-        let largest = faces
+        let largest = analysed
             .iter()
-            .zip(&scores)
-            .max_by_key(|(f, _)| f.area())
-            .map(|(_, s)| &s.probabilities);
+            .max_by_key(|a| a.face.area())
+            .and_then(|a| a.scores.as_ref())
+            .map(|s| &s.probabilities);
         let now_ms = (index as f64 * 1000.0 / video_fps) as u64;
         mood.update(now_ms, largest);
         let t3 = Instant::now();
         detect += (t1 - t0).as_secs_f64();
         classify += (t2 - t1).as_secs_f64();
         smooth += (t3 - t2).as_secs_f64();
-        faces_found += faces.len();
+        faces_found += found;
     }
     let total = started.elapsed().as_secs_f64();
     let per_frame_ms = |seconds: f64| seconds * 1e3 / frames.len() as f64;

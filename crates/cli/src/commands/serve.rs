@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::Args;
 use melodora_server::{AppOptions, AppState, Follow, LoopingVideo, Music, ServerCamera, Vision};
+use melodora_vision::tracking::TrackingConfig;
 use melodora_vision::StabilityConfig;
 
 use crate::detector_args::DetectorArgs;
@@ -46,6 +47,14 @@ pub struct ServeArgs {
     /// declares; 15 for MJPEG, which declares none).
     #[arg(long, value_name = "FPS", requires = "video")]
     pub fps: Option<f64>,
+    /// Scan every frame whole instead of tracking faces between full scans.
+    #[arg(long)]
+    pub no_tracking: bool,
+    /// When tracking, scan the whole frame at least every this many frames
+    /// (new faces are found within that many frames).
+    #[arg(long, value_name = "FRAMES", default_value_t = TrackingConfig::default().full_scan_interval,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub full_scan_every: u32,
     #[command(flatten)]
     pub detector: DetectorArgs,
     #[command(flatten)]
@@ -73,7 +82,11 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         );
     }
     let vision = Arc::new(vision);
-    let camera = server_camera(&args, &vision)?;
+    let tracking = (!args.no_tracking).then_some(TrackingConfig {
+        full_scan_interval: args.full_scan_every,
+        ..TrackingConfig::default()
+    });
+    let camera = server_camera(&args, &vision, tracking)?;
     if let Some(camera) = &camera {
         tracing::info!(source = camera.description(), "server camera mode");
     }
@@ -95,6 +108,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             } else {
                 Follow::LargestFace
             },
+            tracking,
             ..AppOptions::default()
         },
     };
@@ -112,12 +126,17 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
 }
 
 /// The server's own camera, if `--video` or `--camera` asks for one.
-fn server_camera(args: &ServeArgs, vision: &Arc<Vision>) -> Result<Option<Arc<ServerCamera>>> {
+fn server_camera(
+    args: &ServeArgs,
+    vision: &Arc<Vision>,
+    tracking: Option<TrackingConfig>,
+) -> Result<Option<Arc<ServerCamera>>> {
     let camera = if let Some(path) = &args.video {
         let (path, fps) = (path.clone(), args.fps);
-        ServerCamera::start(move || LoopingVideo::open(&path, fps), Arc::clone(vision))?
+        let open = move || LoopingVideo::open(&path, fps);
+        ServerCamera::start(open, Arc::clone(vision), tracking)?
     } else if let Some(device) = &args.camera {
-        live_camera(device, vision)?
+        live_camera(device, vision, tracking)?
     } else {
         return Ok(None);
     };
@@ -125,17 +144,23 @@ fn server_camera(args: &ServeArgs, vision: &Arc<Vision>) -> Result<Option<Arc<Se
 }
 
 #[cfg(feature = "camera")]
-fn live_camera(device: &str, vision: &Arc<Vision>) -> Result<ServerCamera> {
+fn live_camera(
+    device: &str,
+    vision: &Arc<Vision>,
+    tracking: Option<TrackingConfig>,
+) -> Result<ServerCamera> {
     use melodora_server::camera::LiveCamera;
     let device = device.to_string();
-    Ok(ServerCamera::start(
-        move || LiveCamera::open(&device),
-        Arc::clone(vision),
-    )?)
+    let open = move || LiveCamera::open(&device);
+    Ok(ServerCamera::start(open, Arc::clone(vision), tracking)?)
 }
 
 #[cfg(not(feature = "camera"))]
-fn live_camera(_device: &str, _vision: &Arc<Vision>) -> Result<ServerCamera> {
+fn live_camera(
+    _device: &str,
+    _vision: &Arc<Vision>,
+    _tracking: Option<TrackingConfig>,
+) -> Result<ServerCamera> {
     anyhow::bail!(
         "this melodora was built without camera support; rebuild with \
          `cargo build --release --features camera`, or use --video FILE"
