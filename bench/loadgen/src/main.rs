@@ -1,0 +1,332 @@
+//! `melodora-loadgen`: starts `melodora serve`, measures its startup time and
+//! idle memory, then opens N WebSocket clients on loopback that each send
+//! 320x240 JPEG frames with faces at a fixed rate (waiting for each answer,
+//! as the page does), for a bounded time; reports per-frame latency
+//! percentiles, the rate achieved, frames the server dropped, and the
+//! server's memory (RSS) during the run.
+//!
+//! ```text
+//! melodora-loadgen --melodora target/release/melodora --clients 30 --fps 10 --seconds 20
+//! ```
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use futures_util::{SinkExt, StreamExt};
+use serde::Serialize;
+use tokio_tungstenite::tungstenite::Message;
+
+#[derive(Parser, Debug)]
+#[command(about = "Many webcam-like WebSocket clients against melodora serve")]
+struct Args {
+    /// The melodora binary to start (a release build for real numbers).
+    #[arg(long, default_value = "target/release/melodora")]
+    melodora: PathBuf,
+    /// Client counts to run, one after the other on the same server.
+    #[arg(long, value_delimiter = ',', default_value = "30")]
+    clients: Vec<usize>,
+    /// Frames per second each client offers.
+    #[arg(long, default_value_t = 10.0)]
+    fps: f64,
+    /// Seconds each client count runs (bounded: the run always stops).
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// Image with faces the frames are made from (scaled to 320x240).
+    #[arg(
+        long,
+        default_value = "crates/vision/tests/fixtures/parity/images/scene_06_three_faces.png"
+    )]
+    scene: PathBuf,
+    /// Extra arguments for `melodora serve` (e.g. "--no-tracking").
+    #[arg(long, allow_hyphen_values = true)]
+    serve_arg: Vec<String>,
+    /// Print one JSON object per run.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize, Default)]
+struct Report {
+    clients: usize,
+    seconds: f64,
+    offered_fps_per_client: f64,
+    answered_fps_per_client: f64,
+    frames_answered: u64,
+    frames_dropped_by_server: u64,
+    errors: u64,
+    latency_ms_p50: f64,
+    latency_ms_p90: f64,
+    latency_ms_p99: f64,
+    latency_ms_max: f64,
+    server_rss_mb_peak: f64,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let frames = make_frames(&args.scene)?;
+    let data = tempfile::tempdir()?;
+    let port = free_port()?;
+    let started = Instant::now();
+    let mut server = ServerProcess::start(&args, port, data.path())?;
+    let startup = started.elapsed();
+    std::thread::sleep(Duration::from_millis(500));
+    let idle_rss = rss_mb(server.child.id())?;
+    if !args.json {
+        println!(
+            "server: ready in {:.0} ms, idle RSS {idle_rss:.1} MB",
+            startup.as_secs_f64() * 1e3
+        );
+    } else {
+        println!(
+            "{}",
+            serde_json::json!({"startup_ms": startup.as_secs_f64() * 1e3, "idle_rss_mb": idle_rss})
+        );
+    }
+    let runtime = tokio::runtime::Runtime::new()?;
+    for &clients in &args.clients {
+        let report =
+            runtime.block_on(run_load(&args, port, clients, &frames, server.child.id()))?;
+        print_report(&report, args.json)?;
+    }
+    server.stop();
+    Ok(())
+}
+
+struct ServerProcess {
+    child: Child,
+}
+
+impl ServerProcess {
+    /// Starts the server and waits until `/api/health` answers.
+    fn start(args: &Args, port: u16, data: &std::path::Path) -> Result<ServerProcess> {
+        let child = Command::new(&args.melodora)
+            .args([
+                "serve",
+                "--addr",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+            ])
+            .arg(data)
+            .args(&args.serve_arg)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("cannot start {}", args.melodora.display()))?;
+        let mut server = ServerProcess { child };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if ureq::get(format!("http://127.0.0.1:{port}/api/health"))
+                .call()
+                .is_ok()
+            {
+                return Ok(server);
+            }
+            if let Some(status) = server.child.try_wait()? {
+                bail!("melodora serve exited with {status}");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        server.stop();
+        bail!("melodora serve did not answer within 30 s")
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// 30 JPEG frames of 320x240 panning over the scene, like a webcam's.
+fn make_frames(scene: &std::path::Path) -> Result<Vec<Vec<u8>>> {
+    let image = image::open(scene)
+        .with_context(|| scene.display().to_string())?
+        .to_rgb8();
+    let small = image::imageops::resize(&image, 336, 252, image::imageops::FilterType::Triangle);
+    (0..30)
+        .map(|i| {
+            let (dx, dy) = ((i % 16) as u32, (i % 12) as u32);
+            let frame = image::imageops::crop_imm(&small, dx, dy, 320, 240).to_image();
+            let mut jpeg = std::io::Cursor::new(Vec::new());
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 80)
+                .encode_image(&frame)?;
+            Ok(jpeg.into_inner())
+        })
+        .collect()
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Resident memory of a process, from /proc.
+fn rss_mb(pid: u32) -> Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("no VmRSS in /proc status")?;
+    Ok(kb / 1024.0)
+}
+
+#[derive(Default)]
+struct ClientResult {
+    latencies_ms: Vec<f64>,
+    dropped_by_server: u64,
+    errors: u64,
+}
+
+async fn run_load(
+    args: &Args,
+    port: u16,
+    clients: usize,
+    frames: &[Vec<u8>],
+    server_pid: u32,
+) -> Result<Report> {
+    let duration = Duration::from_secs(args.seconds);
+    let stop = Arc::new(AtomicBool::new(false));
+    let peak_rss_kb = Arc::new(AtomicU64::new(0));
+    let sampler = tokio::spawn({
+        let (stop, peak) = (Arc::clone(&stop), Arc::clone(&peak_rss_kb));
+        async move {
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok(mb) = rss_mb(server_pid) {
+                    peak.fetch_max((mb * 1024.0) as u64, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    });
+    let frames: Arc<Vec<Vec<u8>>> = Arc::new(frames.to_vec());
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|i| {
+            let frames = Arc::clone(&frames);
+            let url = format!("ws://127.0.0.1:{port}/ws");
+            let interval = Duration::from_secs_f64(1.0 / args.fps);
+            // Spread the clients' first frames over one interval.
+            let offset = interval.mul_f64(i as f64 / clients as f64);
+            tokio::spawn(client(url, frames, interval, offset, duration))
+        })
+        .collect();
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await??);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    sampler.await?;
+    let mut latencies: Vec<f64> = results
+        .iter()
+        .flat_map(|r| r.latencies_ms.clone())
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    Ok(Report {
+        clients,
+        seconds: elapsed,
+        offered_fps_per_client: args.fps,
+        answered_fps_per_client: latencies.len() as f64 / elapsed / clients as f64,
+        frames_answered: latencies.len() as u64,
+        frames_dropped_by_server: results.iter().map(|r| r.dropped_by_server).sum(),
+        errors: results.iter().map(|r| r.errors).sum(),
+        latency_ms_p50: pct(0.50),
+        latency_ms_p90: pct(0.90),
+        latency_ms_p99: pct(0.99),
+        latency_ms_max: latencies.last().copied().unwrap_or(f64::NAN),
+        server_rss_mb_peak: peak_rss_kb.load(Ordering::Relaxed) as f64 / 1024.0,
+    })
+}
+
+/// One webcam-like client: a frame every `interval` unless the previous
+/// one is still unanswered (as the page does), until `duration` is over.
+async fn client(
+    url: String,
+    frames: Arc<Vec<Vec<u8>>>,
+    interval: Duration,
+    offset: Duration,
+    duration: Duration,
+) -> Result<ClientResult> {
+    let (mut socket, _) = tokio_tungstenite::connect_async(&url).await?;
+    let mut result = ClientResult::default();
+    let end = tokio::time::Instant::now() + duration;
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + offset, interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut in_flight: Option<Instant> = None;
+    let mut sent = 0usize;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(end) => break,
+            _ = ticks.tick() => {
+                if in_flight.is_none() {
+                    let frame = frames[sent % frames.len()].clone();
+                    socket.send(Message::Binary(frame.into())).await?;
+                    in_flight = Some(Instant::now());
+                    sent += 1;
+                }
+            }
+            message = socket.next() => {
+                let Some(message) = message else { bail!("server closed the connection") };
+                let Message::Text(text) = message? else { continue };
+                let reply: serde_json::Value = serde_json::from_str(text.as_str())?;
+                match reply["type"].as_str() {
+                    Some("frame") => {
+                        if let Some(sent_at) = in_flight.take() {
+                            result.latencies_ms.push(sent_at.elapsed().as_secs_f64() * 1e3);
+                        }
+                        result.dropped_by_server = reply["dropped"].as_u64().unwrap_or(0);
+                    }
+                    Some("error") => {
+                        result.errors += 1;
+                        in_flight = None;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    let _ = socket.close(None).await;
+    Ok(result)
+}
+
+fn print_report(report: &Report, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(report)?);
+    } else {
+        println!(
+            "{:>3} clients x {:.0} fps for {:.0} s: answered {:.1} fps/client ({} frames, {} dropped by the server, {} errors); \
+             latency p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms; server RSS peak {:.1} MB",
+            report.clients,
+            report.offered_fps_per_client,
+            report.seconds,
+            report.answered_fps_per_client,
+            report.frames_answered,
+            report.frames_dropped_by_server,
+            report.errors,
+            report.latency_ms_p50,
+            report.latency_ms_p90,
+            report.latency_ms_p99,
+            report.latency_ms_max,
+            report.server_rss_mb_peak
+        );
+    }
+    Ok(())
+}
