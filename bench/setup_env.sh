@@ -21,7 +21,7 @@ fi
 
 want="$(sha256sum "$req" | cut -d' ' -f1)"
 have="$(cat "$stamp" 2>/dev/null || true)"
-if [[ "$want" != "$have" ]] || ! "$venv/bin/python" -c 'import cv2, numpy, skimage' >/dev/null 2>&1; then
+if [[ "$want" != "$have" ]] || ! "$venv/bin/python" -c 'import cv2, numpy, skimage, onnxruntime, onnx, PIL' >/dev/null 2>&1; then
     echo "setup_env: installing $req" >&2
     "$venv/bin/python" -m pip install --disable-pip-version-check -q --upgrade pip >&2
     "$venv/bin/python" -m pip install --disable-pip-version-check -q -r "$req" >&2
