@@ -94,3 +94,101 @@ fn a_face_leaving_the_frame_triggers_a_full_scan() {
     let (faces, scan) = tracker.detect(&detector, &params, &with_face).unwrap();
     assert_eq!((faces.len(), scan), (1, Scan::Full));
 }
+
+/// Pastes `face` (a square gray image) into `frame` at (x, y).
+fn paste(frame: &mut [u8], width: usize, face: &GrayImage, x: usize, y: usize) {
+    for row in 0..face.height() {
+        let start = (y + row) * width + x;
+        frame[start..start + face.width()].copy_from_slice(face.row(row));
+    }
+}
+
+/// A FER2013 val face (../shared) upscaled to `side` pixels.
+fn fer_face(emotion: &str, index: usize, side: u32) -> GrayImage {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/datasets/fer2013/val")
+        .join(emotion);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let face = image::open(&files[index]).unwrap().to_luma8();
+    let big = image::imageops::resize(&face, side, side, image::imageops::FilterType::CatmullRom);
+    GrayImage::from_pixels(side as usize, side as usize, big.into_raw()).unwrap()
+}
+
+/// Where a face drifting from `origin` is at frame `t`: fast enough (up to
+/// 4 px a frame) that boxes left from the last full scan would not pass for
+/// the face's place.
+fn drift(t: usize, origin: (f64, f64), amplitude: (f64, f64)) -> (i32, i32) {
+    let t = t as f64;
+    (
+        (origin.0 + amplitude.0 * (t / 15.0).sin()) as i32,
+        (origin.1 + amplitude.1 * (t / 20.0).sin()) as i32,
+    )
+}
+
+#[test]
+fn tracking_finds_the_clips_faces_in_every_frame_a_full_scan_does() {
+    // Two FER faces drifting over a photo (the benchmark clip's recipe):
+    // every frame where a full scan finds a face, tracking must find it too.
+    let background = scene("noface_coffee.png");
+    let (width, height) = (background.width(), background.height());
+    let faces = [
+        (fer_face("happy", 3, 130), (100.0, 120.0), (60.0, 30.0)),
+        (fer_face("neutral", 5, 110), (380.0, 180.0), (50.0, 40.0)),
+    ];
+    let detector = HaarDetector::new(Cascade::frontal_face_default());
+    let params = DetectParams::default();
+    let mut tracker = FaceTracker::new(TrackingConfig::default());
+    let (mut found_by_full_scans, mut tracked_frames) = (0, 0);
+    for t in 0..90 {
+        let mut pixels = background.pixels().to_vec();
+        let mut truth = Vec::new();
+        for (face, origin, amplitude) in &faces {
+            let (x, y) = drift(t, *origin, *amplitude);
+            paste(&mut pixels, width, face, x as usize, y as usize);
+            truth.push(FaceBox::new(
+                x,
+                y,
+                face.width() as i32,
+                face.height() as i32,
+            ));
+        }
+        let frame = GrayImage::from_pixels(width, height, pixels).unwrap();
+        let full = detector.detect(&frame, &params).unwrap();
+        let (tracked, scan) = tracker.detect(&detector, &params, &frame).unwrap();
+        tracked_frames += usize::from(scan == Scan::Tracked);
+        for face in &truth {
+            // 0.4: the detector itself sometimes reports a face as two
+            // overlapping boxes, either of which is the face.
+            let finds = |boxes: &[FaceBox]| boxes.iter().any(|b| b.iou(face) >= 0.4);
+            if finds(&full) {
+                found_by_full_scans += 1;
+                assert!(
+                    finds(&tracked),
+                    "frame {t} ({scan:?}): face {face:?} missed; tracking {tracked:?}, full scan {full:?}"
+                );
+            }
+        }
+    }
+    assert!(
+        found_by_full_scans >= 150,
+        "full scans find the faces: {found_by_full_scans} of 180"
+    );
+    assert!(
+        tracked_frames >= 70,
+        "{tracked_frames} of 90 frames tracked"
+    );
+    // Within one full-scan interval the faces move far from where they were.
+    let at = |t| {
+        let (x, y) = drift(t, faces[1].1, faces[1].2);
+        FaceBox::new(x, y, 110, 110)
+    };
+    assert!(
+        at(0).iou(&at(12)) < 0.5,
+        "the clip moves: IoU {}",
+        at(0).iou(&at(12))
+    );
+}
