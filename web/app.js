@@ -167,6 +167,10 @@
         if (!paused) status(message.faces.length ? "detecting" : "no face", message.faces.length ? "success" : "warning");
         if (message.songs) showSongs(message.songs);
         scheduleFrame();
+      } else if (message.type === "dropped") {
+        // The server was busy: offer the next frame a little later.
+        inFlight = false;
+        setTimeout(scheduleFrame, 100);
       } else if (message.type === "songs") {
         showSongs(message.songs);
       } else if (message.type === "error") {

@@ -36,7 +36,8 @@ struct Args {
     /// Seconds each client count runs (bounded: the run always stops).
     #[arg(long, default_value_t = 20)]
     seconds: u64,
-    /// Image with faces the frames are made from (scaled to 320x240).
+    /// Image with faces the frames are made from (scaled to 320x240; the
+    /// default has one face, as a webcam in front of one person).
     #[arg(
         long,
         default_value = "crates/vision/tests/fixtures/parity/images/scene_06_three_faces.png"
@@ -292,6 +293,11 @@ async fn client(
                         if let Some(sent_at) = in_flight.take() {
                             result.latencies_ms.push(sent_at.elapsed().as_secs_f64() * 1e3);
                         }
+                        result.dropped_by_server = reply["dropped"].as_u64().unwrap_or(0);
+                    }
+                    Some("dropped") => {
+                        // Too busy: the next tick sends a fresh frame.
+                        in_flight = None;
                         result.dropped_by_server = reply["dropped"].as_u64().unwrap_or(0);
                     }
                     Some("error") => {

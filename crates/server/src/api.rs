@@ -38,10 +38,14 @@ impl From<FrameError> for ApiError {
             FrameError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             FrameError::Decode(_) => StatusCode::BAD_REQUEST,
             FrameError::Analysis(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            FrameError::Busy => StatusCode::SERVICE_UNAVAILABLE,
         };
         ApiError(status, error.to_string())
     }
 }
+
+/// Longest an upload to `/api/analyze` waits for a turn before a 503.
+const API_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn internal(error: impl std::fmt::Display) -> ApiError {
     tracing::error!(%error, "request failed");
@@ -99,8 +103,15 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
     responses(
         (status = 200, description = "Every face found, with its emotion", body = FrameAnalysis),
         (status = 400, description = "Not a readable image", body = ErrorBody),
-        (status = 413, description = "Image over the size limit", body = ErrorBody)))]
+        (status = 413, description = "Image over the size limit", body = ErrorBody),
+        (status = 503, description = "Too busy to analyse it now", body = ErrorBody)))]
 pub async fn analyze(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    // Uploads wait longer for a turn than live frames (nothing newer replaces them).
+    let _turn = state
+        .slots
+        .enter_within(API_MAX_WAIT)
+        .await
+        .ok_or(FrameError::Busy)?;
     let vision = Arc::clone(&state.vision);
     let analysis = tokio::task::spawn_blocking(move || vision.analyze_encoded(&body))
         .await

@@ -95,6 +95,8 @@ pub enum FrameError {
     Decode(String),
     #[error("analysis failed: {0}")]
     Analysis(String),
+    #[error("server busy: the frame waited too long for its turn and was dropped")]
+    Busy,
 }
 
 impl Vision {

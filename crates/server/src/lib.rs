@@ -12,6 +12,7 @@
 //! origin, and the usual hardening headers. Frames are analysed in memory
 //! and never written or logged.
 
+pub mod admission;
 pub mod api;
 mod assets;
 #[cfg(feature = "camera")]
@@ -36,6 +37,7 @@ use axum::Router;
 use melodora_vision::tracking::TrackingConfig;
 use melodora_vision::StabilityConfig;
 
+use admission::AnalysisSlots;
 pub use capture::{LoopingVideo, ServerCamera};
 pub use engine::{Music, Vision, MAX_FRAME_BYTES};
 pub use viewer::Follow;
@@ -50,6 +52,10 @@ pub struct AppOptions {
     /// Face tracking in each stream (a connection's frames, the server
     /// camera); `None` scans every frame whole.
     pub tracking: Option<TrackingConfig>,
+    /// Frames analysed at once, over all connections (see [`admission`]).
+    pub analysis_workers: usize,
+    /// Longest a frame waits for its turn before it is dropped.
+    pub max_queue_wait: Duration,
 }
 
 impl Default for AppOptions {
@@ -59,6 +65,8 @@ impl Default for AppOptions {
             follow: Follow::LargestFace,
             min_frame_interval: ws::DEFAULT_MIN_FRAME_INTERVAL,
             tracking: Some(TrackingConfig::default()),
+            analysis_workers: admission::default_workers(),
+            max_queue_wait: admission::DEFAULT_MAX_WAIT,
         }
     }
 }
@@ -71,6 +79,26 @@ pub struct AppState {
     pub options: AppOptions,
     /// The server's own camera; `None` when browsers send their frames.
     pub camera: Option<Arc<ServerCamera>>,
+    /// Turns for analyses, shared by all connections.
+    pub slots: Arc<AnalysisSlots>,
+}
+
+impl AppState {
+    pub fn new(
+        vision: Arc<Vision>,
+        music: Arc<Music>,
+        options: AppOptions,
+        camera: Option<Arc<ServerCamera>>,
+    ) -> AppState {
+        let slots = AnalysisSlots::new(options.analysis_workers, options.max_queue_wait);
+        AppState {
+            vision,
+            music,
+            options,
+            camera,
+            slots: Arc::new(slots),
+        }
+    }
 }
 
 /// The whole application as a router (tests serve it on an ephemeral port).

@@ -16,6 +16,8 @@
 //!   "status":"face"|"no_face","dropped":d,"songs":[...]?}` per analysed
 //!   frame; `songs` only when the list changed;
 //! * `{"type":"songs","mood":...,"mode":...,"songs":[...]}` after a command;
+//! * `{"type":"dropped","seq":n,"dropped":d}` when the server was too busy
+//!   to analyse a frame in time (send the next one);
 //! * `{"type":"error","message":...}` for a bad frame or command (the
 //!   connection stays open).
 //!
@@ -23,7 +25,10 @@
 //! answer. A frame that arrives while one is being analysed replaces any
 //! frame already waiting (the waiting one is dropped and counted), so a
 //! flooding client costs one analysis at a time and a bounded queue of one;
-//! analyses are also spaced by a minimum interval per connection.
+//! analyses are also spaced by a minimum interval per connection. Across
+//! connections, analyses take turns (see [`crate::admission`]): a frame that
+//! cannot start within a short wait is dropped, so latency stays bounded
+//! when more clients send frames than the cores can analyse.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -85,6 +90,14 @@ struct SongsReply {
     songs: Vec<Recommendation>,
 }
 
+/// A frame the server had no time for (see [`crate::admission`]).
+#[derive(Serialize)]
+struct DroppedReply {
+    r#type: &'static str,
+    seq: u64,
+    dropped: u64,
+}
+
 #[derive(Serialize)]
 struct ErrorReply {
     r#type: &'static str,
@@ -144,6 +157,10 @@ pub async fn handle(mut socket: WebSocket, state: AppState) {
             Some((frame_seq, result)) = done_rx.recv() => {
                 let reply = match result {
                     Ok(analysis) => frame_reply(&state, &mut viewer, frame_seq, &analysis, started, queue.dropped).await,
+                    Err(FrameError::Busy) => {
+                        queue.dropped += 1;
+                        serde_json::to_value(DroppedReply { r#type: "dropped", seq: frame_seq, dropped: queue.dropped })
+                    }
                     Err(error) => serde_json::to_value(error_reply(error.to_string())),
                 };
                 let Ok(reply) = reply else { break };
@@ -247,8 +264,13 @@ fn start_analysis(
     done: mpsc::Sender<AnalysisResult>,
 ) {
     let vision = Arc::clone(&state.vision);
+    let slots = Arc::clone(&state.slots);
     tokio::spawn(async move {
         tokio::time::sleep_until(not_before.into()).await;
+        let Some(_turn) = slots.enter().await else {
+            let _ = done.send((seq, Err(FrameError::Busy))).await;
+            return;
+        };
         let result = tokio::task::spawn_blocking(move || {
             let mut tracker = tracker
                 .as_ref()

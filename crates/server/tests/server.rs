@@ -54,12 +54,8 @@ fn start_with_video(options: AppOptions, store: Store, video: Option<&Path>) -> 
         let open = move || LoopingVideo::open(&path, None);
         Arc::new(ServerCamera::start(open, Arc::clone(&vision), options.tracking).unwrap())
     });
-    let state = AppState {
-        vision,
-        music: Arc::new(Music::new(store).unwrap()),
-        options,
-        camera,
-    };
+    let music = Arc::new(Music::new(store).unwrap());
+    let state = AppState::new(vision, music, options, camera);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -734,4 +730,46 @@ fn the_openapi_document_covers_the_api_and_matches_its_answers() {
             assert!(song.get(name).is_some(), "song lacks {name}: {song}");
         }
     }
+}
+
+#[test]
+fn beyond_capacity_frames_are_dropped_not_queued() {
+    // One analysis at a time, and a frame may wait 5 ms for its turn: of
+    // eight frames sent at once, the late ones are dropped, every client
+    // hears back, and a dropped client's next frame is analysed.
+    let addr = default_server(AppOptions {
+        analysis_workers: 1,
+        max_queue_wait: Duration::from_millis(5),
+        ..quick()
+    });
+    runtime().block_on(async {
+        let mut sockets = Vec::new();
+        for _ in 0..8 {
+            sockets.push(connect(addr).await);
+        }
+        for socket in &mut sockets {
+            socket
+                .send(Message::Binary(image(FACES).into()))
+                .await
+                .unwrap();
+        }
+        let mut kinds = Vec::new();
+        for socket in &mut sockets {
+            let reply = next_json(socket, Duration::from_secs(30)).await.unwrap();
+            kinds.push(reply["type"].as_str().unwrap().to_owned());
+        }
+        let dropped = kinds.iter().filter(|k| *k == "dropped").count();
+        let analysed = kinds.iter().filter(|k| *k == "frame").count();
+        assert_eq!(dropped + analysed, 8, "{kinds:?}");
+        assert!(dropped >= 1 && analysed >= 1, "{kinds:?}");
+        let index = kinds.iter().position(|k| k == "dropped").unwrap();
+        let socket = &mut sockets[index];
+        socket
+            .send(Message::Binary(image(FACES).into()))
+            .await
+            .unwrap();
+        let retry = next_json(socket, Duration::from_secs(30)).await.unwrap();
+        assert_eq!(retry["type"], "frame", "{retry}");
+        assert_eq!(retry["dropped"], 1, "the drop is counted: {retry}");
+    });
 }

@@ -55,6 +55,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FRAMES", default_value_t = TrackingConfig::default().full_scan_interval,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub full_scan_every: u32,
+    /// Longest a frame waits for a free core before it is dropped (its
+    /// client then sends a fresh one): keeps latency bounded under load.
+    #[arg(long, value_name = "MS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub max_queue_wait_ms: u64,
     #[command(flatten)]
     pub detector: DetectorArgs,
     #[command(flatten)]
@@ -92,26 +97,23 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     }
     let store = args.store.open()?;
     let music = Music::new(store).context("cannot index the song catalog")?;
-    let state = AppState {
-        camera,
-        vision,
-        music: Arc::new(music),
-        options: AppOptions {
-            stability: StabilityConfig {
-                half_life: Duration::from_millis(args.half_life_ms),
-                dwell: Duration::from_millis(args.dwell_ms),
-                min_confidence: args.min_confidence,
-                ..StabilityConfig::default()
-            },
-            follow: if args.group {
-                Follow::Group
-            } else {
-                Follow::LargestFace
-            },
-            tracking,
-            ..AppOptions::default()
+    let options = AppOptions {
+        stability: StabilityConfig {
+            half_life: Duration::from_millis(args.half_life_ms),
+            dwell: Duration::from_millis(args.dwell_ms),
+            min_confidence: args.min_confidence,
+            ..StabilityConfig::default()
         },
+        follow: if args.group {
+            Follow::Group
+        } else {
+            Follow::LargestFace
+        },
+        tracking,
+        max_queue_wait: Duration::from_millis(args.max_queue_wait_ms),
+        ..AppOptions::default()
     };
+    let state = AppState::new(vision, Arc::new(music), options, camera);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
