@@ -46,6 +46,10 @@ struct Args {
     /// Extra arguments for `melodora serve` (e.g. "--no-tracking").
     #[arg(long, allow_hyphen_values = true)]
     serve_arg: Vec<String>,
+    /// Soak testing: after sending a frame, a client hangs up before the
+    /// answer with this probability, then reconnects (injected failures).
+    #[arg(long, default_value_t = 0.0)]
+    disconnect_probability: f64,
     /// Print one JSON object per run.
     #[arg(long)]
     json: bool,
@@ -65,6 +69,14 @@ struct Report {
     latency_ms_p99: f64,
     latency_ms_max: f64,
     server_rss_mb_peak: f64,
+    /// Hang-ups injected mid-frame (soak testing).
+    disconnects: u64,
+    /// Server RSS a fifth of the way in (after warm-up) and at the end.
+    server_rss_mb_after_warmup: f64,
+    server_rss_mb_end: f64,
+    /// Server file descriptors before the run and after the clients left.
+    server_fds_before: usize,
+    server_fds_after: usize,
 }
 
 fn main() -> Result<()> {
@@ -188,6 +200,25 @@ struct ClientResult {
     latencies_ms: Vec<f64>,
     dropped_by_server: u64,
     errors: u64,
+    disconnects: u64,
+}
+
+/// Open file descriptors of a process.
+fn fd_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+/// A small deterministic random source (xorshift64*), one per client.
+struct Dice(u64);
+
+impl Dice {
+    fn chance(&mut self, p: f64) -> bool {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        let x = self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11;
+        (x as f64 / (1u64 << 53) as f64) < p
+    }
 }
 
 async fn run_load(
@@ -198,14 +229,26 @@ async fn run_load(
     server_pid: u32,
 ) -> Result<Report> {
     let duration = Duration::from_secs(args.seconds);
+    let fds_before = fd_count(server_pid);
     let stop = Arc::new(AtomicBool::new(false));
     let peak_rss_kb = Arc::new(AtomicU64::new(0));
+    let warm_rss_kb = Arc::new(AtomicU64::new(0));
     let sampler = tokio::spawn({
-        let (stop, peak) = (Arc::clone(&stop), Arc::clone(&peak_rss_kb));
+        let (stop, peak, warm) = (
+            Arc::clone(&stop),
+            Arc::clone(&peak_rss_kb),
+            Arc::clone(&warm_rss_kb),
+        );
+        let warm_up = duration / 5;
         async move {
+            let started = Instant::now();
             while !stop.load(Ordering::Relaxed) {
                 if let Ok(mb) = rss_mb(server_pid) {
-                    peak.fetch_max((mb * 1024.0) as u64, Ordering::Relaxed);
+                    let kb = (mb * 1024.0) as u64;
+                    peak.fetch_max(kb, Ordering::Relaxed);
+                    if started.elapsed() >= warm_up && warm.load(Ordering::Relaxed) == 0 {
+                        warm.store(kb, Ordering::Relaxed);
+                    }
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
@@ -220,7 +263,11 @@ async fn run_load(
             let interval = Duration::from_secs_f64(1.0 / args.fps);
             // Spread the clients' first frames over one interval.
             let offset = interval.mul_f64(i as f64 / clients as f64);
-            tokio::spawn(client(url, frames, interval, offset, duration))
+            let hang_up = args.disconnect_probability;
+            let dice = Dice(0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1));
+            tokio::spawn(client(
+                url, frames, interval, offset, duration, hang_up, dice,
+            ))
         })
         .collect();
     let mut results = Vec::new();
@@ -228,8 +275,12 @@ async fn run_load(
         results.push(task.await??);
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let rss_end = rss_mb(server_pid)?;
     stop.store(true, Ordering::Relaxed);
     sampler.await?;
+    // Let the server notice the closed connections before counting.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let fds_after = fd_count(server_pid);
     let mut latencies: Vec<f64> = results
         .iter()
         .flat_map(|r| r.latencies_ms.clone())
@@ -254,6 +305,11 @@ async fn run_load(
         latency_ms_p99: pct(0.99),
         latency_ms_max: latencies.last().copied().unwrap_or(f64::NAN),
         server_rss_mb_peak: peak_rss_kb.load(Ordering::Relaxed) as f64 / 1024.0,
+        disconnects: results.iter().map(|r| r.disconnects).sum(),
+        server_rss_mb_after_warmup: warm_rss_kb.load(Ordering::Relaxed) as f64 / 1024.0,
+        server_rss_mb_end: rss_end,
+        server_fds_before: fds_before,
+        server_fds_after: fds_after,
     })
 }
 
@@ -265,6 +321,8 @@ async fn client(
     interval: Duration,
     offset: Duration,
     duration: Duration,
+    hang_up: f64,
+    mut dice: Dice,
 ) -> Result<ClientResult> {
     let (mut socket, _) = tokio_tungstenite::connect_async(&url).await?;
     let mut result = ClientResult::default();
@@ -282,6 +340,13 @@ async fn client(
                     socket.send(Message::Binary(frame.into())).await?;
                     in_flight = Some(Instant::now());
                     sent += 1;
+                    if dice.chance(hang_up) {
+                        // Hang up while the server works on the frame, then come back.
+                        drop(socket);
+                        result.disconnects += 1;
+                        in_flight = None;
+                        socket = tokio_tungstenite::connect_async(&url).await?.0;
+                    }
                 }
             }
             message = socket.next() => {
@@ -319,7 +384,8 @@ fn print_report(report: &Report, json: bool) -> Result<()> {
     } else {
         println!(
             "{:>3} clients x {:.0} fps for {:.0} s: answered {:.1} fps/client ({} frames, {} dropped by the server, {} errors); \
-             latency p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms; server RSS peak {:.1} MB",
+             latency p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms; server RSS peak {:.1} MB; \
+             {} injected hang-ups, RSS after warm-up {:.1} MB, at the end {:.1} MB; fds {} before, {} after",
             report.clients,
             report.offered_fps_per_client,
             report.seconds,
@@ -331,7 +397,12 @@ fn print_report(report: &Report, json: bool) -> Result<()> {
             report.latency_ms_p90,
             report.latency_ms_p99,
             report.latency_ms_max,
-            report.server_rss_mb_peak
+            report.server_rss_mb_peak,
+            report.disconnects,
+            report.server_rss_mb_after_warmup,
+            report.server_rss_mb_end,
+            report.server_fds_before,
+            report.server_fds_after
         );
     }
     Ok(())
