@@ -36,12 +36,25 @@ enum Command {
     Catalog(commands::catalog::CatalogArgs),
 }
 
+/// Log targets that print message payloads (webcam frames) at trace level;
+/// they are held at debug whatever `MELODORA_LOG` asks, so that frames never
+/// reach the logs.
+const PAYLOAD_LOGGING_TARGETS: [&str; 2] = ["tungstenite=debug", "tokio_tungstenite=debug"];
+
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("MELODORA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,melodora=info"));
+    for directive in PAYLOAD_LOGGING_TARGETS {
+        if let Ok(directive) = directive.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    filter
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MELODORA_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,melodora=info")),
-        )
+        .with_env_filter(log_filter())
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();

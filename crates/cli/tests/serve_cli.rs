@@ -72,3 +72,117 @@ fn a_camera_needs_the_camera_feature_or_a_real_device() {
     let (code, stderr) = serve_failure(dir.path(), &["--camera", "0", "--video", "x.y4m"]);
     assert_eq!(code, Some(2), "conflicting sources: {stderr}");
 }
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn webcam_frames_are_never_written_to_disk_or_logged_and_the_default_address_is_local() {
+    use std::io::{BufRead, BufReader};
+    use tokio_tungstenite::tungstenite::{connect, Message};
+
+    let root = tempfile::tempdir().unwrap();
+    let [data, home, tmp, cwd] = ["data", "home", "tmp", "cwd"].map(|name| {
+        let dir = root.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    });
+    let frame = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../vision/tests/fixtures/parity/images/scene_05_three_faces.png"),
+    )
+    .unwrap();
+    // Verbose logging (to a file outside the watched folders, so that a
+    // full pipe cannot stall the server), and every place a careless write
+    // could land.
+    let log_dir = tempfile::tempdir().unwrap();
+    let log_path = log_dir.path().join("serve.log");
+    let mut server = Command::new(BIN)
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .env("MELODORA_LOG", "trace")
+        .env("HOME", &home)
+        .env("TMPDIR", &tmp)
+        .current_dir(&cwd)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("running at") {
+        line.clear();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "serve ended early"
+        );
+    }
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap();
+    let addr = url.trim_start_matches("http://").trim_end_matches('/');
+    let (mut socket, _) = connect(format!("ws://{addr}/ws")).unwrap();
+    let mut answered = 0;
+    for _ in 0..3 {
+        socket.send(Message::Binary(frame.clone().into())).unwrap();
+        loop {
+            if let Message::Text(text) = socket.read().unwrap() {
+                if text.contains("\"type\":\"frame\"") {
+                    answered += 1;
+                    break;
+                }
+            }
+        }
+    }
+    assert_eq!(answered, 3);
+    drop(socket);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let log = String::from_utf8_lossy(&std::fs::read(&log_path).unwrap()).into_owned();
+
+    // A distinctive stretch of the frame's bytes, and how it starts in base64.
+    let needle = &frame[200..264];
+    for file in files_under(root.path()) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle),
+            "{} holds frame bytes",
+            file.display()
+        );
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            file.starts_with(&data) && name.starts_with("melodora.sqlite"),
+            "unexpected file {}",
+            file.display()
+        );
+    }
+    assert!(log.contains("listening"), "the log is on");
+    // The frame's PNG signature as hex, as a byte list, and in base64.
+    let lower = log.to_ascii_lowercase();
+    for signature in ["89504e47", "137, 80, 78, 71", "ivborw0kggo"] {
+        assert!(
+            !lower.contains(signature),
+            "frame data in the log: {signature}"
+        );
+    }
+
+    // Without --addr the server listens on the loopback interface only.
+    let help = Command::new(BIN)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("[default: 127.0.0.1:8000]"), "{help}");
+}

@@ -470,3 +470,60 @@ fn a_fresh_store_has_songs_with_links_for_every_emotion() {
         }
     }
 }
+
+#[test]
+fn concurrent_feedback_from_many_connections_loses_nothing() {
+    // 8 processes-worth of connections to one store file, each recording 40
+    // verdicts at once: every one of the 320 is there afterwards.
+    let dir = tempfile::tempdir().unwrap();
+    let ids: Vec<i64> = {
+        let store = Store::open(dir.path()).unwrap();
+        let recommender = melodora_music::Recommender::load(&store).unwrap();
+        let request = melodora_music::Request {
+            emotion: melodora_core::Emotion::Happy,
+            mode: melodora_music::Mode::Match,
+            limit: 40,
+        };
+        let mut session = melodora_music::Session::new("setup", 1);
+        recommender
+            .recommend(&store, &request, &mut session)
+            .unwrap()
+            .iter()
+            .map(|r| r.song.id)
+            .collect()
+    };
+    assert_eq!(ids.len(), 40);
+    let writers: Vec<_> = (0..8)
+        .map(|writer| {
+            let (path, ids) = (dir.path().to_owned(), ids.clone());
+            std::thread::spawn(move || {
+                let mut store = Store::open(&path).unwrap();
+                let profile = format!("listener-{writer}");
+                for (i, id) in ids.iter().enumerate() {
+                    let verdict = if (i + writer) % 2 == 0 {
+                        melodora_music::Verdict::Like
+                    } else {
+                        melodora_music::Verdict::Skip
+                    };
+                    store.record_feedback(&profile, *id, verdict).unwrap();
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let mut total = 0;
+    for writer in 0..8 {
+        let feedback = store.feedback(&format!("listener-{writer}")).unwrap();
+        assert_eq!(feedback.len(), 40, "listener-{writer}");
+        let likes = feedback
+            .iter()
+            .filter(|(_, v)| *v == melodora_music::Verdict::Like)
+            .count();
+        assert_eq!(likes, 20, "listener-{writer}");
+        total += feedback.len();
+    }
+    assert_eq!(total, 320);
+}
