@@ -51,12 +51,21 @@ use crate::AppState;
 /// lives on; above it the transport closes the connection.
 pub const MAX_MESSAGE_BYTES: usize = 4 * MAX_FRAME_BYTES;
 
-#[derive(Deserialize)]
+/// A text command from a client.
+#[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
-enum Command {
+pub enum Command {
+    /// Match or uplift the mood from now on.
     Mode { mode: Mode },
+    /// A like or skip of a listed song.
     Feedback { song_id: i64, verdict: Verdict },
+    /// Another list for the current mood.
     Refresh,
+}
+
+/// Parses a text message; the error says what was wrong, for the client.
+pub fn parse_command(text: &str) -> Result<Command, String> {
+    serde_json::from_str(text).map_err(|e| format!("unknown command: {e}"))
 }
 
 #[derive(Serialize)]
@@ -316,9 +325,9 @@ async fn frame_reply(
 }
 
 async fn command(state: &AppState, viewer: &mut Viewer, text: &Utf8Bytes) -> serde_json::Value {
-    let command: Command = match serde_json::from_str(text.as_str()) {
+    let command = match parse_command(text.as_str()) {
         Ok(command) => command,
-        Err(e) => return json(&error_reply(format!("unknown command: {e}"))),
+        Err(message) => return json(&error_reply(message)),
     };
     match command {
         Command::Mode { mode } => viewer.mode = mode,
