@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for a short while (default 60 s each) from the
 # seeds in fuzz/seeds/, with a memory cap and a per-input timeout. Needs the
-# nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Not part of
+# nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`); builds with
+# optimisations and without debug assertions (-O). Not part of
 # scripts/test.sh: long runs are done by hand (see docs/RELIABILITY.md).
 #
 #   fuzz/smoke.sh            # 60 s per target
@@ -16,7 +17,7 @@ fi
 for target in "${targets[@]}"; do
     mkdir -p "corpus/$target"
     echo "== $target: ${seconds} s"
-    cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" -- \
+    cargo +nightly fuzz run -O "$target" "corpus/$target" "seeds/$target" -- \
         -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 2>&1 \
         | grep -E "^(stat::|Done|==|SUMMARY|ERROR)|crash|timeout|oom" || true
     if ls "artifacts/$target" 2>/dev/null | grep -q .; then
