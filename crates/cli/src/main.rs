@@ -36,27 +36,34 @@ enum Command {
     Catalog(commands::catalog::CatalogArgs),
 }
 
-/// Log targets that print message payloads (webcam frames) at trace level;
-/// they are held at debug whatever `MELODORA_LOG` asks, so that frames never
-/// reach the logs.
-const PAYLOAD_LOGGING_TARGETS: [&str; 2] = ["tungstenite=debug", "tokio_tungstenite=debug"];
+/// Log targets that print message payloads (webcam frames) at trace level:
+/// they are capped at debug whatever `MELODORA_LOG` asks, so that frames
+/// never reach the logs (a cap, not a level: by default they stay at warn).
+const PAYLOAD_LOGGING_TARGETS: [&str; 2] = ["tungstenite", "tokio_tungstenite"];
 
-fn log_filter() -> tracing_subscriber::EnvFilter {
-    let mut filter = tracing_subscriber::EnvFilter::try_from_env("MELODORA_LOG")
+fn init_logging() {
+    use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+
+    let wanted = tracing_subscriber::EnvFilter::try_from_env("MELODORA_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,melodora=info"));
-    for directive in PAYLOAD_LOGGING_TARGETS {
-        if let Ok(directive) = directive.parse() {
-            filter = filter.add_directive(directive);
-        }
-    }
-    filter
+    let cap = PAYLOAD_LOGGING_TARGETS.iter().fold(
+        Targets::new().with_default(LevelFilter::TRACE),
+        |cap, target| cap.with_target(*target, LevelFilter::DEBUG),
+    );
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(wanted.and(cap)),
+        )
+        .init();
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(log_filter())
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Serve(args) => commands::serve::run(args),
