@@ -97,6 +97,11 @@ async fn connect_with_hello(addr: SocketAddr) -> (Socket, Value) {
     (socket, hello)
 }
 
+/// Sends one camera frame (encoded image bytes).
+async fn send_frame(socket: &mut Socket, frame: Vec<u8>) {
+    socket.send(Message::Binary(frame.into())).await.unwrap();
+}
+
 /// The next JSON message, within `limit`.
 async fn next_json(socket: &mut Socket, limit: Duration) -> Option<Value> {
     loop {
@@ -119,10 +124,7 @@ fn frames_get_faces_emotions_a_mood_and_songs() {
     let addr = default_server(quick());
     runtime().block_on(async {
         let mut socket = connect(addr).await;
-        socket
-            .send(Message::Binary(image(FACES).into()))
-            .await
-            .unwrap();
+        send_frame(&mut socket, image(FACES)).await;
         let reply = next_json(&mut socket, Duration::from_secs(30))
             .await
             .unwrap();
@@ -149,10 +151,7 @@ fn frames_get_faces_emotions_a_mood_and_songs() {
             .starts_with("https://open.spotify.com/")));
 
         // No new mood, no new list.
-        socket
-            .send(Message::Binary(image(FACES).into()))
-            .await
-            .unwrap();
+        send_frame(&mut socket, image(FACES)).await;
         let again = next_json(&mut socket, Duration::from_secs(30))
             .await
             .unwrap();
@@ -160,10 +159,7 @@ fn frames_get_faces_emotions_a_mood_and_songs() {
         assert!(again.get("songs").is_none(), "{again}");
 
         // A frame without faces keeps the mood.
-        socket
-            .send(Message::Binary(image(NO_FACE).into()))
-            .await
-            .unwrap();
+        send_frame(&mut socket, image(NO_FACE)).await;
         let empty = next_json(&mut socket, Duration::from_secs(30))
             .await
             .unwrap();
@@ -203,10 +199,7 @@ fn a_flooding_client_gets_a_bounded_number_of_answers_and_the_server_stays_respo
         let mut socket = connect(addr).await;
         let frame = image(FACES);
         for _ in 0..100 {
-            socket
-                .send(Message::Binary(frame.clone().into()))
-                .await
-                .unwrap();
+            send_frame(&mut socket, frame.clone()).await;
         }
         // The server answers commands promptly while frames are pending.
         let asked = Instant::now();
@@ -258,10 +251,7 @@ fn bad_frames_and_commands_get_errors_and_the_connection_survives() {
     runtime().block_on(async {
         let mut socket = connect(addr).await;
         let oversized = vec![0xFFu8; 3 * 1024 * 1024];
-        socket
-            .send(Message::Binary(oversized.into()))
-            .await
-            .unwrap();
+        send_frame(&mut socket, oversized).await;
         let error = next_json(&mut socket, Duration::from_secs(10))
             .await
             .unwrap();
@@ -271,10 +261,7 @@ fn bad_frames_and_commands_get_errors_and_the_connection_survives() {
             "{error}"
         );
 
-        socket
-            .send(Message::Binary(b"definitely not a jpeg".to_vec().into()))
-            .await
-            .unwrap();
+        send_frame(&mut socket, b"definitely not a jpeg".to_vec()).await;
         let error = next_json(&mut socket, Duration::from_secs(10))
             .await
             .unwrap();
@@ -309,10 +296,7 @@ fn bad_frames_and_commands_get_errors_and_the_connection_survives() {
             "{error}"
         );
 
-        socket
-            .send(Message::Binary(image(FACES).into()))
-            .await
-            .unwrap();
+        send_frame(&mut socket, image(FACES)).await;
         let reply = next_json(&mut socket, Duration::from_secs(30))
             .await
             .unwrap();
@@ -557,10 +541,7 @@ fn server_camera_mode_pushes_analysed_frames_and_streams_them_annotated() {
         }
         assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
         // Frames from the client are refused; the connection lives on.
-        socket
-            .send(Message::Binary(image(FACES).into()))
-            .await
-            .unwrap();
+        send_frame(&mut socket, image(FACES)).await;
         let refused = loop {
             let message = next_json(&mut socket, Duration::from_secs(10))
                 .await
@@ -748,10 +729,7 @@ fn beyond_capacity_frames_are_dropped_not_queued() {
             sockets.push(connect(addr).await);
         }
         for socket in &mut sockets {
-            socket
-                .send(Message::Binary(image(FACES).into()))
-                .await
-                .unwrap();
+            send_frame(socket, image(FACES)).await;
         }
         let mut kinds = Vec::new();
         for socket in &mut sockets {
@@ -764,10 +742,7 @@ fn beyond_capacity_frames_are_dropped_not_queued() {
         assert!(dropped >= 1 && analysed >= 1, "{kinds:?}");
         let index = kinds.iter().position(|k| k == "dropped").unwrap();
         let socket = &mut sockets[index];
-        socket
-            .send(Message::Binary(image(FACES).into()))
-            .await
-            .unwrap();
+        send_frame(socket, image(FACES)).await;
         let retry = next_json(socket, Duration::from_secs(30)).await.unwrap();
         assert_eq!(retry["type"], "frame", "{retry}");
         assert_eq!(retry["dropped"], 1, "the drop is counted: {retry}");
