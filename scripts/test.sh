@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project: the one test command of README.md,
-# and what .ci/run calls. Needs the Rust toolchain; the browser tests install
+# and what .ci/run calls. Needs the Rust toolchain; cargo-deny is installed
+# with cargo install if missing; the browser tests install
 # Debian's chromium (apt-get) and playwright-core (npm ci) themselves, and the
 # camera feature's check installs libclang-dev (apt-get) for its bindgen.
 # Tests that use FER images or the song catalogs read ../shared (see README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A fresh build gains nothing from incremental caches; they only cost disk.
+export CARGO_INCREMENTAL=0
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
 echo "== cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== cargo deny: licences, duplicate versions, sources (deny.toml)"
+scripts/install_cargo_deny.sh
+cargo deny --locked check bans licenses sources
 
 echo "== cargo test"
 cargo test --workspace --locked
