@@ -6,6 +6,8 @@ use std::path::Path;
 
 use image::{DynamicImage, ImageFormat, ImageReader, Limits};
 
+use crate::jpeg_segments::{self, SegmentError};
+
 /// Limits applied before and during decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DecodeLimits {
@@ -72,6 +74,23 @@ fn format_name(format: ImageFormat) -> &'static str {
     }
 }
 
+/// The JPEG decoder fills a cut-off image with gray and reports success; a
+/// truncated upload must be an error instead, so the segments are walked
+/// to the end-of-image marker first.
+fn check_jpeg_complete(bytes: &[u8]) -> Result<(), DecodeError> {
+    let message = match jpeg_segments::check_complete(bytes) {
+        Ok(()) => return Ok(()),
+        Err(SegmentError::Truncated) => "the data ends before the end-of-image marker".into(),
+        Err(SegmentError::Malformed(what)) => what.to_string(),
+        Err(SegmentError::TooLong(max)) => format!("longer than {max} bytes"),
+        Err(SegmentError::Io(kind)) => kind.to_string(),
+    };
+    Err(DecodeError::Corrupt {
+        format: "JPEG",
+        message,
+    })
+}
+
 /// Decodes an in-memory image, enforcing `limits`.
 pub fn decode_image(bytes: &[u8], limits: &DecodeLimits) -> Result<DynamicImage, DecodeError> {
     if bytes.is_empty() {
@@ -98,6 +117,9 @@ pub fn decode_image(bytes: &[u8], limits: &DecodeLimits) -> Result<DynamicImage,
         format: format_name(format),
         message: e.to_string(),
     };
+    if format == ImageFormat::Jpeg {
+        check_jpeg_complete(bytes)?;
+    }
     // Some decoders reject a 0-pixel side with a misleading message (BMP:
     // "dimensions ... are too large"), so look at the BMP header first.
     if let Some((width, height)) = bmp_header_size(format, bytes) {

@@ -9,6 +9,7 @@ pub mod cascade;
 pub mod decode;
 pub mod emotion;
 mod gray;
+mod jpeg_segments;
 pub mod pipeline;
 pub mod stability;
 pub mod tracking;

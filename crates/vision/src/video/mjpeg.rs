@@ -1,12 +1,12 @@
 //! Motion JPEG: JPEG images one after another. Each image is delimited by
-//! walking its marker segments (not by searching for the end marker, which
-//! may also occur inside an embedded thumbnail), then decoded with the same
-//! limits as any untrusted image.
+//! walking its marker segments ([`crate::jpeg_segments`]), then decoded with
+//! the same limits as any untrusted image.
 
-use std::io::{BufRead, Read};
+use std::io::BufRead;
 
 use super::{read_full, VideoError, VideoFrame, MAX_MJPEG_FRAME_BYTES, MAX_VIDEO_PIXELS};
 use crate::decode::{decode_image, DecodeLimits};
+use crate::jpeg_segments::{self, SegmentError};
 use crate::GrayImage;
 
 /// Bytes skipped between images (padding some cameras add) before giving up.
@@ -35,12 +35,19 @@ impl<R: BufRead> MjpegReader<R> {
         if !self.find_start(frame)? {
             return Ok(None);
         }
-        let mut splitter = Splitter {
-            reader: &mut self.reader,
-            out: &mut self.jpeg,
-            frame,
-        };
-        splitter.copy_segments()?;
+        jpeg_segments::copy_image(&mut self.reader, &mut self.jpeg, MAX_MJPEG_FRAME_BYTES)
+            .map_err(|error| match error {
+                SegmentError::Truncated => VideoError::Truncated { frame },
+                SegmentError::Malformed(message) => VideoError::BadFrame {
+                    frame,
+                    message: message.into(),
+                },
+                SegmentError::TooLong(max) => VideoError::BadFrame {
+                    frame,
+                    message: format!("JPEG image over {max} bytes"),
+                },
+                SegmentError::Io(kind) => VideoError::Io(kind.into()),
+            })?;
         self.frames_read = frame;
         Ok(Some(&self.jpeg))
     }
@@ -91,105 +98,6 @@ impl<R: BufRead> MjpegReader<R> {
     }
 }
 
-/// Copies one JPEG image, after its start marker, up to its end marker.
-struct Splitter<'a, R> {
-    reader: &'a mut R,
-    out: &'a mut Vec<u8>,
-    frame: u64,
-}
-
-impl<R: Read> Splitter<'_, R> {
-    fn byte(&mut self) -> Result<u8, VideoError> {
-        let mut byte = [0u8];
-        if !read_full(self.reader, &mut byte)? {
-            return Err(VideoError::Truncated { frame: self.frame });
-        }
-        self.push(&byte)?;
-        Ok(byte[0])
-    }
-
-    fn push(&mut self, bytes: &[u8]) -> Result<(), VideoError> {
-        if self.out.len() + bytes.len() > MAX_MJPEG_FRAME_BYTES {
-            return Err(VideoError::BadFrame {
-                frame: self.frame,
-                message: format!("JPEG image over {MAX_MJPEG_FRAME_BYTES} bytes"),
-            });
-        }
-        self.out.extend_from_slice(bytes);
-        Ok(())
-    }
-
-    fn bad(&self, message: &str) -> VideoError {
-        VideoError::BadFrame {
-            frame: self.frame,
-            message: message.into(),
-        }
-    }
-
-    /// Marker segments until end of image; after each start of scan, the
-    /// entropy-coded data up to the next marker.
-    fn copy_segments(&mut self) -> Result<(), VideoError> {
-        let mut marker = self.next_marker()?;
-        loop {
-            match marker {
-                0xD9 => return Ok(()),
-                0xD8 => return Err(self.bad("start of image inside an image")),
-                0x01 | 0xD0..=0xD7 => marker = self.next_marker()?,
-                _ => {
-                    let high = self.byte()?;
-                    let low = self.byte()?;
-                    let length = usize::from(u16::from_be_bytes([high, low]));
-                    if length < 2 {
-                        return Err(self.bad("marker segment shorter than its length field"));
-                    }
-                    let mut payload = vec![0u8; length - 2];
-                    if !read_full(self.reader, &mut payload)? {
-                        return Err(VideoError::Truncated { frame: self.frame });
-                    }
-                    self.push(&payload)?;
-                    marker = if marker == 0xDA {
-                        self.skip_scan()?
-                    } else {
-                        self.next_marker()?
-                    };
-                }
-            }
-        }
-    }
-
-    /// The next marker code, allowing fill bytes (0xFF) before it.
-    fn next_marker(&mut self) -> Result<u8, VideoError> {
-        if self.byte()? != 0xFF {
-            return Err(self.bad("expected a JPEG marker"));
-        }
-        loop {
-            match self.byte()? {
-                0xFF => continue,
-                0x00 => return Err(self.bad("expected a JPEG marker")),
-                code => return Ok(code),
-            }
-        }
-    }
-
-    /// Entropy-coded data: 0xFF 0x00 is a data byte, 0xFF 0xD0..=0xD7 a
-    /// restart; any other 0xFF xx is the marker that ends the scan.
-    fn skip_scan(&mut self) -> Result<u8, VideoError> {
-        loop {
-            if self.byte()? != 0xFF {
-                continue;
-            }
-            let mut code = self.byte()?;
-            while code == 0xFF {
-                code = self.byte()?;
-            }
-            match code {
-                0x00 | 0xD0..=0xD7 => continue,
-                marker => return Ok(marker),
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,17 +125,6 @@ mod tests {
         assert_eq!((first.gray.width(), first.gray.height()), (32, 24));
         assert!(first.gray.pixels().iter().all(|&p| p.abs_diff(40) <= 2));
         assert_eq!(reader.next_frame().unwrap().unwrap().rgb.width(), 16);
-    }
-
-    #[test]
-    fn an_end_marker_inside_a_segment_does_not_end_the_image() {
-        // A comment segment holding FF D9, as an embedded thumbnail would.
-        let a = jpeg(8, 8, 90);
-        let comment = [0xFF, 0xFE, 0x00, 0x06, 0xFF, 0xD9, 0xFF, 0xD9];
-        let with_comment = [&a[..2], &comment[..], &a[2..]].concat();
-        let mut reader = MjpegReader::new(&with_comment[..]);
-        assert_eq!(reader.next_jpeg().unwrap().unwrap(), &with_comment[..]);
-        assert!(reader.next_frame().unwrap().is_none());
     }
 
     #[test]
