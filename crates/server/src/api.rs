@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -32,6 +33,21 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Requests that do not parse (a bad query, malformed JSON, a body over the
+/// limit) get the same JSON error body as every other refusal, with the
+/// status axum chose for them.
+macro_rules! rejection_is_api_error {
+    ($($rejection:ty),*) => {$(
+        impl From<$rejection> for ApiError {
+            fn from(rejection: $rejection) -> Self {
+                ApiError(rejection.status(), rejection.body_text())
+            }
+        }
+    )*};
+}
+
+rejection_is_api_error!(BytesRejection, JsonRejection, QueryRejection);
+
 impl From<FrameError> for ApiError {
     fn from(error: FrameError) -> Self {
         let status = match error {
@@ -42,6 +58,11 @@ impl From<FrameError> for ApiError {
         };
         ApiError(status, error.to_string())
     }
+}
+
+/// Any path the app does not serve: a 404 with the usual JSON error body.
+pub async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError(StatusCode::NOT_FOUND, format!("nothing at {}", uri.path()))
 }
 
 /// Longest an upload to `/api/analyze` waits for a turn before a 503.
@@ -105,7 +126,11 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
         (status = 400, description = "Not a readable image", body = ErrorBody),
         (status = 413, description = "Image over the size limit", body = ErrorBody),
         (status = 503, description = "Too busy to analyse it now", body = ErrorBody)))]
-pub async fn analyze(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn analyze(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body?;
     // Uploads wait longer for a turn than live frames (nothing newer replaces them).
     let _turn = state
         .slots
@@ -148,8 +173,9 @@ pub struct RecommendationQuery {
         (status = 400, description = "Unknown emotion or mode, or a limit out of range", body = ErrorBody)))]
 pub async fn recommendations(
     State(state): State<AppState>,
-    Query(query): Query<RecommendationQuery>,
+    query: Result<Query<RecommendationQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(query) = query?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError(
@@ -188,11 +214,14 @@ pub struct FeedbackBody {
     responses(
         (status = 204, description = "Recorded; later lists follow it"),
         (status = 404, description = "No such song", body = ErrorBody),
-        (status = 422, description = "Malformed feedback")))]
+        (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 415, description = "Not sent as application/json", body = ErrorBody),
+        (status = 422, description = "JSON that is not a like or skip", body = ErrorBody)))]
 pub async fn feedback(
     State(state): State<AppState>,
-    Json(body): Json<FeedbackBody>,
+    body: Result<Json<FeedbackBody>, JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
+    let Json(body) = body?;
     let music = Arc::clone(&state.music);
     let profile = body.profile.unwrap_or_else(|| "default".into());
     let result =

@@ -41,6 +41,7 @@ use admission::AnalysisSlots;
 pub use capture::{LoopingVideo, ServerCamera};
 pub use engine::{Music, Vision, MAX_FRAME_BYTES};
 pub use viewer::Follow;
+pub use ws::MAX_MESSAGE_BYTES;
 
 /// Behaviour shared by all connections.
 #[derive(Debug, Clone, Copy)]
@@ -113,6 +114,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/recommendations", get(api::recommendations))
         .route("/api/feedback", post(api::feedback))
         .route("/api/openapi.json", get(openapi::openapi_json))
+        .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(MAX_FRAME_BYTES))
         .layer(middleware::from_fn(refuse_declared_oversize))
         .layer(middleware::from_fn(security_headers))

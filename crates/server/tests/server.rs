@@ -245,57 +245,85 @@ fn a_flooding_client_gets_a_bounded_number_of_answers_and_the_server_stays_respo
     });
 }
 
+/// The hostile-input table for the WebSocket: each message, and a word its
+/// error reply must contain.
+fn hostile_ws_messages() -> Vec<(&'static str, Message, &'static str)> {
+    let text = |t: &str| Message::Text(t.to_owned().into());
+    let binary = |b: Vec<u8>| Message::Binary(b.into());
+    vec![
+        (
+            "binary that is not an image",
+            binary(b"definitely not a jpeg".to_vec()),
+            "image",
+        ),
+        ("empty binary", binary(Vec::new()), "image"),
+        (
+            "truncated PNG",
+            binary(image(FACES)[..5000].to_vec()),
+            "image",
+        ),
+        ("3 MB frame", binary(vec![0xFF; 3 * 1024 * 1024]), "at most"),
+        (
+            "text where JSON is expected",
+            text("hello"),
+            "unknown command",
+        ),
+        (
+            "malformed JSON",
+            text(r#"{"type":"mode""#),
+            "unknown command",
+        ),
+        (
+            "JSON that is not an object",
+            text("[1, 2, 3]"),
+            "unknown command",
+        ),
+        (
+            "unknown command",
+            text(r#"{"type":"dance"}"#),
+            "unknown command",
+        ),
+        (
+            "unknown mode",
+            text(r#"{"type":"mode","mode":"sideways"}"#),
+            "sideways",
+        ),
+        (
+            "unknown verdict",
+            text(r#"{"type":"feedback","song_id":1,"verdict":"love"}"#),
+            "love",
+        ),
+        (
+            "feedback for a missing song",
+            text(r#"{"type":"feedback","song_id":99999999,"verdict":"like"}"#),
+            "99999999",
+        ),
+        (
+            "3 MB of text",
+            text(&"x".repeat(3 * 1024 * 1024)),
+            "unknown command",
+        ),
+    ]
+}
+
+/// Every hostile message gets an error reply naming the problem and the
+/// connection goes on serving frames; a message over the transport limit
+/// closes only its own connection; another client is served throughout.
 #[test]
-fn bad_frames_and_commands_get_errors_and_the_connection_survives() {
+fn hostile_websocket_messages_get_errors_and_every_client_keeps_being_served() {
     let addr = default_server(quick());
     runtime().block_on(async {
+        let mut bystander = connect(addr).await;
         let mut socket = connect(addr).await;
-        let oversized = vec![0xFFu8; 3 * 1024 * 1024];
-        send_frame(&mut socket, oversized).await;
-        let error = next_json(&mut socket, Duration::from_secs(10))
-            .await
-            .unwrap();
-        assert_eq!(error["type"], "error");
-        assert!(
-            error["message"].as_str().unwrap().contains("at most"),
-            "{error}"
-        );
-
-        send_frame(&mut socket, b"definitely not a jpeg".to_vec()).await;
-        let error = next_json(&mut socket, Duration::from_secs(10))
-            .await
-            .unwrap();
-        assert_eq!(error["type"], "error");
-
-        socket
-            .send(Message::Text("{\"type\":\"dance\"}".into()))
-            .await
-            .unwrap();
-        let error = next_json(&mut socket, Duration::from_secs(10))
-            .await
-            .unwrap();
-        assert!(
-            error["message"]
-                .as_str()
-                .unwrap()
-                .contains("unknown command"),
-            "{error}"
-        );
-
-        socket
-            .send(Message::Text(
-                r#"{"type":"feedback","song_id":99999999,"verdict":"like"}"#.into(),
-            ))
-            .await
-            .unwrap();
-        let error = next_json(&mut socket, Duration::from_secs(10))
-            .await
-            .unwrap();
-        assert!(
-            error["message"].as_str().unwrap().contains("99999999"),
-            "{error}"
-        );
-
+        for (what, message, expected) in hostile_ws_messages() {
+            socket.send(message).await.unwrap();
+            let reply = next_json(&mut socket, Duration::from_secs(10))
+                .await
+                .unwrap_or_else(|| panic!("{what}: no reply"));
+            assert_eq!(reply["type"], "error", "{what}: {reply}");
+            let text = reply["message"].as_str().unwrap_or_default();
+            assert!(text.contains(expected), "{what}: {reply}");
+        }
         send_frame(&mut socket, image(FACES)).await;
         let reply = next_json(&mut socket, Duration::from_secs(30))
             .await
@@ -304,6 +332,23 @@ fn bad_frames_and_commands_get_errors_and_the_connection_survives() {
             reply["type"], "frame",
             "still serving after the errors: {reply}"
         );
+
+        let over_transport_limit = vec![0u8; melodora_server::MAX_MESSAGE_BYTES + 1];
+        let _ = socket
+            .send(Message::Binary(over_transport_limit.into()))
+            .await;
+        assert!(
+            next_json(&mut socket, Duration::from_secs(10))
+                .await
+                .is_none(),
+            "a message over the transport limit closes the connection"
+        );
+
+        send_frame(&mut bystander, image(FACES)).await;
+        let reply = next_json(&mut bystander, Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert_eq!(reply["type"], "frame", "other clients are served: {reply}");
     });
 }
 
@@ -369,7 +414,7 @@ fn post(addr: SocketAddr, path: &str, content_type: &str, body: &[u8]) -> (u16, 
 }
 
 #[test]
-fn the_http_api_answers_and_refuses_bad_requests() {
+fn the_http_api_answers() {
     let addr = default_server(quick());
     let (status, health) = get(addr, "/api/health");
     assert_eq!(status, 200);
@@ -381,10 +426,6 @@ fn the_http_api_answers_and_refuses_bad_requests() {
         analysis["faces"].as_array().unwrap().len() >= 2,
         "{analysis}"
     );
-    let (status, error) = post(addr, "/api/analyze", "image/jpeg", b"not an image");
-    assert_eq!(status, 400, "{error}");
-    assert!(error["error"].as_str().is_some());
-    assert_eq!(oversized_upload_status(addr, 3 * 1024 * 1024), 413);
 
     let (status, songs) = get(
         addr,
@@ -393,10 +434,6 @@ fn the_http_api_answers_and_refuses_bad_requests() {
     assert_eq!(status, 200);
     let songs = songs.as_array().unwrap();
     assert_eq!(songs.len(), 10);
-    let (status, _) = get(addr, "/api/recommendations?emotion=bored");
-    assert_eq!(status, 400);
-    let (status, _) = get(addr, "/api/recommendations?emotion=sad&limit=0");
-    assert_eq!(status, 400);
 
     let id = songs[0]["id"].as_i64().unwrap();
     let (status, _) = post(
@@ -406,20 +443,122 @@ fn the_http_api_answers_and_refuses_bad_requests() {
         format!(r#"{{"song_id":{id},"verdict":"skip"}}"#).as_bytes(),
     );
     assert_eq!(status, 204);
-    let (status, _) = post(
-        addr,
-        "/api/feedback",
-        "application/json",
-        br#"{"song_id":987654321,"verdict":"like"}"#,
-    );
-    assert_eq!(status, 404);
-    let (status, _) = post(
-        addr,
-        "/api/feedback",
-        "application/json",
-        br#"{"song_id":"x"}"#,
-    );
-    assert!((400..500).contains(&status), "{status}");
+}
+
+/// One hostile HTTP request: what it is, the request, and the status it must get.
+struct HostileRequest {
+    what: &'static str,
+    method: &'static str,
+    path: &'static str,
+    content_type: &'static str,
+    body: Vec<u8>,
+    status: u16,
+}
+
+/// The hostile-input table for HTTP.
+fn hostile_requests() -> Vec<HostileRequest> {
+    let get = |what, path, status| HostileRequest {
+        what,
+        method: "GET",
+        path,
+        content_type: "",
+        body: Vec::new(),
+        status,
+    };
+    let post = |what, path, content_type, body: &[u8], status| HostileRequest {
+        what,
+        method: "POST",
+        path,
+        content_type,
+        body: body.to_vec(),
+        status,
+    };
+    vec![
+        post(
+            "upload that is not an image",
+            "/api/analyze",
+            "image/jpeg",
+            b"not an image",
+            400,
+        ),
+        post("empty upload", "/api/analyze", "image/jpeg", b"", 400),
+        post(
+            "truncated PNG",
+            "/api/analyze",
+            "image/png",
+            &image(FACES)[..5000],
+            400,
+        ),
+        get("unknown emotion", "/api/recommendations?emotion=bored", 400),
+        get("no emotion", "/api/recommendations", 400),
+        get(
+            "unknown mode",
+            "/api/recommendations?emotion=sad&mode=sideways",
+            400,
+        ),
+        get("limit 0", "/api/recommendations?emotion=sad&limit=0", 400),
+        get(
+            "limit not a number",
+            "/api/recommendations?emotion=sad&limit=lots",
+            400,
+        ),
+        get(
+            "limit past usize",
+            "/api/recommendations?emotion=sad&limit=99999999999999999999999",
+            400,
+        ),
+        post(
+            "feedback for a missing song",
+            "/api/feedback",
+            "application/json",
+            br#"{"song_id":987654321,"verdict":"like"}"#,
+            404,
+        ),
+        post(
+            "malformed feedback JSON",
+            "/api/feedback",
+            "application/json",
+            br#"{"song_id":"#,
+            400,
+        ),
+        post(
+            "feedback of the wrong shape",
+            "/api/feedback",
+            "application/json",
+            br#"{"song_id":"x"}"#,
+            422,
+        ),
+        post(
+            "feedback not sent as JSON",
+            "/api/feedback",
+            "text/plain",
+            br#"{"song_id":1,"verdict":"like"}"#,
+            415,
+        ),
+        get("unknown path", "/api/nothing-here", 404),
+    ]
+}
+
+/// Each hostile request gets its 4xx with a JSON `{"error"}` body, and the
+/// server answers normally afterwards.
+#[test]
+fn hostile_http_requests_get_a_4xx_with_a_json_error() {
+    let addr = default_server(quick());
+    for request in hostile_requests() {
+        let (status, body) = if request.method == "GET" {
+            get(addr, request.path)
+        } else {
+            post(addr, request.path, request.content_type, &request.body)
+        };
+        let what = request.what;
+        assert_eq!(status, request.status, "{what}: {body}");
+        let error = body["error"].as_str().unwrap_or_default();
+        assert!(!error.is_empty(), "{what}: no JSON error body: {body}");
+    }
+    // Declared over the limit and refused before the body is read.
+    assert_eq!(oversized_upload_status(addr, 3 * 1024 * 1024), 413);
+    let (status, health) = get(addr, "/api/health");
+    assert_eq!(status, 200, "still serving: {health}");
 }
 
 #[test]
