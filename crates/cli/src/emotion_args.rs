@@ -148,8 +148,18 @@ impl EmotionArgs {
         );
         match &self.model {
             None => EmotionClassifier::default_model().context("embedded emotion model"),
-            Some(path) => EmotionClassifier::from_path(path, self.description()?)
-                .with_context(|| format!("model {}", path.display())),
+            Some(path) => {
+                // A mismatch may be the description's fault: name it too.
+                let described_by = match &self.description {
+                    Some(file) => format!(" described by {}", file.display()),
+                    None if self.has_field_overrides() => {
+                        " as described on the command line".into()
+                    }
+                    None => String::new(),
+                };
+                EmotionClassifier::from_path(path, self.description()?)
+                    .with_context(|| format!("model {}{described_by}", path.display()))
+            }
         }
     }
 }
