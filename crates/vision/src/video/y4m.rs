@@ -66,8 +66,12 @@ impl Y4mHeader {
         let mut chroma = Chroma::C420;
         let mut limited_range = false;
         for token in tokens {
-            let (tag, value) = token.split_at(1);
-            match tag {
+            // The tag is one character, which in a hostile file may be
+            // several bytes long.
+            let mut chars = token.chars();
+            let tag = chars.next().map(String::from).unwrap_or_default();
+            let value = chars.as_str();
+            match tag.as_str() {
                 "W" => width = Some(parse_dimension("width", value)?),
                 "H" => height = Some(parse_dimension("height", value)?),
                 "F" => {
@@ -360,5 +364,16 @@ mod tests {
         let garbage = b"YUV4MPEG2 W2 H2 C420\nFRAMX\n".to_vec();
         let mut reader = Y4mReader::new(&garbage[..]).unwrap();
         assert!(reader.next_frame().is_err());
+    }
+
+    /// Found by the `video` fuzz target: a header token starting with a
+    /// two-byte character (U+0790) made the tag split panic.
+    #[test]
+    fn a_header_token_starting_with_a_multibyte_character_is_ignored() {
+        let crash = b"YUV4MPEG2 W4 H2 P      \0   .    '    \xde\x90n\x004MPEG\x07F\n\0\0\0\0\0\0\0\0\0\0\0#";
+        let mut reader = Y4mReader::new(&crash[..]).expect("W4 H2 is a valid header");
+        assert!(reader.next_frame().is_err(), "the frame data is garbage");
+        let header = "YUV4MPEG2 \u{790}x W2 H2 C420\n";
+        assert!(Y4mReader::new(header.as_bytes()).is_ok());
     }
 }
