@@ -74,6 +74,8 @@ struct Report {
     /// Server RSS a fifth of the way in (after warm-up) and at the end.
     server_rss_mb_after_warmup: f64,
     server_rss_mb_end: f64,
+    /// Server RSS at the start and after each tenth of the run.
+    server_rss_mb_by_tenth: Vec<f64>,
     /// Server file descriptors before the run and after the clients left.
     server_fds_before: usize,
     server_fds_after: usize,
@@ -242,6 +244,8 @@ async fn run_load(
         let warm_up = duration / 5;
         async move {
             let started = Instant::now();
+            // RSS at each tenth of the run: a plateau or a steady climb.
+            let mut by_tenth = Vec::new();
             while !stop.load(Ordering::Relaxed) {
                 if let Ok(mb) = rss_mb(server_pid) {
                     let kb = (mb * 1024.0) as u64;
@@ -249,9 +253,13 @@ async fn run_load(
                     if started.elapsed() >= warm_up && warm.load(Ordering::Relaxed) == 0 {
                         warm.store(kb, Ordering::Relaxed);
                     }
+                    if started.elapsed() >= duration.mul_f64(by_tenth.len() as f64 / 10.0) {
+                        by_tenth.push((mb * 10.0).round() / 10.0);
+                    }
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
+            by_tenth
         }
     });
     let frames: Arc<Vec<Vec<u8>>> = Arc::new(frames.to_vec());
@@ -277,7 +285,7 @@ async fn run_load(
     let elapsed = started.elapsed().as_secs_f64();
     let rss_end = rss_mb(server_pid)?;
     stop.store(true, Ordering::Relaxed);
-    sampler.await?;
+    let rss_by_tenth = sampler.await?;
     // Let the server notice the closed connections before counting.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let fds_after = fd_count(server_pid);
@@ -308,6 +316,7 @@ async fn run_load(
         disconnects: results.iter().map(|r| r.disconnects).sum(),
         server_rss_mb_after_warmup: warm_rss_kb.load(Ordering::Relaxed) as f64 / 1024.0,
         server_rss_mb_end: rss_end,
+        server_rss_mb_by_tenth: rss_by_tenth,
         server_fds_before: fds_before,
         server_fds_after: fds_after,
     })
