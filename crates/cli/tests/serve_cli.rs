@@ -22,34 +22,22 @@ fn serve_failure(data_dir: &Path, args: &[&str]) -> (Option<i32>, String) {
     )
 }
 
+/// Bad video files are rows of `hostile_inputs.rs`; here, what is not a
+/// file's content: a missing file and a frame rate of zero.
 #[test]
-fn bad_video_sources_are_refused_with_the_reason() {
+fn a_missing_video_and_a_zero_frame_rate_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let write = |name: &str, bytes: &[u8]| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, bytes).unwrap();
-        path.to_str().unwrap().to_owned()
-    };
-    let text = write("notes.y4m", b"hello");
-    let truncated = write("cut.y4m", b"YUV4MPEG2 W4 H4 C420\nFRAME\n12");
-    let no_frames = write("empty.y4m", b"YUV4MPEG2 W4 H4 C420\n");
-    let huge = write("huge.y4m", b"YUV4MPEG2 W60000 H60000\n");
-    let ten_bit = write("deep.y4m", b"YUV4MPEG2 W4 H4 C420p10\n");
-    let cut_jpeg = write("cut.mjpeg", &[0xFF, 0xD8, 0xFF, 0xE0, 0x00]);
+    let clip = dir.path().join("empty.y4m");
+    std::fs::write(&clip, b"YUV4MPEG2 W4 H4 C420\n").unwrap();
+    let clip = clip.to_str().unwrap();
     let missing = dir.path().join("missing.y4m");
     for (args, expected) in [
-        (vec!["--video", &text], "not a supported video"),
-        (vec!["--video", &truncated], "frame 1 is truncated"),
-        (vec!["--video", &no_frames], "no frames"),
-        (vec!["--video", &huge], "over the limit"),
-        (vec!["--video", &ten_bit], "C420p10"),
-        (vec!["--video", &cut_jpeg], "truncated"),
         (
             vec!["--video", missing.to_str().unwrap()],
             "cannot read video",
         ),
-        (vec!["--video", &no_frames, "--fps", "0"], "--fps"),
+        (vec!["--video", clip, "--fps", "0"], "--fps"),
     ] {
         let (code, stderr) = serve_failure(&data, &args);
         assert_eq!(code, Some(1), "{args:?}: {stderr}");
