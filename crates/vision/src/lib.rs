@@ -11,6 +11,7 @@ pub mod emotion;
 mod gray;
 mod jpeg_segments;
 pub mod pipeline;
+pub mod simd;
 pub mod stability;
 pub mod tracking;
 pub mod video;

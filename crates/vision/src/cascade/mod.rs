@@ -12,11 +12,11 @@ mod resize;
 mod scan;
 mod xml;
 
+pub use crate::simd::{simd_level, SimdLevel};
 pub use detector::{DetectParams, HaarDetector, ParamsError};
 pub use group::group_rectangles;
 pub use model::{Cascade, CascadeError, HaarFeature, Stage, TreeNode, WeakTree, WeightedRect};
 pub use resize::resize_linear_exact;
-pub use scan::{simd_level, SimdLevel};
 
 /// OpenCV's `haarcascade_frontalface_default.xml`, embedded so the binary
 /// detects faces with no files around it (licence: see `assets/`).

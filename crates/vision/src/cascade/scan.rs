@@ -16,6 +16,7 @@
 use super::gather::{GatherBlocks, StumpLane};
 use super::integral::{column_index, Integrals};
 use super::model::{Cascade, HaarFeature};
+use crate::simd::{simd_level, SimdLevel};
 
 /// Windows evaluated together. The integral tables carry this much padding
 /// so that a chunk starting at the last window never reads past the end.
@@ -685,44 +686,6 @@ unsafe fn dense_stage_avx512(
     let lo = _mm512_cmp_pd_mask::<_CMP_GE_OQ>(acc_lo, thr);
     let hi = _mm512_cmp_pd_mask::<_CMP_GE_OQ>(acc_hi, thr);
     u32::from(lo) | (u32::from(hi) << 8)
-}
-
-/// Instruction sets the scanner can use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum SimdLevel {
-    Generic,
-    Avx2,
-    Avx512,
-}
-
-/// The best instruction set this CPU supports, capped by the environment
-/// variable `MELODORA_SIMD` (`generic`, `avx2` or `avx512`) so that the
-/// kernels can be compared on one machine. Detected once.
-pub fn simd_level() -> SimdLevel {
-    static LEVEL: std::sync::OnceLock<SimdLevel> = std::sync::OnceLock::new();
-    *LEVEL.get_or_init(|| {
-        let detected = detect_simd();
-        let cap = match std::env::var("MELODORA_SIMD").as_deref() {
-            Ok("generic") => SimdLevel::Generic,
-            Ok("avx2") => SimdLevel::Avx2,
-            _ => SimdLevel::Avx512,
-        };
-        detected.min(cap)
-    })
-}
-
-fn detect_simd() -> SimdLevel {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::is_x86_feature_detected as has;
-        if has!("avx512f") && has!("avx512bw") && has!("avx512dq") && has!("avx512vl") {
-            return SimdLevel::Avx512;
-        }
-        if has!("avx2") && has!("fma") {
-            return SimdLevel::Avx2;
-        }
-    }
-    SimdLevel::Generic
 }
 
 /// Per-row scratch: one entry per chunk of windows.
