@@ -72,6 +72,8 @@ struct Timing<'a> {
 
 #[derive(Serialize)]
 struct EmotionTiming {
+    /// `direct` or `tract` (set `MELODORA_ENGINE=tract` to compare).
+    engine: &'static str,
     batch: usize,
     faces: usize,
     median_ms_per_batch: f64,
@@ -183,6 +185,7 @@ fn bench_emotion(args: &BenchArgs, faces: &[GrayImage]) -> Result<ExitCode> {
     per_batch.sort_by(f64::total_cmp);
     let median = per_batch[per_batch.len() / 2];
     let timing = EmotionTiming {
+        engine: classifier.engine().name(),
         batch,
         faces: per_batch.len() * batch,
         median_ms_per_batch: median,
@@ -192,7 +195,8 @@ fn bench_emotion(args: &BenchArgs, faces: &[GrayImage]) -> Result<ExitCode> {
         println!("{}", serde_json::to_string(&timing)?);
     } else {
         println!(
-            "emotion model: {:.3} ms per face (batch {batch}, median over {} batches)",
+            "emotion model ({} engine): {:.3} ms per face (batch {batch}, median over {} batches)",
+            timing.engine,
             timing.median_ms_per_face,
             per_batch.len()
         );

@@ -1,5 +1,6 @@
-//! Running an emotion model with tract: load and check an ONNX file against
-//! its description, then classify batches of faces in one run.
+//! Running an emotion model: load and check an ONNX file against its
+//! description, then classify batches of faces in one run — on the direct
+//! engine when the graph is a plain CNN chain, else on tract.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -10,7 +11,9 @@ use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 
 use super::description::{DescriptionError, ModelDescription, OutputKind, METADATA_KEY};
+use super::direct::DirectNet;
 use super::preprocess::input_tensor;
+use crate::simd::{simd_level, SimdLevel};
 use crate::GrayImage;
 
 /// Melodora's default model (see `assets/MODEL_CARD.md`), embedded.
@@ -71,14 +74,52 @@ type Plan = Arc<TypedRunnableModel>;
 /// Largest batch compiled as one plan; bigger batches run in chunks.
 const MAX_BATCH: usize = 16;
 
+/// Which implementation runs a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Melodora's direct convolutions (plain CNN chains; see `direct`).
+    Direct,
+    /// tract, for every other graph.
+    Tract,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Direct => "direct",
+            Engine::Tract => "tract",
+        }
+    }
+}
+
+/// The environment variable that picks the engine: `tract` runs every
+/// model on tract, `direct` uses the direct engine wherever it takes the
+/// graph, even without AVX-512; unset, the direct engine is used where it
+/// takes the graph and the CPU has AVX-512 (its portable kernel is slower
+/// than tract's AVX2 code).
+pub const ENGINE_ENV: &str = "MELODORA_ENGINE";
+
+/// The engine asked for by [`ENGINE_ENV`], if any.
+fn engine_from_env() -> Option<Engine> {
+    match std::env::var(ENGINE_ENV).as_deref() {
+        Ok("tract") => Some(Engine::Tract),
+        Ok("direct") => Some(Engine::Direct),
+        _ => None,
+    }
+}
+
 /// An ONNX emotion classifier, ready to run.
 ///
-/// tract optimises much better for concrete shapes than for a symbolic
-/// batch size, so the model is kept with a symbolic batch and a plan is
-/// compiled (once, then cached) for each batch size actually used.
+/// A model that is a plain chain of convolutions, pooling and dense layers
+/// runs on the direct engine, after a check at load time that it gives
+/// tract's results on a probe input. Others run on tract, which optimises
+/// much better for concrete shapes than for a symbolic batch size, so the
+/// model is kept with a symbolic batch and a plan is compiled (once, then
+/// cached) for each batch size actually used.
 pub struct EmotionClassifier {
     proto: ModelProto,
     plans: Mutex<HashMap<usize, Plan>>,
+    direct: Option<DirectNet>,
     description: ModelDescription,
     emotions: Vec<Emotion>,
 }
@@ -87,6 +128,7 @@ impl std::fmt::Debug for EmotionClassifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EmotionClassifier")
             .field("description", &self.description)
+            .field("engine", &self.engine())
             .finish()
     }
 }
@@ -142,16 +184,68 @@ impl EmotionClassifier {
         let classifier = Self {
             proto,
             plans: Mutex::new(HashMap::new()),
+            direct: None,
             description,
             emotions,
         };
         // Compile the single-face plan now, so errors surface at load time.
         classifier.plan_for(1)?;
-        Ok(classifier)
+        let engine = engine_from_env().unwrap_or(if simd_level() == SimdLevel::Avx512 {
+            Engine::Direct
+        } else {
+            Engine::Tract
+        });
+        classifier.with_engine(engine)
+    }
+
+    /// The direct engine's version of the model, if it takes the graph and
+    /// agrees with tract on a probe batch.
+    fn checked_direct_net(&self) -> Result<Option<DirectNet>, ModelError> {
+        let Ok(net) = DirectNet::compile(&self.proto, &self.description.input) else {
+            return Ok(None);
+        };
+        if net.outputs() != self.emotions.len() {
+            return Ok(None);
+        }
+        let input = &self.description.input;
+        let values = (input.width * input.height * input.channels) as usize;
+        // Deterministic values spread over the normalised pixel range.
+        let probe: Vec<f32> = (0..2 * values)
+            .map(|i| ((i * 7919 % 1009) as f32 / 1009.0 - 0.5) * 4.0)
+            .collect();
+        let expected = self.run_tract(&probe, 2)?;
+        let got = net.run(&probe);
+        let scale = expected.iter().fold(1f32, |m, v| m.max(v.abs()));
+        let agrees = got.len() == expected.len()
+            && got
+                .iter()
+                .zip(&expected)
+                .all(|(a, b)| (a - b).abs() <= 1e-3 * scale);
+        Ok(agrees.then_some(net))
     }
 
     pub fn description(&self) -> &ModelDescription {
         &self.description
+    }
+
+    /// The same model on `engine`: tract, or the direct engine if it takes
+    /// the graph (else it stays on tract; see [`engine`](Self::engine)).
+    pub fn with_engine(mut self, engine: Engine) -> Result<Self, ModelError> {
+        self.direct = match engine {
+            Engine::Tract => None,
+            Engine::Direct if self.direct.is_some() => self.direct.take(),
+            Engine::Direct => self.checked_direct_net()?,
+        };
+        Ok(self)
+    }
+
+    /// Which implementation runs this model.
+    pub fn engine(&self) -> Engine {
+        if self.direct.is_some() {
+            Engine::Direct
+        } else {
+            Engine::Tract
+        }
     }
 
     /// The optimised plan for batches of `n` faces.
@@ -197,26 +291,20 @@ impl EmotionClassifier {
         if faces.is_empty() {
             return Ok(Vec::new());
         }
-        let (data, shape) = input_tensor(faces, &self.description);
-        let input = Tensor::from_shape(&shape, &data)
-            .map_err(|e| ModelError::Inference(format!("{e:#}")))?;
-        let outputs = self
-            .plan_for(faces.len())?
-            .run(tvec!(input.into()))
-            .map_err(|e| ModelError::Inference(format!("{e:#}")))?;
-        let out = outputs[0]
-            .to_plain_array_view::<f32>()
-            .map_err(|e| ModelError::Inference(format!("{e:#}")))?;
+        let (data, _shape) = input_tensor(faces, &self.description);
+        let flat = match &self.direct {
+            Some(net) => net.run(&data),
+            None => self.run_tract(&data, faces.len())?,
+        };
         let k = self.emotions.len();
-        if out.len() != faces.len() * k {
+        if flat.len() != faces.len() * k {
             return Err(ModelError::Mismatch(format!(
                 "output has {} values for {} faces, expected {} per face",
-                out.len(),
+                flat.len(),
                 faces.len(),
                 k
             )));
         }
-        let flat: Vec<f32> = out.iter().copied().collect();
         Ok(flat
             .chunks(k)
             .map(|row| {
@@ -231,6 +319,32 @@ impl EmotionClassifier {
                 EmotionScores { probabilities }
             })
             .collect())
+    }
+}
+
+impl EmotionClassifier {
+    /// Runs tract on a batch of `n` images in the description's layout.
+    fn run_tract(&self, data: &[f32], n: usize) -> Result<Vec<f32>, ModelError> {
+        let input = &self.description.input;
+        let (w, h, c) = (
+            input.width as usize,
+            input.height as usize,
+            input.channels as usize,
+        );
+        let shape = match input.layout {
+            super::description::Layout::Nchw => [n, c, h, w],
+            super::description::Layout::Nhwc => [n, h, w, c],
+        };
+        let tensor = Tensor::from_shape(&shape, data)
+            .map_err(|e| ModelError::Inference(format!("{e:#}")))?;
+        let outputs = self
+            .plan_for(n)?
+            .run(tvec!(tensor.into()))
+            .map_err(|e| ModelError::Inference(format!("{e:#}")))?;
+        let out = outputs[0]
+            .to_plain_array_view::<f32>()
+            .map_err(|e| ModelError::Inference(format!("{e:#}")))?;
+        Ok(out.iter().copied().collect())
     }
 }
 

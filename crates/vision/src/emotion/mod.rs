@@ -1,12 +1,16 @@
-//! Emotion recognition: any FER-style ONNX classifier run with tract, its
+//! Emotion recognition: any FER-style ONNX classifier (run by the direct
+//! engine or tract), its
 //! description, face preprocessing, and evaluation metrics.
 
 mod classifier;
 mod description;
+mod direct;
 mod metrics;
 mod preprocess;
 
-pub use classifier::{EmotionClassifier, EmotionScores, ModelError, DEFAULT_MODEL_ONNX};
+pub use classifier::{
+    EmotionClassifier, EmotionScores, Engine, ModelError, DEFAULT_MODEL_ONNX, ENGINE_ENV,
+};
 pub use description::{
     DescriptionError, InputSpec, Layout, ModelDescription, Normalization, OutputKind, METADATA_KEY,
 };

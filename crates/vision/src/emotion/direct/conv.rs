@@ -1,0 +1,435 @@
+//! Direct 2-D convolution on blocked maps: no im2col copy, the weights packed
+//! once at load time.
+//!
+//! An output tile is `T` adjacent pixels of one row times `OB` blocks of 16
+//! output channels, held in registers while every input channel and tap is
+//! added in; each tap is one broadcast input value times one weight vector.
+//! With AVX-512 the tile is 12 pixels x 32 channels (24 accumulators); the
+//! portable kernel is the same loop on `[f32; 16]` arrays for the compiler to
+//! vectorise.
+
+use super::map::{MapShape, LANES};
+use crate::simd::{simd_level, SimdLevel};
+
+/// A convolution (its batch norm and ReLU folded in), ready to run.
+#[derive(Debug)]
+pub(super) struct Conv {
+    pub input: MapShape,
+    pub output: MapShape,
+    pub kernel: (usize, usize),
+    pub stride: (usize, usize),
+    /// Output blocks computed together, as (first block, blocks): a tile
+    /// of a group reads its weights as one sequential stream.
+    pub groups: Vec<(usize, usize)>,
+    /// Per group: `[in block][ky][kx][in lane][block in group][out lane]`,
+    /// zero past the real channels.
+    pub weights: Vec<f32>,
+    /// One per output lane, zero past the real channels.
+    pub bias: Vec<f32>,
+    pub relu: bool,
+}
+
+impl Conv {
+    /// Packs ONNX weights `[out][in][ky][kx]` and a bias for maps `input`
+    /// (whose border must equal the padding) and `output`.
+    pub fn new(
+        input: MapShape,
+        output: MapShape,
+        kernel: (usize, usize),
+        stride: (usize, usize),
+        onnx_weights: &[f32],
+        onnx_bias: &[f32],
+    ) -> Self {
+        let (kh, kw) = kernel;
+        let (in_c, out_c) = (input.channels, output.channels);
+        debug_assert_eq!(onnx_weights.len(), out_c * in_c * kh * kw);
+        let (ib, il) = (input.blocks(), input.lanes);
+        let groups = output_groups(output.blocks());
+        let block_weights = ib * kh * kw * il * LANES;
+        let mut weights = vec![0f32; output.blocks() * block_weights];
+        for o in 0..out_c {
+            let (first, size) = groups[o / LANES / MAX_GROUP];
+            let in_group = o / LANES - first;
+            for i in 0..in_c {
+                for ky in 0..kh {
+                    for kx in 0..kw {
+                        let step = ((i / il * kh + ky) * kw + kx) * il + i % il;
+                        let at =
+                            first * block_weights + (step * size + in_group) * LANES + o % LANES;
+                        weights[at] = onnx_weights[((o * in_c + i) * kh + ky) * kw + kx];
+                    }
+                }
+            }
+        }
+        let mut bias = vec![0f32; output.blocks() * LANES];
+        bias[..out_c].copy_from_slice(onnx_bias);
+        Self {
+            input,
+            output,
+            kernel,
+            stride,
+            groups,
+            weights,
+            bias,
+            relu: false,
+        }
+    }
+
+    /// The group holding output block `block`.
+    fn group_of(&self, block: usize) -> (usize, usize) {
+        self.groups[block / MAX_GROUP]
+    }
+
+    /// Weights of one output block.
+    fn block_weights(&self) -> usize {
+        self.input.blocks() * self.kernel.0 * self.kernel.1 * self.input.lanes * LANES
+    }
+
+    /// Computes `output`'s interior from `input`; the output's border is
+    /// left as it is (zero).
+    pub fn run(&self, input: &[f32], output: &mut [f32]) {
+        assert!(input.len() >= self.input.len() && output.len() >= self.output.len());
+        #[cfg(target_arch = "x86_64")]
+        if simd_level() == SimdLevel::Avx512 {
+            // SAFETY: the CPU has AVX-512F (checked by simd_level), and the
+            // slices are at least as long as the shapes the kernel indexes
+            // (asserted above).
+            unsafe { avx512::run(self, input, output) };
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if simd_level() == SimdLevel::Avx2 {
+            // SAFETY: the CPU has AVX2 and FMA (checked by simd_level).
+            unsafe { run_portable_avx2(self, input, output) };
+            return;
+        }
+        run_portable(self, input, output);
+    }
+}
+
+/// Most output blocks in a group (a tile's accumulators are 24 vectors:
+/// 6 pixels x 4 blocks, 12 x 2 or 12 x 1).
+const MAX_GROUP: usize = 2;
+
+/// Groups of `MAX_GROUP` output blocks, the last one possibly smaller.
+fn output_groups(blocks: usize) -> Vec<(usize, usize)> {
+    (0..blocks)
+        .step_by(MAX_GROUP)
+        .map(|first| (first, MAX_GROUP.min(blocks - first)))
+        .collect()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run_portable_avx2(conv: &Conv, input: &[f32], output: &mut [f32]) {
+    run_portable(conv, input, output);
+}
+
+/// Pixels per tile of the portable kernel.
+const PORTABLE_TILE: usize = 4;
+
+#[inline(always)]
+fn run_portable(conv: &Conv, input: &[f32], output: &mut [f32]) {
+    let (out_h, out_w) = (conv.output.height, conv.output.width);
+    for ob in 0..conv.output.blocks() {
+        for oy in 0..out_h {
+            let mut ox = 0;
+            while ox + PORTABLE_TILE <= out_w {
+                portable_tile::<PORTABLE_TILE>(conv, input, output, ob, oy, ox);
+                ox += PORTABLE_TILE;
+            }
+            while ox < out_w {
+                portable_tile::<1>(conv, input, output, ob, oy, ox);
+                ox += 1;
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn portable_tile<const T: usize>(
+    conv: &Conv,
+    input: &[f32],
+    output: &mut [f32],
+    ob: usize,
+    oy: usize,
+    ox0: usize,
+) {
+    let (kh, kw) = conv.kernel;
+    let (sy, sx) = conv.stride;
+    let lanes_in = conv.input.lanes;
+    let mut acc = [[0f32; LANES]; T];
+    for a in acc.iter_mut() {
+        a.copy_from_slice(&conv.bias[ob * LANES..(ob + 1) * LANES]);
+    }
+    let (first, size) = conv.group_of(ob);
+    let mut w_at = first * conv.block_weights() + (ob - first) * LANES;
+    for ib in 0..conv.input.blocks() {
+        for ky in 0..kh {
+            let row = conv.input.offset(ib, oy * sy + ky, 0);
+            for kx in 0..kw {
+                for lane in 0..lanes_in {
+                    let w: &[f32; LANES] = conv.weights[w_at..w_at + LANES]
+                        .try_into()
+                        .expect("weight vectors are LANES long");
+                    w_at += size * LANES;
+                    for (t, a) in acc.iter_mut().enumerate() {
+                        let x = input[row + ((ox0 + t) * sx + kx) * lanes_in + lane];
+                        for l in 0..LANES {
+                            a[l] += x * w[l];
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (t, a) in acc.iter().enumerate() {
+        let at = conv.output.interior(ob, oy, ox0 + t);
+        let out = &mut output[at..at + LANES];
+        for l in 0..LANES {
+            out[l] = if conv.relu { a[l].max(0.0) } else { a[l] };
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    use super::{Conv, LANES};
+
+    /// # Safety
+    /// The CPU must have AVX-512F; `input` and `output` must be at least as
+    /// long as the convolution's input and output maps.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn run(conv: &Conv, input: &[f32], output: &mut [f32]) {
+        // The common case (full input blocks, stride 1 along rows) gets
+        // compile-time offsets, so each tap is one multiply-add with an
+        // embedded broadcast.
+        if conv.input.lanes == LANES && conv.stride.1 == 1 {
+            blocks::<true>(conv, input, output);
+        } else {
+            blocks::<false>(conv, input, output);
+        }
+    }
+
+    /// Tiles of 24 accumulators: 6 pixels x 4 output blocks (each
+    /// broadcast feeds four multiply-adds), else 12 pixels x 2 or 1 blocks.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn blocks<const DENSE: bool>(conv: &Conv, input: &[f32], output: &mut [f32]) {
+        for &(first, size) in &conv.groups {
+            match size {
+                4 => row_tiles::<6, 4, DENSE>(conv, input, output, first),
+                3 => row_tiles::<8, 3, DENSE>(conv, input, output, first),
+                2 => row_tiles::<12, 2, DENSE>(conv, input, output, first),
+                _ => row_tiles::<12, 1, DENSE>(conv, input, output, first),
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    unsafe fn row_tiles<const TILE: usize, const OB: usize, const DENSE: bool>(
+        conv: &Conv,
+        input: &[f32],
+        output: &mut [f32],
+        ob: usize,
+    ) {
+        let out_w = conv.output.width;
+        for oy in 0..conv.output.height {
+            let mut ox = 0;
+            while ox + TILE <= out_w {
+                tile::<TILE, OB, DENSE>(conv, input, output, ob, oy, ox);
+                ox += TILE;
+            }
+            // The rest of the row in one narrower tile.
+            macro_rules! rest {
+                ($($n:literal)*) => {
+                    match out_w - ox {
+                        $($n => tile::<$n, OB, DENSE>(conv, input, output, ob, oy, ox),)*
+                        _ => {}
+                    }
+                };
+            }
+            rest!(1 2 3 4 5 6 7 8 9 10 11);
+        }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn tile<const T: usize, const OB: usize, const DENSE: bool>(
+        conv: &Conv,
+        input: &[f32],
+        output: &mut [f32],
+        ob: usize,
+        oy: usize,
+        ox0: usize,
+    ) {
+        let (kh, kw) = conv.kernel;
+        // With DENSE, lanes and the row stride are the constants 16 and 1.
+        let (sy, sx) = if DENSE {
+            (conv.stride.0, 1)
+        } else {
+            conv.stride
+        };
+        let lanes_in = if DENSE { LANES } else { conv.input.lanes };
+        let block_weights = conv.block_weights();
+        // Every index below stays inside the maps: the tile's last pixel is
+        // an output pixel, and the input map's border covers the padding.
+        debug_assert!(ox0 + T <= conv.output.width && oy < conv.output.height);
+        debug_assert!(
+            conv.input.offset(
+                conv.input.blocks() - 1,
+                oy * sy + kh - 1,
+                (ox0 + T - 1) * sx + kw - 1
+            ) + lanes_in
+                <= input.len()
+        );
+        let inp = input.as_ptr();
+        let weights = conv.weights.as_ptr().add(ob * block_weights);
+        let mut acc = [[_mm512_setzero_ps(); T]; OB];
+        for (b, block_acc) in acc.iter_mut().enumerate() {
+            let bias = _mm512_loadu_ps(conv.bias.as_ptr().add((ob + b) * LANES));
+            *block_acc = [bias; T];
+        }
+        let mut w = weights;
+        for ib in 0..conv.input.blocks() {
+            for ky in 0..kh {
+                let row = inp.add(conv.input.offset(ib, oy * sy + ky, 0));
+                for kx in 0..kw {
+                    let first = row.add((ox0 * sx + kx) * lanes_in);
+                    for lane in 0..lanes_in {
+                        let mut wv = [_mm512_setzero_ps(); OB];
+                        for (b, v) in wv.iter_mut().enumerate() {
+                            *v = _mm512_loadu_ps(w.add(b * LANES));
+                        }
+                        w = w.add(OB * LANES);
+                        let x = first.add(lane);
+                        // Indexed loops: each broadcast feeds every block's
+                        // accumulator while it is in a register.
+                        #[allow(clippy::needless_range_loop)]
+                        for t in 0..T {
+                            let xv = _mm512_set1_ps(*x.add(t * sx * lanes_in));
+                            for b in 0..OB {
+                                acc[b][t] = _mm512_fmadd_ps(xv, wv[b], acc[b][t]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let zero = _mm512_setzero_ps();
+        let out = output.as_mut_ptr();
+        for (b, block_acc) in acc.iter().enumerate() {
+            for (t, &v) in block_acc.iter().enumerate() {
+                let v = if conv.relu { _mm512_max_ps(v, zero) } else { v };
+                let at = conv.output.interior(ob + b, oy, ox0 + t);
+                debug_assert!(at + LANES <= output.len());
+                _mm512_storeu_ps(out.add(at), v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reference: the ONNX definition of a convolution, on planar data.
+    fn reference(
+        input: &[f32],
+        (c, h, w): (usize, usize, usize),
+        weights: &[f32],
+        bias: &[f32],
+        (kh, kw): (usize, usize),
+        (sy, sx): (usize, usize),
+        (py, px): (usize, usize),
+    ) -> Vec<f32> {
+        let oc = bias.len();
+        let oh = (h + 2 * py - kh) / sy + 1;
+        let ow = (w + 2 * px - kw) / sx + 1;
+        let mut out = vec![0f32; oc * oh * ow];
+        for o in 0..oc {
+            for y in 0..oh {
+                for x in 0..ow {
+                    let mut sum = bias[o];
+                    for i in 0..c {
+                        for ky in 0..kh {
+                            for kx in 0..kw {
+                                let (iy, ix) = (y * sy + ky, x * sx + kx);
+                                if iy < py || ix < px || iy - py >= h || ix - px >= w {
+                                    continue;
+                                }
+                                sum += input[(i * h + iy - py) * w + ix - px]
+                                    * weights[((o * c + i) * kh + ky) * kw + kx];
+                            }
+                        }
+                    }
+                    out[(o * oh + y) * ow + x] = sum;
+                }
+            }
+        }
+        out
+    }
+
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        (0..n as u32)
+            .map(|i| ((i.wrapping_mul(2_654_435_761) ^ seed) % 1000) as f32 / 500.0 - 1.0)
+            .collect()
+    }
+
+    /// Every kernel this CPU can run gives the reference's result, for
+    /// shapes that hit full and partial tiles, one or two output blocks,
+    /// a one-lane input, strides and rectangular kernels.
+    #[test]
+    fn every_kernel_matches_the_definition() {
+        let cases = [
+            // (in c, h, w, out c, kernel, stride, pad, input lanes)
+            (1, 9, 30, 20, (3, 3), (1, 1), (1, 1), 1),
+            (16, 7, 13, 32, (3, 3), (1, 1), (1, 1), 16),
+            (20, 8, 25, 40, (3, 1), (2, 1), (1, 0), 16),
+            (3, 11, 11, 5, (5, 5), (2, 2), (2, 2), 3),
+            (33, 4, 4, 48, (1, 1), (1, 1), (0, 0), 16),
+        ];
+        for (n, &(c, h, w, oc, kernel, stride, pad, lanes)) in cases.iter().enumerate() {
+            let planar = values(c * h * w, n as u32);
+            let weights = values(oc * c * kernel.0 * kernel.1, 7 + n as u32);
+            let bias = values(oc, 99);
+            let expected = reference(&planar, (c, h, w), &weights, &bias, kernel, stride, pad);
+
+            let mut input = MapShape::new(c, h, w);
+            (input.border_y, input.border_x, input.lanes) = (pad.0, pad.1, lanes);
+            let oh = (h + 2 * pad.0 - kernel.0) / stride.0 + 1;
+            let ow = (w + 2 * pad.1 - kernel.1) / stride.1 + 1;
+            let mut output = MapShape::new(oc, oh, ow);
+            output.border_x = 1;
+            let conv = Conv::new(input, output, kernel, stride, &weights, &bias);
+            let mut map = vec![0f32; input.len()];
+            input.from_planar(&planar, &mut map);
+
+            let mut kernels: Vec<(&str, Box<dyn Fn(&[f32], &mut [f32])>)> =
+                vec![("portable", Box::new(|i, o| run_portable(&conv, i, o)))];
+            #[cfg(target_arch = "x86_64")]
+            if simd_level() == SimdLevel::Avx512 {
+                // SAFETY: the CPU has AVX-512F; the maps are full size.
+                kernels.push((
+                    "avx512",
+                    Box::new(|i, o| unsafe { avx512::run(&conv, i, o) }),
+                ));
+            }
+            for (name, kernel) in kernels {
+                let mut out = vec![0f32; output.len()];
+                kernel(&map, &mut out);
+                let mut got = Vec::new();
+                output.copy_to_planar(&out, &mut got);
+                for (i, (a, b)) in got.iter().zip(&expected).enumerate() {
+                    assert!(
+                        (a - b).abs() < 1e-4,
+                        "case {n} {name} value {i}: {a} vs {b}"
+                    );
+                }
+                // The border stays zero.
+                assert_eq!(out[output.offset(0, 0, 0)], 0.0, "case {n} {name}");
+            }
+        }
+    }
+}

@@ -1,0 +1,388 @@
+//! The direct CNN engine against tract: the default model and small graphs
+//! built here that exercise every layer the engine takes (strides, odd
+//! channel counts, batch norm, padding, pooling, flatten, dense heads), and
+//! a graph it must leave to tract.
+
+use std::path::Path;
+
+use melodora_vision::emotion::{Engine, ModelDescription};
+use melodora_vision::{load_image, DecodeLimits, EmotionClassifier, GrayImage};
+use prost::Message;
+use tract_onnx::pb::attribute_proto::AttributeType;
+use tract_onnx::pb::tensor_shape_proto::{dimension, Dimension};
+use tract_onnx::pb::{
+    type_proto, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
+    TensorShapeProto, TypeProto, ValueInfoProto,
+};
+
+/// Face-sized crops of a real photo, at different places and sizes.
+fn faces() -> Vec<GrayImage> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/parity/images/photo_astronaut_small_256.png");
+    let img = GrayImage::from_dynamic(&load_image(&path, &DecodeLimits::default()).unwrap());
+    (0..6)
+        .map(|i| img.crop(25 * i, 12 * i, 60 + 10 * i, 70 + 8 * i))
+        .collect()
+}
+
+/// Both engines classify `faces` alike (to float rounding). The direct
+/// engine runs its AVX-512 kernel where the CPU has it, else the portable
+/// one (`MELODORA_SIMD=generic` or `avx2` chooses).
+fn assert_engines_agree(classifier: EmotionClassifier, faces: &[GrayImage]) {
+    let direct = classifier.with_engine(Engine::Direct).unwrap();
+    assert_eq!(direct.engine(), Engine::Direct);
+    let ours = direct.classify(faces).unwrap();
+    let tract = direct.with_engine(Engine::Tract).unwrap();
+    assert_eq!(tract.engine(), Engine::Tract);
+    let theirs = tract.classify(faces).unwrap();
+    assert_eq!(ours.len(), faces.len());
+    let mut largest = 0f32;
+    for (a, b) in ours.iter().zip(&theirs) {
+        for (x, y) in a.probabilities.iter().zip(b.probabilities) {
+            largest = largest.max((x - y).abs());
+        }
+        assert_eq!(a.top().0, b.top().0);
+    }
+    assert!(largest < 1e-4, "probabilities differ by up to {largest}");
+}
+
+#[test]
+fn the_default_model_runs_on_the_direct_engine_with_tracts_results() {
+    let classifier = EmotionClassifier::default_model().unwrap();
+    assert_engines_agree(classifier, &faces());
+}
+
+#[test]
+fn the_default_model_agrees_with_tract_on_fer_faces_when_the_dataset_is_there() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets/fer2013/val");
+    let mut crops = Vec::new();
+    for emotion in [
+        "angry", "disgust", "fear", "happy", "neutral", "sad", "surprise",
+    ] {
+        let Ok(entries) = std::fs::read_dir(dir.join(emotion)) else {
+            continue;
+        };
+        let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+        paths.sort();
+        for path in paths.iter().take(6) {
+            let img = load_image(path, &DecodeLimits::default()).unwrap();
+            crops.push(GrayImage::from_dynamic(&img));
+        }
+    }
+    if crops.is_empty() {
+        // The fixture crops of the other test still cover this path.
+        eprintln!("../shared/datasets/fer2013/val not found; checked on fixture crops only");
+        return;
+    }
+    assert_engines_agree(EmotionClassifier::default_model().unwrap(), &crops);
+}
+
+#[test]
+fn a_gray_cnn_with_strides_batch_norm_and_a_flattened_dense_head_matches_tract() {
+    let mut g = Graph::new(1, 20, 18);
+    g.conv(20, 3, 1, 1);
+    g.batch_norm(20);
+    g.op("Relu", vec![]);
+    g.conv(24, 5, 2, 2);
+    g.op("Relu", vec![]);
+    g.max_pool(3, 2);
+    g.conv(17, 1, 1, 0);
+    g.op("Flatten", vec![int("axis", 1)]);
+    g.gemm(10, true);
+    g.op("Relu", vec![]);
+    g.mat_mul_add(7);
+    g.op("Softmax", vec![int("axis", 1)]);
+    let classifier = g.classifier(18, 20, 1, "probabilities");
+    assert_engines_agree(classifier, &faces());
+}
+
+#[test]
+fn an_rgb_cnn_with_relu_after_pooling_and_global_averaging_matches_tract() {
+    let mut g = Graph::new(3, 30, 26);
+    g.conv(16, 3, 1, 0);
+    g.max_pool(2, 2);
+    g.op("Relu", vec![]);
+    g.conv(40, 3, 1, 1);
+    g.op("Relu", vec![]);
+    g.conv(33, 3, 2, 1);
+    g.op("GlobalAveragePool", vec![]);
+    g.reshape_to_vector(33);
+    g.gemm(7, false);
+    let classifier = g.classifier(26, 30, 3, "logits");
+    assert_engines_agree(classifier, &faces());
+}
+
+#[test]
+fn a_residual_graph_is_left_to_tract() {
+    let mut g = Graph::new(1, 12, 12);
+    g.conv(16, 3, 1, 1);
+    let skip = g.current.clone();
+    g.conv(16, 3, 1, 1);
+    let inputs = vec![g.current.clone(), skip];
+    g.node("Add", inputs, vec![]);
+    g.op("GlobalAveragePool", vec![]);
+    g.op("Flatten", vec![int("axis", 1)]);
+    g.gemm(7, true);
+    let classifier = g
+        .classifier(12, 12, 1, "logits")
+        .with_engine(Engine::Direct)
+        .unwrap();
+    assert_eq!(classifier.engine(), Engine::Tract);
+    let scores = classifier.classify(&faces()).unwrap();
+    assert!(scores
+        .iter()
+        .all(|s| (s.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-4));
+}
+
+/// Builds a chain-shaped ONNX graph with pseudo-random weights.
+struct Graph {
+    nodes: Vec<NodeProto>,
+    initializers: Vec<TensorProto>,
+    current: String,
+    /// Channels, height and width of the current value (a map while
+    /// `vector` is 0).
+    channels: usize,
+    size: (usize, usize),
+    vector: usize,
+    input: (usize, usize, usize),
+    seed: u64,
+}
+
+impl Graph {
+    fn new(channels: usize, height: usize, width: usize) -> Self {
+        Self {
+            nodes: Vec::new(),
+            initializers: Vec::new(),
+            current: "input".into(),
+            channels,
+            size: (height, width),
+            vector: 0,
+            input: (channels, height, width),
+            seed: 0x9E37_79B9_7F4A_7C15,
+        }
+    }
+
+    fn random(&mut self, n: usize, scale: f32) -> Vec<f32> {
+        (0..n)
+            .map(|_| {
+                self.seed = self
+                    .seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                ((self.seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 2.0 * scale
+            })
+            .collect()
+    }
+
+    fn constant(&mut self, dims: &[usize], values: Vec<f32>) -> String {
+        let name = format!("w{}", self.initializers.len());
+        self.initializers.push(TensorProto {
+            name: name.clone(),
+            dims: dims.iter().map(|&d| d as i64).collect(),
+            data_type: 1,
+            float_data: values,
+            ..Default::default()
+        });
+        name
+    }
+
+    fn node(&mut self, op: &str, inputs: Vec<String>, attribute: Vec<AttributeProto>) {
+        let output = format!("v{}", self.nodes.len());
+        self.nodes.push(NodeProto {
+            op_type: op.into(),
+            name: format!("{op}{}", self.nodes.len()),
+            input: inputs,
+            output: vec![output.clone()],
+            attribute,
+            ..Default::default()
+        });
+        self.current = output;
+    }
+
+    fn op(&mut self, op: &str, attribute: Vec<AttributeProto>) {
+        let input = vec![self.current.clone()];
+        self.node(op, input, attribute);
+        match op {
+            "GlobalAveragePool" => self.vector = self.channels,
+            "Flatten" if self.vector == 0 => {
+                self.vector = self.channels * self.size.0 * self.size.1
+            }
+            _ => {}
+        }
+    }
+
+    fn conv(&mut self, out: usize, kernel: usize, stride: usize, pad: usize) {
+        let fan_in = self.channels * kernel * kernel;
+        let w = self.random(out * fan_in, (3.0 / fan_in as f32).sqrt());
+        let w = self.constant(&[out, self.channels, kernel, kernel], w);
+        let b = self.random(out, 0.1);
+        let b = self.constant(&[out], b);
+        let inputs = vec![self.current.clone(), w, b];
+        let p = pad as i64;
+        self.node(
+            "Conv",
+            inputs,
+            vec![
+                ints("kernel_shape", &[kernel as i64; 2]),
+                ints("strides", &[stride as i64; 2]),
+                ints("pads", &[p, p, p, p]),
+            ],
+        );
+        self.channels = out;
+        let shrink = |n: usize| (n + 2 * pad - kernel) / stride + 1;
+        self.size = (shrink(self.size.0), shrink(self.size.1));
+    }
+
+    fn batch_norm(&mut self, c: usize) {
+        let scale: Vec<f32> = self.random(c, 0.5).iter().map(|v| v + 1.0).collect();
+        let shift = self.random(c, 0.2);
+        let mean = self.random(c, 0.3);
+        let var: Vec<f32> = self.random(c, 0.4).iter().map(|v| v + 0.6).collect();
+        let mut inputs = vec![self.current.clone()];
+        for values in [scale, shift, mean, var] {
+            inputs.push(self.constant(&[c], values));
+        }
+        self.node("BatchNormalization", inputs, vec![]);
+    }
+
+    fn max_pool(&mut self, kernel: i64, stride: i64) {
+        let shrink = |n: usize| (n - kernel as usize) / stride as usize + 1;
+        self.size = (shrink(self.size.0), shrink(self.size.1));
+        self.op(
+            "MaxPool",
+            vec![
+                ints("kernel_shape", &[kernel, kernel]),
+                ints("strides", &[stride, stride]),
+            ],
+        );
+    }
+
+    /// Length of the current vector.
+    fn features(&self) -> usize {
+        self.vector
+    }
+
+    fn gemm(&mut self, out: usize, trans_b: bool) {
+        let k = self.features();
+        let w = self.random(out * k, (3.0 / k as f32).sqrt());
+        let dims = if trans_b { [out, k] } else { [k, out] };
+        let w = self.constant(&dims, w);
+        let b = self.random(out, 0.1);
+        let b = self.constant(&[out], b);
+        let inputs = vec![self.current.clone(), w, b];
+        self.node(
+            "Gemm",
+            inputs,
+            vec![int("transB", trans_b as i64), float("alpha", 0.9)],
+        );
+        self.vector = out;
+    }
+
+    fn mat_mul_add(&mut self, out: usize) {
+        let k = self.features();
+        let w = self.random(out * k, (3.0 / k as f32).sqrt());
+        let w = self.constant(&[k, out], w);
+        let inputs = vec![self.current.clone(), w];
+        self.node("MatMul", inputs, vec![]);
+        let b = self.random(out, 0.1);
+        let b = self.constant(&[out], b);
+        let inputs = vec![b, self.current.clone()];
+        self.node("Add", inputs, vec![]);
+        self.vector = out;
+    }
+
+    fn reshape_to_vector(&mut self, n: usize) {
+        let name = format!("shape{}", self.initializers.len());
+        self.initializers.push(TensorProto {
+            name: name.clone(),
+            dims: vec![2],
+            data_type: 7,
+            int64_data: vec![0, n as i64],
+            ..Default::default()
+        });
+        let inputs = vec![self.current.clone(), name];
+        self.node("Reshape", inputs, vec![]);
+        self.vector = n;
+    }
+
+    /// The graph as a classifier for the seven emotions.
+    fn classifier(self, width: u32, height: u32, channels: u32, output: &str) -> EmotionClassifier {
+        let (c, h, w) = self.input;
+        let dim = |v: dimension::Value| Dimension {
+            value: Some(v),
+            ..Default::default()
+        };
+        let input = ValueInfoProto {
+            name: "input".into(),
+            r#type: Some(TypeProto {
+                value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                    elem_type: 1,
+                    shape: Some(TensorShapeProto {
+                        dim: vec![
+                            dim(dimension::Value::DimParam("N".into())),
+                            dim(dimension::Value::DimValue(c as i64)),
+                            dim(dimension::Value::DimValue(h as i64)),
+                            dim(dimension::Value::DimValue(w as i64)),
+                        ],
+                    }),
+                })),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let model = ModelProto {
+            ir_version: 8,
+            opset_import: vec![OperatorSetIdProto {
+                domain: String::new(),
+                version: 17,
+            }],
+            graph: Some(GraphProto {
+                name: "test".into(),
+                node: self.nodes,
+                initializer: self.initializers,
+                input: vec![input],
+                output: vec![ValueInfoProto {
+                    name: self.current,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let description = ModelDescription::from_json(&format!(
+            r#"{{"input": {{"width": {width}, "height": {height}, "channels": {channels}}},
+                "normalization": {{"scale": 255, "mean": 0.5, "std": 0.25}},
+                "labels": ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"],
+                "output": "{output}"}}"#
+        ))
+        .unwrap();
+        EmotionClassifier::from_onnx_bytes(&model.encode_to_vec(), Some(description)).unwrap()
+    }
+}
+
+fn ints(name: &str, values: &[i64]) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        r#type: AttributeType::Ints as i32,
+        ints: values.to_vec(),
+        ..Default::default()
+    }
+}
+
+fn int(name: &str, value: i64) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        r#type: AttributeType::Int as i32,
+        i: value,
+        ..Default::default()
+    }
+}
+
+fn float(name: &str, value: f32) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        r#type: AttributeType::Float as i32,
+        f: value,
+        ..Default::default()
+    }
+}
