@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Per-face latency of an emotion ONNX model: ONNX Runtime (1 intra-op thread) vs Melodora (tract).
+"""Per-face latency of an emotion ONNX model: ONNX Runtime (1 intra-op thread) vs Melodora.
 
-Both run the same ONNX file on the same FER2013 val faces, batch sizes 1 and 8, in one run of
+All run the same ONNX file on the same FER2013 val faces, batch sizes 1 and 8, in one run of
 this script. ONNX Runtime is timed in-process on the preprocessed tensor; Melodora with
-`melodora bench --emotion --batch B --json` (classification only, decode excluded).
+`melodora bench --emotion --batch B --json` (classification only, decode excluded), once with
+the engine it picks for the model (the direct engine for plain CNN chains) and once with
+`MELODORA_ENGINE=tract`.
 
     python bench/emotion_vs_onnxruntime.py [--model assets/emotion.onnx] [--melodora target/release/melodora]
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import time
@@ -62,10 +65,10 @@ def main() -> int:
     sess = ort.InferenceSession(str(args.model), so, providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
 
-    print(f"# Emotion model latency: ONNX Runtime {ort.__version__} (1 thread) vs Melodora (tract)\n")
+    print(f"# Emotion model latency: ONNX Runtime {ort.__version__} (1 thread) vs Melodora\n")
     print(f"model `{args.model.name}`, {len(files)} FER2013 val faces, median of {args.repeat} runs per batch\n")
-    print("| batch | ONNX Runtime ms/face | Melodora ms/face | ratio ORT/Melodora |")
-    print("|---|---|---|---|")
+    print("| batch | ONNX Runtime ms/face | Melodora ms/face (engine) | ratio ORT/Melodora | Melodora on tract ms/face | ratio ORT/tract |")
+    print("|---|---|---|---|---|---|")
     for batch in (1, 8):
         per_batch = []
         for i in range(0, len(files) - batch + 1, batch):
@@ -81,9 +84,17 @@ def main() -> int:
         cmd = [str(args.melodora), "bench", "--emotion", "--batch", str(batch), "--repeat", str(args.repeat), "--json"]
         if args.model.resolve() != (REPO / "assets/emotion.onnx").resolve():
             cmd += ["--model", str(args.model)]
-        out = subprocess.run(cmd + [str(f) for f in files], check=True, capture_output=True, text=True).stdout
-        mel_ms = json.loads(out.strip().splitlines()[-1])["median_ms_per_face"]
-        print(f"| {batch} | {ort_ms:.3f} | {mel_ms:.3f} | {ort_ms / mel_ms:.2f} |")
+        runs = {}
+        for engine in ("", "tract"):
+            env = dict(os.environ, MELODORA_ENGINE=engine)
+            out = subprocess.run(cmd + [str(f) for f in files], check=True, capture_output=True, text=True, env=env).stdout
+            runs[engine] = json.loads(out.strip().splitlines()[-1])
+        mel, tract = runs[""], runs["tract"]
+        mel_ms, tract_ms = mel["median_ms_per_face"], tract["median_ms_per_face"]
+        print(
+            f"| {batch} | {ort_ms:.3f} | {mel_ms:.3f} ({mel['engine']}) | {ort_ms / mel_ms:.2f} "
+            f"| {tract_ms:.3f} | {ort_ms / tract_ms:.2f} |"
+        )
     return 0
 
 
