@@ -334,6 +334,8 @@ mod avx512 {
 mod tests {
     use super::*;
 
+    type KernelFn<'a> = dyn Fn(&[f32], &mut [f32]) + 'a;
+
     /// Reference: the ONNX definition of a convolution, on planar data.
     fn reference(
         input: &[f32],
@@ -404,9 +406,9 @@ mod tests {
             output.border_x = 1;
             let conv = Conv::new(input, output, kernel, stride, &weights, &bias);
             let mut map = vec![0f32; input.len()];
-            input.from_planar(&planar, &mut map);
+            input.fill_from_planar(&planar, &mut map);
 
-            let mut kernels: Vec<(&str, Box<dyn Fn(&[f32], &mut [f32])>)> =
+            let mut kernels: Vec<(&str, Box<KernelFn>)> =
                 vec![("portable", Box::new(|i, o| run_portable(&conv, i, o)))];
             #[cfg(target_arch = "x86_64")]
             if simd_level() == SimdLevel::Avx512 {

@@ -102,7 +102,7 @@ mod tests {
         let output = MapShape::new(1, 1, 2);
         let planar = [1.0, 5.0, -1.0, -2.0, 3.0, 2.0, -3.0, -4.0];
         let mut map = vec![0f32; input.len()];
-        input.from_planar(&planar, &mut map);
+        input.fill_from_planar(&planar, &mut map);
         let pool = MaxPool {
             input,
             output,

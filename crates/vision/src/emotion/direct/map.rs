@@ -71,7 +71,7 @@ impl MapShape {
 
     /// Reads a plain `[channel][row][column]` image into a zeroed map.
     #[cfg(test)]
-    pub fn from_planar(&self, planar: &[f32], out: &mut [f32]) {
+    pub fn fill_from_planar(&self, planar: &[f32], out: &mut [f32]) {
         out.fill(0.0);
         self.write_interior(planar, out);
     }
@@ -117,7 +117,7 @@ mod tests {
         shape.border_x = 2;
         let planar: Vec<f32> = (0..20 * 3 * 4).map(|v| v as f32 + 1.0).collect();
         let mut map = vec![f32::NAN; shape.len()];
-        shape.from_planar(&planar, &mut map);
+        shape.fill_from_planar(&planar, &mut map);
         let mut back = Vec::new();
         shape.copy_to_planar(&map, &mut back);
         assert_eq!(back, planar);
