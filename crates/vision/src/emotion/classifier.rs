@@ -11,7 +11,7 @@ use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 
 use super::description::{DescriptionError, ModelDescription, OutputKind, METADATA_KEY};
-use super::direct::DirectNet;
+use super::direct::{softmax, DirectNet};
 use super::preprocess::input_tensor;
 use crate::simd::{simd_level, SimdLevel};
 use crate::GrayImage;
@@ -207,13 +207,14 @@ impl EmotionClassifier {
         if net.outputs() != self.emotions.len() {
             return Ok(None);
         }
+        // One face of pseudo-random pixels, so the check reuses the
+        // single-face plan compiled at load.
         let input = &self.description.input;
-        let values = (input.width * input.height * input.channels) as usize;
-        // Deterministic values spread over the normalised pixel range.
-        let probe: Vec<f32> = (0..2 * values)
-            .map(|i| ((i * 7919 % 1009) as f32 / 1009.0 - 0.5) * 4.0)
-            .collect();
-        let expected = self.run_tract(&probe, 2)?;
+        let (w, h) = (input.width as usize, input.height as usize);
+        let pixels = (0..w * h).map(|i| (i * 7919 % 251) as u8).collect();
+        let face = GrayImage::from_pixels(w, h, pixels).expect("w x h pixels");
+        let (probe, shape) = input_tensor(std::slice::from_ref(&face), &self.description);
+        let expected = self.run_tract(&probe, shape)?;
         let got = net.run(&probe);
         let scale = expected.iter().fold(1f32, |m, v| m.max(v.abs()));
         let agrees = got.len() == expected.len()
@@ -291,10 +292,10 @@ impl EmotionClassifier {
         if faces.is_empty() {
             return Ok(Vec::new());
         }
-        let (data, _shape) = input_tensor(faces, &self.description);
+        let (data, shape) = input_tensor(faces, &self.description);
         let flat = match &self.direct {
             Some(net) => net.run(&data),
-            None => self.run_tract(&data, faces.len())?,
+            None => self.run_tract(&data, shape)?,
         };
         let k = self.emotions.len();
         if flat.len() != faces.len() * k {
@@ -309,7 +310,11 @@ impl EmotionClassifier {
             .chunks(k)
             .map(|row| {
                 let probs = match self.description.output {
-                    OutputKind::Logits => softmax(row),
+                    OutputKind::Logits => {
+                        let mut probs = row.to_vec();
+                        softmax(&mut probs);
+                        probs
+                    }
                     OutputKind::Probabilities => row.to_vec(),
                 };
                 let mut probabilities = [0f32; 7];
@@ -323,22 +328,12 @@ impl EmotionClassifier {
 }
 
 impl EmotionClassifier {
-    /// Runs tract on a batch of `n` images in the description's layout.
-    fn run_tract(&self, data: &[f32], n: usize) -> Result<Vec<f32>, ModelError> {
-        let input = &self.description.input;
-        let (w, h, c) = (
-            input.width as usize,
-            input.height as usize,
-            input.channels as usize,
-        );
-        let shape = match input.layout {
-            super::description::Layout::Nchw => [n, c, h, w],
-            super::description::Layout::Nhwc => [n, h, w, c],
-        };
+    /// Runs tract on an input tensor of `shape` (batch first).
+    fn run_tract(&self, data: &[f32], shape: [usize; 4]) -> Result<Vec<f32>, ModelError> {
         let tensor = Tensor::from_shape(&shape, data)
             .map_err(|e| ModelError::Inference(format!("{e:#}")))?;
         let outputs = self
-            .plan_for(n)?
+            .plan_for(shape[0])?
             .run(tvec!(tensor.into()))
             .map_err(|e| ModelError::Inference(format!("{e:#}")))?;
         let out = outputs[0]
@@ -346,13 +341,6 @@ impl EmotionClassifier {
             .map_err(|e| ModelError::Inference(format!("{e:#}")))?;
         Ok(out.iter().copied().collect())
     }
-}
-
-fn softmax(row: &[f32]) -> Vec<f32> {
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let exps: Vec<f32> = row.iter().map(|v| (v - max).exp()).collect();
-    let sum: f32 = exps.iter().sum();
-    exps.iter().map(|e| e / sum).collect()
 }
 
 fn read_sidecar(path: &Path) -> Result<Option<ModelDescription>, ModelError> {

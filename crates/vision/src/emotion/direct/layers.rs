@@ -79,8 +79,9 @@ impl Dense {
     }
 }
 
-/// Softmax over a vector, in place.
-pub(super) fn softmax(v: &mut [f32]) {
+/// Softmax over a vector, in place (also applied by the classifier to
+/// models that output logits).
+pub(crate) fn softmax(v: &mut [f32]) {
     let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0f32;
     for x in v.iter_mut() {

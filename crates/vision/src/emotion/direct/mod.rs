@@ -20,7 +20,8 @@ use tract_onnx::pb::ModelProto;
 
 use super::description::{InputSpec, Layout};
 use conv::Conv;
-use layers::{global_mean, softmax, Dense, MaxPool};
+pub(crate) use layers::softmax;
+use layers::{global_mean, Dense, MaxPool};
 use map::MapShape;
 
 /// A model compiled for the direct engine.
