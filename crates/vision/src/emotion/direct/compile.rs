@@ -19,6 +19,7 @@ use tract_onnx::tensor::load_tensor;
 use super::conv::Conv;
 use super::layers::{Dense, MaxPool};
 use super::map::{MapShape, LANES};
+use super::winograd::Winograd;
 use super::{DirectNet, Step};
 use crate::emotion::description::{InputSpec, Layout};
 
@@ -512,10 +513,16 @@ fn materialise(
                 pad: _,
             } => {
                 let out = map(output, next);
-                let mut conv = Conv::new(previous, out, kernel, stride, &weights, &bias);
-                conv.relu = relu;
-                previous = out;
-                Step::Conv(conv)
+                let input = std::mem::replace(&mut previous, out);
+                if Winograd::applies(&input, &out, kernel, stride) {
+                    let mut conv = Winograd::new(input, out, &weights, &bias);
+                    conv.relu = relu;
+                    Step::Winograd(conv)
+                } else {
+                    let mut conv = Conv::new(input, out, kernel, stride, &weights, &bias);
+                    conv.relu = relu;
+                    Step::Conv(conv)
+                }
             }
             Planned::MaxPool {
                 output,

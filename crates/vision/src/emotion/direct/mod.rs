@@ -5,7 +5,8 @@
 //! im2col panels (see `docs/PERFORMANCE.md`). This engine runs the graphs
 //! that are a single chain of convolutions, pooling and dense layers (what
 //! FER models usually are) straight on a channel-blocked layout with
-//! weights packed once at load time. Anything else — or a graph this engine
+//! weights packed once at load time; 3x3 convolutions use Winograd's
+//! F(2x2, 3x3) on AVX-512 CPUs (see [`winograd`]). Anything else — or a graph this engine
 //! reads differently from tract, which the classifier checks at load time —
 //! stays with tract.
 
@@ -13,6 +14,7 @@ mod compile;
 mod conv;
 mod layers;
 mod map;
+mod winograd;
 
 use std::sync::Mutex;
 
@@ -23,6 +25,7 @@ use conv::Conv;
 pub(crate) use layers::softmax;
 use layers::{global_mean, Dense, MaxPool};
 use map::MapShape;
+use winograd::Winograd;
 
 /// A model compiled for the direct engine.
 #[derive(Debug)]
@@ -34,19 +37,26 @@ pub(crate) struct DirectNet {
     steps: Vec<Step>,
     /// Values per image in the result.
     outputs: usize,
-    /// Map buffers of finished runs, kept for the next: kernels write only
-    /// a map's interior, so a reused buffer's border is still zero and
+    /// Buffers of finished runs, kept for the next: kernels write only a
+    /// map's interior, so a reused buffer's border is still zero and
     /// nothing needs clearing.
-    spare: Mutex<Vec<Maps>>,
+    spare: Mutex<Vec<RunBuffers>>,
 }
 
-/// One buffer per map of a run: the input, then each step's output (empty
-/// for steps that give vectors).
-type Maps = Vec<Vec<f32>>;
+/// The memory one run works in.
+#[derive(Debug)]
+struct RunBuffers {
+    /// One buffer per map: the input, then each step's output (empty for
+    /// steps that give vectors).
+    maps: Vec<Vec<f32>>,
+    /// Working space of the Winograd steps.
+    scratch: Vec<f32>,
+}
 
 #[derive(Debug)]
 enum Step {
     Conv(Conv),
+    Winograd(Winograd),
     MaxPool(MaxPool),
     /// Map (this shape) → vector of channel means.
     GlobalMean(MapShape),
@@ -89,21 +99,39 @@ impl DirectNet {
         out
     }
 
-    /// Zeroed buffers for every map of a run.
-    fn new_maps(&self) -> Maps {
-        std::iter::once(self.input.len())
+    /// Zeroed buffers for every map of a run, and its scratch space.
+    fn new_buffers(&self) -> RunBuffers {
+        let maps = std::iter::once(self.input.len())
             .chain(self.steps.iter().map(|step| match step {
                 Step::Conv(conv) => conv.output.len(),
+                Step::Winograd(conv) => conv.output.len(),
                 Step::MaxPool(pool) => pool.output.len(),
                 _ => 0,
             }))
             .map(|len| vec![0f32; len])
-            .collect()
+            .collect();
+        let scratch = self
+            .steps
+            .iter()
+            .map(|step| match step {
+                Step::Winograd(conv) => conv.scratch_len(),
+                _ => 0,
+            })
+            .max()
+            .unwrap_or(0);
+        RunBuffers {
+            maps,
+            scratch: vec![0f32; scratch],
+        }
     }
 
     fn run_one(&self, planar: &[f32]) -> Vec<f32> {
         let spare = self.spare.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let mut maps = spare.unwrap_or_else(|| self.new_maps());
+        let mut buffers = spare.unwrap_or_else(|| self.new_buffers());
+        let RunBuffers {
+            maps,
+            scratch: work,
+        } = &mut buffers;
         self.input.write_interior(planar, &mut maps[0]);
         let mut vector = Vec::new();
         let mut scratch = Vec::new();
@@ -115,6 +143,10 @@ impl DirectNet {
             match step {
                 Step::Conv(conv) => {
                     conv.run(map, &mut rest[0]);
+                    current = i + 1;
+                }
+                Step::Winograd(conv) => {
+                    conv.run(map, &mut rest[0], work);
                     current = i + 1;
                 }
                 Step::MaxPool(pool) => {
@@ -133,7 +165,7 @@ impl DirectNet {
         self.spare
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(maps);
+            .push(buffers);
         vector
     }
 }

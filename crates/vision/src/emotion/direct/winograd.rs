@@ -1,0 +1,463 @@
+//! 3x3 convolutions by Winograd's minimal filtering, F(2x2, 3x3).
+//!
+//! The direct kernel runs close to the core's multiply-add peak, so the
+//! only way left to go faster is to multiply less. F(2x2, 3x3) (Lavin and
+//! Gray, "Fast Algorithms for Convolutional Neural Networks", 2015) turns
+//! each 4x4 patch of the input into 16 transformed values, multiplies them
+//! by 16 transformed weights per channel pair and turns the 16 sums back
+//! into a 2x2 block of outputs: 16 multiplies for 4 outputs instead of 36,
+//! 2.25x fewer. The transforms use only additions and are cheap next to
+//! the channel-by-channel products, which are 16 independent small matrix
+//! products, one per transformed point, each run by a register-tiled
+//! kernel like the direct one.
+//!
+//! Tiles are processed a chunk at a time, so the transformed inputs and
+//! products stay in cache; every weight is read once per chunk and reused
+//! for all of the chunk's tiles (the direct kernel reuses a weight only
+//! along one output row).
+//!
+//! Applies to stride-1, padding-1 3x3 convolutions of full channel blocks
+//! with an even output size, on CPUs with AVX-512 (the classifier's other
+//! kernels handle the rest). F(2x2, 3x3) is well-conditioned: results
+//! agree with direct summation to about 1e-6 relative.
+
+use super::map::{MapShape, LANES};
+use crate::simd::{simd_level, SimdLevel};
+
+/// Transformed points per tile (a 4x4 patch).
+const POINTS: usize = 16;
+
+/// Scratch values one array of a chunk may take (transformed inputs, and
+/// again products): 128 KiB, so both stay in L2 with the weights.
+const CHUNK_VALUES: usize = 32 * 1024;
+
+/// Tiles a kernel call computes at once (as the direct kernel's pixels).
+const TILE: usize = 12;
+
+/// Output blocks a kernel call computes at once.
+const MAX_GROUP: usize = 2;
+
+/// A 3x3, stride-1, padding-1 convolution (batch norm and ReLU folded in)
+/// computed by Winograd F(2x2, 3x3).
+#[derive(Debug)]
+pub(super) struct Winograd {
+    pub input: MapShape,
+    pub output: MapShape,
+    /// Per point, per group of output blocks:
+    /// `[in block][in lane][block in group][out lane]`, zero past the real
+    /// channels.
+    weights: Vec<f32>,
+    /// One per output lane, zero past the real channels.
+    bias: Vec<f32>,
+    pub relu: bool,
+    /// Output blocks computed together, as (first block, blocks).
+    groups: Vec<(usize, usize)>,
+    /// Tiles transformed and multiplied together.
+    chunk: usize,
+}
+
+impl Winograd {
+    /// Whether a convolution from `input` to `output` can run this way on
+    /// this CPU. `input`'s border is the convolution's padding.
+    pub fn applies(
+        input: &MapShape,
+        output: &MapShape,
+        kernel: (usize, usize),
+        stride: (usize, usize),
+    ) -> bool {
+        simd_level() == SimdLevel::Avx512
+            && kernel == (3, 3)
+            && stride == (1, 1)
+            && (input.border_y, input.border_x) == (1, 1)
+            && input.lanes == LANES
+            && (output.height, output.width) == (input.height, input.width)
+            && output.height.is_multiple_of(2)
+            && output.width.is_multiple_of(2)
+    }
+
+    /// Transforms ONNX weights `[out][in][3][3]` and packs them with the
+    /// bias; the shapes must pass [`applies`](Self::applies).
+    pub fn new(input: MapShape, output: MapShape, onnx_weights: &[f32], onnx_bias: &[f32]) -> Self {
+        let (in_c, out_c) = (input.channels, output.channels);
+        debug_assert_eq!(onnx_weights.len(), out_c * in_c * 9);
+        let (ib, obk) = (input.blocks(), output.blocks());
+        let groups: Vec<(usize, usize)> = (0..obk)
+            .step_by(MAX_GROUP)
+            .map(|first| (first, MAX_GROUP.min(obk - first)))
+            .collect();
+        let per_point = obk * ib * LANES * LANES;
+        let mut weights = vec![0f32; POINTS * per_point];
+        for o in 0..out_c {
+            let (first, size) = groups[o / LANES / MAX_GROUP];
+            let in_group = o / LANES - first;
+            for i in 0..in_c {
+                let g = &onnx_weights[(o * in_c + i) * 9..][..9];
+                for (point, u) in transform_weights(g).into_iter().enumerate() {
+                    let at = point * per_point
+                        + first * ib * LANES * LANES
+                        + (i * size + in_group) * LANES
+                        + o % LANES;
+                    weights[at] = u;
+                }
+            }
+        }
+        let mut bias = vec![0f32; obk * LANES];
+        bias[..out_c].copy_from_slice(onnx_bias);
+        let tiles = (output.height / 2) * (output.width / 2);
+        let fit = CHUNK_VALUES / (POINTS * LANES * ib.max(obk));
+        let chunk = (fit / TILE * TILE).max(TILE).min(tiles);
+        Self {
+            input,
+            output,
+            weights,
+            bias,
+            relu: false,
+            groups,
+            chunk,
+        }
+    }
+
+    /// Scratch values [`run`](Self::run) needs.
+    pub fn scratch_len(&self) -> usize {
+        POINTS * self.chunk * LANES * (self.input.blocks() + self.output.blocks())
+    }
+
+    /// Computes `output`'s interior from `input`, using `scratch` (at least
+    /// [`scratch_len`](Self::scratch_len) long, any contents).
+    pub fn run(&self, input: &[f32], output: &mut [f32], scratch: &mut [f32]) {
+        assert!(input.len() >= self.input.len() && output.len() >= self.output.len());
+        assert!(scratch.len() >= self.scratch_len());
+        assert_eq!(simd_level(), SimdLevel::Avx512, "checked by applies()");
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the CPU has AVX-512F (asserted above; `applies` checked it
+        // before this was built) and every slice is at least as long as
+        // what the kernels index (asserted above).
+        unsafe {
+            avx512::run(self, input, output, scratch)
+        };
+    }
+}
+
+/// `G g Gᵀ` for one 3x3 filter `g` (row-major), in f64 then rounded:
+/// the 16 transformed weights, point `4 * row + column`.
+fn transform_weights(g: &[f32]) -> [f32; POINTS] {
+    const G: [[f64; 3]; 4] = [
+        [1.0, 0.0, 0.0],
+        [0.5, 0.5, 0.5],
+        [0.5, -0.5, 0.5],
+        [0.0, 0.0, 1.0],
+    ];
+    let mut gg = [[0f64; 3]; 4];
+    for (r, row) in gg.iter_mut().enumerate() {
+        for (c, v) in row.iter_mut().enumerate() {
+            *v = (0..3).map(|k| G[r][k] * f64::from(g[k * 3 + c])).sum();
+        }
+    }
+    let mut u = [0f32; POINTS];
+    for r in 0..4 {
+        for c in 0..4 {
+            u[r * 4 + c] = (0..3).map(|k| gg[r][k] * G[c][k]).sum::<f64>() as f32;
+        }
+    }
+    u
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    use super::{Winograd, LANES, POINTS, TILE};
+
+    /// # Safety
+    /// The CPU must have AVX-512F; the slices must be at least as long as
+    /// the maps and the scratch the convolution declares.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn run(
+        conv: &Winograd,
+        input: &[f32],
+        output: &mut [f32],
+        scratch: &mut [f32],
+    ) {
+        let tiles_x = conv.output.width / 2;
+        let tiles = tiles_x * (conv.output.height / 2);
+        let (ib, obk) = (conv.input.blocks(), conv.output.blocks());
+        let chunk = conv.chunk;
+        let (transformed, products) = scratch.split_at_mut(POINTS * ib * chunk * LANES);
+        let mut first_tile = 0;
+        while first_tile < tiles {
+            let n = chunk.min(tiles - first_tile);
+            let tile_at = |t: usize| {
+                let k = first_tile + t;
+                (2 * (k / tiles_x), 2 * (k % tiles_x))
+            };
+            for b in 0..ib {
+                for t in 0..n {
+                    let (y, x) = tile_at(t);
+                    // The input map's border is the padding, so the patch of
+                    // output (y, x) starts at padded (y, x).
+                    let patch = input.as_ptr().add(conv.input.offset(b, y, x));
+                    let out = transformed.as_mut_ptr().add((b * chunk + t) * LANES);
+                    transform_input(
+                        patch,
+                        conv.input.padded_width() * LANES,
+                        out,
+                        ib * chunk * LANES,
+                    );
+                }
+            }
+            for point in 0..POINTS {
+                let weights = conv.weights.as_ptr().add(point * obk * ib * LANES * LANES);
+                let x = transformed.as_ptr().add(point * ib * chunk * LANES);
+                let m = products.as_mut_ptr().add(point * obk * chunk * LANES);
+                for &(first, size) in &conv.groups {
+                    let w = weights.add(first * ib * LANES * LANES);
+                    let mut t = 0;
+                    while t + TILE <= n {
+                        multiply_dispatch::<TILE>(size, conv, w, x, m, first, t);
+                        t += TILE;
+                    }
+                    macro_rules! rest {
+                        ($($k:literal)*) => {
+                            match n - t {
+                                $($k => multiply_dispatch::<$k>(size, conv, w, x, m, first, t),)*
+                                _ => {}
+                            }
+                        };
+                    }
+                    rest!(1 2 3 4 5 6 7 8 9 10 11);
+                }
+            }
+            for b in 0..obk {
+                let bias = _mm512_loadu_ps(conv.bias.as_ptr().add(b * LANES));
+                for t in 0..n {
+                    let (y, x) = tile_at(t);
+                    let m = products.as_ptr().add((b * chunk + t) * LANES);
+                    let out = output.as_mut_ptr().add(conv.output.interior(b, y, x));
+                    transform_output(
+                        m,
+                        obk * chunk * LANES,
+                        bias,
+                        conv.relu,
+                        out,
+                        conv.output.padded_width() * LANES,
+                    );
+                }
+            }
+            first_tile += n;
+        }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn multiply_dispatch<const T: usize>(
+        size: usize,
+        conv: &Winograd,
+        w: *const f32,
+        x: *const f32,
+        m: *mut f32,
+        first: usize,
+        t: usize,
+    ) {
+        if size == 2 {
+            multiply::<T, 2>(conv, w, x, m, first, t);
+        } else {
+            multiply::<T, 1>(conv, w, x, m, first, t);
+        }
+    }
+
+    /// One point's products for `T` tiles from `t` and `OB` output blocks
+    /// from `first`: `m[block][tile] = Σ over input channels of
+    /// x[channel][tile] · w[channel][block]`.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn multiply<const T: usize, const OB: usize>(
+        conv: &Winograd,
+        mut w: *const f32,
+        x: *const f32,
+        m: *mut f32,
+        first: usize,
+        t: usize,
+    ) {
+        let chunk = conv.chunk;
+        let mut acc = [[_mm512_setzero_ps(); T]; OB];
+        for b in 0..conv.input.blocks() {
+            let tiles = x.add((b * chunk + t) * LANES);
+            for lane in 0..LANES {
+                let mut wv = [_mm512_setzero_ps(); OB];
+                for (k, v) in wv.iter_mut().enumerate() {
+                    *v = _mm512_loadu_ps(w.add(k * LANES));
+                }
+                w = w.add(OB * LANES);
+                // Indexed loops: each broadcast feeds every block's
+                // accumulator while it is in a register.
+                #[allow(clippy::needless_range_loop)]
+                for i in 0..T {
+                    let xv = _mm512_set1_ps(*tiles.add(i * LANES + lane));
+                    for k in 0..OB {
+                        acc[k][i] = _mm512_fmadd_ps(xv, wv[k], acc[k][i]);
+                    }
+                }
+            }
+        }
+        for (k, block_acc) in acc.iter().enumerate() {
+            let out = m.add(((first + k) * chunk + t) * LANES);
+            for (i, &v) in block_acc.iter().enumerate() {
+                _mm512_storeu_ps(out.add(i * LANES), v);
+            }
+        }
+    }
+
+    /// `Bᵀ d B` for the 4x4 patch at `patch` (rows `row` values apart);
+    /// point `p` goes to `out + p * point_stride`.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn transform_input(patch: *const f32, row: usize, out: *mut f32, point_stride: usize) {
+        let d = |r: usize, c: usize| _mm512_loadu_ps(patch.add(r * row + c * LANES));
+        // Bᵀ on the columns: rows d0 - d2, d1 + d2, d2 - d1, d1 - d3.
+        let mut t = [[_mm512_setzero_ps(); 4]; 4];
+        // Indexed like the matrix formula: column c of t from column c of d.
+        #[allow(clippy::needless_range_loop)]
+        for c in 0..4 {
+            let (d0, d1, d2, d3) = (d(0, c), d(1, c), d(2, c), d(3, c));
+            t[0][c] = _mm512_sub_ps(d0, d2);
+            t[1][c] = _mm512_add_ps(d1, d2);
+            t[2][c] = _mm512_sub_ps(d2, d1);
+            t[3][c] = _mm512_sub_ps(d1, d3);
+        }
+        // Then B on the rows.
+        for (r, t) in t.iter().enumerate() {
+            let v = [
+                _mm512_sub_ps(t[0], t[2]),
+                _mm512_add_ps(t[1], t[2]),
+                _mm512_sub_ps(t[2], t[1]),
+                _mm512_sub_ps(t[1], t[3]),
+            ];
+            for (c, v) in v.into_iter().enumerate() {
+                _mm512_storeu_ps(out.add((r * 4 + c) * point_stride), v);
+            }
+        }
+    }
+
+    /// `Aᵀ m A` plus the bias (and ReLU) for the 16 products of one tile
+    /// (point `p` at `m + p * point_stride`), written as the 2x2 outputs
+    /// at `out` (rows `row` values apart).
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn transform_output(
+        m: *const f32,
+        point_stride: usize,
+        bias: __m512,
+        relu: bool,
+        out: *mut f32,
+        row: usize,
+    ) {
+        let p = |r: usize, c: usize| _mm512_loadu_ps(m.add((r * 4 + c) * point_stride));
+        // Aᵀ on the columns: rows m0 + m1 + m2 and m1 - m2 - m3.
+        let mut s = [[_mm512_setzero_ps(); 4]; 2];
+        // Indexed like the matrix formula: column c of s from column c of m.
+        #[allow(clippy::needless_range_loop)]
+        for c in 0..4 {
+            let (m0, m1, m2, m3) = (p(0, c), p(1, c), p(2, c), p(3, c));
+            s[0][c] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
+            s[1][c] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+        }
+        let zero = _mm512_setzero_ps();
+        for (r, s) in s.iter().enumerate() {
+            let y0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s[0], s[1]), s[2]), bias);
+            let y1 = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s[1], s[2]), s[3]), bias);
+            let (y0, y1) = if relu {
+                (_mm512_max_ps(y0, zero), _mm512_max_ps(y1, zero))
+            } else {
+                (y0, y1)
+            };
+            _mm512_storeu_ps(out.add(r * row), y0);
+            _mm512_storeu_ps(out.add(r * row + LANES), y1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::conv::Conv;
+    use super::*;
+
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        (0..n as u32)
+            .map(|i| ((i.wrapping_mul(2_654_435_761) ^ seed) % 1000) as f32 / 500.0 - 1.0)
+            .collect()
+    }
+
+    #[test]
+    fn weight_transform_of_a_delta_is_the_expected_pattern() {
+        // A filter that only keeps the centre tap: G e₁ e₁ᵀ Gᵀ is the outer
+        // product of G's middle column (0, .5, -.5, 0) with itself.
+        let mut g = [0f32; 9];
+        g[4] = 1.0;
+        let u = transform_weights(&g);
+        let col = [0.0, 0.5, -0.5, 0.0];
+        for r in 0..4 {
+            for c in 0..4 {
+                assert_eq!(u[r * 4 + c], col[r] * col[c]);
+            }
+        }
+    }
+
+    /// Winograd gives the direct convolution's result (which is tested
+    /// against the ONNX definition) for one and several chunks, one and
+    /// two output blocks, partial blocks and full and partial tile runs.
+    #[test]
+    fn matches_the_direct_convolution() {
+        if simd_level() != SimdLevel::Avx512 {
+            // Winograd is only built for AVX-512 CPUs (Winograd::applies),
+            // so elsewhere there is nothing to run.
+            assert!(!Winograd::applies(
+                &MapShape::new(16, 4, 4),
+                &MapShape::new(16, 4, 4),
+                (3, 3),
+                (1, 1)
+            ));
+            return;
+        }
+        let cases = [
+            // (in c, out c, h, w)
+            (16, 16, 4, 4),
+            (20, 40, 6, 10),
+            (32, 32, 48, 48),
+            (64, 24, 12, 12),
+            (256, 256, 6, 6),
+            (48, 33, 26, 2),
+        ];
+        for (n, &(c, oc, h, w)) in cases.iter().enumerate() {
+            let mut input = MapShape::new(c, h, w);
+            (input.border_y, input.border_x) = (1, 1);
+            let mut output = MapShape::new(oc, h, w);
+            output.border_x = 2;
+            assert!(Winograd::applies(&input, &output, (3, 3), (1, 1)));
+            let planar = values(c * h * w, n as u32);
+            let weights = values(oc * c * 9, 11 + n as u32);
+            let bias = values(oc, 5);
+            let mut map = vec![0f32; input.len()];
+            input.fill_from_planar(&planar, &mut map);
+
+            let mut direct = Conv::new(input, output, (3, 3), (1, 1), &weights, &bias);
+            direct.relu = n % 2 == 0;
+            let mut expected = vec![0f32; output.len()];
+            direct.run(&map, &mut expected);
+
+            let mut winograd = Winograd::new(input, output, &weights, &bias);
+            winograd.relu = direct.relu;
+            let mut got = vec![0f32; output.len()];
+            let mut scratch = vec![f32::NAN; winograd.scratch_len()];
+            winograd.run(&map, &mut got, &mut scratch);
+            for (i, (a, b)) in got.iter().zip(&expected).enumerate() {
+                let scale = 1.0 + b.abs();
+                assert!(
+                    (a - b).abs() <= 1e-4 * scale,
+                    "case {n} value {i}: {a} vs {b}"
+                );
+            }
+            // The border stays as it was (zero).
+            assert_eq!(got[output.offset(0, 0, 0)], 0.0, "case {n}");
+        }
+    }
+}
