@@ -50,7 +50,19 @@ struct RunBuffers {
     /// steps that give vectors).
     maps: Vec<Vec<f32>>,
     /// Working space of the Winograd steps.
-    scratch: Vec<f32>,
+    work: Vec<f32>,
+}
+
+/// One image's way through the network.
+#[derive(Debug)]
+struct Run {
+    buffers: RunBuffers,
+    /// The map the next step reads.
+    current: usize,
+    /// The vector the network ends with, once it has one.
+    vector: Vec<f32>,
+    /// Where a dense layer writes before it becomes `vector`.
+    dense_out: Vec<f32>,
 }
 
 #[derive(Debug)]
@@ -64,6 +76,23 @@ enum Step {
     Flatten(MapShape),
     Dense(Dense),
     Softmax,
+}
+
+impl Step {
+    /// Whether the step gives a map (the next step reads it).
+    fn gives_map(&self) -> bool {
+        matches!(self, Step::Conv(_) | Step::Winograd(_) | Step::MaxPool(_))
+    }
+
+    /// Whether the step reads more weights than input values, so that
+    /// running it across a batch saves memory traffic.
+    fn weighs_more_than_its_input(&self) -> bool {
+        match self {
+            Step::Conv(conv) => conv.weights.len() > conv.input.len(),
+            Step::Winograd(conv) => conv.weights_len() > conv.input.len(),
+            _ => false,
+        }
+    }
 }
 
 impl DirectNet {
@@ -81,22 +110,107 @@ impl DirectNet {
     /// Runs a batch (the model's input tensor for `batch.len() / image`
     /// images, in the description's layout); returns the model's output
     /// values, image after image.
+    ///
+    /// The first steps run image by image, so that one image's large early
+    /// maps stay in cache; from the first step whose weights outweigh its
+    /// input map ([`Step::weighs_more_than_its_input`]), steps run across
+    /// the batch, so each weight read from memory serves every image.
     pub(crate) fn run(&self, batch: &[f32]) -> Vec<f32> {
         let (c, h, w) = (self.input.channels, self.input.height, self.input.width);
-        let mut out = Vec::with_capacity(batch.len() / (c * h * w) * self.outputs);
-        let mut planar = Vec::new();
-        for image in batch.chunks_exact(c * h * w) {
-            let image = match self.layout {
-                Layout::Nchw => image,
-                Layout::Nhwc => {
-                    planar.clear();
-                    planar.extend((0..c).flat_map(|ch| image.iter().skip(ch).step_by(c)));
-                    &planar[..]
-                }
-            };
-            out.extend(self.run_one(image));
+        let mut runs: Vec<Run> = batch
+            .chunks_exact(c * h * w)
+            .map(|image| self.start(image))
+            .collect();
+        let split = self
+            .steps
+            .iter()
+            .position(Step::weighs_more_than_its_input)
+            .unwrap_or(self.steps.len());
+        for run in &mut runs {
+            for i in 0..split {
+                self.step(i, run);
+            }
+        }
+        for i in split..self.steps.len() {
+            match &self.steps[i] {
+                Step::Winograd(conv) => Self::winograd_across(i, conv, &mut runs),
+                _ => runs.iter_mut().for_each(|run| self.step(i, run)),
+            }
+        }
+        let mut out = Vec::with_capacity(runs.len() * self.outputs);
+        let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
+        for run in runs {
+            out.extend_from_slice(&run.vector);
+            spare.push(run.buffers);
         }
         out
+    }
+
+    /// A run of one image, its input map written.
+    fn start(&self, image: &[f32]) -> Run {
+        let spare = self.spare.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let mut buffers = spare.unwrap_or_else(|| self.new_buffers());
+        let (c, h, w) = (self.input.channels, self.input.height, self.input.width);
+        match self.layout {
+            Layout::Nchw => self.input.write_interior(image, &mut buffers.maps[0]),
+            Layout::Nhwc => {
+                let planar: Vec<f32> = (0..c)
+                    .flat_map(|ch| image.iter().skip(ch).step_by(c))
+                    .copied()
+                    .collect();
+                debug_assert_eq!(planar.len(), c * h * w);
+                self.input.write_interior(&planar, &mut buffers.maps[0]);
+            }
+        }
+        Run {
+            buffers,
+            current: 0,
+            vector: Vec::new(),
+            dense_out: Vec::new(),
+        }
+    }
+
+    /// Runs step `i` on one image.
+    fn step(&self, i: usize, run: &mut Run) {
+        let RunBuffers { maps, work } = &mut run.buffers;
+        let (done, rest) = maps.split_at_mut(i + 1);
+        let map = &done[run.current];
+        match &self.steps[i] {
+            Step::Conv(conv) => conv.run(map, &mut rest[0]),
+            Step::Winograd(conv) => conv.run(&mut [(&map[..], &mut rest[0][..])], work),
+            Step::MaxPool(pool) => pool.run(map, &mut rest[0]),
+            Step::GlobalMean(shape) => global_mean(shape, map, &mut run.vector),
+            Step::Flatten(shape) => shape.copy_to_planar(map, &mut run.vector),
+            Step::Dense(dense) => {
+                dense.run(&run.vector, &mut run.dense_out);
+                std::mem::swap(&mut run.vector, &mut run.dense_out);
+            }
+            Step::Softmax => softmax(&mut run.vector),
+        }
+        if self.steps[i].gives_map() {
+            run.current = i + 1;
+        }
+    }
+
+    /// Runs Winograd step `i` on every image at once.
+    fn winograd_across(i: usize, conv: &Winograd, runs: &mut [Run]) {
+        let Some(first) = runs.first_mut() else {
+            return;
+        };
+        let mut work = std::mem::take(&mut first.buffers.work);
+        let mut images: Vec<(&[f32], &mut [f32])> = runs
+            .iter_mut()
+            .map(|run| {
+                let (done, rest) = run.buffers.maps.split_at_mut(i + 1);
+                (&done[run.current][..], &mut rest[0][..])
+            })
+            .collect();
+        conv.run(&mut images, &mut work);
+        drop(images);
+        runs[0].buffers.work = work;
+        for run in runs {
+            run.current = i + 1;
+        }
     }
 
     /// Zeroed buffers for every map of a run, and its scratch space.
@@ -121,51 +235,7 @@ impl DirectNet {
             .unwrap_or(0);
         RunBuffers {
             maps,
-            scratch: vec![0f32; scratch],
+            work: vec![0f32; scratch],
         }
-    }
-
-    fn run_one(&self, planar: &[f32]) -> Vec<f32> {
-        let spare = self.spare.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let mut buffers = spare.unwrap_or_else(|| self.new_buffers());
-        let RunBuffers {
-            maps,
-            scratch: work,
-        } = &mut buffers;
-        self.input.write_interior(planar, &mut maps[0]);
-        let mut vector = Vec::new();
-        let mut scratch = Vec::new();
-        // The map the next step reads.
-        let mut current = 0;
-        for (i, step) in self.steps.iter().enumerate() {
-            let (done, rest) = maps.split_at_mut(i + 1);
-            let map = &done[current];
-            match step {
-                Step::Conv(conv) => {
-                    conv.run(map, &mut rest[0]);
-                    current = i + 1;
-                }
-                Step::Winograd(conv) => {
-                    conv.run(map, &mut rest[0], work);
-                    current = i + 1;
-                }
-                Step::MaxPool(pool) => {
-                    pool.run(map, &mut rest[0]);
-                    current = i + 1;
-                }
-                Step::GlobalMean(shape) => global_mean(shape, map, &mut vector),
-                Step::Flatten(shape) => shape.copy_to_planar(map, &mut vector),
-                Step::Dense(dense) => {
-                    dense.run(&vector, &mut scratch);
-                    std::mem::swap(&mut vector, &mut scratch);
-                }
-                Step::Softmax => softmax(&mut vector),
-            }
-        }
-        self.spare
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(buffers);
-        vector
     }
 }

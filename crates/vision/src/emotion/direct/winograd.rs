@@ -31,6 +31,9 @@ const POINTS: usize = 16;
 /// again products): 128 KiB, so both stay in L2 with the weights.
 const CHUNK_VALUES: usize = 32 * 1024;
 
+/// Fewest tiles in a chunk.
+const MIN_CHUNK: usize = 2 * TILE;
+
 /// Tiles a kernel call computes at once (as the direct kernel's pixels).
 const TILE: usize = 12;
 
@@ -103,9 +106,10 @@ impl Winograd {
         }
         let mut bias = vec![0f32; obk * LANES];
         bias[..out_c].copy_from_slice(onnx_bias);
-        let tiles = (output.height / 2) * (output.width / 2);
         let fit = CHUNK_VALUES / (POINTS * LANES * ib.max(obk));
-        let chunk = (fit / TILE * TILE).max(TILE).min(tiles);
+        // At least MIN_CHUNK tiles, so that a small map's tiles from a few
+        // images share one pass over the weights.
+        let chunk = (fit / TILE * TILE).max(MIN_CHUNK);
         Self {
             input,
             output,
@@ -122,10 +126,19 @@ impl Winograd {
         POINTS * self.chunk * LANES * (self.input.blocks() + self.output.blocks())
     }
 
-    /// Computes `output`'s interior from `input`, using `scratch` (at least
-    /// [`scratch_len`](Self::scratch_len) long, any contents).
-    pub fn run(&self, input: &[f32], output: &mut [f32], scratch: &mut [f32]) {
-        assert!(input.len() >= self.input.len() && output.len() >= self.output.len());
+    /// Values of the transformed weights (what one pass reads).
+    pub fn weights_len(&self) -> usize {
+        self.weights.len()
+    }
+
+    /// Computes each image's output interior from its input (pairs of
+    /// maps shaped as declared), using `scratch` (at least
+    /// [`scratch_len`](Self::scratch_len) long, any contents). The images'
+    /// tiles are processed together, so every weight read serves them all.
+    pub fn run(&self, images: &mut [(&[f32], &mut [f32])], scratch: &mut [f32]) {
+        for (input, output) in images.iter() {
+            assert!(input.len() >= self.input.len() && output.len() >= self.output.len());
+        }
         assert!(scratch.len() >= self.scratch_len());
         assert_eq!(simd_level(), SimdLevel::Avx512, "checked by applies()");
         #[cfg(target_arch = "x86_64")]
@@ -133,7 +146,7 @@ impl Winograd {
         // before this was built) and every slice is at least as long as
         // what the kernels index (asserted above).
         unsafe {
-            avx512::run(self, input, output, scratch)
+            avx512::run(self, images, scratch)
         };
     }
 }
@@ -174,28 +187,29 @@ mod avx512 {
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn run(
         conv: &Winograd,
-        input: &[f32],
-        output: &mut [f32],
+        images: &mut [(&[f32], &mut [f32])],
         scratch: &mut [f32],
     ) {
         let tiles_x = conv.output.width / 2;
-        let tiles = tiles_x * (conv.output.height / 2);
+        let per_image = tiles_x * (conv.output.height / 2);
+        let tiles = per_image * images.len();
         let (ib, obk) = (conv.input.blocks(), conv.output.blocks());
         let chunk = conv.chunk;
         let (transformed, products) = scratch.split_at_mut(POINTS * ib * chunk * LANES);
         let mut first_tile = 0;
         while first_tile < tiles {
             let n = chunk.min(tiles - first_tile);
+            // (image, output row, output column) of the chunk's tile t.
             let tile_at = |t: usize| {
-                let k = first_tile + t;
-                (2 * (k / tiles_x), 2 * (k % tiles_x))
+                let (image, k) = ((first_tile + t) / per_image, (first_tile + t) % per_image);
+                (image, 2 * (k / tiles_x), 2 * (k % tiles_x))
             };
             for b in 0..ib {
                 for t in 0..n {
-                    let (y, x) = tile_at(t);
+                    let (image, y, x) = tile_at(t);
                     // The input map's border is the padding, so the patch of
                     // output (y, x) starts at padded (y, x).
-                    let patch = input.as_ptr().add(conv.input.offset(b, y, x));
+                    let patch = images[image].0.as_ptr().add(conv.input.offset(b, y, x));
                     let out = transformed.as_mut_ptr().add((b * chunk + t) * LANES);
                     transform_input(
                         patch,
@@ -230,9 +244,12 @@ mod avx512 {
             for b in 0..obk {
                 let bias = _mm512_loadu_ps(conv.bias.as_ptr().add(b * LANES));
                 for t in 0..n {
-                    let (y, x) = tile_at(t);
+                    let (image, y, x) = tile_at(t);
                     let m = products.as_ptr().add((b * chunk + t) * LANES);
-                    let out = output.as_mut_ptr().add(conv.output.interior(b, y, x));
+                    let out = images[image]
+                        .1
+                        .as_mut_ptr()
+                        .add(conv.output.interior(b, y, x));
                     transform_output(
                         m,
                         obk * chunk * LANES,
@@ -446,18 +463,36 @@ mod tests {
 
             let mut winograd = Winograd::new(input, output, &weights, &bias);
             winograd.relu = direct.relu;
-            let mut got = vec![0f32; output.len()];
+            // One image alone, then three at once (the same image between
+            // two others), which must give the same values.
             let mut scratch = vec![f32::NAN; winograd.scratch_len()];
-            winograd.run(&map, &mut got, &mut scratch);
-            for (i, (a, b)) in got.iter().zip(&expected).enumerate() {
-                let scale = 1.0 + b.abs();
-                assert!(
-                    (a - b).abs() <= 1e-4 * scale,
-                    "case {n} value {i}: {a} vs {b}"
-                );
+            let mut alone = vec![0f32; output.len()];
+            winograd.run(&mut [(&map[..], &mut alone[..])], &mut scratch);
+            let other: Vec<f32> = map.iter().map(|v| -v).collect();
+            let mut outs = vec![vec![0f32; output.len()]; 3];
+            let [before, middle, after] = &mut outs[..] else {
+                unreachable!()
+            };
+            winograd.run(
+                &mut [
+                    (&other[..], &mut before[..]),
+                    (&map[..], &mut middle[..]),
+                    (&other[..], &mut after[..]),
+                ],
+                &mut scratch,
+            );
+            assert_eq!(before, after, "case {n}");
+            for got in [&alone, &outs[1]] {
+                for (i, (a, b)) in got.iter().zip(&expected).enumerate() {
+                    let scale = 1.0 + b.abs();
+                    assert!(
+                        (a - b).abs() <= 1e-4 * scale,
+                        "case {n} value {i}: {a} vs {b}"
+                    );
+                }
+                // The border stays as it was (zero).
+                assert_eq!(got[output.offset(0, 0, 0)], 0.0, "case {n}");
             }
-            // The border stays as it was (zero).
-            assert_eq!(got[output.offset(0, 0, 0)], 0.0, "case {n}");
         }
     }
 }
