@@ -11,6 +11,10 @@ Checkpoints every epoch to RUN_DIR/last.pt (model, optimiser, scheduler, RNG sta
 and keeps the best-by-val-accuracy weights in RUN_DIR/best.pt; rerunning the same command
 resumes from last.pt. Only `train` is used for fitting and only `val` for model selection.
 
+With --init CKPT --teacher FILE it fine-tunes CKPT by knowledge distillation: the loss mixes the
+label-smoothed cross-entropy with the KL divergence to an ensemble's soft targets on the same
+training images (FILE from training/teacher.py), so one network learns what several agree on.
+
 Example (the command that produced the shipped model is in assets/MODEL_CARD.md):
     python training/train.py --data ../shared/datasets/fer2013 --run training/runs/vgg32 --epochs 40
 """
@@ -147,6 +151,10 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--no-bf16", action="store_true", help="train in fp32")
     ap.add_argument("--limit", type=int, default=0, help="use only N training images (smoke tests)")
+    ap.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning)")
+    ap.add_argument("--teacher", type=Path, help="soft targets from training/teacher.py (distillation)")
+    ap.add_argument("--kd-weight", type=float, default=0.7, help="share of the distillation loss")
+    ap.add_argument("--kd-temp", type=float, default=2.0, help="distillation temperature")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -158,6 +166,14 @@ def main() -> int:
     if args.limit:
         xtr, ytr = xtr[: args.limit], ytr[: args.limit]
     xtr, ytr = torch.from_numpy(xtr), torch.from_numpy(ytr)
+    teacher = None
+    if args.teacher:
+        teacher = torch.from_numpy(np.load(args.teacher)["probs"])[: len(xtr)]
+        if len(teacher) != len(xtr):
+            raise SystemExit(f"{args.teacher} has {len(teacher)} targets for {len(xtr)} training images")
+        # Soften the ensemble's probabilities to the distillation temperature.
+        teacher = teacher.clamp_min(1e-8).pow(1.0 / args.kd_temp)
+        teacher = teacher / teacher.sum(1, keepdim=True)
     xva, yva = torch.from_numpy(xva), torch.from_numpy(yva)
     print(f"train {len(xtr)}  val {len(xva)}  device {device}  threads {args.threads}", flush=True)
 
@@ -185,6 +201,9 @@ def main() -> int:
     random.seed(args.seed)
     state = {"epoch": 0, "best_acc": 0.0, "history": []}
     last = args.run / "last.pt"
+    if args.init and not last.exists():
+        model.load_state_dict(torch.load(args.init, weights_only=False)["model"])
+        print(f"initialised from {args.init}", flush=True)
     if last.exists():
         ck = torch.load(last, weights_only=False)
         model.load_state_dict(ck["model"])
@@ -211,6 +230,11 @@ def main() -> int:
             with autocast():
                 out = model(xb)
                 loss = loss_fn(out.float(), yb)
+                if teacher is not None:
+                    t = args.kd_temp
+                    log_student = F.log_softmax(out.float() / t, dim=1)
+                    kd = F.kl_div(log_student, teacher[idx], reduction="batchmean") * t * t
+                    loss = (1 - args.kd_weight) * loss + args.kd_weight * kd
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
