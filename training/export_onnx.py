@@ -18,7 +18,7 @@ import onnx
 import onnxruntime as ort
 import torch
 
-from train import LABELS, SIZE, EmotionNet, load_split, normalise
+from train import LABELS, SIZE, load_split, model_from, normalise, read_checkpoint
 
 
 def main() -> int:
@@ -30,10 +30,8 @@ def main() -> int:
     ap.add_argument("--name", default="melodora-vgg-fer2013")
     args = ap.parse_args()
 
-    ck = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
-    cfg = ck["config"]
-    model = EmotionNet(tuple(cfg["widths"]), cfg["dropout"]).eval()
-    model.load_state_dict(ck["model"])
+    weights, cfg = read_checkpoint(args.checkpoint)
+    model = model_from(cfg, weights)
 
     description = {
         "name": args.name,
@@ -79,7 +77,6 @@ def main() -> int:
         "out": str(args.out),
         "bytes": size,
         "params": sum(p.numel() for p in model.parameters()),
-        "epoch": ck.get("epoch"),
         "max_abs_diff_torch_vs_ort": diff,
         "val_acc_torch": acc_torch,
         "val_acc_onnxruntime": acc_ort,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from train import EmotionNet, load_split, normalise
+from train import EmotionNet, load_split, model_from, normalise, read_checkpoint
 
 
 def average(states: list[dict]) -> dict:
@@ -66,10 +66,9 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    loaded = [torch.load(p, map_location="cpu", weights_only=False) for p in args.checkpoints]
-    config = loaded[0]["config"]
-    model = EmotionNet(tuple(config["widths"]), config["dropout"])
-    model.load_state_dict(average([ck["model"] for ck in loaded]))
+    loaded = [read_checkpoint(p) for p in args.checkpoints]
+    config = loaded[0][1]
+    model = model_from(config, average([weights for weights, _ in loaded]))
     cache = args.cache or args.out.parent / "cache"
     xtr, _ = load_split(args.data, "train", cache)
     xva, yva = load_split(args.data, "val", cache)

@@ -18,18 +18,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from train import EmotionNet, load_split, normalise
+from train import load_split, model_from, normalise, read_checkpoint
 
 
 @torch.no_grad()
 def ensemble_probs(paths: list[Path], x: torch.Tensor, batch: int = 512) -> torch.Tensor:
     total = torch.zeros(len(x), 7)
     for path in paths:
-        ck = torch.load(path, weights_only=False)
-        cfg = ck.get("config", {})
-        model = EmotionNet(tuple(cfg.get("widths", (32, 64, 128, 256))), cfg.get("dropout", 0.4))
-        model.load_state_dict(ck["model"])
-        model.eval()
+        weights, config = read_checkpoint(path)
+        model = model_from(config, weights)
         for i in range(0, len(x), batch):
             xb = normalise(x[i : i + batch])
             p = model(xb).softmax(1) + model(torch.flip(xb, dims=[3])).softmax(1)

@@ -88,6 +88,21 @@ class EmotionNet(nn.Module):
         return self.head(self.dropout(x))
 
 
+def read_checkpoint(path: Path) -> tuple[dict, dict]:
+    """A checkpoint's weights and its run's config (best.pt carries it; last.pt has the run's
+    config.json beside it)."""
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    config = ck.get("config") or json.loads((path.parent / "config.json").read_text())
+    return ck["model"], config
+
+
+def model_from(config: dict, weights: dict) -> EmotionNet:
+    """The network `config` describes, holding `weights`, in eval mode."""
+    model = EmotionNet(tuple(config["widths"]), config["dropout"])
+    model.load_state_dict(weights)
+    return model.eval()
+
+
 def normalise(x_uint8: torch.Tensor) -> torch.Tensor:
     """uint8 [N,48,48] -> float [N,1,48,48] normalised as declared in the model description."""
     return ((x_uint8.float() / 255.0 - MEAN) / STD).unsqueeze(1)

@@ -331,7 +331,7 @@ mod avx512 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     type KernelFn<'a> = dyn Fn(&[f32], &mut [f32]) + 'a;
@@ -373,7 +373,8 @@ mod tests {
         out
     }
 
-    fn values(n: usize, seed: u32) -> Vec<f32> {
+    /// `n` deterministic test values in [-1, 1), different for each seed.
+    pub(in crate::emotion::direct) fn values(n: usize, seed: u32) -> Vec<f32> {
         (0..n as u32)
             .map(|i| ((i.wrapping_mul(2_654_435_761) ^ seed) % 1000) as f32 / 500.0 - 1.0)
             .collect()

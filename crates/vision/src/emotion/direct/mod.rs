@@ -117,9 +117,10 @@ impl DirectNet {
     /// the batch, so each weight read from memory serves every image.
     pub(crate) fn run(&self, batch: &[f32]) -> Vec<f32> {
         let (c, h, w) = (self.input.channels, self.input.height, self.input.width);
+        let mut planar = Vec::new();
         let mut runs: Vec<Run> = batch
             .chunks_exact(c * h * w)
-            .map(|image| self.start(image))
+            .map(|image| self.start(image, &mut planar))
             .collect();
         let split = self
             .steps
@@ -146,20 +147,18 @@ impl DirectNet {
         out
     }
 
-    /// A run of one image, its input map written.
-    fn start(&self, image: &[f32]) -> Run {
+    /// A run of one image, its input map written (`planar` is reused space
+    /// for reordering NHWC input).
+    fn start(&self, image: &[f32], planar: &mut Vec<f32>) -> Run {
         let spare = self.spare.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let mut buffers = spare.unwrap_or_else(|| self.new_buffers());
-        let (c, h, w) = (self.input.channels, self.input.height, self.input.width);
+        let c = self.input.channels;
         match self.layout {
             Layout::Nchw => self.input.write_interior(image, &mut buffers.maps[0]),
             Layout::Nhwc => {
-                let planar: Vec<f32> = (0..c)
-                    .flat_map(|ch| image.iter().skip(ch).step_by(c))
-                    .copied()
-                    .collect();
-                debug_assert_eq!(planar.len(), c * h * w);
-                self.input.write_interior(&planar, &mut buffers.maps[0]);
+                planar.clear();
+                planar.extend((0..c).flat_map(|ch| image.iter().skip(ch).step_by(c)));
+                self.input.write_interior(planar, &mut buffers.maps[0]);
             }
         }
         Run {

@@ -395,14 +395,9 @@ mod avx512 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::conv::tests::values;
     use super::super::conv::Conv;
     use super::*;
-
-    fn values(n: usize, seed: u32) -> Vec<f32> {
-        (0..n as u32)
-            .map(|i| ((i.wrapping_mul(2_654_435_761) ^ seed) % 1000) as f32 / 500.0 - 1.0)
-            .collect()
-    }
 
     #[test]
     fn weight_transform_of_a_delta_is_the_expected_pattern() {
