@@ -1,7 +1,8 @@
 //! The direct CNN engine against tract: the default model and small graphs
 //! built here that exercise every layer the engine takes (strides, odd
-//! channel counts, batch norm, padding, pooling, flatten, dense heads), and
-//! a graph it must leave to tract.
+//! channel counts, batch norm, padding, pooling, flatten, dense heads,
+//! depthwise convolutions and residual additions), and graphs it must leave
+//! to tract or read with care.
 
 use std::path::Path;
 
@@ -112,14 +113,80 @@ fn an_rgb_cnn_with_relu_after_pooling_and_global_averaging_matches_tract() {
     assert_engines_agree(classifier, &faces());
 }
 
+/// The shape of the `fer` package's mini-Xception: a one-channel NHWC input
+/// reshaped to NCHW, separable convolutions (depthwise then pointwise, batch
+/// norm, ReLU), max pools padded like TensorFlow's "same" (on both sides
+/// for odd sizes, at the end only for even ones), 1x1
+/// stride-2 shortcuts read from maps that 3x3 convolutions also read, and
+/// residual additions, ending in a convolution, global averaging and
+/// softmax.
 #[test]
-fn a_residual_graph_is_left_to_tract() {
+fn an_xception_style_residual_graph_matches_tract() {
+    let mut g = Graph::new(1, 23, 21);
+    g.nhwc_input();
+    g.conv(8, 3, 1, 0);
+    g.batch_norm(8);
+    g.op("Relu", vec![]);
+    // 21x19, then 11x10: both kinds of padding.
+    for channels in [16, 20] {
+        let block_input = g.current.clone();
+        let (size, inputs) = (g.size, g.channels);
+        g.conv(channels, 1, 2, 0);
+        let shortcut = (g.current.clone(), g.size);
+        (g.current, g.size, g.channels) = (block_input, size, inputs);
+        g.depthwise(3, 1);
+        g.conv(channels, 1, 1, 0);
+        g.batch_norm(channels);
+        g.op("Relu", vec![]);
+        g.depthwise(3, 1);
+        g.conv(channels, 1, 1, 0);
+        g.batch_norm(channels);
+        g.max_pool_same(3, 2);
+        assert_eq!(g.size, shortcut.1, "the test's own shapes");
+        let inputs = vec![g.current.clone(), shortcut.0];
+        g.node("Add", inputs, vec![]);
+    }
+    g.conv(7, 3, 1, 1);
+    g.op("GlobalAveragePool", vec![]);
+    g.reshape_to_vector(7);
+    g.op("Softmax", vec![int("axis", 1)]);
+    let classifier = g.classifier_nhwc(21, 23, "probabilities");
+    assert_engines_agree(classifier, &faces());
+}
+
+/// A ReLU that could be folded into the convolution before it, except that
+/// a residual addition later reads the convolution's own output: the
+/// engine must not hand the addition the rectified values.
+#[test]
+fn a_value_read_before_and_after_a_relu_keeps_its_own_meaning() {
     let mut g = Graph::new(1, 12, 12);
     g.conv(16, 3, 1, 1);
-    let skip = g.current.clone();
+    let before = g.current.clone();
+    g.op("Relu", vec![]);
     g.conv(16, 3, 1, 1);
-    let inputs = vec![g.current.clone(), skip];
+    let inputs = vec![g.current.clone(), before];
     g.node("Add", inputs, vec![]);
+    g.op("GlobalAveragePool", vec![]);
+    g.op("Flatten", vec![int("axis", 1)]);
+    g.gemm(7, true);
+    let classifier = g.classifier(12, 12, 1, "logits");
+    let faces = faces();
+    let tract = classifier.with_engine(Engine::Tract).unwrap();
+    let expected = tract.classify(&faces).unwrap();
+    let either = tract.with_engine(Engine::Direct).unwrap();
+    let got = either.classify(&faces).unwrap();
+    for (a, b) in got.iter().zip(&expected) {
+        for (x, y) in a.probabilities.iter().zip(b.probabilities) {
+            assert!((x - y).abs() < 1e-4, "{x} vs {y} on {:?}", either.engine());
+        }
+    }
+}
+
+#[test]
+fn a_graph_with_an_operator_the_engine_lacks_is_left_to_tract() {
+    let mut g = Graph::new(1, 12, 12);
+    g.conv(16, 3, 1, 1);
+    g.op("LeakyRelu", vec![float("alpha", 0.1)]);
     g.op("GlobalAveragePool", vec![]);
     g.op("Flatten", vec![int("axis", 1)]);
     g.gemm(7, true);
@@ -134,7 +201,8 @@ fn a_residual_graph_is_left_to_tract() {
         .all(|s| (s.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-4));
 }
 
-/// Builds a chain-shaped ONNX graph with pseudo-random weights.
+/// Builds an ONNX graph with pseudo-random weights, node after node on the
+/// current value (tests branch by saving and restoring it).
 struct Graph {
     nodes: Vec<NodeProto>,
     initializers: Vec<TensorProto>,
@@ -145,6 +213,8 @@ struct Graph {
     size: (usize, usize),
     vector: usize,
     input: (usize, usize, usize),
+    /// Whether the input is NHWC (one channel, reshaped to NCHW).
+    nhwc: bool,
     seed: u64,
 }
 
@@ -158,6 +228,7 @@ impl Graph {
             size: (height, width),
             vector: 0,
             input: (channels, height, width),
+            nhwc: false,
             seed: 0x9E37_79B9_7F4A_7C15,
         }
     }
@@ -233,6 +304,44 @@ impl Graph {
         self.size = (shrink(self.size.0), shrink(self.size.1));
     }
 
+    /// A depthwise convolution (one group per channel, no bias).
+    fn depthwise(&mut self, kernel: usize, pad: usize) {
+        let c = self.channels;
+        let w = self.random(c * kernel * kernel, (3.0 / (kernel * kernel) as f32).sqrt());
+        let w = self.constant(&[c, 1, kernel, kernel], w);
+        let inputs = vec![self.current.clone(), w];
+        let p = pad as i64;
+        self.node(
+            "Conv",
+            inputs,
+            vec![
+                ints("kernel_shape", &[kernel as i64; 2]),
+                int("group", c as i64),
+                ints("pads", &[p, p, p, p]),
+            ],
+        );
+        let shrink = |n: usize| n + 2 * pad - kernel + 1;
+        self.size = (shrink(self.size.0), shrink(self.size.1));
+    }
+
+    /// Makes the graph's input NHWC, reshaped to NCHW as tf2onnx does for
+    /// one channel.
+    fn nhwc_input(&mut self) {
+        assert_eq!(self.channels, 1);
+        self.nhwc = true;
+        let (h, w) = self.size;
+        let name = format!("shape{}", self.initializers.len());
+        self.initializers.push(TensorProto {
+            name: name.clone(),
+            dims: vec![4],
+            data_type: 7,
+            int64_data: vec![-1, 1, h as i64, w as i64],
+            ..Default::default()
+        });
+        let inputs = vec![self.current.clone(), name];
+        self.node("Reshape", inputs, vec![]);
+    }
+
     fn batch_norm(&mut self, c: usize) {
         let scale: Vec<f32> = self.random(c, 0.5).iter().map(|v| v + 1.0).collect();
         let shift = self.random(c, 0.2);
@@ -253,6 +362,30 @@ impl Graph {
             vec![
                 ints("kernel_shape", &[kernel, kernel]),
                 ints("strides", &[stride, stride]),
+            ],
+        );
+    }
+
+    /// A max pool padded as TensorFlow's "same" does: the output is the
+    /// input size over the stride, rounded up, and the padding needed for
+    /// that is split with the odd one at the end.
+    fn max_pool_same(&mut self, kernel: usize, stride: usize) {
+        let padding = |n: usize| {
+            let out = n.div_ceil(stride);
+            let total = ((out - 1) * stride + kernel).saturating_sub(n);
+            (out, total / 2, total - total / 2)
+        };
+        let (oh, top, bottom) = padding(self.size.0);
+        let (ow, left, right) = padding(self.size.1);
+        self.size = (oh, ow);
+        let pads = [top, left, bottom, right].map(|p| p as i64);
+        let (kernel, stride) = (kernel as i64, stride as i64);
+        self.op(
+            "MaxPool",
+            vec![
+                ints("kernel_shape", &[kernel, kernel]),
+                ints("strides", &[stride, stride]),
+                ints("pads", &pads),
             ],
         );
     }
@@ -305,9 +438,16 @@ impl Graph {
         self.vector = n;
     }
 
+    /// The graph (made with an NHWC input) as a one-channel classifier.
+    fn classifier_nhwc(self, width: u32, height: u32, output: &str) -> EmotionClassifier {
+        assert!(self.nhwc);
+        self.classifier(width, height, 1, output)
+    }
+
     /// The graph as a classifier for the seven emotions.
     fn classifier(self, width: u32, height: u32, channels: u32, output: &str) -> EmotionClassifier {
         let (c, h, w) = self.input;
+        let dims = if self.nhwc { [h, w, c] } else { [c, h, w] };
         let dim = |v: dimension::Value| Dimension {
             value: Some(v),
             ..Default::default()
@@ -320,9 +460,9 @@ impl Graph {
                     shape: Some(TensorShapeProto {
                         dim: vec![
                             dim(dimension::Value::DimParam("N".into())),
-                            dim(dimension::Value::DimValue(c as i64)),
-                            dim(dimension::Value::DimValue(h as i64)),
-                            dim(dimension::Value::DimValue(w as i64)),
+                            dim(dimension::Value::DimValue(dims[0] as i64)),
+                            dim(dimension::Value::DimValue(dims[1] as i64)),
+                            dim(dimension::Value::DimValue(dims[2] as i64)),
                         ],
                     }),
                 })),
@@ -349,8 +489,10 @@ impl Graph {
             }),
             ..Default::default()
         };
+        let layout = if self.nhwc { "NHWC" } else { "NCHW" };
         let description = ModelDescription::from_json(&format!(
-            r#"{{"input": {{"width": {width}, "height": {height}, "channels": {channels}}},
+            r#"{{"input": {{"width": {width}, "height": {height}, "channels": {channels},
+                           "layout": "{layout}"}},
                 "normalization": {{"scale": 255, "mean": 0.5, "std": 0.25}},
                 "labels": ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"],
                 "output": "{output}"}}"#

@@ -77,7 +77,8 @@ const MAX_BATCH: usize = 16;
 /// Which implementation runs a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
-    /// Melodora's direct convolutions (plain CNN chains; see `direct`).
+    /// Melodora's direct convolutions (the usual FER CNN layers, residual
+    /// and depthwise ones included; see `direct`).
     Direct,
     /// tract, for every other graph.
     Tract,
@@ -110,8 +111,9 @@ fn engine_from_env() -> Option<Engine> {
 
 /// An ONNX emotion classifier, ready to run.
 ///
-/// A model that is a plain chain of convolutions, pooling and dense layers
-/// runs on the direct engine, after a check at load time that it gives
+/// A model made of the layers FER CNNs usually have (convolutions, plain or
+/// depthwise, pooling, residual additions, dense layers) runs on the direct
+/// engine, after a check at load time that it gives
 /// tract's results on a probe input. Others run on tract, which optimises
 /// much better for concrete shapes than for a symbolic batch size, so the
 /// model is kept with a symbolic batch and a plan is compiled (once, then

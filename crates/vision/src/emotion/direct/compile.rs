@@ -1,13 +1,17 @@
 //! From an ONNX graph to the direct engine's steps, or the reason it cannot
 //! run the graph (then tract does).
 //!
-//! Accepted: a single chain of `Conv` (no groups or dilation, symmetric
-//! padding), `BatchNormalization` and `Relu` (folded into the convolution
-//! or dense layer before them), `MaxPool` (no padding, floor mode),
+//! Accepted, on f32 weights, in any arrangement of branches that ends in
+//! one vector: `Conv` (plain, or depthwise with one group per channel; no
+//! dilation, symmetric padding), `BatchNormalization` and `Relu` (folded
+//! into the convolution or dense layer that makes their input, when nothing
+//! else reads it), `MaxPool` (floor mode, any padding), `Add` of two equal
+//! maps (residual connections) or of a bias to a dense layer,
 //! `GlobalAveragePool` / `ReduceMean` over the spatial axes, `Flatten`,
-//! `Reshape`, `Squeeze`, `Gemm`, `MatMul` + `Add`, `Softmax`, `Dropout` and
-//! `Identity`, on f32 weights. That covers the plain VGG-style classifiers
-//! FER models usually are, including Melodora's own.
+//! `Reshape`, `Squeeze`, `Gemm`, `MatMul`, `Softmax`, `Dropout` and
+//! `Identity`. That covers the VGG-style classifiers FER models usually
+//! are, Melodora's own included, and Xception-style ones such as the `fer`
+//! package's mini-Xception.
 
 use std::collections::HashMap;
 
@@ -17,16 +21,22 @@ use tract_onnx::prelude::*;
 use tract_onnx::tensor::load_tensor;
 
 use super::conv::Conv;
-use super::layers::{Dense, MaxPool};
+use super::depthwise::Depthwise;
+use super::layers::{AddMaps, Dense, MaxPool};
 use super::map::{MapShape, LANES};
 use super::winograd::Winograd;
-use super::{DirectNet, Step};
+use super::{DirectNet, Op, Step};
 use crate::emotion::description::{InputSpec, Layout};
+
+/// Lanes stored per pixel for maps of at most this many channels (the
+/// 8-channel maps of mini-Xception's first layers): half the memory and,
+/// for the convolutions reading them, half the multiply-adds.
+const HALF_LANES: usize = LANES / 2;
 
 /// Why the direct engine does not take a model.
 pub(super) type Unsupported = String;
 
-/// What flows between two steps while the chain is read.
+/// What a slot holds.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Value {
     /// Channels, height, width.
@@ -34,26 +44,127 @@ enum Value {
     Vector(usize),
 }
 
+/// A convolution, plain or depthwise, before the borders of its maps are
+/// known.
+struct PlannedConv {
+    output: (usize, usize, usize),
+    kernel: (usize, usize),
+    stride: (usize, usize),
+    pad: (usize, usize),
+    /// ONNX layout, `[out][in / groups][ky][kx]`.
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+    relu: bool,
+    depthwise: bool,
+}
+
 /// A step before the borders of its maps are known.
 enum Planned {
-    Conv {
-        output: (usize, usize, usize),
-        kernel: (usize, usize),
-        stride: (usize, usize),
-        pad: (usize, usize),
-        weights: Vec<f32>,
-        bias: Vec<f32>,
-        relu: bool,
-    },
+    Conv(PlannedConv),
     MaxPool {
-        output: (usize, usize, usize),
         kernel: (usize, usize),
         stride: (usize, usize),
+        /// Before the first row and column.
+        pad: (usize, usize),
+    },
+    /// The map read plus the map in slot `other`.
+    Add {
+        other: usize,
     },
     GlobalMean,
     Flatten,
     Dense(Dense),
     Softmax,
+}
+
+impl Planned {
+    fn gives_vector(&self) -> bool {
+        matches!(
+            self,
+            Planned::GlobalMean | Planned::Flatten | Planned::Dense(_) | Planned::Softmax
+        )
+    }
+}
+
+/// The graph as read so far: steps and the slots they write. Slot 0 is
+/// the input; step `i` writes slot `i + 1`.
+struct Plan<'g> {
+    steps: Vec<(Planned, usize)>,
+    /// What each slot holds.
+    values: Vec<Value>,
+    /// How many steps read each slot so far.
+    readers: Vec<usize>,
+    /// The slot of every tensor name still valid.
+    names: HashMap<&'g str, usize>,
+}
+
+impl<'g> Plan<'g> {
+    fn new(input_name: &'g str, input: Value) -> Self {
+        Self {
+            steps: Vec::new(),
+            values: vec![input],
+            readers: vec![0],
+            names: HashMap::from([(input_name, 0)]),
+        }
+    }
+
+    /// Adds a step reading `reads` (and `other`, for an addition); returns
+    /// the slot it writes.
+    fn push(&mut self, step: Planned, reads: usize, value: Value) -> usize {
+        self.readers[reads] += 1;
+        if let Planned::Add { other, .. } = step {
+            self.readers[other] += 1;
+        }
+        self.steps.push((step, reads));
+        self.values.push(value);
+        self.readers.push(0);
+        self.values.len() - 1
+    }
+
+    /// The step that wrote `slot`, for an operation to be folded into it:
+    /// only while no step reads the slot, and every name for the slot's old
+    /// value is forgotten (later readers of those would get the new one).
+    fn fold_into(&mut self, slot: usize) -> Option<&mut Planned> {
+        if slot == 0 || self.readers[slot] != 0 {
+            return None;
+        }
+        self.names.retain(|_, s| *s != slot);
+        self.steps.get_mut(slot - 1).map(|(step, _)| step)
+    }
+
+    /// For a ReLU after the max pool that wrote `pooled`: the convolution
+    /// before the pool (ReLU then max is max then ReLU), if the pool is all
+    /// that reads it and nothing reads the pool yet. The names of both old
+    /// values are forgotten.
+    fn fold_before_pool(&mut self, pooled: usize) -> Option<&mut Planned> {
+        let &(Planned::MaxPool { .. }, conv) = self.producer(pooled)? else {
+            return None;
+        };
+        if conv == 0 || self.readers[pooled] != 0 || self.readers[conv] != 1 {
+            return None;
+        }
+        self.names.retain(|_, s| *s != conv && *s != pooled);
+        self.steps.get_mut(conv - 1).map(|(step, _)| step)
+    }
+
+    /// The step that wrote `slot`, if any.
+    fn producer(&self, slot: usize) -> Option<&(Planned, usize)> {
+        slot.checked_sub(1).and_then(|i| self.steps.get(i))
+    }
+
+    /// Whether `slot` is the head's vector, which the next head step may
+    /// take: the latest vector, not yet read.
+    fn is_open_vector(&self, slot: usize) -> bool {
+        let latest = self
+            .values
+            .iter()
+            .rposition(|v| matches!(v, Value::Vector(_)));
+        latest == Some(slot) && self.readers[slot] == 0
+    }
+
+    fn has_vector(&self) -> bool {
+        self.steps.iter().any(|(step, _)| step.gives_vector())
+    }
 }
 
 pub(super) fn compile(proto: &ModelProto, spec: &InputSpec) -> Result<DirectNet, Unsupported> {
@@ -77,19 +188,8 @@ pub(super) fn compile(proto: &ModelProto, spec: &InputSpec) -> Result<DirectNet,
     let [input_name] = data_inputs[..] else {
         return Err(format!("{} data inputs, expected 1", data_inputs.len()));
     };
-    let mut uses: HashMap<&str, usize> = HashMap::new();
-    for node in &graph.node {
-        for name in node.input.iter().filter(|n| !n.is_empty()) {
-            *uses.entry(name.as_str()).or_default() += 1;
-        }
-    }
-    for output in &graph.output {
-        *uses.entry(output.name.as_str()).or_default() += 1;
-    }
 
-    let mut current = input_name;
-    let mut value = Value::Map(channels, height, width);
-    let mut plan: Vec<Planned> = Vec::new();
+    let mut plan = Plan::new(input_name, Value::Map(channels, height, width));
     for node in &graph.node {
         if node.op_type == "Constant" {
             let tensor = node
@@ -104,177 +204,146 @@ pub(super) fn compile(proto: &ModelProto, spec: &InputSpec) -> Result<DirectNet,
             }
             continue;
         }
-        let data: Vec<&str> = node
+        let reads = node
             .input
             .iter()
             .map(String::as_str)
             .filter(|n| !n.is_empty() && !constants.contains_key(n))
-            .collect();
-        if data != [current] || uses.get(current) != Some(&1) {
-            return Err(format!(
-                "node {} ({}) is not part of a single chain",
-                node.name, node.op_type
-            ));
-        }
-        let extra_outputs_used = node
-            .output
-            .iter()
-            .skip(1)
-            .any(|o| !o.is_empty() && uses.contains_key(o.as_str()));
-        let first_output = node.output.first().filter(|_| !extra_outputs_used);
-        current = first_output
-            .ok_or_else(|| format!("node {} has outputs the engine cannot give", node.name))?;
+            .map(|n| {
+                plan.names.get(n).copied().ok_or_else(|| {
+                    format!(
+                        "node {} reads {n}, which the engine does not keep",
+                        node.name
+                    )
+                })
+            })
+            .collect::<Result<Vec<usize>, _>>()?;
+        let [output] = &node.output[..] else {
+            return Err(format!("node {} has several outputs", node.name));
+        };
         let weights = |i: usize| -> Result<&Tensor, Unsupported> {
             let name = node.input.get(i).filter(|n| !n.is_empty());
             name.and_then(|n| constants.get(n.as_str()))
                 .ok_or_else(|| format!("node {}: input {i} is not a constant", node.name))
         };
-        value = plan_node(node, value, &mut plan, &weights)?;
+        let slot = plan_node(node, &reads, &mut plan, &weights)?;
+        plan.names.insert(output, slot);
     }
-    if graph.output.len() != 1 || graph.output[0].name != current {
-        return Err("the chain does not end at the model's only output".into());
-    }
-    let Value::Vector(outputs) = value else {
-        return Err("the model ends with a feature map, not a vector".into());
+    let [output] = &graph.output[..] else {
+        return Err("the model has several outputs".into());
+    };
+    let slot = plan.names.get(output.name.as_str()).copied();
+    let outputs = match slot.map(|s| (s, plan.values[s])) {
+        Some((s, Value::Vector(n))) if plan.is_open_vector(s) => n,
+        Some((_, Value::Map(..))) => {
+            return Err("the model ends with a feature map, not a vector".into())
+        }
+        _ => return Err("the model's output is not the head's vector".into()),
     };
     materialise(plan, spec, outputs)
 }
 
-/// Reads one node into `plan` and returns the value it produces.
+/// Reads one node, whose data inputs are in slots `reads`; returns the slot
+/// of its result.
 fn plan_node<'a>(
     node: &NodeProto,
-    value: Value,
-    plan: &mut Vec<Planned>,
+    reads: &[usize],
+    plan: &mut Plan,
     weights: &dyn Fn(usize) -> Result<&'a Tensor, Unsupported>,
-) -> Result<Value, Unsupported> {
+) -> Result<usize, Unsupported> {
     let op = node.op_type.as_str();
     let fail = |why: &str| Err(format!("{op} {}: {why}", node.name));
+    let (slot, value) = match (op, reads) {
+        ("Add", &[a, b]) => {
+            let (Value::Map(c, h, w), other) = (plan.values[a], plan.values[b]) else {
+                return fail("an addition of vectors");
+            };
+            if other != plan.values[a] {
+                return fail("maps of different shapes");
+            }
+            let step = Planned::Add { other: b };
+            return Ok(plan.push(step, a, Value::Map(c, h, w)));
+        }
+        (_, &[slot]) => (slot, plan.values[slot]),
+        _ => return fail("not one data input"),
+    };
     match (op, value) {
         ("Conv", Value::Map(c, h, w)) => {
-            if attr_i64(node, "group")?.unwrap_or(1) != 1 {
-                return fail("grouped convolution");
-            }
-            if attr_ints(node, "dilations")?.is_some_and(|d| d.iter().any(|&v| v != 1)) {
-                return fail("dilation");
-            }
-            let auto_pad = node.get_attr_opt::<&str>("auto_pad").ok().flatten();
-            if !matches!(auto_pad, None | Some("NOTSET") | Some("VALID")) {
-                return fail("auto_pad");
-            }
-            let kernel = f32_values(weights(1)?)?;
-            let shape = weights(1)?.shape().to_vec();
-            let [oc, ic, kh, kw] = shape[..] else {
-                return fail("weights are not 4-D");
-            };
-            if ic != c {
-                return fail("weights do not fit the input channels");
-            }
-            let bias = match node.input.get(2).filter(|n| !n.is_empty()) {
-                Some(_) => f32_values(weights(2)?)?,
-                None => vec![0.0; oc],
-            };
-            if bias.len() != oc {
-                return fail("bias length");
-            }
-            let stride = pair(attr_ints(node, "strides")?, 1)?;
-            let pads = attr_ints(node, "pads")?.unwrap_or_else(|| vec![0; 4]);
-            let [top, left, bottom, right] = pads[..] else {
-                return fail("pads");
-            };
-            if top != bottom || left != right || top < 0 || left < 0 {
-                return fail("asymmetric padding");
-            }
-            let pad = (top as usize, left as usize);
-            let (Some(oh), Some(ow)) = (
-                out_size(h, kh, stride.0, pad.0),
-                out_size(w, kw, stride.1, pad.1),
-            ) else {
-                return fail("the kernel is larger than the padded input");
-            };
-            plan.push(Planned::Conv {
-                output: (oc, oh, ow),
-                kernel: (kh, kw),
-                stride,
-                pad,
-                weights: kernel,
-                bias,
-                relu: false,
-            });
-            Ok(Value::Map(oc, oh, ow))
+            let conv = plan_conv(node, (c, h, w), weights)?;
+            let output = conv.output;
+            Ok(plan.push(
+                Planned::Conv(conv),
+                slot,
+                Value::Map(output.0, output.1, output.2),
+            ))
         }
         ("BatchNormalization", Value::Map(..)) => {
-            let Some(Planned::Conv {
-                weights: w,
-                bias,
-                relu: false,
-                ..
-            }) = plan.last_mut()
-            else {
-                return fail("not after a convolution");
+            let Some(Planned::Conv(conv)) = plan.fold_into(slot) else {
+                return fail("not after a convolution only it reads");
             };
-            let eps = node
-                .get_attr_opt::<f32>("epsilon")
-                .ok()
-                .flatten()
-                .unwrap_or(1e-5);
-            let [scale, shift, mean, var] = [1, 2, 3, 4].map(|i| weights(i).and_then(f32_values));
-            let (scale, shift, mean, var) = (scale?, shift?, mean?, var?);
-            let oc = bias.len();
-            if [&scale, &shift, &mean, &var].iter().any(|v| v.len() != oc) {
-                return fail("parameter lengths");
+            if conv.relu {
+                return fail("after a ReLU");
             }
-            let per_out = w.len() / oc;
-            for o in 0..oc {
-                let k = scale[o] / (var[o] + eps).sqrt();
-                w[o * per_out..(o + 1) * per_out]
-                    .iter_mut()
-                    .for_each(|v| *v *= k);
-                bias[o] = (bias[o] - mean[o]) * k + shift[o];
-            }
-            Ok(value)
+            fold_batch_norm(node, conv, weights)?;
+            Ok(slot)
         }
         ("Relu", _) => {
-            // ReLU after a max pool is the same as before it.
-            let n = plan.len();
-            let target = match plan.last() {
-                Some(Planned::MaxPool { .. }) if n >= 2 => n - 2,
-                _ => n.wrapping_sub(1),
-            };
-            match plan.get_mut(target) {
-                Some(Planned::Conv { relu, .. }) => *relu = true,
-                Some(Planned::Dense(dense)) if target + 1 == n => dense.relu = true,
-                _ => return fail("not after a convolution or dense layer"),
+            if matches!(plan.producer(slot), Some((Planned::MaxPool { .. }, _))) {
+                return match plan.fold_before_pool(slot) {
+                    Some(Planned::Conv(conv)) => {
+                        conv.relu = true;
+                        Ok(slot)
+                    }
+                    _ => fail("after a pool that is not alone after a convolution"),
+                };
             }
-            Ok(value)
+            match plan.fold_into(slot) {
+                Some(Planned::Conv(conv)) => conv.relu = true,
+                Some(Planned::Dense(dense)) => dense.relu = true,
+                _ => return fail("not after a convolution or dense layer only it reads"),
+            }
+            Ok(slot)
         }
         ("MaxPool", Value::Map(c, h, w)) => {
             let kernel = pair(attr_ints(node, "kernel_shape")?, 0)?;
             let stride = pair(attr_ints(node, "strides")?, 1)?;
-            let zero_pads = attr_ints(node, "pads")?.is_none_or(|p| p.iter().all(|&v| v == 0));
+            let pads = attr_ints(node, "pads")?.unwrap_or_else(|| vec![0; 4]);
             let plain = attr_ints(node, "dilations")?.is_none_or(|d| d.iter().all(|&v| v == 1))
                 && attr_i64(node, "ceil_mode")?.unwrap_or(0) == 0
                 && attr_i64(node, "storage_order")?.unwrap_or(0) == 0;
             let auto_pad = node.get_attr_opt::<&str>("auto_pad").ok().flatten();
-            if !zero_pads || !plain || !matches!(auto_pad, None | Some("NOTSET") | Some("VALID")) {
-                return fail("padding, dilation or ceil mode");
+            if !plain || !matches!(auto_pad, None | Some("NOTSET") | Some("VALID")) {
+                return fail("dilation, ceil mode or automatic padding");
+            }
+            let [top, left, bottom, right] = pads[..] else {
+                return fail("pads");
+            };
+            let fits = |p: i64, k: usize| p >= 0 && (p as usize) < k;
+            if ![
+                (top, kernel.0),
+                (bottom, kernel.0),
+                (left, kernel.1),
+                (right, kernel.1),
+            ]
+            .iter()
+            .all(|&(p, k)| fits(p, k))
+            {
+                return fail("padding as wide as the window");
             }
             let (Some(oh), Some(ow)) = (
-                out_size(h, kernel.0, stride.0, 0),
-                out_size(w, kernel.1, stride.1, 0),
+                out_size(h, kernel.0, stride.0, (top + bottom) as usize),
+                out_size(w, kernel.1, stride.1, (left + right) as usize),
             ) else {
                 return fail("window larger than the input");
             };
-            plan.push(Planned::MaxPool {
-                output: (c, oh, ow),
+            let step = Planned::MaxPool {
                 kernel,
                 stride,
-            });
-            Ok(Value::Map(c, oh, ow))
+                pad: (top as usize, left as usize),
+            };
+            Ok(plan.push(step, slot, Value::Map(c, oh, ow)))
         }
-        ("GlobalAveragePool", Value::Map(c, _, _)) => {
-            plan.push(Planned::GlobalMean);
-            Ok(Value::Vector(c))
-        }
+        ("GlobalAveragePool", Value::Map(c, _, _)) => head(plan, Planned::GlobalMean, slot, c),
         ("ReduceMean", Value::Map(c, _, _)) => {
             let axes = match attr_ints(node, "axes")? {
                 Some(axes) => axes,
@@ -288,42 +357,39 @@ fn plan_node<'a>(
             if axes != [2, 3] {
                 return fail("not over the spatial axes");
             }
-            plan.push(Planned::GlobalMean);
-            Ok(Value::Vector(c))
+            head(plan, Planned::GlobalMean, slot, c)
         }
         ("Flatten", _) => {
             if attr_i64(node, "axis")?.unwrap_or(1) != 1 {
                 return fail("axis other than 1");
             }
-            Ok(flatten(value, plan))
+            flatten(plan, slot)
         }
         ("Reshape", _) => {
             let target = weights(1).and_then(i64_values)?;
-            let size = match value {
-                Value::Map(c, h, w) => c * h * w,
-                Value::Vector(n) => n,
-            };
             let batch_ok = matches!(target.first(), Some(0 | -1));
-            let rest_ok = matches!(target.get(1), Some(&v) if v == -1 || v == size as i64);
-            if target.len() != 2 || !batch_ok || !rest_ok {
-                return fail("not a reshape to [batch, features]");
+            let dims_ok = |dims: &[usize]| {
+                target.len() == dims.len() + 1
+                    && target[1..]
+                        .iter()
+                        .zip(dims)
+                        .all(|(&t, &d)| t == d as i64 || (t == -1 && target.len() == 2))
+            };
+            match value {
+                // The input's own dimensions again (a tf2onnx export turns
+                // a one-channel NHWC input into NCHW this way).
+                Value::Map(c, h, w) if batch_ok && dims_ok(&[c, h, w]) => Ok(slot),
+                Value::Map(c, h, w) if batch_ok && dims_ok(&[c * h * w]) => flatten(plan, slot),
+                Value::Vector(n) if batch_ok && dims_ok(&[n]) => Ok(slot),
+                _ => fail("not a reshape to [batch, features]"),
             }
-            Ok(flatten(value, plan))
         }
         ("Squeeze" | "Dropout" | "Identity", Value::Vector(_)) | ("Dropout" | "Identity", _) => {
-            Ok(value)
+            Ok(slot)
         }
         ("Gemm", Value::Vector(k)) => {
-            let alpha = node
-                .get_attr_opt::<f32>("alpha")
-                .ok()
-                .flatten()
-                .unwrap_or(1.0);
-            let beta = node
-                .get_attr_opt::<f32>("beta")
-                .ok()
-                .flatten()
-                .unwrap_or(1.0);
+            let alpha = attr_f32(node, "alpha")?.unwrap_or(1.0);
+            let beta = attr_f32(node, "beta")?.unwrap_or(1.0);
             if attr_i64(node, "transA")?.unwrap_or(0) != 0 {
                 return fail("transA");
             }
@@ -333,37 +399,150 @@ fn plan_node<'a>(
             if node.input.get(2).is_some_and(|n| !n.is_empty()) {
                 add_bias(&mut dense, &f32_values(weights(2)?)?, beta)?;
             }
-            let m = dense.outputs();
-            plan.push(Planned::Dense(dense));
-            Ok(Value::Vector(m))
+            head_step(plan, Planned::Dense(dense), slot)
         }
         ("MatMul", Value::Vector(k)) => {
             let dense = dense_from(weights(1)?, k, false)?;
-            let m = dense.outputs();
-            plan.push(Planned::Dense(dense));
-            Ok(Value::Vector(m))
+            head_step(plan, Planned::Dense(dense), slot)
         }
         ("Add", Value::Vector(_)) => {
             let addend = match weights(1) {
                 Ok(t) => t,
                 Err(_) => weights(0)?,
             };
-            match plan.last_mut() {
+            match plan.fold_into(slot) {
                 Some(Planned::Dense(dense)) if !dense.relu => {
                     add_bias(dense, &f32_values(addend)?, 1.0)?;
-                    Ok(value)
+                    Ok(slot)
                 }
-                _ => fail("not after a dense layer"),
+                _ => fail("not after a dense layer only it reads"),
             }
         }
         ("Softmax", Value::Vector(_)) => {
             if !matches!(attr_i64(node, "axis")?, None | Some(1 | -1)) {
                 return fail("axis");
             }
-            plan.push(Planned::Softmax);
-            Ok(value)
+            head_step(plan, Planned::Softmax, slot)
         }
         _ => fail("operator not supported here"),
+    }
+}
+
+/// Reads a `Conv` node on a `(c, h, w)` map.
+fn plan_conv<'a>(
+    node: &NodeProto,
+    (c, h, w): (usize, usize, usize),
+    weights: &dyn Fn(usize) -> Result<&'a Tensor, Unsupported>,
+) -> Result<PlannedConv, Unsupported> {
+    let fail = |why: &str| Err(format!("Conv {}: {why}", node.name));
+    if attr_ints(node, "dilations")?.is_some_and(|d| d.iter().any(|&v| v != 1)) {
+        return fail("dilation");
+    }
+    let auto_pad = node.get_attr_opt::<&str>("auto_pad").ok().flatten();
+    if !matches!(auto_pad, None | Some("NOTSET") | Some("VALID")) {
+        return fail("auto_pad");
+    }
+    let kernel = f32_values(weights(1)?)?;
+    let shape = weights(1)?.shape().to_vec();
+    let [oc, ic, kh, kw] = shape[..] else {
+        return fail("weights are not 4-D");
+    };
+    let depthwise = match attr_i64(node, "group")?.unwrap_or(1) {
+        1 => false,
+        g if g as usize == c && oc == c && ic == 1 => true,
+        _ => return fail("grouped convolution other than one group per channel"),
+    };
+    if !depthwise && ic != c {
+        return fail("weights do not fit the input channels");
+    }
+    let bias = match node.input.get(2).filter(|n| !n.is_empty()) {
+        Some(_) => f32_values(weights(2)?)?,
+        None => vec![0.0; oc],
+    };
+    if bias.len() != oc {
+        return fail("bias length");
+    }
+    let stride = pair(attr_ints(node, "strides")?, 1)?;
+    let pads = attr_ints(node, "pads")?.unwrap_or_else(|| vec![0; 4]);
+    let [top, left, bottom, right] = pads[..] else {
+        return fail("pads");
+    };
+    if top != bottom || left != right || top < 0 || left < 0 {
+        return fail("asymmetric padding");
+    }
+    let pad = (top as usize, left as usize);
+    let (Some(oh), Some(ow)) = (
+        out_size(h, kh, stride.0, 2 * pad.0),
+        out_size(w, kw, stride.1, 2 * pad.1),
+    ) else {
+        return fail("the kernel is larger than the padded input");
+    };
+    Ok(PlannedConv {
+        output: (oc, oh, ow),
+        kernel: (kh, kw),
+        stride,
+        pad,
+        weights: kernel,
+        bias,
+        relu: false,
+        depthwise,
+    })
+}
+
+/// Folds a `BatchNormalization` node into the convolution before it.
+fn fold_batch_norm<'a>(
+    node: &NodeProto,
+    conv: &mut PlannedConv,
+    weights: &dyn Fn(usize) -> Result<&'a Tensor, Unsupported>,
+) -> Result<(), Unsupported> {
+    let eps = attr_f32(node, "epsilon")?.unwrap_or(1e-5);
+    let [scale, shift, mean, var] = [1, 2, 3, 4].map(|i| weights(i).and_then(f32_values));
+    let (scale, shift, mean, var) = (scale?, shift?, mean?, var?);
+    let oc = conv.bias.len();
+    if [&scale, &shift, &mean, &var].iter().any(|v| v.len() != oc) {
+        return Err(format!(
+            "BatchNormalization {}: parameter lengths",
+            node.name
+        ));
+    }
+    let per_out = conv.weights.len() / oc;
+    for o in 0..oc {
+        let k = scale[o] / (var[o] + eps).sqrt();
+        conv.weights[o * per_out..(o + 1) * per_out]
+            .iter_mut()
+            .for_each(|v| *v *= k);
+        conv.bias[o] = (conv.bias[o] - mean[o]) * k + shift[o];
+    }
+    Ok(())
+}
+
+/// Starts the head: a map becomes the network's one vector of `n` values.
+fn head(plan: &mut Plan, step: Planned, slot: usize, n: usize) -> Result<usize, Unsupported> {
+    if plan.has_vector() {
+        return Err("a second map turned into a vector".into());
+    }
+    Ok(plan.push(step, slot, Value::Vector(n)))
+}
+
+/// A step of the head on the vector in `slot`.
+fn head_step(plan: &mut Plan, step: Planned, slot: usize) -> Result<usize, Unsupported> {
+    if !plan.is_open_vector(slot) {
+        return Err("the head's vector is read twice".into());
+    }
+    let n = match &step {
+        Planned::Dense(dense) => dense.outputs(),
+        _ => match plan.values[slot] {
+            Value::Vector(n) => n,
+            Value::Map(..) => unreachable!("head steps read vectors"),
+        },
+    };
+    Ok(plan.push(step, slot, Value::Vector(n)))
+}
+
+fn flatten(plan: &mut Plan, slot: usize) -> Result<usize, Unsupported> {
+    match plan.values[slot] {
+        Value::Map(c, h, w) => head(plan, Planned::Flatten, slot, c * h * w),
+        Value::Vector(_) => Ok(slot),
     }
 }
 
@@ -376,23 +555,20 @@ fn spec_dims(spec: &InputSpec) -> (usize, usize, usize) {
     )
 }
 
-fn flatten(value: Value, plan: &mut Vec<Planned>) -> Value {
-    match value {
-        Value::Map(c, h, w) => {
-            plan.push(Planned::Flatten);
-            Value::Vector(c * h * w)
-        }
-        vector => vector,
-    }
-}
-
-fn out_size(size: usize, kernel: usize, stride: usize, pad: usize) -> Option<usize> {
-    let padded = size + 2 * pad;
+/// Output length of a window sliding over `size` values padded with
+/// `pads` in all.
+fn out_size(size: usize, kernel: usize, stride: usize, pads: usize) -> Option<usize> {
+    let padded = size + pads;
     (kernel > 0 && stride > 0 && padded >= kernel).then(|| (padded - kernel) / stride + 1)
 }
 
 fn attr_i64(node: &NodeProto, name: &str) -> Result<Option<i64>, Unsupported> {
     node.get_attr_opt::<i64>(name)
+        .map_err(|e| format!("{} attribute {name}: {e}", node.op_type))
+}
+
+fn attr_f32(node: &NodeProto, name: &str) -> Result<Option<f32>, Unsupported> {
+    node.get_attr_opt::<f32>(name)
         .map_err(|e| format!("{} attribute {name}: {e}", node.op_type))
 }
 
@@ -473,83 +649,111 @@ fn add_bias(dense: &mut Dense, addend: &[f32], scale: f32) -> Result<(), Unsuppo
     Ok(())
 }
 
-/// Fixes every map's border (the padding of the convolution that reads it)
-/// and packs the weights.
-fn materialise(
-    plan: Vec<Planned>,
-    spec: &InputSpec,
-    outputs: usize,
-) -> Result<DirectNet, Unsupported> {
-    let border_for = |next: Option<&Planned>| match next {
-        Some(Planned::Conv { pad, .. }) => *pad,
-        _ => (0, 0),
-    };
-    let map = |(c, h, w): (usize, usize, usize), next: Option<&Planned>| {
-        let mut shape = MapShape::new(c, h, w);
-        (shape.border_y, shape.border_x) = border_for(next);
-        shape
-    };
-    let mut input = map(spec_dims(spec), plan.first());
-    match plan.first() {
-        Some(Planned::Conv { .. }) => input.lanes = input.channels.min(LANES),
-        Some(Planned::MaxPool { .. }) | None => {
-            return Err("the model does not start with a convolution".into())
+/// Fixes every map's border (the widest padding of the convolutions that
+/// read it) and packs the weights.
+fn materialise(plan: Plan, spec: &InputSpec, outputs: usize) -> Result<DirectNet, Unsupported> {
+    let mut borders = vec![(0, 0); plan.values.len()];
+    for (step, reads) in &plan.steps {
+        if let Planned::Conv(conv) = step {
+            let border = &mut borders[*reads];
+            *border = (border.0.max(conv.pad.0), border.1.max(conv.pad.1));
         }
-        _ => {}
     }
-    let mut steps = Vec::with_capacity(plan.len());
-    let mut previous = input;
-    let mut planned = plan.into_iter().peekable();
-    while let Some(step) = planned.next() {
-        let next = planned.peek();
-        steps.push(match step {
-            Planned::Conv {
-                output,
-                kernel,
-                stride,
-                weights,
-                bias,
-                relu,
-                pad: _,
-            } => {
-                let out = map(output, next);
-                let input = std::mem::replace(&mut previous, out);
-                if Winograd::applies(&input, &out, kernel, stride) {
-                    let mut conv = Winograd::new(input, out, &weights, &bias);
-                    conv.relu = relu;
-                    Step::Winograd(conv)
-                } else {
-                    let mut conv = Conv::new(input, out, kernel, stride, &weights, &bias);
-                    conv.relu = relu;
-                    Step::Conv(conv)
+    let input_readers_ok = plan
+        .steps
+        .iter()
+        .filter(|(_, reads)| *reads == 0)
+        .all(|(step, _)| matches!(step, Planned::Conv(conv) if !conv.depthwise));
+    if !input_readers_ok || plan.readers[0] == 0 {
+        return Err("the input is not read by plain convolutions only".into());
+    }
+    let shapes: Vec<Option<MapShape>> = plan
+        .values
+        .iter()
+        .zip(&borders)
+        .enumerate()
+        .map(|(slot, (value, &(border_y, border_x)))| match *value {
+            Value::Map(c, h, w) => {
+                let mut shape = MapShape::new(c, h, w);
+                (shape.border_y, shape.border_x) = (border_y, border_x);
+                if slot == 0 {
+                    shape.lanes = c.min(LANES);
+                } else if c <= HALF_LANES {
+                    shape.lanes = HALF_LANES;
                 }
+                Some(shape)
             }
-            Planned::MaxPool {
-                output,
-                kernel,
-                stride,
-            } => {
-                let out = map(output, next);
-                let pool = MaxPool {
-                    input: previous,
-                    output: out,
+            Value::Vector(_) => None,
+        })
+        .collect();
+    let map = |slot: usize| shapes[slot].expect("map steps read and write maps");
+    let steps = plan
+        .steps
+        .into_iter()
+        .enumerate()
+        .map(|(i, (step, reads))| {
+            let op = match step {
+                Planned::Conv(conv) => materialise_conv(conv, map(reads), map(i + 1)),
+                Planned::MaxPool {
                     kernel,
                     stride,
-                };
-                previous = out;
-                Step::MaxPool(pool)
-            }
-            Planned::GlobalMean => Step::GlobalMean(previous),
-            Planned::Flatten => Step::Flatten(previous),
-            Planned::Dense(dense) => Step::Dense(dense),
-            Planned::Softmax => Step::Softmax,
-        });
-    }
+                    pad,
+                } => Op::MaxPool(MaxPool {
+                    input: map(reads),
+                    output: map(i + 1),
+                    kernel,
+                    stride,
+                    pad,
+                }),
+                Planned::Add { other, .. } => Op::Add {
+                    add: AddMaps {
+                        first: map(reads),
+                        second: map(other),
+                        output: map(i + 1),
+                    },
+                    other,
+                },
+                Planned::GlobalMean => Op::GlobalMean(map(reads)),
+                Planned::Flatten => Op::Flatten(map(reads)),
+                Planned::Dense(dense) => Op::Dense(dense),
+                Planned::Softmax => Op::Softmax,
+            };
+            Step { op, reads }
+        })
+        .collect();
     Ok(DirectNet {
-        input,
+        input: map(0),
         layout: spec.layout,
         steps,
         outputs,
         spare: Default::default(),
     })
+}
+
+/// The kernel for a convolution between two placed maps: depthwise,
+/// Winograd where it applies, else direct.
+fn materialise_conv(conv: PlannedConv, input: MapShape, output: MapShape) -> Op {
+    let PlannedConv {
+        kernel,
+        stride,
+        pad,
+        weights,
+        bias,
+        relu,
+        depthwise,
+        ..
+    } = conv;
+    if depthwise {
+        let mut conv = Depthwise::new(input, output, kernel, stride, pad, &weights, &bias);
+        conv.relu = relu;
+        Op::Depthwise(conv)
+    } else if Winograd::applies(&input, &output, kernel, stride) {
+        let mut conv = Winograd::new(input, output, &weights, &bias);
+        conv.relu = relu;
+        Op::Winograd(conv)
+    } else {
+        let mut conv = Conv::new(input, output, kernel, stride, pad, &weights, &bias);
+        conv.relu = relu;
+        Op::Conv(conv)
+    }
 }

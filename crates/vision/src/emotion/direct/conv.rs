@@ -18,6 +18,10 @@ pub(super) struct Conv {
     pub output: MapShape,
     pub kernel: (usize, usize),
     pub stride: (usize, usize),
+    /// How far the input's border is wider than the padding, as (rows,
+    /// columns): a map read by several convolutions has the border of the
+    /// widest padding, and the others start reading this far in.
+    pub skip: (usize, usize),
     /// Output blocks computed together, as (first block, blocks): a tile
     /// of a group reads its weights as one sequential stream.
     pub groups: Vec<(usize, usize)>,
@@ -31,12 +35,13 @@ pub(super) struct Conv {
 
 impl Conv {
     /// Packs ONNX weights `[out][in][ky][kx]` and a bias for maps `input`
-    /// (whose border must equal the padding) and `output`.
+    /// (whose border must be at least the padding `pad`) and `output`.
     pub fn new(
         input: MapShape,
         output: MapShape,
         kernel: (usize, usize),
         stride: (usize, usize),
+        pad: (usize, usize),
         onnx_weights: &[f32],
         onnx_bias: &[f32],
     ) -> Self {
@@ -63,11 +68,15 @@ impl Conv {
         }
         let mut bias = vec![0f32; output.blocks() * LANES];
         bias[..out_c].copy_from_slice(onnx_bias);
+        assert!(input.border_y >= pad.0 && input.border_x >= pad.1);
+        // An output map stores fewer lanes only for one short block.
+        assert!(output.lanes == LANES || output.channels <= output.lanes);
         Self {
             input,
             output,
             kernel,
             stride,
+            skip: (input.border_y - pad.0, input.border_x - pad.1),
             groups,
             weights,
             bias,
@@ -166,7 +175,9 @@ fn portable_tile<const T: usize>(
     let mut w_at = first * conv.block_weights() + (ob - first) * LANES;
     for ib in 0..conv.input.blocks() {
         for ky in 0..kh {
-            let row = conv.input.offset(ib, oy * sy + ky, 0);
+            let row = conv
+                .input
+                .offset(ib, oy * sy + ky + conv.skip.0, conv.skip.1);
             for kx in 0..kw {
                 for lane in 0..lanes_in {
                     let w: &[f32; LANES] = conv.weights[w_at..w_at + LANES]
@@ -185,9 +196,8 @@ fn portable_tile<const T: usize>(
     }
     for (t, a) in acc.iter().enumerate() {
         let at = conv.output.interior(ob, oy, ox0 + t);
-        let out = &mut output[at..at + LANES];
-        for l in 0..LANES {
-            out[l] = if conv.relu { a[l].max(0.0) } else { a[l] };
+        for (out, &a) in output[at..at + conv.output.lanes].iter_mut().zip(a) {
+            *out = if conv.relu { a.max(0.0) } else { a };
         }
     }
 }
@@ -203,32 +213,34 @@ mod avx512 {
     /// long as the convolution's input and output maps.
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn run(conv: &Conv, input: &[f32], output: &mut [f32]) {
-        // The common case (full input blocks, stride 1 along rows) gets
+        // The common cases (stride 1 along rows, 16, 8 or 1 input lanes) get
         // compile-time offsets, so each tap is one multiply-add with an
         // embedded broadcast.
-        if conv.input.lanes == LANES && conv.stride.1 == 1 {
-            blocks::<true>(conv, input, output);
-        } else {
-            blocks::<false>(conv, input, output);
+        match (conv.input.lanes, conv.stride.1) {
+            (16, 1) => blocks::<16>(conv, input, output),
+            (8, 1) => blocks::<8>(conv, input, output),
+            (1, 1) => blocks::<1>(conv, input, output),
+            _ => blocks::<0>(conv, input, output),
         }
     }
 
     /// Tiles of 24 accumulators: 6 pixels x 4 output blocks (each
     /// broadcast feeds four multiply-adds), else 12 pixels x 2 or 1 blocks.
+    /// `IN` is the input's lanes with a row stride of 1, or 0 for any.
     #[target_feature(enable = "avx512f")]
-    unsafe fn blocks<const DENSE: bool>(conv: &Conv, input: &[f32], output: &mut [f32]) {
+    unsafe fn blocks<const IN: usize>(conv: &Conv, input: &[f32], output: &mut [f32]) {
         for &(first, size) in &conv.groups {
             match size {
-                4 => row_tiles::<6, 4, DENSE>(conv, input, output, first),
-                3 => row_tiles::<8, 3, DENSE>(conv, input, output, first),
-                2 => row_tiles::<12, 2, DENSE>(conv, input, output, first),
-                _ => row_tiles::<12, 1, DENSE>(conv, input, output, first),
+                4 => row_tiles::<6, 4, IN>(conv, input, output, first),
+                3 => row_tiles::<8, 3, IN>(conv, input, output, first),
+                2 => row_tiles::<12, 2, IN>(conv, input, output, first),
+                _ => row_tiles::<12, 1, IN>(conv, input, output, first),
             }
         }
     }
 
     #[target_feature(enable = "avx512f")]
-    unsafe fn row_tiles<const TILE: usize, const OB: usize, const DENSE: bool>(
+    unsafe fn row_tiles<const TILE: usize, const OB: usize, const IN: usize>(
         conv: &Conv,
         input: &[f32],
         output: &mut [f32],
@@ -238,14 +250,14 @@ mod avx512 {
         for oy in 0..conv.output.height {
             let mut ox = 0;
             while ox + TILE <= out_w {
-                tile::<TILE, OB, DENSE>(conv, input, output, ob, oy, ox);
+                tile::<TILE, OB, IN>(conv, input, output, ob, oy, ox);
                 ox += TILE;
             }
             // The rest of the row in one narrower tile.
             macro_rules! rest {
                 ($($n:literal)*) => {
                     match out_w - ox {
-                        $($n => tile::<$n, OB, DENSE>(conv, input, output, ob, oy, ox),)*
+                        $($n => tile::<$n, OB, IN>(conv, input, output, ob, oy, ox),)*
                         _ => {}
                     }
                 };
@@ -256,7 +268,7 @@ mod avx512 {
 
     #[target_feature(enable = "avx512f")]
     #[inline]
-    unsafe fn tile<const T: usize, const OB: usize, const DENSE: bool>(
+    unsafe fn tile<const T: usize, const OB: usize, const IN: usize>(
         conv: &Conv,
         input: &[f32],
         output: &mut [f32],
@@ -265,13 +277,13 @@ mod avx512 {
         ox0: usize,
     ) {
         let (kh, kw) = conv.kernel;
-        // With DENSE, lanes and the row stride are the constants 16 and 1.
-        let (sy, sx) = if DENSE {
+        // With IN set, lanes and the row stride are the constants IN and 1.
+        let (sy, sx) = if IN > 0 {
             (conv.stride.0, 1)
         } else {
             conv.stride
         };
-        let lanes_in = if DENSE { LANES } else { conv.input.lanes };
+        let lanes_in = if IN > 0 { IN } else { conv.input.lanes };
         let block_weights = conv.block_weights();
         // Every index below stays inside the maps: the tile's last pixel is
         // an output pixel, and the input map's border covers the padding.
@@ -279,8 +291,8 @@ mod avx512 {
         debug_assert!(
             conv.input.offset(
                 conv.input.blocks() - 1,
-                oy * sy + kh - 1,
-                (ox0 + T - 1) * sx + kw - 1
+                oy * sy + kh - 1 + conv.skip.0,
+                (ox0 + T - 1) * sx + kw - 1 + conv.skip.1
             ) + lanes_in
                 <= input.len()
         );
@@ -294,7 +306,10 @@ mod avx512 {
         let mut w = weights;
         for ib in 0..conv.input.blocks() {
             for ky in 0..kh {
-                let row = inp.add(conv.input.offset(ib, oy * sy + ky, 0));
+                let row = inp.add(
+                    conv.input
+                        .offset(ib, oy * sy + ky + conv.skip.0, conv.skip.1),
+                );
                 for kx in 0..kw {
                     let first = row.add((ox0 * sx + kx) * lanes_in);
                     for lane in 0..lanes_in {
@@ -319,12 +334,19 @@ mod avx512 {
         }
         let zero = _mm512_setzero_ps();
         let out = output.as_mut_ptr();
+        // A map of few channels stores fewer lanes (see MapShape::lanes).
+        let out_lanes = conv.output.lanes;
+        let mask: __mmask16 = if out_lanes == LANES {
+            0xFFFF
+        } else {
+            (1 << out_lanes) - 1
+        };
         for (b, block_acc) in acc.iter().enumerate() {
             for (t, &v) in block_acc.iter().enumerate() {
                 let v = if conv.relu { _mm512_max_ps(v, zero) } else { v };
                 let at = conv.output.interior(ob + b, oy, ox0 + t);
-                debug_assert!(at + LANES <= output.len());
-                _mm512_storeu_ps(out.add(at), v);
+                debug_assert!(at + out_lanes <= output.len());
+                _mm512_mask_storeu_ps(out.add(at), mask, v);
             }
         }
     }
@@ -392,6 +414,10 @@ pub(super) mod tests {
             (20, 8, 25, 40, (3, 1), (2, 1), (1, 0), 16),
             (3, 11, 11, 5, (5, 5), (2, 2), (2, 2), 3),
             (33, 4, 4, 48, (1, 1), (1, 1), (0, 0), 16),
+            // A 1x1, stride-2 shortcut reading a map bordered for a 3x3.
+            (16, 7, 9, 32, (1, 1), (2, 2), (0, 0), 16),
+            // Eight channels in, eight out, on 8-lane maps.
+            (8, 6, 15, 8, (3, 3), (1, 1), (0, 0), 8),
         ];
         for (n, &(c, h, w, oc, kernel, stride, pad, lanes)) in cases.iter().enumerate() {
             let planar = values(c * h * w, n as u32);
@@ -400,12 +426,15 @@ pub(super) mod tests {
             let expected = reference(&planar, (c, h, w), &weights, &bias, kernel, stride, pad);
 
             let mut input = MapShape::new(c, h, w);
-            (input.border_y, input.border_x, input.lanes) = (pad.0, pad.1, lanes);
+            // Case 5's map is bordered for a wider padding than its own.
+            let border = if n == 5 { (1, 2) } else { pad };
+            (input.border_y, input.border_x, input.lanes) = (border.0, border.1, lanes);
             let oh = (h + 2 * pad.0 - kernel.0) / stride.0 + 1;
             let ow = (w + 2 * pad.1 - kernel.1) / stride.1 + 1;
             let mut output = MapShape::new(oc, oh, ow);
             output.border_x = 1;
-            let conv = Conv::new(input, output, kernel, stride, &weights, &bias);
+            output.lanes = if oc <= 8 && lanes == 8 { 8 } else { LANES };
+            let conv = Conv::new(input, output, kernel, stride, pad, &weights, &bias);
             let mut map = vec![0f32; input.len()];
             input.fill_from_planar(&planar, &mut map);
 

@@ -1,17 +1,23 @@
-//! A direct-convolution engine for plain CNN classifiers.
+//! A direct-convolution engine for CNN classifiers.
 //!
 //! tract runs any ONNX graph, but on the small convolutions of a 48x48
 //! face model it spends about a third of its time re-packing inputs as
 //! im2col panels (see `docs/PERFORMANCE.md`). This engine runs the graphs
-//! that are a single chain of convolutions, pooling and dense layers (what
-//! FER models usually are) straight on a channel-blocked layout with
-//! weights packed once at load time; 3x3 convolutions use Winograd's
-//! F(2x2, 3x3) on AVX-512 CPUs (see [`winograd`]). Anything else — or a graph this engine
-//! reads differently from tract, which the classifier checks at load time —
-//! stays with tract.
+//! FER models are usually made of — convolutions (plain or depthwise),
+//! pooling, residual additions and a dense or pooled head — straight on a
+//! channel-blocked layout with weights packed once at load time; 3x3
+//! convolutions use Winograd's F(2x2, 3x3) on AVX-512 CPUs (see
+//! [`winograd`]). Anything else — or a graph this engine reads differently
+//! from tract, which the classifier checks at load time — stays with tract.
+//!
+//! A network is a list of steps in the graph's order. Every step writes its
+//! own map slot (slot 0 is the input, step `i` writes slot `i + 1`) and
+//! names the slots it reads, so branches and residual connections need no
+//! special handling. The head works on one vector per image.
 
 mod compile;
 mod conv;
+mod depthwise;
 mod layers;
 mod map;
 mod winograd;
@@ -22,15 +28,17 @@ use tract_onnx::pb::ModelProto;
 
 use super::description::{InputSpec, Layout};
 use conv::Conv;
+use depthwise::Depthwise;
 pub(crate) use layers::softmax;
-use layers::{global_mean, Dense, MaxPool};
+use layers::{global_mean, AddMaps, Dense, MaxPool};
 use map::MapShape;
 use winograd::Winograd;
 
 /// A model compiled for the direct engine.
 #[derive(Debug)]
 pub(crate) struct DirectNet {
-    /// The first map (its border is the first convolution's padding).
+    /// The input map (its border is the widest padding of the convolutions
+    /// that read it).
     input: MapShape,
     /// How each image of the input tensor is laid out.
     layout: Layout,
@@ -46,8 +54,8 @@ pub(crate) struct DirectNet {
 /// The memory one run works in.
 #[derive(Debug)]
 struct RunBuffers {
-    /// One buffer per map: the input, then each step's output (empty for
-    /// steps that give vectors).
+    /// One buffer per map slot: the input, then each step's output (empty
+    /// for steps that give vectors).
     maps: Vec<Vec<f32>>,
     /// Working space of the Winograd steps.
     work: Vec<f32>,
@@ -57,19 +65,32 @@ struct RunBuffers {
 #[derive(Debug)]
 struct Run {
     buffers: RunBuffers,
-    /// The map the next step reads.
-    current: usize,
     /// The vector the network ends with, once it has one.
     vector: Vec<f32>,
     /// Where a dense layer writes before it becomes `vector`.
     dense_out: Vec<f32>,
 }
 
+/// One operation of the network and the map slot it reads.
 #[derive(Debug)]
-enum Step {
+struct Step {
+    op: Op,
+    /// The slot of the map the operation reads (for the head's vector
+    /// operations, the step that made the vector).
+    reads: usize,
+}
+
+#[derive(Debug)]
+enum Op {
     Conv(Conv),
     Winograd(Winograd),
+    Depthwise(Depthwise),
     MaxPool(MaxPool),
+    /// The map read plus the map of slot `other`.
+    Add {
+        add: AddMaps,
+        other: usize,
+    },
     /// Map (this shape) → vector of channel means.
     GlobalMean(MapShape),
     /// Map (this shape) → vector in channel, row, column order.
@@ -78,18 +99,25 @@ enum Step {
     Softmax,
 }
 
-impl Step {
-    /// Whether the step gives a map (the next step reads it).
-    fn gives_map(&self) -> bool {
-        matches!(self, Step::Conv(_) | Step::Winograd(_) | Step::MaxPool(_))
+impl Op {
+    /// The map the operation writes, if it gives a map.
+    fn output(&self) -> Option<&MapShape> {
+        match self {
+            Op::Conv(conv) => Some(&conv.output),
+            Op::Winograd(conv) => Some(&conv.output),
+            Op::Depthwise(conv) => Some(&conv.output),
+            Op::MaxPool(pool) => Some(&pool.output),
+            Op::Add { add, .. } => Some(&add.output),
+            _ => None,
+        }
     }
 
     /// Whether the step reads more weights than input values, so that
     /// running it across a batch saves memory traffic.
     fn weighs_more_than_its_input(&self) -> bool {
         match self {
-            Step::Conv(conv) => conv.weights.len() > conv.input.len(),
-            Step::Winograd(conv) => conv.weights_len() > conv.input.len(),
+            Op::Conv(conv) => conv.weights.len() > conv.input.len(),
+            Op::Winograd(conv) => conv.weights_len() > conv.input.len(),
             _ => false,
         }
     }
@@ -113,7 +141,7 @@ impl DirectNet {
     ///
     /// The first steps run image by image, so that one image's large early
     /// maps stay in cache; from the first step whose weights outweigh its
-    /// input map ([`Step::weighs_more_than_its_input`]), steps run across
+    /// input map ([`Op::weighs_more_than_its_input`]), steps run across
     /// the batch, so each weight read from memory serves every image.
     pub(crate) fn run(&self, batch: &[f32]) -> Vec<f32> {
         let (c, h, w) = (self.input.channels, self.input.height, self.input.width);
@@ -125,7 +153,7 @@ impl DirectNet {
         let split = self
             .steps
             .iter()
-            .position(Step::weighs_more_than_its_input)
+            .position(|step| step.op.weighs_more_than_its_input())
             .unwrap_or(self.steps.len());
         for run in &mut runs {
             for i in 0..split {
@@ -133,8 +161,10 @@ impl DirectNet {
             }
         }
         for i in split..self.steps.len() {
-            match &self.steps[i] {
-                Step::Winograd(conv) => Self::winograd_across(i, conv, &mut runs),
+            match &self.steps[i].op {
+                Op::Winograd(conv) => {
+                    Self::winograd_across(i, self.steps[i].reads, conv, &mut runs)
+                }
                 _ => runs.iter_mut().for_each(|run| self.step(i, run)),
             }
         }
@@ -163,7 +193,6 @@ impl DirectNet {
         }
         Run {
             buffers,
-            current: 0,
             vector: Vec::new(),
             dense_out: Vec::new(),
         }
@@ -172,27 +201,30 @@ impl DirectNet {
     /// Runs step `i` on one image.
     fn step(&self, i: usize, run: &mut Run) {
         let RunBuffers { maps, work } = &mut run.buffers;
+        // Steps read only earlier slots, and step i writes slot i + 1.
         let (done, rest) = maps.split_at_mut(i + 1);
-        let map = &done[run.current];
-        match &self.steps[i] {
-            Step::Conv(conv) => conv.run(map, &mut rest[0]),
-            Step::Winograd(conv) => conv.run(&mut [(&map[..], &mut rest[0][..])], work),
-            Step::MaxPool(pool) => pool.run(map, &mut rest[0]),
-            Step::GlobalMean(shape) => global_mean(shape, map, &mut run.vector),
-            Step::Flatten(shape) => shape.copy_to_planar(map, &mut run.vector),
-            Step::Dense(dense) => {
+        let step = &self.steps[i];
+        let map = &done[step.reads];
+        let out = &mut rest[0];
+        match &step.op {
+            Op::Conv(conv) => conv.run(map, out),
+            Op::Winograd(conv) => conv.run(&mut [(&map[..], &mut out[..])], work),
+            Op::Depthwise(conv) => conv.run(map, out),
+            Op::MaxPool(pool) => pool.run(map, out),
+            Op::Add { add, other } => add.run(map, &done[*other], out),
+            Op::GlobalMean(shape) => global_mean(shape, map, &mut run.vector),
+            Op::Flatten(shape) => shape.copy_to_planar(map, &mut run.vector),
+            Op::Dense(dense) => {
                 dense.run(&run.vector, &mut run.dense_out);
                 std::mem::swap(&mut run.vector, &mut run.dense_out);
             }
-            Step::Softmax => softmax(&mut run.vector),
-        }
-        if self.steps[i].gives_map() {
-            run.current = i + 1;
+            Op::Softmax => softmax(&mut run.vector),
         }
     }
 
-    /// Runs Winograd step `i` on every image at once.
-    fn winograd_across(i: usize, conv: &Winograd, runs: &mut [Run]) {
+    /// Runs Winograd step `i`, which reads slot `reads`, on every image at
+    /// once.
+    fn winograd_across(i: usize, reads: usize, conv: &Winograd, runs: &mut [Run]) {
         let Some(first) = runs.first_mut() else {
             return;
         };
@@ -201,33 +233,29 @@ impl DirectNet {
             .iter_mut()
             .map(|run| {
                 let (done, rest) = run.buffers.maps.split_at_mut(i + 1);
-                (&done[run.current][..], &mut rest[0][..])
+                (&done[reads][..], &mut rest[0][..])
             })
             .collect();
         conv.run(&mut images, &mut work);
         drop(images);
         runs[0].buffers.work = work;
-        for run in runs {
-            run.current = i + 1;
-        }
     }
 
     /// Zeroed buffers for every map of a run, and its scratch space.
     fn new_buffers(&self) -> RunBuffers {
         let maps = std::iter::once(self.input.len())
-            .chain(self.steps.iter().map(|step| match step {
-                Step::Conv(conv) => conv.output.len(),
-                Step::Winograd(conv) => conv.output.len(),
-                Step::MaxPool(pool) => pool.output.len(),
-                _ => 0,
-            }))
+            .chain(
+                self.steps
+                    .iter()
+                    .map(|step| step.op.output().map_or(0, MapShape::len)),
+            )
             .map(|len| vec![0f32; len])
             .collect();
         let scratch = self
             .steps
             .iter()
-            .map(|step| match step {
-                Step::Winograd(conv) => conv.scratch_len(),
+            .map(|step| match &step.op {
+                Op::Winograd(conv) => conv.scratch_len(),
                 _ => 0,
             })
             .max()

@@ -73,6 +73,7 @@ impl Winograd {
             && stride == (1, 1)
             && (input.border_y, input.border_x) == (1, 1)
             && input.lanes == LANES
+            && output.lanes == LANES
             && (output.height, output.width) == (input.height, input.width)
             && output.height.is_multiple_of(2)
             && output.width.is_multiple_of(2)
@@ -451,7 +452,7 @@ mod tests {
             let mut map = vec![0f32; input.len()];
             input.fill_from_planar(&planar, &mut map);
 
-            let mut direct = Conv::new(input, output, (3, 3), (1, 1), &weights, &bias);
+            let mut direct = Conv::new(input, output, (3, 3), (1, 1), (1, 1), &weights, &bias);
             direct.relu = n % 2 == 0;
             let mut expected = vec![0f32; output.len()];
             direct.run(&map, &mut expected);
