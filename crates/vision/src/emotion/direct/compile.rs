@@ -152,14 +152,17 @@ impl<'g> Plan<'g> {
         slot.checked_sub(1).and_then(|i| self.steps.get(i))
     }
 
-    /// Whether `slot` is the head's vector, which the next head step may
-    /// take: the latest vector, not yet read.
-    fn is_open_vector(&self, slot: usize) -> bool {
+    /// The length of the vector in `slot` if it is the head's vector, which
+    /// the next head step may take: the latest vector, not yet read.
+    fn open_vector(&self, slot: usize) -> Option<usize> {
         let latest = self
             .values
             .iter()
             .rposition(|v| matches!(v, Value::Vector(_)));
-        latest == Some(slot) && self.readers[slot] == 0
+        match self.values.get(slot) {
+            Some(&Value::Vector(n)) if latest == Some(slot) && self.readers[slot] == 0 => Some(n),
+            _ => None,
+        }
     }
 
     fn has_vector(&self) -> bool {
@@ -233,13 +236,12 @@ pub(super) fn compile(proto: &ModelProto, spec: &InputSpec) -> Result<DirectNet,
         return Err("the model has several outputs".into());
     };
     let slot = plan.names.get(output.name.as_str()).copied();
-    let outputs = match slot.map(|s| (s, plan.values[s])) {
-        Some((s, Value::Vector(n))) if plan.is_open_vector(s) => n,
-        Some((_, Value::Map(..))) => {
-            return Err("the model ends with a feature map, not a vector".into())
-        }
-        _ => return Err("the model's output is not the head's vector".into()),
-    };
+    if slot.is_some_and(|s| matches!(plan.values[s], Value::Map(..))) {
+        return Err("the model ends with a feature map, not a vector".into());
+    }
+    let outputs = slot
+        .and_then(|s| plan.open_vector(s))
+        .ok_or("the model's output is not the head's vector")?;
     materialise(plan, spec, outputs)
 }
 
@@ -526,15 +528,12 @@ fn head(plan: &mut Plan, step: Planned, slot: usize, n: usize) -> Result<usize, 
 
 /// A step of the head on the vector in `slot`.
 fn head_step(plan: &mut Plan, step: Planned, slot: usize) -> Result<usize, Unsupported> {
-    if !plan.is_open_vector(slot) {
+    let Some(len) = plan.open_vector(slot) else {
         return Err("the head's vector is read twice".into());
-    }
+    };
     let n = match &step {
         Planned::Dense(dense) => dense.outputs(),
-        _ => match plan.values[slot] {
-            Value::Vector(n) => n,
-            Value::Map(..) => unreachable!("head steps read vectors"),
-        },
+        _ => len,
     };
     Ok(plan.push(step, slot, Value::Vector(n)))
 }

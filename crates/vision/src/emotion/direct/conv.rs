@@ -336,11 +336,7 @@ mod avx512 {
         let out = output.as_mut_ptr();
         // A map of few channels stores fewer lanes (see MapShape::lanes).
         let out_lanes = conv.output.lanes;
-        let mask: __mmask16 = if out_lanes == LANES {
-            0xFFFF
-        } else {
-            (1 << out_lanes) - 1
-        };
+        let mask = conv.output.lane_mask();
         for (b, block_acc) in acc.iter().enumerate() {
             for (t, &v) in block_acc.iter().enumerate() {
                 let v = if conv.relu { _mm512_max_ps(v, zero) } else { v };

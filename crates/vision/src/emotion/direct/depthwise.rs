@@ -162,11 +162,7 @@ fn tile<const T: usize>(
 mod avx512 {
     use std::arch::x86_64::*;
 
-    use super::{Depthwise, LANES};
-
-    /// Output pixels per tile: each weight vector, loaded once, serves
-    /// them all.
-    const TILE: usize = 8;
+    use super::{Depthwise, LANES, TILE};
 
     /// # Safety
     /// The CPU must have AVX-512F; `input` and `output` must be at least as
@@ -196,15 +192,6 @@ mod avx512 {
         }
     }
 
-    /// Lanes stored per pixel, as a load and store mask.
-    fn lane_mask(lanes: usize) -> __mmask16 {
-        if lanes == LANES {
-            0xFFFF
-        } else {
-            (1 << lanes) - 1
-        }
-    }
-
     /// A tile of a 3x3, stride-1 convolution: each input pixel of a row is
     /// loaded once and feeds the (up to) three outputs whose windows hold
     /// it.
@@ -219,7 +206,7 @@ mod avx512 {
         ox0: usize,
     ) {
         let lanes = conv.input.lanes;
-        let mask = lane_mask(lanes);
+        let mask = conv.input.lane_mask();
         debug_assert!(
             conv.input
                 .offset(b, oy + 2 + conv.skip.0, ox0 + T + 1 + conv.skip.1)
@@ -269,7 +256,7 @@ mod avx512 {
         acc: &[__m512; T],
     ) {
         let lanes = conv.output.lanes;
-        let mask = lane_mask(lanes);
+        let mask = conv.input.lane_mask();
         let zero = _mm512_setzero_ps();
         let out = output.as_mut_ptr();
         for (t, &a) in acc.iter().enumerate() {
@@ -294,7 +281,7 @@ mod avx512 {
         let (sy, sx) = conv.stride;
         let lanes = conv.input.lanes;
         // Maps of fewer channels store fewer lanes (see MapShape::lanes).
-        let mask = lane_mask(lanes);
+        let mask = conv.input.lane_mask();
         // Every index stays inside the maps: the tile's last pixel is an
         // output pixel, and the input's border covers the padding.
         debug_assert!(

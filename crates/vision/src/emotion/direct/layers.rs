@@ -89,11 +89,7 @@ impl MaxPool {
     unsafe fn run_avx512(&self, input: &[f32], output: &mut [f32]) {
         use std::arch::x86_64::*;
         let lanes = self.input.lanes;
-        let mask: __mmask16 = if lanes == LANES {
-            0xFFFF
-        } else {
-            (1 << lanes) - 1
-        };
+        let mask = self.input.lane_mask();
         for b in 0..self.output.blocks() {
             for oy in 0..self.output.height {
                 for ox in 0..self.output.width {

@@ -69,6 +69,16 @@ impl MapShape {
         self.offset(block, y + self.border_y, x + self.border_x)
     }
 
+    /// The lanes a pixel stores, as an AVX-512 load and store mask (maps of
+    /// few channels store fewer than [`LANES`]).
+    pub fn lane_mask(&self) -> u16 {
+        if self.lanes >= LANES {
+            u16::MAX
+        } else {
+            (1 << self.lanes) - 1
+        }
+    }
+
     /// Reads a plain `[channel][row][column]` image into a zeroed map.
     #[cfg(test)]
     pub fn fill_from_planar(&self, planar: &[f32], out: &mut [f32]) {
