@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Export a trained EmotionNet checkpoint to ONNX with its Melodora description embedded.
+"""Export a trained EmotionNet checkpoint, or an ensemble of several, to ONNX with its Melodora
+description embedded.
 
 The description (input size, layout, normalisation, label order, output kind) is stored as
 JSON in the ONNX metadata under the key "melodora", so `melodora` needs no sidecar for it.
 The exported graph is checked against PyTorch with ONNX Runtime on real validation images.
 
     python training/export_onnx.py --checkpoint RUN/best.pt --out assets/emotion.onnx
+
+With several checkpoints and/or --mirror the graph is training/ensemble.py's Ensemble: the mean
+of the networks' logits (and of their mirror images'), still one input and one output.
 """
 from __future__ import annotations
 
@@ -18,20 +22,22 @@ import onnx
 import onnxruntime as ort
 import torch
 
-from train import LABELS, SIZE, load_split, model_from, normalise, read_checkpoint
+from ensemble import Ensemble, load_nets
+from train import LABELS, SIZE, load_split, normalise
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoint", type=Path, required=True)
+    ap.add_argument("--checkpoint", type=Path, nargs="+", required=True)
+    ap.add_argument("--mirror", action="store_true", help="average each network with its mirror image")
     ap.add_argument("--out", type=Path, default=Path("assets/emotion.onnx"))
     ap.add_argument("--data", type=Path, default=Path("../shared/datasets/fer2013"))
     ap.add_argument("--cache", type=Path, default=None, help="dataset cache dir (default: next to the run)")
     ap.add_argument("--name", default="melodora-vgg-fer2013")
     args = ap.parse_args()
 
-    weights, cfg = read_checkpoint(args.checkpoint)
-    model = model_from(cfg, weights)
+    nets, cfg = load_nets(args.checkpoint)
+    model = nets[0] if len(nets) == 1 and not args.mirror else Ensemble(nets, args.mirror)
 
     description = {
         "name": args.name,
@@ -60,7 +66,7 @@ def main() -> int:
     onnx.checker.check_model(proto)
     onnx.save(proto, str(args.out))
 
-    cache = args.cache or args.checkpoint.parent.parent / "cache"
+    cache = args.cache or args.checkpoint[0].parent.parent / "cache"
     xva, yva = load_split(args.data, "val", cache)
     x = normalise(torch.from_numpy(xva))
     with torch.no_grad():

@@ -154,6 +154,36 @@ fn an_xception_style_residual_graph_matches_tract() {
     assert_engines_agree(classifier, &faces());
 }
 
+/// An ensemble as `training/ensemble.py` exports it: branches from the
+/// input, each ending in a 1x1 convolution to class scores, the score maps
+/// added and averaged. The second branch's bias is an `Identity` of the
+/// first's, as PyTorch's exporter writes equal weights.
+#[test]
+fn an_ensemble_of_branches_sharing_a_weight_through_identity_matches_tract() {
+    let mut g = Graph::new(1, 12, 12);
+    let mut scores = Vec::new();
+    let mut shared_bias = None;
+    for _ in 0..2 {
+        (g.current, g.channels, g.size) = ("input".into(), 1, (12, 12));
+        g.conv(16, 3, 1, 1);
+        g.op("Relu", vec![]);
+        g.max_pool(2, 2);
+        g.conv(7, 1, 1, 0);
+        let conv = g.nodes.len() - 1;
+        match &shared_bias {
+            None => shared_bias = Some(g.identity_of(&g.nodes[conv].input[2].clone())),
+            Some(shared) => g.nodes[conv].input[2] = shared.clone(),
+        }
+        scores.push(g.current.clone());
+    }
+    g.node("Add", scores, vec![]);
+    g.op(
+        "ReduceMean",
+        vec![ints("axes", &[2, 3]), int("keepdims", 0)],
+    );
+    assert_engines_agree(g.classifier(12, 12, 1, "logits"), &faces());
+}
+
 /// A ReLU that could be folded into the convolution before it, except that
 /// a residual addition later reads the convolution's own output: the
 /// engine must not hand the addition the rectified values.
@@ -270,11 +300,25 @@ impl Graph {
         self.current = output;
     }
 
+    /// A new name for the constant `name`, through an `Identity` node; the
+    /// current value stays as it is.
+    fn identity_of(&mut self, name: &str) -> String {
+        let output = format!("shared{}", self.nodes.len());
+        self.nodes.push(NodeProto {
+            op_type: "Identity".into(),
+            name: output.clone(),
+            input: vec![name.into()],
+            output: vec![output.clone()],
+            ..Default::default()
+        });
+        output
+    }
+
     fn op(&mut self, op: &str, attribute: Vec<AttributeProto>) {
         let input = vec![self.current.clone()];
         self.node(op, input, attribute);
         match op {
-            "GlobalAveragePool" => self.vector = self.channels,
+            "GlobalAveragePool" | "ReduceMean" => self.vector = self.channels,
             "Flatten" if self.vector == 0 => {
                 self.vector = self.channels * self.size.0 * self.size.1
             }

@@ -207,6 +207,16 @@ pub(super) fn compile(proto: &ModelProto, spec: &InputSpec) -> Result<DirectNet,
             }
             continue;
         }
+        // PyTorch's exporter shares equal weights through an Identity of
+        // the first copy (e.g. the biases of a network and its mirror image).
+        if let ("Identity", [input], [output]) =
+            (node.op_type.as_str(), &node.input[..], &node.output[..])
+        {
+            if let Some(tensor) = constants.get(input.as_str()) {
+                constants.insert(output, tensor.clone());
+                continue;
+            }
+        }
         let reads = node
             .input
             .iter()
