@@ -23,13 +23,18 @@ impl FaceBox {
         i64::from(self.w.max(0)) * i64::from(self.h.max(0))
     }
 
-    /// Intersection over union, the usual measure of how well two boxes agree.
-    pub fn iou(&self, other: &FaceBox) -> f64 {
+    /// Area in pixels of the part the two boxes share.
+    pub fn intersection_area(&self, other: &FaceBox) -> i64 {
         let x0 = self.x.max(other.x);
         let y0 = self.y.max(other.y);
         let x1 = (self.x + self.w).min(other.x + other.w);
         let y1 = (self.y + self.h).min(other.y + other.h);
-        let inter = i64::from((x1 - x0).max(0)) * i64::from((y1 - y0).max(0));
+        i64::from((x1 - x0).max(0)) * i64::from((y1 - y0).max(0))
+    }
+
+    /// Intersection over union, the usual measure of how well two boxes agree.
+    pub fn iou(&self, other: &FaceBox) -> f64 {
+        let inter = self.intersection_area(other);
         let union = self.area() + other.area() - inter;
         if union <= 0 {
             0.0
@@ -61,6 +66,14 @@ mod tests {
         let a = FaceBox::new(0, 0, 10, 10);
         let b = FaceBox::new(5, 0, 10, 10);
         assert!((a.iou(&b) - 50.0 / 150.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn intersection_of_nested_and_disjoint_boxes() {
+        let outer = FaceBox::new(0, 0, 10, 10);
+        assert_eq!(outer.intersection_area(&FaceBox::new(2, 3, 4, 4)), 16);
+        assert_eq!(outer.intersection_area(&FaceBox::new(8, 8, 4, 4)), 4);
+        assert_eq!(outer.intersection_area(&FaceBox::new(10, 0, 4, 4)), 0);
     }
 
     #[test]

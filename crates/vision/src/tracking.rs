@@ -29,12 +29,12 @@ pub struct TrackingConfig {
 
 impl Default for TrackingConfig {
     /// A full scan every 15 frames (twice a second at 30 fps); a region of
-    /// half a face on each side; sizes within 25%.
+    /// half a face on each side; sizes within 15%.
     fn default() -> Self {
         TrackingConfig {
             full_scan_interval: 15,
             search_margin: 0.5,
-            scale_band: 1.25,
+            scale_band: 1.15,
         }
     }
 }
@@ -124,6 +124,7 @@ impl FaceTracker {
                 _ => return Ok(None),
             }
         }
+        drop_nested(&mut found);
         Ok(Some(found))
     }
 
@@ -157,6 +158,26 @@ impl FaceTracker {
     }
 }
 
+/// Share of a box's area that, lying inside a larger box, makes it a part
+/// of that face rather than a face of its own.
+const NESTED_SHARE: f64 = 0.7;
+
+/// Removes boxes that lie mostly inside a larger one. The detector
+/// sometimes gives a second, smaller box on a face (a full scan keeps it
+/// when its neighbours do not merge with the face's); tracked on its own,
+/// it would follow the face as a phantom until the next full scan.
+fn drop_nested(faces: &mut Vec<FaceBox>) {
+    let nested = |face: &FaceBox, all: &[FaceBox]| {
+        all.iter().any(|outer| {
+            outer.area() > face.area()
+                && outer.intersection_area(face) as f64 >= NESTED_SHARE * face.area() as f64
+        })
+    };
+    let keep: Vec<bool> = faces.iter().map(|f| !nested(f, faces)).collect();
+    let mut flags = keep.into_iter();
+    faces.retain(|_| flags.next().unwrap_or(true));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,7 +187,7 @@ mod tests {
         let tracker = FaceTracker::new(TrackingConfig::default());
         let face = FaceBox::new(10, 10, 100, 100);
         let open = tracker.band_params(&face, &DetectParams::default());
-        assert_eq!((open.min_size, open.max_size), ((80, 80), (125, 125)));
+        assert_eq!((open.min_size, open.max_size), ((86, 86), (115, 115)));
         let narrow = DetectParams {
             min_size: (90, 90),
             max_size: (110, 110),
@@ -174,6 +195,17 @@ mod tests {
         };
         let limited = tracker.band_params(&face, &narrow);
         assert_eq!((limited.min_size, limited.max_size), ((90, 90), (110, 110)));
+    }
+
+    #[test]
+    fn a_box_mostly_inside_a_larger_one_is_dropped() {
+        let face = FaceBox::new(100, 100, 110, 110);
+        let inner = FaceBox::new(130, 120, 60, 60);
+        let overlapping = FaceBox::new(180, 100, 100, 100);
+        let apart = FaceBox::new(400, 100, 50, 50);
+        let mut faces = vec![inner, face, overlapping, apart];
+        drop_nested(&mut faces);
+        assert_eq!(faces, vec![face, overlapping, apart]);
     }
 
     #[test]
