@@ -23,7 +23,7 @@ echo "== Haar detection: OpenCV vs Melodora, 1 thread, 640x480 scenes"
 echo "== Haar detection: Melodora on 2 threads (OpenCV on 1 and 2)"
 "$py" bench/haar_vs_opencv.py --repeat "$repeat" --threads 2 --opencv-threads2 --json-out bench/out/haar-2-threads.json
 
-echo "== Emotion model: ONNX Runtime vs Melodora (tract), 1 thread"
+echo "== Emotion model: ONNX Runtime vs Melodora, 1 thread"
 "$py" bench/emotion_vs_onnxruntime.py --repeat "$((repeat * 3))"
 
 echo "== Video pipeline: OpenCV + ONNX Runtime vs Melodora (full scans, tracking)"
