@@ -7,7 +7,8 @@
 //! known face is not found near its last place, and when nothing is known.
 //! The detector and its parameters are the same as for a full scan, so a
 //! tracked face is the box a full scan would give, give or take the pixel
-//! grid of the region.
+//! grid of the region. A tracked box lying mostly inside a larger one is
+//! dropped: it is the detector's second box on a face, not a face.
 
 use melodora_core::FaceBox;
 
@@ -124,8 +125,7 @@ impl FaceTracker {
                 _ => return Ok(None),
             }
         }
-        drop_nested(&mut found);
-        Ok(Some(found))
+        Ok(Some(without_nested(found)))
     }
 
     /// The known face grown by the margin, clipped to the frame.
@@ -166,16 +166,14 @@ const NESTED_SHARE: f64 = 0.7;
 /// sometimes gives a second, smaller box on a face (a full scan keeps it
 /// when its neighbours do not merge with the face's); tracked on its own,
 /// it would follow the face as a phantom until the next full scan.
-fn drop_nested(faces: &mut Vec<FaceBox>) {
-    let nested = |face: &FaceBox, all: &[FaceBox]| {
-        all.iter().any(|outer| {
+fn without_nested(faces: Vec<FaceBox>) -> Vec<FaceBox> {
+    let nested = |face: &FaceBox| {
+        faces.iter().any(|outer| {
             outer.area() > face.area()
                 && outer.intersection_area(face) as f64 >= NESTED_SHARE * face.area() as f64
         })
     };
-    let keep: Vec<bool> = faces.iter().map(|f| !nested(f, faces)).collect();
-    let mut flags = keep.into_iter();
-    faces.retain(|_| flags.next().unwrap_or(true));
+    faces.iter().filter(|f| !nested(f)).copied().collect()
 }
 
 #[cfg(test)]
@@ -203,8 +201,7 @@ mod tests {
         let inner = FaceBox::new(130, 120, 60, 60);
         let overlapping = FaceBox::new(180, 100, 100, 100);
         let apart = FaceBox::new(400, 100, 50, 50);
-        let mut faces = vec![inner, face, overlapping, apart];
-        drop_nested(&mut faces);
+        let faces = without_nested(vec![inner, face, overlapping, apart]);
         assert_eq!(faces, vec![face, overlapping, apart]);
     }
 
