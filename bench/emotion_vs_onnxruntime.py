@@ -4,7 +4,7 @@
 All run the same ONNX file on the same FER2013 val faces, batch sizes 1 and 8, in one run of
 this script. ONNX Runtime is timed in-process on the preprocessed tensor; Melodora with
 `melodora bench --emotion --batch B --json` (classification only, decode excluded), once with
-the engine it picks for the model (the direct engine for plain CNN chains) and once with
+the engine it picks for the model (the direct engine for the CNN layers it knows) and once with
 `MELODORA_ENGINE=tract`.
 
     python bench/emotion_vs_onnxruntime.py [--model assets/emotion.onnx] [--melodora target/release/melodora]

@@ -1,6 +1,7 @@
 //! Running an emotion model: load and check an ONNX file against its
 //! description, then classify batches of faces in one run — on the direct
-//! engine when the graph is a plain CNN chain, else on tract.
+//! engine when the graph is made of the CNN layers it knows (see
+//! `direct::compile`), else on tract.
 
 use std::collections::HashMap;
 use std::path::Path;
