@@ -38,6 +38,21 @@ function log(...args) { console.log("[e2e]", ...args); }
 
 function fail(message) { throw new Error(message); }
 
+/** Headless Chromium, started afresh up to three times: on a loaded machine
+ *  it has been seen to crash while starting (SIGSEGV before any page), which
+ *  says nothing about Melodora. Everything after the start is tested once. */
+async function launchBrowser(options = {}) {
+  const attempts = 3;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await chromium.launch({ executablePath: browserPath, headless: true, ...options });
+    } catch (e) {
+      if (attempt === attempts) throw e;
+      log(`chromium failed to start (attempt ${attempt} of ${attempts}): ${e.message.split("\n")[0]}`);
+    }
+  }
+}
+
 async function freePort() {
   return new Promise((resolvePort) => {
     const server = net.createServer();
@@ -206,9 +221,7 @@ async function browserCameraMode(clip, work) {
   log("browser camera mode");
   const port = await freePort();
   const server = await startServer(port, join(work, "data-browser"));
-  const browser = await chromium.launch({
-    executablePath: browserPath,
-    headless: true,
+  const browser = await launchBrowser({
     args: [
       "--use-fake-device-for-media-stream",
       "--use-fake-ui-for-media-stream",
@@ -234,7 +247,7 @@ async function serverCameraMode(clip, work) {
   log("server camera mode (--video)");
   const port = await freePort();
   const server = await startServer(port, join(work, "data-server"), ["--video", clip]);
-  const browser = await chromium.launch({ executablePath: browserPath, headless: true });
+  const browser = await launchBrowser();
   try {
     const page = await openPage(browser, port, false);
     const video = await page.$eval("#video", (v) => v.classList.contains("d-none") && !v.srcObject);
@@ -256,7 +269,7 @@ async function main() {
   const work = mkdtempSync(join(tmpdir(), "melodora-e2e-"));
   const clip = join(work, "clip.y4m");
   try {
-    const composer = await chromium.launch({ executablePath: browserPath, headless: true });
+    const composer = await launchBrowser();
     const blank = await composer.newPage();
     const happy = await pickFace(blank, "happy", work);
     const sad = await pickFace(blank, "sad", work);
