@@ -124,7 +124,7 @@ def main() -> int:
     acc = accuracy(model, torch.from_numpy(xva), torch.from_numpy(yva))
     config = {
         "widths": widths,
-        "dropout": 0.4,
+        "dropout": model.dropout.p,
         "mean": MEAN,
         "std": STD,
         "labels": LABELS,
