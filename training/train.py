@@ -11,9 +11,10 @@ Checkpoints every epoch to RUN_DIR/last.pt (model, optimiser, scheduler, RNG sta
 and keeps the best-by-val-accuracy weights in RUN_DIR/best.pt; rerunning the same command
 resumes from last.pt. Only `train` is used for fitting and only `val` for model selection.
 
-With --init CKPT --teacher FILE it fine-tunes CKPT by knowledge distillation: the loss mixes the
-label-smoothed cross-entropy with the KL divergence to an ensemble's soft targets on the same
-training images (FILE from training/teacher.py), so one network learns what several agree on.
+With --teacher FILE it learns by knowledge distillation: the loss mixes the label-smoothed
+cross-entropy with the KL divergence to an ensemble's soft targets on the same training images
+(FILE from training/teacher.py), so one network learns what several agree on. With --init CKPT it
+fine-tunes CKPT that way; without, it trains a fresh network on them ("born-again").
 
 Example (the command that produced the shipped model is in assets/MODEL_CARD.md):
     python training/train.py --data ../shared/datasets/fer2013 --run training/runs/vgg32 --epochs 40
