@@ -26,6 +26,14 @@ pub enum Error {
     BadFile { path: PathBuf, message: String },
     #[error("{0}\nstrict import: nothing was imported")]
     Strict(RowProblem),
+    /// An import that accepts no song would only empty the store (the first
+    /// import replaces the default catalog), so it is refused instead.
+    #[error("{source_name}: no song was accepted{why}; nothing was imported")]
+    NothingAccepted {
+        source_name: String,
+        /// " (N malformed rows; the first: ...)", or empty.
+        why: String,
+    },
     #[error("{path} already exists; not overwriting it")]
     WouldOverwrite { path: PathBuf },
     #[error("no song with id {0} in the catalog")]

@@ -341,6 +341,36 @@ fn the_first_import_replaces_the_default_catalog_unless_add() {
 }
 
 #[test]
+fn an_import_that_accepts_no_song_is_refused_and_keeps_the_default_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let header_only = write(dir.path(), "sad.csv", ",Name,Album,Artist\n");
+    let all_bad = write(
+        dir.path(),
+        "happy.csv",
+        ",Name,Album,Artist\n0,,No Title,Band\n1,\u{1b}[2J,C,Band\n",
+    );
+    let mut store = Store::open_in_memory(true).unwrap();
+    let before = store.stats().unwrap();
+    let before_sad = list(&store, Emotion::Sad);
+
+    let err = import(&mut store, &header_only, None, ImportOptions::default()).unwrap_err();
+    assert!(matches!(err, Error::NothingAccepted { .. }), "{err:?}");
+    assert!(err.to_string().contains("no song was accepted"), "{err}");
+
+    let err = import(&mut store, &all_bad, None, ImportOptions::default()).unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("2 malformed rows"), "{message}");
+    assert!(
+        message.contains(":2:"),
+        "the first problem's line: {message}"
+    );
+
+    assert_eq!(store.stats().unwrap(), before);
+    assert_eq!(store.origin().unwrap(), CatalogOrigin::Default);
+    assert_eq!(list(&store, Emotion::Sad), before_sad);
+}
+
+#[test]
 fn export_writes_the_original_format_and_round_trips() {
     let seed = shared_catalogs().join("seed-format");
     let mut store = Store::open_in_memory(false).unwrap();

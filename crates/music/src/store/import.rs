@@ -61,7 +61,8 @@ impl Store {
     /// transaction. Malformed rows are skipped and reported, or, with
     /// `strict`, abort the import; either way a failure leaves the store
     /// unchanged. The first import into a store holding only the embedded
-    /// default replaces it, unless `add`.
+    /// default replaces it, unless `add`. An import that accepts no song at
+    /// all is an error ([`Error::NothingAccepted`]) and changes nothing.
     pub fn import_files(
         &mut self,
         files: &[CatalogFile],
@@ -149,6 +150,20 @@ impl Store {
             body(&mut writer, &mut summary)?;
             summary.songs_added = writer.added;
             summary.songs_known = writer.known;
+        }
+        if summary.songs_added + summary.songs_known == 0 {
+            // Dropping `tx` rolls back, the default catalog's removal included.
+            let why = match summary.problems.first() {
+                Some(first) => format!(
+                    " ({} malformed rows; the first: {first})",
+                    summary.problems.len()
+                ),
+                None => String::new(),
+            };
+            return Err(Error::NothingAccepted {
+                source_name: source.to_owned(),
+                why,
+            });
         }
         finish_import(&tx, import_id, &summary)?;
         tx.execute(
