@@ -28,6 +28,16 @@ use crate::engine::{FaceReport, FrameAnalysis, Vision};
 const STREAM_JPEG_QUALITY: u8 = 80;
 /// Pace of a file that declares no frame rate (MJPEG) unless told otherwise.
 pub const DEFAULT_FILE_FPS: f64 = 15.0;
+/// Slowest and fastest pace a file plays at, whether asked for (`--fps`) or
+/// declared by the file: a hostile header's rate must neither stall the
+/// camera for hours nor make it decode without end.
+pub const MIN_FILE_FPS: f64 = 0.1;
+pub const MAX_FILE_FPS: f64 = 240.0;
+/// Most frames skipped in one go when analysis falls behind; a source that
+/// cannot even be read in real time is re-timed instead of chased.
+const MAX_CATCH_UP_FRAMES: u64 = 240;
+/// Longest single sleep of the capture thread, so that it notices a stop.
+const MAX_SLEEP: Duration = Duration::from_millis(100);
 /// Failed reads in a row after which capture gives up.
 const MAX_CONSECUTIVE_FAILURES: u32 = 5;
 
@@ -77,7 +87,16 @@ impl LoopingVideo {
             .map_err(error)?
             .ok_or_else(|| error(VideoError::NoFrames))?;
         reader.rewind().map_err(error)?;
-        let fps = fps.or(reader.frame_rate()).unwrap_or(DEFAULT_FILE_FPS);
+        let declared = reader.frame_rate().filter(|rate| {
+            let usable = (MIN_FILE_FPS..=MAX_FILE_FPS).contains(rate);
+            if !usable {
+                tracing::warn!(
+                    "{name} declares {rate} frames a second, outside {MIN_FILE_FPS}..={MAX_FILE_FPS}; playing it at {DEFAULT_FILE_FPS} (--fps sets the pace)"
+                );
+            }
+            usable
+        });
+        let fps = fps.or(declared).unwrap_or(DEFAULT_FILE_FPS);
         Ok(LoopingVideo {
             reader,
             path: name,
@@ -250,7 +269,7 @@ fn capture_loop(
             }
             Err(error) => tracing::warn!(%error, "cannot analyse a frame"),
         }
-        pacer.wait();
+        pacer.wait(stop);
     }
 }
 
@@ -259,13 +278,19 @@ fn next_on_time(
     source: &mut impl FrameSource,
     pacer: &mut Pacer,
 ) -> Result<VideoFrame, CaptureError> {
-    let behind = pacer.frames_behind();
+    let due = pacer.frames_behind();
+    let behind = due.min(MAX_CATCH_UP_FRAMES);
     let mut frame = source.next_frame()?;
     for _ in 0..behind {
         frame = source.next_frame()?;
     }
     pacer.skipped += behind;
     pacer.position += behind + 1;
+    if due > behind {
+        // Even skipping cannot keep up (reading is slower than real time):
+        // play on from here rather than chase a debt that only grows.
+        pacer.retime();
+    }
     Ok(frame)
 }
 
@@ -325,6 +350,15 @@ impl Pacer {
         self.position = 0;
     }
 
+    /// Moves the start so that the frame at `position` is due now.
+    fn retime(&mut self) {
+        if let Some(interval) = self.interval {
+            let played = interval.mul_f64(self.position as f64);
+            let now = Instant::now();
+            self.start = now.checked_sub(played).unwrap_or(now);
+        }
+    }
+
     fn due(&self, frame: u64) -> Option<Instant> {
         let interval = self.interval?;
         Some(self.start + interval.mul_f64(frame as f64))
@@ -340,13 +374,17 @@ impl Pacer {
         due_now.saturating_sub(self.position)
     }
 
-    /// Sleeps until the next frame is due.
-    fn wait(&self) {
-        if let Some(due) = self.due(self.position) {
+    /// Sleeps until the next frame is due or `stop` is set.
+    fn wait(&self, stop: &AtomicBool) {
+        let Some(due) = self.due(self.position) else {
+            return;
+        };
+        loop {
             let now = Instant::now();
-            if due > now {
-                std::thread::sleep(due - now);
+            if due <= now || stop.load(Ordering::Relaxed) {
+                return;
             }
+            std::thread::sleep((due - now).min(MAX_SLEEP));
         }
     }
 }
@@ -366,5 +404,62 @@ mod tests {
         let unpaced = Pacer::new(None);
         assert_eq!(unpaced.frames_behind(), 0);
         assert!(unpaced.due(5).is_none());
+    }
+
+    /// Counts the frames read from it.
+    struct CountingSource(u64);
+
+    impl FrameSource for CountingSource {
+        fn next_frame(&mut self) -> Result<VideoFrame, CaptureError> {
+            self.0 += 1;
+            Ok(VideoFrame {
+                rgb: RgbImage::new(1, 1),
+                gray: melodora_vision::GrayImage::new(1, 1),
+            })
+        }
+        fn pace(&self) -> Option<f64> {
+            Some(100.0)
+        }
+        fn describe(&self) -> String {
+            "counting".into()
+        }
+    }
+
+    #[test]
+    fn a_pacer_hours_behind_skips_a_bounded_number_and_plays_on() {
+        let mut pacer = Pacer::new(Some(100.0));
+        pacer.start -= Duration::from_secs(3600);
+        let mut source = CountingSource(0);
+        next_on_time(&mut source, &mut pacer).unwrap();
+        assert_eq!(source.0, MAX_CATCH_UP_FRAMES + 1);
+        assert_eq!(pacer.frames_behind(), 0, "re-timed to now");
+        assert_eq!(pacer.skipped, MAX_CATCH_UP_FRAMES);
+    }
+
+    #[test]
+    fn a_slow_pace_still_stops_promptly() {
+        let mut pacer = Pacer::new(Some(MIN_FILE_FPS));
+        pacer.position = 1; // due in ten seconds
+        let stop = AtomicBool::new(true);
+        let started = Instant::now();
+        pacer.wait(&stop);
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_declared_frame_rate_out_of_range_is_not_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        for (rate, expected) in [
+            ("4294967295:1", DEFAULT_FILE_FPS),
+            ("1:4294967295", DEFAULT_FILE_FPS),
+            ("25:1", 25.0),
+        ] {
+            let path = dir.path().join("clip.y4m");
+            let mut bytes = format!("YUV4MPEG2 W2 H2 F{rate} C444\nFRAME\n").into_bytes();
+            bytes.extend([128u8; 12]);
+            std::fs::write(&path, bytes).unwrap();
+            let video = LoopingVideo::open(&path, None).unwrap();
+            assert_eq!(video.pace(), Some(expected), "F{rate}");
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::sync::{Mutex, RwLock};
 
 use melodora_core::{Emotion, FaceBox};
 use melodora_music::{Recommendation, Recommender, Request, Session, Store, Verdict};
-use melodora_vision::pipeline::{analyze_frame, classify_faces, AnalyzedFace};
+use melodora_vision::pipeline::{classify_faces, AnalyzedFace};
 use melodora_vision::tracking::FaceTracker;
 use melodora_vision::{
     decode_image, DecodeLimits, DetectParams, EmotionClassifier, GrayImage, HaarDetector,
@@ -17,6 +17,10 @@ pub const MAX_FRAME_BYTES: usize = 2 * 1024 * 1024;
 /// Largest frame or image accepted, in pixels (a 4K frame; browsers send
 /// about 480x360).
 pub const MAX_FRAME_PIXELS: u64 = 3840 * 2160;
+/// Most faces classified in one frame, the largest ones: a webcam sees a
+/// few people, and a frame tiled with thousands of faces must not hold the
+/// CPU for seconds (the others are not reported).
+pub const MAX_FACES_PER_FRAME: usize = 32;
 
 /// Face detection and emotion classification of frames.
 pub struct Vision {
@@ -128,12 +132,24 @@ impl Vision {
         let Some(tracker) = tracker else {
             return self.analyze(gray);
         };
-        let analysis_error = |e: &dyn std::fmt::Display| FrameError::Analysis(e.to_string());
         let (faces, _) = tracker
             .detect(&self.detector, &self.params, gray)
-            .map_err(|e| analysis_error(&e))?;
+            .map_err(|e| FrameError::Analysis(e.to_string()))?;
+        self.classify(gray, faces)
+    }
+
+    /// Classifies the largest [`MAX_FACES_PER_FRAME`] of `faces`.
+    fn classify(
+        &self,
+        gray: &GrayImage,
+        mut faces: Vec<FaceBox>,
+    ) -> Result<FrameAnalysis, FrameError> {
+        if faces.len() > MAX_FACES_PER_FRAME {
+            faces.sort_by_key(|f| std::cmp::Reverse(f.area()));
+            faces.truncate(MAX_FACES_PER_FRAME);
+        }
         let faces = classify_faces(gray, faces, &self.classifier, self.face_margin)
-            .map_err(|e| analysis_error(&e))?;
+            .map_err(|e| FrameError::Analysis(e.to_string()))?;
         Ok(FrameAnalysis {
             width: gray.width(),
             height: gray.height(),
@@ -158,19 +174,11 @@ impl Vision {
 
     /// Analyses a gray frame.
     pub fn analyze(&self, gray: &GrayImage) -> Result<FrameAnalysis, FrameError> {
-        let faces = analyze_frame(
-            gray,
-            &self.detector,
-            &self.params,
-            Some(&self.classifier),
-            self.face_margin,
-        )
-        .map_err(|e| FrameError::Analysis(e.to_string()))?;
-        Ok(FrameAnalysis {
-            width: gray.width(),
-            height: gray.height(),
-            faces: faces.into_iter().filter_map(report).collect(),
-        })
+        let faces = self
+            .detector
+            .detect(gray, &self.params)
+            .map_err(|e| FrameError::Analysis(e.to_string()))?;
+        self.classify(gray, faces)
     }
 }
 
@@ -183,7 +191,22 @@ fn report(face: AnalyzedFace) -> Option<FaceReport> {
 /// shared between threads, and the index is rebuilt after imports.
 pub struct Music {
     store: Mutex<Store>,
-    recommender: RwLock<Recommender>,
+    recommender: RwLock<Indexed>,
+}
+
+/// A recommender and the catalog generation its index was built from.
+struct Indexed {
+    generation: i64,
+    recommender: Recommender,
+}
+
+impl Indexed {
+    fn load(store: &Store) -> Result<Indexed, MusicError> {
+        Ok(Indexed {
+            generation: store.catalog_generation()?,
+            recommender: Recommender::load(store)?,
+        })
+    }
 }
 
 /// A music-side failure (the server's fault: a 5xx), or an unknown song.
@@ -191,22 +214,37 @@ pub type MusicError = melodora_music::Error;
 
 impl Music {
     pub fn new(store: Store) -> Result<Music, MusicError> {
-        let recommender = Recommender::load(&store)?;
+        let recommender = Indexed::load(&store)?;
         Ok(Music {
             store: Mutex::new(store),
             recommender: RwLock::new(recommender),
         })
     }
 
-    /// A list for `request` in `session`.
+    /// A list for `request` in `session`, from an index rebuilt first if
+    /// the catalog was imported into since it was built (by another
+    /// process: the server itself does not import).
     pub fn recommend(
         &self,
         request: &Request,
         session: &mut Session,
     ) -> Result<Vec<Recommendation>, MusicError> {
         let store = self.store.lock().unwrap_or_else(|e| e.into_inner());
-        let recommender = self.recommender.read().unwrap_or_else(|e| e.into_inner());
-        recommender.recommend(&store, request, session)
+        let generation = store.catalog_generation()?;
+        let stale = self
+            .recommender
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .generation
+            != generation;
+        if stale {
+            // The store lock is held, so no other thread rebuilds meanwhile.
+            let fresh = Indexed::load(&store)?;
+            tracing::info!(generation, "catalog changed; recommendation index rebuilt");
+            *self.recommender.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        }
+        let indexed = self.recommender.read().unwrap_or_else(|e| e.into_inner());
+        indexed.recommender.recommend(&store, request, session)
     }
 
     /// Records a like or skip.

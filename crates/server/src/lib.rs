@@ -38,8 +38,8 @@ use melodora_vision::tracking::TrackingConfig;
 use melodora_vision::StabilityConfig;
 
 use admission::AnalysisSlots;
-pub use capture::{LoopingVideo, ServerCamera};
-pub use engine::{Music, Vision, MAX_FRAME_BYTES};
+pub use capture::{LoopingVideo, ServerCamera, MAX_FILE_FPS, MIN_FILE_FPS};
+pub use engine::{Music, Vision, MAX_FACES_PER_FRAME, MAX_FRAME_BYTES};
 pub use viewer::Follow;
 pub use ws::MAX_MESSAGE_BYTES;
 

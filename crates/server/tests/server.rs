@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use melodora_music::Store;
-use melodora_server::{AppOptions, AppState, LoopingVideo, Music, ServerCamera, Vision};
+use melodora_server::{
+    AppOptions, AppState, LoopingVideo, Music, ServerCamera, Vision, MAX_FACES_PER_FRAME,
+};
 use melodora_vision::{Cascade, DetectParams, EmotionClassifier, HaarDetector, StabilityConfig};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
@@ -414,6 +416,43 @@ fn post(addr: SocketAddr, path: &str, content_type: &str, body: &[u8]) -> (u16, 
 }
 
 #[test]
+fn a_frame_full_of_faces_classifies_only_the_largest() {
+    // The 12-face grid tiled 2x2.
+    let grid = image::load_from_memory(&image("photo_lfw_faces_grid_640x480.png")).unwrap();
+    let mut tiled = image::RgbImage::new(1280, 960);
+    for (x, y) in [(0, 0), (640, 0), (0, 480), (640, 480)] {
+        image::imageops::replace(&mut tiled, &grid.to_rgb8(), x, y);
+    }
+    let mut png = std::io::Cursor::new(Vec::new());
+    tiled.write_to(&mut png, image::ImageFormat::Png).unwrap();
+    let png = png.into_inner();
+    let found = HaarDetector::new(Cascade::frontal_face_default())
+        .detect(
+            &melodora_vision::GrayImage::from_dynamic(&image::DynamicImage::ImageRgb8(tiled)),
+            &DetectParams::default(),
+        )
+        .unwrap();
+    assert!(found.len() > MAX_FACES_PER_FRAME, "{} faces", found.len());
+    let mut areas: Vec<i64> = found.iter().map(|f| f.area()).collect();
+    areas.sort_unstable_by(|a, b| b.cmp(a));
+
+    let addr = default_server(quick());
+    let (status, analysis) = post(addr, "/api/analyze", "image/png", &png);
+    assert_eq!(status, 200, "{analysis}");
+    let faces = analysis["faces"].as_array().unwrap();
+    assert_eq!(faces.len(), MAX_FACES_PER_FRAME);
+    let smallest = faces
+        .iter()
+        .map(|f| f["w"].as_i64().unwrap() * f["h"].as_i64().unwrap())
+        .min()
+        .unwrap();
+    assert!(
+        smallest >= areas[MAX_FACES_PER_FRAME - 1],
+        "the largest were kept"
+    );
+}
+
+#[test]
 fn the_http_api_answers() {
     let addr = default_server(quick());
     let (status, health) = get(addr, "/api/health");
@@ -559,6 +598,33 @@ fn hostile_http_requests_get_a_4xx_with_a_json_error() {
     assert_eq!(oversized_upload_status(addr, 3 * 1024 * 1024), 413);
     let (status, health) = get(addr, "/api/health");
     assert_eq!(status, 200, "still serving: {health}");
+}
+
+#[test]
+fn an_import_by_another_process_reaches_the_running_servers_lists() {
+    let data = tempfile::tempdir().unwrap();
+    let addr = start(quick(), Store::open(data.path()).unwrap());
+    let (status, before) = get(addr, "/api/recommendations?emotion=happy");
+    assert_eq!(status, 200);
+    assert!(before.as_array().unwrap().len() > 1, "{before}");
+
+    // `melodora catalog import` on the same data dir: the first import
+    // replaces the default catalog, and SQLite reuses the song ids.
+    let csv = data.path().join("happy.csv");
+    std::fs::write(&csv, ",Name,Album,Artist\n0,Brand New Song,Fresh,Someone\n").unwrap();
+    let files = melodora_music::import::catalog_files(&csv, None).unwrap();
+    let mut other = Store::open(data.path()).unwrap();
+    other.import_files(&files, Default::default()).unwrap();
+
+    let (status, after) = get(addr, "/api/recommendations?emotion=happy");
+    assert_eq!(status, 200);
+    let titles: Vec<&str> = after
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|song| song["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Brand New Song"], "{after}");
 }
 
 #[test]

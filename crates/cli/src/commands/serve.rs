@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use melodora_server::{AppOptions, AppState, Follow, LoopingVideo, Music, ServerCamera, Vision};
+use melodora_server::{
+    AppOptions, AppState, Follow, LoopingVideo, Music, ServerCamera, Vision, MAX_FILE_FPS,
+    MIN_FILE_FPS,
+};
 use melodora_vision::tracking::TrackingConfig;
 use melodora_vision::StabilityConfig;
 
@@ -43,8 +46,8 @@ pub struct ServeArgs {
     /// build with the `camera` feature (`cargo build --release --features camera`).
     #[arg(long, value_name = "DEVICE", conflicts_with = "video")]
     pub camera: Option<String>,
-    /// Frames per second to play --video at (default: the rate the file
-    /// declares; 15 for MJPEG, which declares none).
+    /// Frames per second to play --video at, 0.1 to 240 (default: the rate
+    /// the file declares if in that range; 15 for MJPEG, which declares none).
     #[arg(long, value_name = "FPS", requires = "video")]
     pub fps: Option<f64>,
     /// Scan every frame whole instead of tracking faces between full scans.
@@ -82,8 +85,8 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     };
     if let Some(fps) = args.fps {
         anyhow::ensure!(
-            fps > 0.0 && fps <= 240.0,
-            "--fps must be above 0 and at most 240"
+            (MIN_FILE_FPS..=MAX_FILE_FPS).contains(&fps),
+            "--fps must be from {MIN_FILE_FPS} to {MAX_FILE_FPS}"
         );
     }
     let vision = Arc::new(vision);

@@ -121,6 +121,18 @@ impl Store {
         Ok(())
     }
 
+    /// Changes whenever an import commits, from this connection or another
+    /// process (`melodora catalog import` while `serve` runs): the id of
+    /// the latest import. Holders of a [`crate::Recommender`] compare it to
+    /// know that their index is stale.
+    pub fn catalog_generation(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM imports", [], |row| {
+                row.get(0)
+            })?)
+    }
+
     /// Number of songs in the store.
     pub fn song_count(&self) -> Result<u64> {
         Ok(self

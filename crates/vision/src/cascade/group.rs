@@ -27,9 +27,22 @@ fn partition(rects: &[FaceBox], eps: f64) -> (Vec<usize>, usize) {
         }
         i
     }
-    for i in 0..n {
-        for j in i + 1..n {
-            if similar(&rects[i], &rects[j], eps) {
+    // Components do not depend on the order pairs are met in, so pairs are
+    // met in order of x: `similar` needs |a.x - b.x| <= delta, and delta is
+    // at most eps * (w + h) / 2 of either box, so each box is only compared
+    // with those starting within that reach to its right. A frame tiled
+    // with thousands of small faces then costs a band of neighbours per
+    // candidate, not every other candidate.
+    let mut by_x: Vec<usize> = (0..n).collect();
+    by_x.sort_by_key(|&i| rects[i].x);
+    for (k, &i) in by_x.iter().enumerate() {
+        let a = &rects[i];
+        let reach = eps * f64::from(a.w + a.h) * 0.5;
+        for &j in &by_x[k + 1..] {
+            if f64::from(rects[j].x - a.x) > reach {
+                break;
+            }
+            if similar(a, &rects[j], eps) {
                 let (ri, rj) = (find(&mut parent, i), find(&mut parent, j));
                 if ri != rj {
                     parent[ri.max(rj)] = ri.min(rj);
@@ -115,6 +128,56 @@ pub fn group_rectangles(rects: &[FaceBox], group_threshold: usize, eps: f64) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The definition: every pair compared.
+    fn partition_all_pairs(rects: &[FaceBox], eps: f64) -> (Vec<usize>, usize) {
+        let n = rects.len();
+        let mut labels = vec![usize::MAX; n];
+        let mut classes = 0;
+        for start in 0..n {
+            if labels[start] != usize::MAX {
+                continue;
+            }
+            labels[start] = classes;
+            let mut stack = vec![start];
+            while let Some(i) = stack.pop() {
+                for j in 0..n {
+                    if labels[j] == usize::MAX && similar(&rects[i], &rects[j], eps) {
+                        labels[j] = classes;
+                        stack.push(j);
+                    }
+                }
+            }
+            classes += 1;
+        }
+        (labels, classes)
+    }
+
+    #[test]
+    fn the_sweep_finds_the_same_classes_as_all_pairs() {
+        // Clumps of jittered boxes of mixed sizes, some overlapping, from a
+        // fixed linear congruential sequence.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |m: i32| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((state >> 33) % m as u64) as i32
+        };
+        for eps in [0.2, 0.5] {
+            let mut rects = Vec::new();
+            for _ in 0..60 {
+                let (cx, cy, size) = (next(400), next(300), 20 + next(80));
+                for _ in 0..1 + next(8) {
+                    let s = size + next(9) - 4;
+                    rects.push(FaceBox::new(cx + next(11) - 5, cy + next(11) - 5, s, s));
+                }
+            }
+            let (labels, classes) = partition(&rects, eps);
+            assert_eq!((labels, classes), partition_all_pairs(&rects, eps));
+            assert!(classes > 20 && classes < rects.len(), "{classes}");
+        }
+    }
 
     #[test]
     fn threshold_zero_returns_input() {
