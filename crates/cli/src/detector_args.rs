@@ -78,7 +78,7 @@ fn load_cascade(path: &std::path::Path) -> Result<Cascade> {
         "cascade {}: file is {size} bytes, over the {MAX_CASCADE_BYTES}-byte limit",
         path.display()
     );
-    let bytes = std::fs::read(path).with_context(ctx)?;
+    let bytes = melodora_core::read_at_most(path, MAX_CASCADE_BYTES).with_context(ctx)?;
     let text = String::from_utf8(bytes)
         .map_err(|_| anyhow::anyhow!("not UTF-8 text"))
         .with_context(ctx)?;

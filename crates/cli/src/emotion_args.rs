@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use melodora_vision::emotion::{InputSpec, Layout, ModelDescription, Normalization, OutputKind};
+use melodora_vision::emotion::{
+    read_description_text, InputSpec, Layout, ModelDescription, Normalization, OutputKind,
+};
 use melodora_vision::EmotionClassifier;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -73,7 +75,7 @@ impl EmotionArgs {
     fn description(&self) -> Result<Option<ModelDescription>> {
         let base = match &self.description {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
+                let text = read_description_text(path)
                     .with_context(|| format!("cannot read description {}", path.display()))?;
                 Some(
                     ModelDescription::from_json(&text)

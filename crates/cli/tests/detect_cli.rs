@@ -162,6 +162,13 @@ fn scale_factor_of_one_is_rejected() {
 }
 
 #[test]
+fn scale_factor_barely_above_one_is_rejected_not_an_endless_pyramid() {
+    for tiny in ["1.0000000000000002", "1.000001"] {
+        assert_bad_parameter(&["--scale-factor", tiny], &["scale factor", "1.01"]);
+    }
+}
+
+#[test]
 fn scale_factor_nan_is_rejected() {
     assert_bad_parameter(&["--scale-factor", "nan"], &["scale factor", "NaN"]);
 }
@@ -332,4 +339,22 @@ fn annotate_writes_a_boxed_copy() {
         .count();
     // Two boxes of 101 and 133 pixels: their outlines alone are ~900 pixels.
     assert!(changed > 500, "only {changed} pixels differ");
+}
+
+#[test]
+fn annotate_into_the_inputs_own_directory_never_overwrites_an_input() {
+    let dir = tempdir();
+    let path = dir.path().join(SCENE);
+    std::fs::copy(image(SCENE), &path).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let run = detect(&[Path::new("--annotate"), dir.path(), &path]);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert_eq!(std::fs::read(&path).unwrap(), before, "input unchanged");
+    let stem = Path::new(SCENE).file_stem().unwrap().to_str().unwrap();
+    let written = dir.path().join(format!("{stem}-2.png"));
+    let annotated = image::open(&written)
+        .unwrap_or_else(|e| panic!("{}: {e}", written.display()))
+        .to_rgb8();
+    let original = image::open(&path).unwrap().to_rgb8();
+    assert_ne!(annotated, original, "the copy has boxes drawn on it");
 }

@@ -176,7 +176,7 @@ pub fn load_image(path: &Path, limits: &DecodeLimits) -> Result<DynamicImage, De
             max: limits.max_bytes,
         });
     }
-    let bytes = std::fs::read(path)?;
+    let bytes = melodora_core::read_at_most(path, limits.max_bytes)?;
     decode_image(&bytes, limits)
 }
 

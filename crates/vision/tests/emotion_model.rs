@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use melodora_core::Emotion;
-use melodora_vision::emotion::{Layout, ModelDescription, ModelError, DEFAULT_MODEL_ONNX};
+use melodora_vision::emotion::{
+    Layout, ModelDescription, ModelError, OutputKind, DEFAULT_MODEL_ONNX,
+};
 use melodora_vision::{load_image, DecodeLimits, EmotionClassifier, GrayImage};
 
 /// Five different face-sized crops of a real photo (a face among them).
@@ -95,6 +97,18 @@ fn rejects_a_description_that_does_not_fit_the_model() {
     five.labels.truncate(5);
     let err = EmotionClassifier::from_onnx_bytes(DEFAULT_MODEL_ONNX, Some(five)).unwrap_err();
     assert!(err.to_string().contains("one score per label"), "{err}");
+}
+
+#[test]
+fn outputs_that_are_not_probabilities_are_an_error_not_the_first_emotion() {
+    let faces = fer_faces();
+    // Logits read as probabilities: negative "probabilities".
+    let mut as_probabilities = default_description();
+    as_probabilities.output = OutputKind::Probabilities;
+    let c = EmotionClassifier::from_onnx_bytes(DEFAULT_MODEL_ONNX, Some(as_probabilities)).unwrap();
+    let err = c.classify(&faces).unwrap_err();
+    assert!(matches!(err, ModelError::Inference(_)), "{err}");
+    assert!(err.to_string().contains("logits"), "{err}");
 }
 
 fn write_model(dir: &Path, sidecar: Option<&str>) -> PathBuf {

@@ -54,8 +54,8 @@ pub struct BenchArgs {
     #[command(flatten)]
     pub model: EmotionArgs,
     /// Timed runs per image (after one warm-up run); the median is reported.
-    #[arg(long, default_value_t = 7)]
-    pub repeat: usize,
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub repeat: u32,
     /// Print one JSON object per line.
     #[arg(long)]
     pub json: bool,
@@ -114,7 +114,6 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         super::bench_video::run(video, args.frames as usize, &pipeline, tracking, args.json)?;
         return Ok(ExitCode::SUCCESS);
     }
-    anyhow::ensure!(args.repeat >= 1, "--repeat must be at least 1");
     let limits = args.detector.decode_limits()?;
     let mut grays = Vec::with_capacity(args.images.len());
     for path in &args.images {
@@ -135,7 +134,7 @@ fn bench_detection(args: &BenchArgs, grays: &[GrayImage]) -> Result<ExitCode> {
     for (path, gray) in args.images.iter().zip(grays) {
         let shown = path.display().to_string();
         let faces = detector.detect(gray, &params)?.len();
-        let median = median_ms(args.repeat, || {
+        let median = median_ms(args.repeat as usize, || {
             detector.detect(gray, &params)?;
             Ok(())
         })?;
@@ -173,7 +172,7 @@ fn bench_emotion(args: &BenchArgs, faces: &[GrayImage]) -> Result<ExitCode> {
     let batch = args.batch as usize;
     let mut per_batch = Vec::new();
     for chunk in faces.chunks(batch).filter(|c| c.len() == batch) {
-        per_batch.push(median_ms(args.repeat, || {
+        per_batch.push(median_ms(args.repeat as usize, || {
             classifier.classify(chunk)?;
             Ok(())
         })?);

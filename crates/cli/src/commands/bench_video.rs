@@ -41,17 +41,34 @@ pub struct Pipeline<'a> {
     pub face_margin: f32,
 }
 
+/// Most memory the decoded frames may take: they are all held at once so
+/// that decoding is not timed.
+const MAX_DECODED_BYTES: usize = 4 << 30;
+
 /// Decodes up to `max_frames` frames of `path` (not timed).
 fn load_frames(path: &Path, max_frames: usize) -> Result<(Vec<GrayImage>, f64)> {
     let mut reader = VideoReader::open(path).with_context(|| path.display().to_string())?;
     let fps = reader.frame_rate().unwrap_or(30.0);
     let mut frames = Vec::new();
+    let mut held = 0usize;
     while frames.len() < max_frames {
         match reader
             .next_frame()
             .with_context(|| path.display().to_string())?
         {
-            Some(frame) => frames.push(frame.gray),
+            Some(frame) => {
+                held += frame.gray.pixels().len();
+                anyhow::ensure!(
+                    held <= MAX_DECODED_BYTES,
+                    "{}: {} decoded {}x{} frames already take {held} bytes, over the \
+                     {MAX_DECODED_BYTES}-byte budget of the benchmark; ask for fewer with --frames",
+                    path.display(),
+                    frames.len() + 1,
+                    frame.gray.width(),
+                    frame.gray.height(),
+                );
+                frames.push(frame.gray);
+            }
             None => break,
         }
     }

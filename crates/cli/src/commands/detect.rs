@@ -25,7 +25,8 @@ pub struct DetectArgs {
     /// Print one JSON object per image per line instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Write a copy of each image with the faces boxed into this directory.
+    /// Write a copy of each image with the faces boxed into this directory
+    /// (named like the input; `-2`, `-3`... where that would replace an input).
     #[arg(long, value_name = "DIR")]
     pub annotate: Option<PathBuf>,
     /// Only detect faces; do not classify their emotion.
@@ -54,6 +55,13 @@ pub fn run(args: DetectArgs) -> Result<ExitCode> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let mut annotated_names = HashSet::new();
+    // An annotated copy never replaces an input image, even with
+    // `--annotate` pointing at the inputs' own directory.
+    let inputs: HashSet<PathBuf> = args
+        .images
+        .iter()
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .collect();
     let mut rows = Vec::new();
     let mut failures = 0usize;
     for path in &args.images {
@@ -69,7 +77,7 @@ pub fn run(args: DetectArgs) -> Result<ExitCode> {
                 args.emotion.face_margin,
             )?;
             if let Some(dir) = &args.annotate {
-                let out = unique_output_path(dir, path, &mut annotated_names);
+                let out = unique_output_path(dir, path, &mut annotated_names, &inputs);
                 let mut rgb = image.to_rgb8();
                 let labelled: Vec<_> = faces.iter().map(|f| (f.face, emotion_label(f))).collect();
                 draw_labelled_boxes(&mut rgb, &labelled);
@@ -149,8 +157,15 @@ fn table_row(shown: &str, d: &Detected) -> Vec<String> {
 }
 
 /// `DIR/<file name>`, with `-2`, `-3`... before the extension when several
-/// inputs share a file name. Always PNG-or-input format by extension.
-fn unique_output_path(dir: &Path, input: &Path, taken: &mut HashSet<PathBuf>) -> PathBuf {
+/// inputs share a file name or when the name is one of the input images
+/// (`inputs`, canonical paths), so that no input is overwritten. Always
+/// PNG-or-input format by extension.
+fn unique_output_path(
+    dir: &Path,
+    input: &Path,
+    taken: &mut HashSet<PathBuf>,
+    inputs: &HashSet<PathBuf>,
+) -> PathBuf {
     let stem = input
         .file_stem()
         .map_or_else(|| "image".to_string(), |s| s.to_string_lossy().into_owned());
@@ -159,9 +174,11 @@ fn unique_output_path(dir: &Path, input: &Path, taken: &mut HashSet<PathBuf>) ->
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .filter(|e| matches!(e.as_str(), "png" | "jpg" | "jpeg" | "bmp"))
         .unwrap_or_else(|| "png".to_string());
+    let is_input =
+        |candidate: &Path| std::fs::canonicalize(candidate).is_ok_and(|c| inputs.contains(&c));
     let mut candidate = dir.join(format!("{stem}.{ext}"));
     let mut n = 2;
-    while !taken.insert(candidate.clone()) {
+    while is_input(&candidate) || !taken.insert(candidate.clone()) {
         candidate = dir.join(format!("{stem}-{n}.{ext}"));
         n += 1;
     }

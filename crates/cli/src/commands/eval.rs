@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use melodora_core::Emotion;
-use melodora_vision::emotion::{crop_face, ClassMetrics, ConfusionMatrix};
+use melodora_vision::emotion::{crop_face, resize_face, ClassMetrics, ConfusionMatrix};
 use melodora_vision::{load_image, GrayImage};
 use serde::Serialize;
 
@@ -120,6 +120,10 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         ProgressStyle::with_template("{bar:40} {pos}/{len} images  {per_sec}  eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    let input = {
+        let spec = &classifier.description().input;
+        (spec.width as usize, spec.height as usize)
+    };
     let mut confusion = ConfusionMatrix::new();
     let (mut unreadable, mut no_face) = (0, 0);
     for chunk in items.chunks(args.batch as usize) {
@@ -144,7 +148,9 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
             };
             match face {
                 Some(f) => {
-                    faces.push(f);
+                    // Only the model-sized face is kept for the batch, not
+                    // the decoded image (up to the megapixel limit each).
+                    faces.push(resize_face(&f, input.0, input.1));
                     truths.push(*truth);
                 }
                 None => no_face += 1,

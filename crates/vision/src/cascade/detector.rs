@@ -53,16 +53,22 @@ impl Default for DetectParams {
 /// Why detection parameters were refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ParamsError {
-    #[error("scale factor must be a finite number greater than 1, got {0}")]
+    #[error("scale factor must be a finite number of at least {MIN_SCALE_FACTOR} (greater than 1), got {0}")]
     ScaleFactor(f64),
     #[error("minimum size {min:?} is larger than maximum size {max:?}")]
     SizeOrder { min: (u32, u32), max: (u32, u32) },
 }
 
+/// Smallest pyramid step accepted. OpenCV takes anything above 1, but a step
+/// of 1 + 1e-16 never grows the window (an endless pyramid) and 1.000001
+/// makes millions of levels; 1.01 still gives a few hundred on a 4K frame.
+pub const MIN_SCALE_FACTOR: f64 = 1.01;
+
 impl DetectParams {
-    /// Checks the parameters OpenCV would assert on.
+    /// Checks the parameters OpenCV would assert on, and a pyramid step
+    /// small enough to build an unbounded pyramid.
     pub fn validate(&self) -> Result<(), ParamsError> {
-        if !(self.scale_factor.is_finite() && self.scale_factor > 1.0) {
+        if !(self.scale_factor.is_finite() && self.scale_factor >= MIN_SCALE_FACTOR) {
             return Err(ParamsError::ScaleFactor(self.scale_factor));
         }
         let (min, max) = (self.min_size, self.max_size);

@@ -11,7 +11,9 @@ use melodora_core::Emotion;
 use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 
-use super::description::{DescriptionError, ModelDescription, OutputKind, METADATA_KEY};
+use super::description::{
+    read_description_text, DescriptionError, ModelDescription, OutputKind, METADATA_KEY,
+};
 use super::direct::{softmax, DirectNet};
 use super::preprocess::input_tensor;
 use crate::simd::{simd_level, SimdLevel};
@@ -157,7 +159,8 @@ impl EmotionClassifier {
                 "file is {size} bytes, over the {MAX_MODEL_BYTES}-byte limit"
             )));
         }
-        let bytes = std::fs::read(path).map_err(|e| ModelError::Io(e.to_string()))?;
+        let bytes = melodora_core::read_at_most(path, MAX_MODEL_BYTES)
+            .map_err(|e| ModelError::Io(e.to_string()))?;
         let description = match description {
             Some(d) => Some(d),
             None => read_sidecar(path)?,
@@ -309,24 +312,37 @@ impl EmotionClassifier {
                 k
             )));
         }
-        Ok(flat
-            .chunks(k)
-            .map(|row| {
-                let probs = match self.description.output {
-                    OutputKind::Logits => {
-                        let mut probs = row.to_vec();
-                        softmax(&mut probs);
-                        probs
-                    }
-                    OutputKind::Probabilities => row.to_vec(),
-                };
-                let mut probabilities = [0f32; 7];
-                for (e, p) in self.emotions.iter().zip(probs) {
-                    probabilities[*e as usize] = p;
-                }
-                EmotionScores { probabilities }
-            })
-            .collect())
+        flat.chunks(k).map(|row| self.scores_of(row)).collect()
+    }
+
+    /// One face's output row as probabilities in [`Emotion::ALL`] order.
+    /// A row that is not a probability distribution (NaN or infinite scores,
+    /// e.g. from a normalisation that blows the input up, or negative
+    /// "probabilities" that are really log-probabilities) is an error, not
+    /// a face reported as whichever emotion comes first.
+    fn scores_of(&self, row: &[f32]) -> Result<EmotionScores, ModelError> {
+        let mut probs = row.to_vec();
+        if self.description.output == OutputKind::Logits {
+            if let Some(bad) = row.iter().find(|v| !v.is_finite()) {
+                return Err(ModelError::Inference(format!(
+                    "the model produced a score of {bad}; check the description's \
+                     normalisation (mean, std)"
+                )));
+            }
+            softmax(&mut probs);
+        }
+        if let Some(bad) = probs.iter().find(|p| !(0.0..=1.0 + 1e-3).contains(*p)) {
+            return Err(ModelError::Inference(format!(
+                "the model produced {bad} as a probability; if its outputs are not \
+                 probabilities from 0 to 1, describe them as \"logits\" (output), and \
+                 check the normalisation (mean, std)"
+            )));
+        }
+        let mut probabilities = [0f32; 7];
+        for (e, p) in self.emotions.iter().zip(probs) {
+            probabilities[*e as usize] = p;
+        }
+        Ok(EmotionScores { probabilities })
     }
 }
 
@@ -353,7 +369,7 @@ fn read_sidecar(path: &Path) -> Result<Option<ModelDescription>, ModelError> {
     candidates.insert(0, appended.into());
     for candidate in candidates {
         if candidate.is_file() {
-            let text = std::fs::read_to_string(&candidate)
+            let text = read_description_text(&candidate)
                 .map_err(|e| ModelError::Io(format!("{}: {e}", candidate.display())))?;
             let desc = ModelDescription::from_json(&text).map_err(|e| match e {
                 DescriptionError::Json(m) => {

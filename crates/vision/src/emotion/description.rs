@@ -5,6 +5,8 @@
 //! flags), a JSON sidecar next to the model (`model.onnx.json` or
 //! `model.json`), or the model's own ONNX metadata (key `melodora`).
 
+use std::path::Path;
+
 use melodora_core::Emotion;
 use serde::{Deserialize, Serialize};
 
@@ -60,6 +62,18 @@ fn default_std() -> f32 {
     1.0
 }
 
+/// Largest input value a normalisation may produce. Real models take
+/// inputs in [0, 255] at most; a tiny `std` (say 1e-40) passes the
+/// finite-and-non-zero check but turns pixels into infinities.
+const MAX_INPUT_MAGNITUDE: f32 = 1e6;
+
+impl Normalization {
+    /// The model input for a pixel value.
+    pub fn apply(&self, pixel: f32) -> f32 {
+        (pixel / self.scale - self.mean) / self.std
+    }
+}
+
 impl Default for Normalization {
     /// Pixels scaled to [0, 1].
     fn default() -> Self {
@@ -95,6 +109,14 @@ pub struct ModelDescription {
     pub labels: Vec<String>,
     #[serde(default)]
     pub output: OutputKind,
+}
+
+/// Reads the text of a JSON description file (they are a few hundred bytes; 1 MiB is
+/// plenty and bounds what a hostile path can make us read).
+pub fn read_description_text(path: &Path) -> std::io::Result<String> {
+    let bytes = melodora_core::read_at_most(path, 1024 * 1024)?;
+    String::from_utf8(bytes)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
 }
 
 /// Why a description was rejected.
@@ -138,6 +160,14 @@ impl ModelDescription {
         {
             return invalid(format!(
                 "normalization needs finite values and non-zero scale and std, got scale {} mean {} std {}",
+                n.scale, n.mean, n.std
+            ));
+        }
+        let (black, white) = (n.apply(0.0), n.apply(255.0));
+        if !(black.abs() <= MAX_INPUT_MAGNITUDE && white.abs() <= MAX_INPUT_MAGNITUDE) {
+            return invalid(format!(
+                "normalization (scale {} mean {} std {}) maps pixels 0 and 255 to {black} and \
+                 {white}; model inputs beyond ±{MAX_INPUT_MAGNITUDE} only overflow",
                 n.scale, n.mean, n.std
             ));
         }
@@ -221,6 +251,12 @@ mod tests {
 
         let zero_std = OURS.replace("\"std\": 0.25", "\"std\": 0");
         assert!(ModelDescription::from_json(&zero_std).is_err());
+
+        let tiny_std = OURS.replace("\"std\": 0.25", "\"std\": 1e-40");
+        assert!(ModelDescription::from_json(&tiny_std)
+            .unwrap_err()
+            .to_string()
+            .contains("overflow"));
 
         let big = OURS.replace("\"width\": 48", "\"width\": 5000");
         assert!(ModelDescription::from_json(&big).is_err());

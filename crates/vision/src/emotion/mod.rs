@@ -12,7 +12,8 @@ pub use classifier::{
     EmotionClassifier, EmotionScores, Engine, ModelError, DEFAULT_MODEL_ONNX, ENGINE_ENV,
 };
 pub use description::{
-    DescriptionError, InputSpec, Layout, ModelDescription, Normalization, OutputKind, METADATA_KEY,
+    read_description_text, DescriptionError, InputSpec, Layout, ModelDescription, Normalization,
+    OutputKind, METADATA_KEY,
 };
 pub use metrics::{ClassMetrics, ConfusionMatrix};
 pub use preprocess::{crop_face, input_tensor, resize_face};

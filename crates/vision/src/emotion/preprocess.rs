@@ -63,7 +63,7 @@ pub fn input_tensor(faces: &[GrayImage], desc: &ModelDescription) -> (Vec<f32>, 
     );
     let n = faces.len();
     let norm = desc.normalization;
-    let value = |p: u8| (f32::from(p) / norm.scale - norm.mean) / norm.std;
+    let value = |p: u8| norm.apply(f32::from(p));
     let mut data = Vec::with_capacity(n * c * h * w);
     for face in faces {
         let resized = resize_face(face, w, h);
