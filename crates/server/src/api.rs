@@ -157,7 +157,8 @@ pub struct RecommendationQuery {
     mode: Mode,
     /// Songs in the list, 1 to 1000 (default 15).
     limit: Option<usize>,
-    /// Whose likes and skips to honour (default `"default"`).
+    /// Whose likes and skips to honour (default `"default"`; 1 to 64
+    /// characters).
     profile: Option<String>,
     /// Seed of the tie-breaking jitter: the same seed gives the same list.
     seed: Option<u64>,
@@ -170,7 +171,7 @@ pub struct RecommendationQuery {
     params(RecommendationQuery),
     responses(
         (status = 200, description = "Songs for the mood, best first", body = Vec<Recommendation>),
-        (status = 400, description = "Unknown emotion or mode, or a limit out of range", body = ErrorBody)))]
+        (status = 400, description = "Unknown emotion or mode, a limit out of range, or a bad profile name", body = ErrorBody)))]
 pub async fn recommendations(
     State(state): State<AppState>,
     query: Result<Query<RecommendationQuery>, QueryRejection>,
@@ -188,7 +189,7 @@ pub async fn recommendations(
         mode: query.mode,
         limit,
     };
-    let profile = query.profile.unwrap_or_else(|| "default".into());
+    let profile = profile_name(query.profile)?;
     let mut session = Session::new(&profile, query.seed.unwrap_or(0));
     let music = Arc::clone(&state.music);
     let songs = tokio::task::spawn_blocking(move || music.recommend(&request, &mut session))
@@ -198,13 +199,33 @@ pub async fn recommendations(
     Ok(Json(songs).into_response())
 }
 
+/// Longest profile name, in characters: profiles are people's names, and
+/// each stored verdict repeats its profile.
+const MAX_PROFILE_CHARS: usize = 64;
+
+/// The profile a request names, `"default"` if none; names that are empty,
+/// longer than [`MAX_PROFILE_CHARS`] or hold control characters are a 400.
+fn profile_name(given: Option<String>) -> Result<String, ApiError> {
+    let Some(name) = given else {
+        return Ok("default".into());
+    };
+    let length = name.chars().count();
+    if length == 0 || length > MAX_PROFILE_CHARS || name.chars().any(char::is_control) {
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            format!("profile must be 1 to {MAX_PROFILE_CHARS} characters, none of them control characters"),
+        ));
+    }
+    Ok(name)
+}
+
 /// A like or skip.
 #[derive(Deserialize, ToSchema)]
 pub struct FeedbackBody {
     /// The song's `id`, as in a recommendation.
     song_id: i64,
     verdict: Verdict,
-    /// Whose verdict it is (default `"default"`).
+    /// Whose verdict it is (default `"default"`; 1 to 64 characters).
     profile: Option<String>,
 }
 
@@ -214,7 +235,7 @@ pub struct FeedbackBody {
     responses(
         (status = 204, description = "Recorded; later lists follow it"),
         (status = 404, description = "No such song", body = ErrorBody),
-        (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 400, description = "Not JSON, or a bad profile name", body = ErrorBody),
         (status = 415, description = "Not sent as application/json", body = ErrorBody),
         (status = 422, description = "JSON that is not a like or skip", body = ErrorBody)))]
 pub async fn feedback(
@@ -223,7 +244,7 @@ pub async fn feedback(
 ) -> Result<StatusCode, ApiError> {
     let Json(body) = body?;
     let music = Arc::clone(&state.music);
-    let profile = body.profile.unwrap_or_else(|| "default".into());
+    let profile = profile_name(body.profile)?;
     let result =
         tokio::task::spawn_blocking(move || music.feedback(&profile, body.song_id, body.verdict))
             .await

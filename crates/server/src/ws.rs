@@ -347,7 +347,16 @@ async fn command(state: &AppState, viewer: &mut Viewer, text: &Utf8Bytes) -> ser
     }
     let mood = viewer.mood();
     let songs = match mood {
-        Some(mood) => songs_for(state, viewer, mood).await.unwrap_or_default(),
+        // An empty list would look like a genuine answer; the page keeps
+        // its current list on an error.
+        Some(mood) => match songs_for(state, viewer, mood).await {
+            Some(songs) => songs,
+            None => {
+                return json(&error_reply(
+                    "cannot make a playlist now (see the server log)".into(),
+                ))
+            }
+        },
         None => Vec::new(),
     };
     json(&SongsReply {
@@ -377,6 +386,7 @@ async fn songs_for(
         (result, session)
     })
     .await
+    .map_err(|e| tracing::error!(error = %e, "recommendation task failed"))
     .ok()?;
     viewer.session = session;
     match result {

@@ -546,6 +546,35 @@ fn hostile_requests() -> Vec<HostileRequest> {
             "/api/recommendations?emotion=sad&limit=99999999999999999999999",
             400,
         ),
+        get(
+            "profile name too long",
+            Box::leak(
+                format!(
+                    "/api/recommendations?emotion=sad&profile={}",
+                    "p".repeat(65)
+                )
+                .into_boxed_str(),
+            ),
+            400,
+        ),
+        post(
+            "feedback with a profile of a megabyte",
+            "/api/feedback",
+            "application/json",
+            format!(
+                r#"{{"song_id":1,"verdict":"like","profile":"{}"}}"#,
+                "p".repeat(1 << 20)
+            )
+            .as_bytes(),
+            400,
+        ),
+        post(
+            "feedback with a control character in the profile",
+            "/api/feedback",
+            "application/json",
+            br#"{"song_id":1,"verdict":"like","profile":"a\u0007b"}"#,
+            400,
+        ),
         post(
             "feedback for a missing song",
             "/api/feedback",
