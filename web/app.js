@@ -25,11 +25,20 @@
   let inFlight = false;
   let paused = false;
   let lastFrame = null;           // {width, height, faces} of the latest answer
+  let pendingSongs = null;        // a list that arrived while the server camera was paused
+  let noticeTimer = null;
   const moods = [];               // [{t, emotion}] of the session
   const startedAt = Date.now();
 
   function status(text, kind) {
     $("#status").text(text).attr("class", "badge text-bg-" + (kind || "secondary"));
+  }
+
+  /** Shows a message under the playlist for a few seconds. */
+  function notice(text) {
+    $("#notice").text(text).removeClass("d-none");
+    clearTimeout(noticeTimer);
+    noticeTimer = setTimeout(() => $("#notice").addClass("d-none"), 6000);
   }
 
   function showCameraMessage(text) {
@@ -115,6 +124,7 @@
 
   // ---- songs ------------------------------------------------------------
   function showSongs(songs) {
+    pendingSongs = null;
     const body = $("#songs").empty();
     $("#songs-empty").toggleClass("d-none", songs.length > 0);
     for (const song of songs) {
@@ -125,7 +135,7 @@
       row.append($("<td></td>").text(song.artist));
       const buttons = $('<td class="text-end text-nowrap"></td>');
       buttons.append(feedbackButton(song.id, "like", "Like"), " ", feedbackButton(song.id, "skip", "Skip"));
-      row.append(buttons);
+      row.attr("data-song-id", song.id).append(buttons);
       body.append(row);
     }
   }
@@ -133,13 +143,31 @@
   function feedbackButton(id, verdict, label) {
     return $('<button type="button" class="btn btn-sm btn-outline-secondary"></button>')
       .text(label)
-      .attr("title", verdict === "like" ? "More like this" : "Less like this")
-      .on("click", () => send({ type: "feedback", song_id: id, verdict: verdict }));
+      .attr({ title: verdict === "like" ? "More like this" : "Less like this", "data-verdict": verdict })
+      .on("click", () => {
+        if (!send({ type: "feedback", song_id: id, verdict: verdict })) notice("Not connected; try again in a moment.");
+      });
+  }
+
+  /** Marks a song the server recorded a verdict for; the list itself stays. */
+  function markVerdict(songId, verdict) {
+    const row = $("#songs tr").filter(function () { return $(this).attr("data-song-id") === String(songId); });
+    row.find("button").each(function () {
+      const chosen = $(this).attr("data-verdict") === verdict;
+      $(this).toggleClass("btn-success", chosen && verdict === "like")
+        .toggleClass("btn-secondary", chosen && verdict === "skip")
+        .toggleClass("btn-outline-secondary", !chosen)
+        .attr("aria-pressed", String(chosen));
+    });
+    row.toggleClass("opacity-50", verdict === "skip").attr("data-verdict", verdict);
   }
 
   // ---- socket -----------------------------------------------------------
+  /** Sends a command; false when the socket is not open. */
   function send(command) {
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(command));
+    if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+    socket.send(JSON.stringify(command));
+    return true;
   }
 
   function connect() {
@@ -154,9 +182,17 @@
     socket.onmessage = (event) => {
       const message = JSON.parse(event.data);
       if (message.type === "hello") {
+        // A new connection is a new viewer on the server: tell it the mode
+        // this page shows (the server starts every viewer in "match").
+        const mode = $("input[name=mode]:checked").val();
+        if (mode && mode !== "match") send({ type: "mode", mode: mode });
         start(message);
       } else if (message.type === "frame") {
-        if (captureMode === "server" && paused) return;
+        if (captureMode === "server" && paused) {
+          // Lists come only with mood changes: keep the latest for Resume.
+          if (message.songs) pendingSongs = message.songs;
+          return;
+        }
         inFlight = false;
         // Server frames arrive with their boxes drawn; the overlay is for ours.
         lastFrame = captureMode === "browser" ? message : null;
@@ -172,11 +208,18 @@
         inFlight = false;
         setTimeout(scheduleFrame, 100);
       } else if (message.type === "songs") {
-        showSongs(message.songs);
+        if (message.songs) showSongs(message.songs);
+      } else if (message.type === "feedback") {
+        markVerdict(message.song_id, message.verdict);
       } else if (message.type === "error") {
-        inFlight = false;
         console.warn("melodora:", message.message);
-        scheduleFrame();
+        if (message.about === "command") {
+          notice(message.message);
+        } else {
+          // A frame the server could not use still counts as answered.
+          inFlight = false;
+          scheduleFrame();
+        }
       }
     };
   }
@@ -187,10 +230,12 @@
     captureMode = hello.capture;
     if (captureMode === "server") {
       $("#video").addClass("d-none");
-      const feed = $("#feed").removeClass("d-none");
-      if (!feed.attr("src")) feed.attr("src", hello.video_feed);
+      // Always reload: after a server restart the old stream has ended.
+      $("#feed").removeClass("d-none").attr("src", hello.video_feed + "?since=" + Date.now());
       if (!paused) status("detecting", "success");
     } else {
+      $("#feed").addClass("d-none").removeAttr("src");
+      $("#video").removeClass("d-none");
       // A reconnect says hello again: the camera is started once.
       if (!camera) camera = startCamera();
       camera.then((ok) => { if (ok) { status("detecting", "success"); scheduleFrame(); } });
@@ -236,9 +281,11 @@
   }
 
   // ---- controls ---------------------------------------------------------
+  // While disconnected the change waits: the hello of the next connection sends it.
   $("input[name=mode]").on("change", function () { send({ type: "mode", mode: this.value }); });
   $("#pause").on("click", function () {
     paused = !paused;
+    if (!paused && pendingSongs) { showSongs(pendingSongs); pendingSongs = null; }
     $(this).text(paused ? "Resume" : "Pause");
     status(paused ? "paused" : "detecting", paused ? "secondary" : "success");
     scheduleFrame();

@@ -8,7 +8,8 @@
 // 3. Browser camera mode: opens the page in headless Debian chromium whose
 //    fake webcam plays the clip, and checks: a face box is drawn on the
 //    overlay, the stable mood reads happy and later sad, and the song table
-//    then holds >= 10 rows whose links open Spotify. Saves a screenshot.
+//    then holds >= 10 rows whose links open Spotify; paused, Like marks its
+//    song and leaves the list as it was. Saves a screenshot.
 // 4. Server camera mode: starts `melodora serve --video clip.y4m` and opens
 //    the page in a browser with no camera at all; checks that the page
 //    switches to the server's stream, that the streamed frames carry the face
@@ -197,6 +198,22 @@ async function checkMoodsAndSongs(page, afterHappy) {
   log(`${links.length} songs, all opening Spotify`);
 }
 
+/** Paused (no frames, so no mood change), Like marks the song and keeps the list. */
+async function checkLikeKeepsTheList(page) {
+  await page.click("#pause");
+  await page.waitForTimeout(500); // a frame in flight may still bring a list
+  const titles = () => page.$$eval("[data-testid=song] a", (as) => as.map((a) => a.textContent));
+  const before = await titles();
+  await page.click("[data-testid=song] button[data-verdict=like]");
+  await page.waitForFunction(
+    () => document.querySelector("[data-testid=song] button[data-verdict=like]").classList.contains("btn-success"),
+    null, { timeout: 10000 });
+  const after = await titles();
+  if (JSON.stringify(after) !== JSON.stringify(before)) fail(`Like replaced the list: ${before} -> ${after}`);
+  log("Like marked the song and kept the list");
+  await page.click("#pause");
+}
+
 async function screenshot(page, name, copyTo) {
   await page.waitForTimeout(500);
   const shot = join(out, name);
@@ -235,6 +252,7 @@ async function browserCameraMode(clip, work) {
       if (painted < 100) fail(`no face box on the overlay (${painted} painted pixels)`);
       log(`overlay: ${painted} painted pixels`);
     });
+    await checkLikeKeepsTheList(page);
     await screenshot(page, "webcam.png", process.env.E2E_SCREENSHOT);
   } finally {
     await browser.close();

@@ -15,11 +15,15 @@
 //! * `{"type":"frame","seq":n,"width":w,"height":h,"faces":[...],"mood":{...}|null,
 //!   "status":"face"|"no_face","dropped":d,"songs":[...]?}` per analysed
 //!   frame; `songs` only when the list changed;
-//! * `{"type":"songs","mood":...,"mode":...,"songs":[...]}` after a command;
+//! * `{"type":"songs","mood":...,"mode":...,"songs":[...]?}` after `mode` or
+//!   `refresh` (no `songs` while there is no stable mood yet);
+//! * `{"type":"feedback","song_id":12,"verdict":"like"}` once a verdict is
+//!   recorded: the list stays, later lists follow it;
 //! * `{"type":"dropped","seq":n,"dropped":d}` when the server was too busy
 //!   to analyse a frame in time (send the next one);
-//! * `{"type":"error","message":...}` for a bad frame or command (the
-//!   connection stays open).
+//! * `{"type":"error","about":"frame"|"command","message":...}` for a bad
+//!   frame (which counts as answered) or a failed command (the connection
+//!   stays open).
 //!
 //! Flow control: a client should send its next frame after the previous
 //! answer. A frame that arrives while one is being analysed replaces any
@@ -96,7 +100,19 @@ struct SongsReply {
     r#type: &'static str,
     mood: Option<StableMood>,
     mode: Mode,
-    songs: Vec<Recommendation>,
+    /// Absent while there is no stable mood (e.g. just after a reconnect):
+    /// the page keeps the list it shows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    songs: Option<Vec<Recommendation>>,
+}
+
+/// A like or skip was recorded; the list stays as it is and later lists
+/// follow the verdict.
+#[derive(Serialize)]
+struct FeedbackReply {
+    r#type: &'static str,
+    song_id: i64,
+    verdict: Verdict,
 }
 
 /// A frame the server had no time for (see [`crate::admission`]).
@@ -110,6 +126,9 @@ struct DroppedReply {
 #[derive(Serialize)]
 struct ErrorReply {
     r#type: &'static str,
+    /// What failed: `"frame"` (a frame sent in; it counts as answered) or
+    /// `"command"` (a text command; frames in flight are unaffected).
+    about: &'static str,
     message: String,
 }
 
@@ -144,13 +163,13 @@ pub async fn handle(mut socket: WebSocket, state: AppState) {
                 let Some(Ok(message)) = message else { break };
                 match message {
                     Message::Binary(_) if camera.is_some() => {
-                        let error = error_reply("this server analyses its own camera; it does not take frames".into());
+                        let error = frame_error("this server analyses its own camera; it does not take frames".into());
                         if send_json(&mut socket, &error).await.is_err() { break }
                     }
                     Message::Binary(frame) => {
                         if frame.len() > MAX_FRAME_BYTES {
                             let error = FrameError::TooLarge { size: frame.len(), max: MAX_FRAME_BYTES };
-                            if send_json(&mut socket, &error_reply(error.to_string())).await.is_err() { break }
+                            if send_json(&mut socket, &frame_error(error.to_string())).await.is_err() { break }
                         } else {
                             queue.offer(&state, frame);
                         }
@@ -170,7 +189,7 @@ pub async fn handle(mut socket: WebSocket, state: AppState) {
                         queue.dropped += 1;
                         serde_json::to_value(DroppedReply { r#type: "dropped", seq: frame_seq, dropped: queue.dropped })
                     }
-                    Err(error) => serde_json::to_value(error_reply(error.to_string())),
+                    Err(error) => serde_json::to_value(frame_error(error.to_string())),
                 };
                 let Ok(reply) = reply else { break };
                 if send_json(&mut socket, &reply).await.is_err() { break }
@@ -327,7 +346,7 @@ async fn frame_reply(
 async fn command(state: &AppState, viewer: &mut Viewer, text: &Utf8Bytes) -> serde_json::Value {
     let command = match parse_command(text.as_str()) {
         Ok(command) => command,
-        Err(message) => return json(&error_reply(message)),
+        Err(message) => return json(&command_error(message)),
     };
     match command {
         Command::Mode { mode } => viewer.mode = mode,
@@ -338,11 +357,17 @@ async fn command(state: &AppState, viewer: &mut Viewer, text: &Utf8Bytes) -> ser
             let result =
                 tokio::task::spawn_blocking(move || music.feedback(&profile, song_id, verdict))
                     .await;
-            match result {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return json(&error_reply(e.to_string())),
-                Err(e) => return json(&error_reply(e.to_string())),
-            }
+            // The list on the page stays: it marks the song, and the next
+            // list (a new mood, a mode change, a refresh) follows the verdict.
+            return match result {
+                Ok(Ok(())) => json(&FeedbackReply {
+                    r#type: "feedback",
+                    song_id,
+                    verdict,
+                }),
+                Ok(Err(e)) => json(&command_error(e.to_string())),
+                Err(e) => json(&command_error(e.to_string())),
+            };
         }
     }
     let mood = viewer.mood();
@@ -350,14 +375,14 @@ async fn command(state: &AppState, viewer: &mut Viewer, text: &Utf8Bytes) -> ser
         // An empty list would look like a genuine answer; the page keeps
         // its current list on an error.
         Some(mood) => match songs_for(state, viewer, mood).await {
-            Some(songs) => songs,
+            Some(songs) => Some(songs),
             None => {
-                return json(&error_reply(
+                return json(&command_error(
                     "cannot make a playlist now (see the server log)".into(),
                 ))
             }
         },
-        None => Vec::new(),
+        None => None,
     };
     json(&SongsReply {
         r#type: "songs",
@@ -398,9 +423,18 @@ async fn songs_for(
     }
 }
 
-fn error_reply(message: String) -> ErrorReply {
+fn frame_error(message: String) -> ErrorReply {
     ErrorReply {
         r#type: "error",
+        about: "frame",
+        message,
+    }
+}
+
+fn command_error(message: String) -> ErrorReply {
+    ErrorReply {
+        r#type: "error",
+        about: "command",
         message,
     }
 }

@@ -168,7 +168,8 @@ fn frames_get_faces_emotions_a_mood_and_songs() {
         assert_eq!(empty["status"], "no_face");
         assert_eq!(empty["mood"]["emotion"], mood);
 
-        // Commands: switch mode → a new list; feedback on a song → a new list.
+        // Commands: switch mode → a new list; feedback on a song → an
+        // acknowledgement (the page keeps its list); refresh → a new list.
         socket
             .send(Message::Text(r#"{"type":"mode","mode":"uplift"}"#.into()))
             .await
@@ -187,7 +188,43 @@ fn frames_get_faces_emotions_a_mood_and_songs() {
         let after = next_json(&mut socket, Duration::from_secs(10))
             .await
             .unwrap();
-        assert_eq!(after["type"], "songs", "{after}");
+        assert_eq!(
+            (&after["type"], &after["song_id"], &after["verdict"]),
+            (&"feedback".into(), &id.into(), &"like".into()),
+            "{after}"
+        );
+        assert!(after.get("songs").is_none(), "{after}");
+        socket
+            .send(Message::Text(r#"{"type":"refresh"}"#.into()))
+            .await
+            .unwrap();
+        let refreshed = next_json(&mut socket, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(refreshed["type"], "songs", "{refreshed}");
+        assert_eq!(refreshed["songs"].as_array().unwrap().len(), 15);
+    });
+}
+
+#[test]
+fn commands_before_a_mood_settles_leave_the_pages_list_alone() {
+    let addr = default_server(quick());
+    runtime().block_on(async {
+        let mut socket = connect(addr).await;
+        socket
+            .send(Message::Text(r#"{"type":"mode","mode":"uplift"}"#.into()))
+            .await
+            .unwrap();
+        let reply = next_json(&mut socket, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(reply["type"], "songs", "{reply}");
+        assert_eq!(reply["mode"], "uplift", "{reply}");
+        assert!(reply["mood"].is_null(), "{reply}");
+        assert!(
+            reply.get("songs").is_none(),
+            "no list, not an empty one: {reply}"
+        );
     });
 }
 
@@ -318,11 +355,17 @@ fn hostile_websocket_messages_get_errors_and_every_client_keeps_being_served() {
         let mut bystander = connect(addr).await;
         let mut socket = connect(addr).await;
         for (what, message, expected) in hostile_ws_messages() {
+            let about = if matches!(message, Message::Binary(_)) {
+                "frame"
+            } else {
+                "command"
+            };
             socket.send(message).await.unwrap();
             let reply = next_json(&mut socket, Duration::from_secs(10))
                 .await
                 .unwrap_or_else(|| panic!("{what}: no reply"));
             assert_eq!(reply["type"], "error", "{what}: {reply}");
+            assert_eq!(reply["about"], about, "{what}: {reply}");
             let text = reply["message"].as_str().unwrap_or_default();
             assert!(text.contains(expected), "{what}: {reply}");
         }

@@ -9,9 +9,9 @@
 //!
 //! * variety: at most 2 songs per artist in a list of 15 (the cap scales
 //!   with the list length), relaxed only when the catalog has nothing else;
-//! * no song repeats within a [`Session`] until the pool (the emotion's
-//!   songs in match mode, the whole catalog in uplift mode) is used up; then
-//!   the pool starts a new round;
+//! * no song repeats within a [`Session`] until the pool's songs (the
+//!   emotion's in match mode, the whole catalog's in uplift mode) that fit
+//!   the artist cap are used up; then the pool starts a new round;
 //! * feedback: likes and skips of the session's profile raise and lower the
 //!   song and similar songs (see [`preferences`]);
 //! * the same seed, session history and catalog give the same list.

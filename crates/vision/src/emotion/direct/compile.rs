@@ -459,6 +459,9 @@ fn plan_conv<'a>(
     let [oc, ic, kh, kw] = shape[..] else {
         return fail("weights are not 4-D");
     };
+    if oc == 0 || ic == 0 || kh == 0 || kw == 0 {
+        return fail("a dimension of the weights is 0");
+    }
     let depthwise = match attr_i64(node, "group")?.unwrap_or(1) {
         1 => false,
         g if g as usize == c && oc == c && ic == 1 => true,
@@ -511,7 +514,7 @@ fn fold_batch_norm<'a>(
     let [scale, shift, mean, var] = [1, 2, 3, 4].map(|i| weights(i).and_then(f32_values));
     let (scale, shift, mean, var) = (scale?, shift?, mean?, var?);
     let oc = conv.bias.len();
-    if [&scale, &shift, &mean, &var].iter().any(|v| v.len() != oc) {
+    if oc == 0 || [&scale, &shift, &mean, &var].iter().any(|v| v.len() != oc) {
         return Err(format!(
             "BatchNormalization {}: parameter lengths",
             node.name
