@@ -52,6 +52,11 @@ pub trait FrameSource {
     fn pace(&self) -> Option<f64>;
     /// What the source is, for logs.
     fn describe(&self) -> String;
+    /// Whether the picture jumped (a file looped back to its start) since
+    /// the last call: faces being tracked are then not where they were.
+    fn take_cut(&mut self) -> bool {
+        false
+    }
 }
 
 /// Why the server camera failed.
@@ -70,6 +75,8 @@ pub struct LoopingVideo {
     reader: VideoReader,
     path: String,
     fps: f64,
+    /// Set when the file rewound; see [`FrameSource::take_cut`].
+    looped: bool,
 }
 
 impl LoopingVideo {
@@ -101,6 +108,7 @@ impl LoopingVideo {
             reader,
             path: name,
             fps,
+            looped: false,
         })
     }
 }
@@ -115,10 +123,15 @@ impl FrameSource for LoopingVideo {
             return Ok(frame);
         }
         self.reader.rewind().map_err(error)?;
+        self.looped = true;
         self.reader
             .next_frame()
             .map_err(error)?
             .ok_or_else(|| error(VideoError::NoFrames))
+    }
+
+    fn take_cut(&mut self) -> bool {
+        std::mem::take(&mut self.looped)
     }
 
     fn pace(&self) -> Option<f64> {
@@ -258,6 +271,11 @@ fn capture_loop(
         };
         failures = 0;
         seq += 1;
+        if source.take_cut() {
+            if let Some(tracker) = tracker.as_deref_mut() {
+                tracker.reset();
+            }
+        }
         match process(vision, tracker.as_deref_mut(), frame) {
             Ok((analysis, jpeg)) => {
                 frames.send_replace(Some(Arc::new(CapturedFrame {
@@ -444,6 +462,26 @@ mod tests {
         let started = Instant::now();
         pacer.wait(&stop);
         assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_looping_file_reports_the_cut_once_per_loop() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("two.y4m");
+        let mut bytes = b"YUV4MPEG2 W2 H2 F10:1 C444\n".to_vec();
+        for _ in 0..2 {
+            bytes.extend(b"FRAME\n");
+            bytes.extend([128u8; 12]);
+        }
+        std::fs::write(&path, bytes).unwrap();
+        let mut video = LoopingVideo::open(&path, None).unwrap();
+        let cuts: Vec<bool> = (0..5)
+            .map(|_| {
+                video.next_frame().unwrap();
+                video.take_cut()
+            })
+            .collect();
+        assert_eq!(cuts, [false, false, true, false, true]);
     }
 
     #[test]
