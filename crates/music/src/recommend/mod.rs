@@ -169,14 +169,19 @@ impl Recommender {
         let feedback = store.feedback(&session.profile)?;
         let picks = self.pick(request, session, &feedback);
         let ids: Vec<i64> = picks.iter().map(|p| p.song_id).collect();
-        let songs = store.songs(&ids)?;
+        // Matched by id, not position: a song the store no longer has (the
+        // index is older than an import) is left out without shifting the
+        // scores of the others.
+        let mut songs: HashMap<i64, Song> =
+            store.songs(&ids)?.into_iter().map(|s| (s.id, s)).collect();
         Ok(picks
             .into_iter()
-            .zip(songs)
-            .map(|(pick, song)| Recommendation {
-                song,
-                score: pick.score,
-                target: pick.target,
+            .filter_map(|pick| {
+                Some(Recommendation {
+                    song: songs.remove(&pick.song_id)?,
+                    score: pick.score,
+                    target: pick.target,
+                })
             })
             .collect())
     }

@@ -123,9 +123,13 @@ impl Store {
         self.conn
             .pragma_update(None, "cache_size", IMPORT_CACHE_KIB)?;
         let result = self.import_in_transaction(source, replace_default, body);
-        self.conn
-            .pragma_update(None, "cache_size", DEFAULT_CACHE_KIB)?;
-        result
+        let restored = self
+            .conn
+            .pragma_update(None, "cache_size", DEFAULT_CACHE_KIB);
+        // The import's own error matters more than the cache setting's.
+        let summary = result?;
+        restored?;
+        Ok(summary)
     }
 
     fn import_in_transaction(

@@ -66,10 +66,14 @@ impl Store {
             let mut rows = by_id.query([id])?;
             let Some(row) = rows.next()? else { continue };
             let track = track_from_row(row)?;
-            let mut emotions: Vec<Emotion> = emotions_of
-                .query_map([id], |row| row.get::<_, String>(0))?
-                .filter_map(|name| name.ok()?.parse().ok())
-                .collect();
+            let mut emotions: Vec<Emotion> = Vec::new();
+            for name in emotions_of.query_map([id], |row| row.get::<_, String>(0))? {
+                // A name this build does not know (a newer build's) is skipped;
+                // a failed read is an error.
+                if let Ok(emotion) = name?.parse() {
+                    emotions.push(emotion);
+                }
+            }
             emotions.sort();
             songs.push(Song {
                 id,
