@@ -141,7 +141,7 @@
   }
 
   function feedbackButton(id, verdict, label) {
-    return $('<button type="button" class="btn btn-sm btn-outline-secondary"></button>')
+    return $('<button type="button" class="btn btn-sm btn-outline-secondary" aria-pressed="false"></button>')
       .text(label)
       .attr({ title: verdict === "like" ? "More like this" : "Less like this", "data-verdict": verdict })
       .on("click", () => {
@@ -159,7 +159,7 @@
         .toggleClass("btn-outline-secondary", !chosen)
         .attr("aria-pressed", String(chosen));
     });
-    row.toggleClass("opacity-50", verdict === "skip").attr("data-verdict", verdict);
+    row.toggleClass("opacity-50", verdict === "skip").attr("data-marked", verdict);
   }
 
   // ---- socket -----------------------------------------------------------

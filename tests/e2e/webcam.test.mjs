@@ -201,15 +201,21 @@ async function checkMoodsAndSongs(page, afterHappy) {
 /** Paused (no frames, so no mood change), Like marks the song and keeps the list. */
 async function checkLikeKeepsTheList(page) {
   await page.click("#pause");
-  await page.waitForTimeout(500); // a frame in flight may still bring a list
-  const titles = () => page.$$eval("[data-testid=song] a", (as) => as.map((a) => a.textContent));
-  const before = await titles();
+  const titles = () => page.$$eval("[data-testid=song] a", (as) => as.map((a) => a.textContent).join("\n"));
+  // A frame in flight when pausing may still bring a list: wait until the list holds still.
+  let before = await titles();
+  for (let settled = 0; settled < 2;) {
+    await page.waitForTimeout(500);
+    const now = await titles();
+    settled = now === before ? settled + 1 : 0;
+    before = now;
+  }
   await page.click("[data-testid=song] button[data-verdict=like]");
   await page.waitForFunction(
     () => document.querySelector("[data-testid=song] button[data-verdict=like]").classList.contains("btn-success"),
     null, { timeout: 10000 });
   const after = await titles();
-  if (JSON.stringify(after) !== JSON.stringify(before)) fail(`Like replaced the list: ${before} -> ${after}`);
+  if (after !== before) fail(`Like replaced the list:\n${before}\n->\n${after}`);
   log("Like marked the song and kept the list");
   await page.click("#pause");
 }

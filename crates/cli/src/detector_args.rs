@@ -9,7 +9,7 @@ use melodora_vision::{Cascade, DecodeLimits, DetectParams, HaarDetector};
 /// Options that choose and tune the face detector.
 #[derive(Args, Debug, Clone)]
 pub struct DetectorArgs {
-    /// How much the search window grows per pyramid level (> 1).
+    /// How much the search window grows per pyramid level (at least 1.01).
     #[arg(long, default_value_t = 1.1)]
     pub scale_factor: f64,
     /// Neighbouring detections needed to keep a face (0 = raw windows).

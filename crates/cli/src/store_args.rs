@@ -31,3 +31,11 @@ impl StoreArgs {
             .with_context(|| format!("cannot open the song store in {}", dir.display()))
     }
 }
+
+/// Parses `--profile`: the names the store accepts (see
+/// [`melodora_music::check_profile_name`]), refused before anything runs.
+pub fn profile_name(name: &str) -> std::result::Result<String, String> {
+    melodora_music::check_profile_name(name)
+        .map(|()| name.to_owned())
+        .map_err(|e| e.to_string())
+}

@@ -171,6 +171,29 @@ fn malformed_rows_are_reported_and_strict_mode_rejects_the_import() {
 }
 
 #[test]
+fn an_import_that_accepts_nothing_lists_every_bad_row_and_keeps_the_catalog() {
+    let data = tempfile::tempdir().unwrap();
+    let input = tempfile::tempdir().unwrap();
+    let file = input.path().join("sad.csv");
+    std::fs::write(&file, ",Name,Album,Artist\n0,Broken\n1,,No Title,Band\n").unwrap();
+    let before = stats(data.path());
+
+    let message = failed(&melodora(
+        data.path(),
+        &["catalog", "import", file.to_str().unwrap(), "--json"],
+    ));
+    for line in [2, 3] {
+        assert!(
+            message.contains(&format!("skipped {}:{line}:", file.display())),
+            "{message}"
+        );
+    }
+    assert!(message.contains("no song was accepted"), "{message}");
+    assert!(message.contains("2 malformed rows"), "{message}");
+    assert_eq!(stats(data.path()), before, "the default catalog is kept");
+}
+
+#[test]
 fn bad_paths_and_words_fail_cleanly() {
     let data = tempfile::tempdir().unwrap();
     let missing = melodora(data.path(), &["catalog", "import", "/no/such/catalog"]);
@@ -180,6 +203,15 @@ fn bad_paths_and_words_fail_cleanly() {
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("bored"));
     let no_song = melodora(data.path(), &["feedback", "like", "987654"]);
     assert!(failed(&no_song).contains("987654"));
+    let long_profile = "p".repeat(65);
+    for args in [
+        &["feedback", "like", "1", "--profile", &long_profile][..],
+        &["recommend", "happy", "--profile", ""][..],
+    ] {
+        let refused = melodora(data.path(), args);
+        assert_eq!(refused.status.code(), Some(2), "a usage error: {args:?}");
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("1 to 64 characters"));
+    }
     let no_credentials = melodora(
         data.path(),
         &[

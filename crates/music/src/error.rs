@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::import::RowProblem;
+use crate::store::MAX_PROFILE_CHARS;
 
 /// Everything that can go wrong in the music crate.
 #[derive(Debug, thiserror::Error)]
@@ -28,16 +29,21 @@ pub enum Error {
     Strict(RowProblem),
     /// An import that accepts no song would only empty the store (the first
     /// import replaces the default catalog), so it is refused instead.
-    #[error("{source_name}: no song was accepted{why}; nothing was imported")]
+    #[error(
+        "{source_name}: no song was accepted{}; nothing was imported",
+        first_problem(problems)
+    )]
     NothingAccepted {
         source_name: String,
-        /// " (N malformed rows; the first: ...)", or empty.
-        why: String,
+        /// Every malformed row, for the caller to list.
+        problems: Vec<RowProblem>,
     },
     #[error("{path} already exists; not overwriting it")]
     WouldOverwrite { path: PathBuf },
     #[error("no song with id {0} in the catalog")]
     UnknownSong(i64),
+    #[error("a profile name must be 1 to {MAX_PROFILE_CHARS} characters, none of them control characters")]
+    BadProfileName,
     #[error("the store at {path} was written by a newer Melodora (schema version {found}, this build knows up to {known})")]
     NewerSchema {
         path: PathBuf,
@@ -49,6 +55,15 @@ pub enum Error {
     Store(rusqlite::Error),
     #[error("Spotify: {0}")]
     Spotify(String),
+}
+
+/// " (N malformed row(s); the first: ...)", or nothing when there were none.
+fn first_problem(problems: &[RowProblem]) -> String {
+    match problems {
+        [] => String::new(),
+        [only] => format!(" (1 malformed row: {only})"),
+        [first, ..] => format!(" ({} malformed rows; the first: {first})", problems.len()),
+    }
 }
 
 /// Result with the crate's [`Error`].

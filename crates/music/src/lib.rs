@@ -24,6 +24,7 @@ pub use export::{export_original_format, ExportedFile};
 pub use recommend::{Mode, Recommendation, Recommender, Request, Session, DEFAULT_LIMIT};
 pub use song::{search_link, AudioFeatures, InvalidSpotifyId, Song, SpotifyId, Track};
 pub use store::{
-    build_default_catalog, default_data_dir, CatalogOrigin, CatalogStats, EmotionCount,
-    ImportOptions, ImportSummary, Store, Verdict, DEFAULT_CATALOG_CSV, STORE_FILE,
+    build_default_catalog, check_profile_name, default_data_dir, CatalogOrigin, CatalogStats,
+    EmotionCount, ImportOptions, ImportSummary, Store, Verdict, DEFAULT_CATALOG_CSV,
+    MAX_PROFILE_CHARS, STORE_FILE,
 };

@@ -7,7 +7,7 @@ use melodora_core::Emotion;
 use melodora_music::import::catalog_files;
 use melodora_music::{
     build_default_catalog, export_original_format, CatalogOrigin, Error, ImportOptions, Store,
-    DEFAULT_CATALOG_CSV,
+    Verdict, DEFAULT_CATALOG_CSV,
 };
 
 fn shared_catalogs() -> PathBuf {
@@ -368,6 +368,19 @@ fn an_import_that_accepts_no_song_is_refused_and_keeps_the_default_catalog() {
     assert_eq!(store.stats().unwrap(), before);
     assert_eq!(store.origin().unwrap(), CatalogOrigin::Default);
     assert_eq!(list(&store, Emotion::Sad), before_sad);
+}
+
+#[test]
+fn the_store_refuses_profile_names_that_the_api_and_cli_refuse() {
+    let mut store = Store::open_in_memory(true).unwrap();
+    let id = store.emotion_list(Emotion::Happy).unwrap()[0].id;
+    for bad in [String::new(), "p".repeat(65), "a\u{7}b".into()] {
+        let result = store.record_feedback(&bad, id, Verdict::Like);
+        assert!(matches!(result, Err(Error::BadProfileName)), "{bad:?}");
+    }
+    store
+        .record_feedback(&"p".repeat(64), id, Verdict::Like)
+        .unwrap();
 }
 
 #[test]

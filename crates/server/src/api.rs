@@ -199,23 +199,14 @@ pub async fn recommendations(
     Ok(Json(songs).into_response())
 }
 
-/// Longest profile name, in characters: profiles are people's names, and
-/// each stored verdict repeats its profile.
-const MAX_PROFILE_CHARS: usize = 64;
-
-/// The profile a request names, `"default"` if none; names that are empty,
-/// longer than [`MAX_PROFILE_CHARS`] or hold control characters are a 400.
+/// The profile a request names, `"default"` if none; a name the store would
+/// refuse (see [`melodora_music::check_profile_name`]) is a 400.
 fn profile_name(given: Option<String>) -> Result<String, ApiError> {
     let Some(name) = given else {
         return Ok("default".into());
     };
-    let length = name.chars().count();
-    if length == 0 || length > MAX_PROFILE_CHARS || name.chars().any(char::is_control) {
-        return Err(ApiError(
-            StatusCode::BAD_REQUEST,
-            format!("profile must be 1 to {MAX_PROFILE_CHARS} characters, none of them control characters"),
-        ));
-    }
+    melodora_music::check_profile_name(&name)
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.to_string()))?;
     Ok(name)
 }
 

@@ -32,6 +32,7 @@ pub const DEFAULT_FILE_FPS: f64 = 15.0;
 /// declared by the file: a hostile header's rate must neither stall the
 /// camera for hours nor make it decode without end.
 pub const MIN_FILE_FPS: f64 = 0.1;
+/// See [`MIN_FILE_FPS`].
 pub const MAX_FILE_FPS: f64 = 240.0;
 /// Most frames skipped in one go when analysis falls behind; a source that
 /// cannot even be read in real time is re-timed instead of chased.
@@ -77,6 +78,8 @@ pub struct LoopingVideo {
     fps: f64,
     /// Set when the file rewound; see [`FrameSource::take_cut`].
     looped: bool,
+    /// A file of one frame (a still) loops without cuts.
+    still: bool,
 }
 
 impl LoopingVideo {
@@ -93,6 +96,7 @@ impl LoopingVideo {
             .next_frame()
             .map_err(error)?
             .ok_or_else(|| error(VideoError::NoFrames))?;
+        let still = reader.next_frame().map_err(error)?.is_none();
         reader.rewind().map_err(error)?;
         let declared = reader.frame_rate().filter(|rate| {
             let usable = (MIN_FILE_FPS..=MAX_FILE_FPS).contains(rate);
@@ -109,6 +113,7 @@ impl LoopingVideo {
             path: name,
             fps,
             looped: false,
+            still,
         })
     }
 }
@@ -131,7 +136,7 @@ impl FrameSource for LoopingVideo {
     }
 
     fn take_cut(&mut self) -> bool {
-        std::mem::take(&mut self.looped)
+        std::mem::take(&mut self.looped) && !self.still
     }
 
     fn pace(&self) -> Option<f64> {
@@ -445,7 +450,8 @@ mod tests {
 
     #[test]
     fn a_pacer_hours_behind_skips_a_bounded_number_and_plays_on() {
-        let mut pacer = Pacer::new(Some(100.0));
+        // One frame a second: the check after re-timing cannot be a frame late.
+        let mut pacer = Pacer::new(Some(1.0));
         pacer.start -= Duration::from_secs(3600);
         let mut source = CountingSource(0);
         next_on_time(&mut source, &mut pacer).unwrap();
@@ -458,9 +464,18 @@ mod tests {
     fn a_slow_pace_still_stops_promptly() {
         let mut pacer = Pacer::new(Some(MIN_FILE_FPS));
         pacer.position = 1; // due in ten seconds
-        let stop = AtomicBool::new(true);
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopper = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(150));
+                stop.store(true, Ordering::Relaxed);
+            })
+        };
         let started = Instant::now();
         pacer.wait(&stop);
+        stopper.join().unwrap();
+        // Ten seconds unless the stop was noticed mid-sleep.
         assert!(started.elapsed() < Duration::from_secs(5));
     }
 
@@ -482,6 +497,16 @@ mod tests {
             })
             .collect();
         assert_eq!(cuts, [false, false, true, false, true]);
+
+        let path = dir.path().join("still.y4m");
+        let mut bytes = b"YUV4MPEG2 W2 H2 F10:1 C444\nFRAME\n".to_vec();
+        bytes.extend([128u8; 12]);
+        std::fs::write(&path, bytes).unwrap();
+        let mut still = LoopingVideo::open(&path, None).unwrap();
+        for _ in 0..3 {
+            still.next_frame().unwrap();
+            assert!(!still.take_cut(), "a still keeps its tracked faces");
+        }
     }
 
     #[test]

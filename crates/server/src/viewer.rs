@@ -22,6 +22,9 @@ pub struct Viewer {
     pub session: Session,
     pub mode: Mode,
     follow: Follow,
+    /// The mood changed but no list could be made for it: the next frame
+    /// tries again rather than leave the page on the old mood's list.
+    pub list_owed: bool,
 }
 
 impl Viewer {
@@ -31,6 +34,7 @@ impl Viewer {
             session: Session::new("default", seed),
             mode: Mode::Match,
             follow,
+            list_owed: false,
         }
     }
 

@@ -321,8 +321,12 @@ async fn frame_reply(
 ) -> Result<serde_json::Value, serde_json::Error> {
     let now_ms = started.elapsed().as_millis() as u64;
     let (mood, changed) = viewer.observe(&analysis.faces, now_ms);
-    let songs = match (changed, mood) {
-        (true, Some(mood)) => songs_for(state, viewer, mood).await,
+    let songs = match mood {
+        Some(mood) if changed || viewer.list_owed => {
+            let songs = songs_for(state, viewer, mood).await;
+            viewer.list_owed = songs.is_none();
+            songs
+        }
         _ => None,
     };
     serde_json::to_value(FrameReply {
@@ -375,7 +379,10 @@ async fn command(state: &AppState, viewer: &mut Viewer, text: &Utf8Bytes) -> ser
         // An empty list would look like a genuine answer; the page keeps
         // its current list on an error.
         Some(mood) => match songs_for(state, viewer, mood).await {
-            Some(songs) => Some(songs),
+            Some(songs) => {
+                viewer.list_owed = false;
+                Some(songs)
+            }
             None => {
                 return json(&command_error(
                     "cannot make a playlist now (see the server log)".into(),
@@ -439,9 +446,11 @@ fn command_error(message: String) -> ErrorReply {
     }
 }
 
+/// A command's reply as JSON.
 fn json<T: Serialize>(value: &T) -> serde_json::Value {
-    serde_json::to_value(value)
-        .unwrap_or_else(|e| serde_json::json!({"type": "error", "message": e.to_string()}))
+    serde_json::to_value(value).unwrap_or_else(
+        |e| serde_json::json!({"type": "error", "about": "command", "message": e.to_string()}),
+    )
 }
 
 async fn send_json<T: Serialize>(socket: &mut WebSocket, value: &T) -> Result<(), axum::Error> {

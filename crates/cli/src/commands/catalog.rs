@@ -130,8 +130,20 @@ pub fn run(args: CatalogArgs) -> Result<ExitCode> {
 fn import(args: ImportArgs) -> Result<ExitCode> {
     let files = catalog_files(&args.path, args.emotion)?;
     let mut store = args.store.open()?;
-    let summary = store.import_files(&files, args.options.into())?;
+    let summary = store
+        .import_files(&files, args.options.into())
+        .inspect_err(list_refused_rows)?;
     print_summary(&summary, args.json)
+}
+
+/// An import refused for accepting no song lists every row it skipped, as
+/// an accepted import does, before the error itself is reported.
+fn list_refused_rows(error: &melodora_music::Error) {
+    if let melodora_music::Error::NothingAccepted { problems, .. } = error {
+        for problem in problems {
+            eprintln!("melodora: skipped {problem}");
+        }
+    }
 }
 
 fn import_spotify(args: ImportSpotifyArgs) -> Result<ExitCode> {

@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 use melodora_music::Verdict;
 
-use crate::store_args::StoreArgs;
+use crate::store_args::{profile_name, StoreArgs};
 
 #[derive(Args, Debug)]
 pub struct FeedbackArgs {
@@ -17,8 +17,8 @@ pub struct FeedbackArgs {
     /// The song's id (the first column of `melodora recommend`).
     #[arg(value_name = "SONG_ID")]
     pub song_id: i64,
-    /// Whose verdict this is.
-    #[arg(long, default_value = "default", value_name = "NAME")]
+    /// Whose verdict this is (1 to 64 characters).
+    #[arg(long, default_value = "default", value_name = "NAME", value_parser = profile_name)]
     pub profile: String,
     #[command(flatten)]
     pub store: StoreArgs,

@@ -9,7 +9,7 @@ use melodora_core::Emotion;
 use melodora_music::{Mode, Recommender, Request, Session, DEFAULT_LIMIT};
 
 use crate::report::format_table;
-use crate::store_args::StoreArgs;
+use crate::store_args::{profile_name, StoreArgs};
 
 #[derive(Args, Debug)]
 pub struct RecommendArgs {
@@ -28,8 +28,8 @@ pub struct RecommendArgs {
     /// the same name do not repeat them until the pool is used up.
     #[arg(long, value_name = "NAME")]
     pub session: Option<String>,
-    /// Whose likes and skips count.
-    #[arg(long, default_value = "default", value_name = "NAME")]
+    /// Whose likes and skips count (1 to 64 characters).
+    #[arg(long, default_value = "default", value_name = "NAME", value_parser = profile_name)]
     pub profile: String,
     /// Seed for breaking near-ties; the same seed gives the same list.
     #[arg(long, default_value_t = 0)]

@@ -40,9 +40,25 @@ impl FromStr for Verdict {
     }
 }
 
+/// Longest profile name, in characters: profiles name people, and each
+/// stored verdict repeats its profile's name.
+pub const MAX_PROFILE_CHARS: usize = 64;
+
+/// Checks a profile name: 1 to [`MAX_PROFILE_CHARS`] characters, none of
+/// them control characters. The CLI, the HTTP API and the store all apply
+/// it, so a profile made in one can be used in the others.
+pub fn check_profile_name(name: &str) -> Result<()> {
+    let length = name.chars().count();
+    if length == 0 || length > MAX_PROFILE_CHARS || name.chars().any(char::is_control) {
+        return Err(Error::BadProfileName);
+    }
+    Ok(())
+}
+
 impl Store {
     /// Records `profile`'s verdict on a song; a new verdict replaces the old.
     pub fn record_feedback(&mut self, profile: &str, song_id: i64, verdict: Verdict) -> Result<()> {
+        check_profile_name(profile)?;
         self.require_song(song_id)?;
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)

@@ -157,16 +157,9 @@ impl Store {
         }
         if summary.songs_added + summary.songs_known == 0 {
             // Dropping `tx` rolls back, the default catalog's removal included.
-            let why = match summary.problems.first() {
-                Some(first) => format!(
-                    " ({} malformed rows; the first: {first})",
-                    summary.problems.len()
-                ),
-                None => String::new(),
-            };
             return Err(Error::NothingAccepted {
                 source_name: source.to_owned(),
-                why,
+                problems: summary.problems,
             });
         }
         finish_import(&tx, import_id, &summary)?;

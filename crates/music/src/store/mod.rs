@@ -17,7 +17,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension};
 
 pub use default_catalog::{build_default_catalog, DEFAULT_CATALOG_CSV};
-pub use feedback::Verdict;
+pub use feedback::{check_profile_name, Verdict, MAX_PROFILE_CHARS};
 pub use import::{ImportOptions, ImportSummary};
 pub use queries::{CatalogStats, EmotionCount, IndexRows, IndexSong};
 

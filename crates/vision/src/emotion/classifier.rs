@@ -331,7 +331,8 @@ impl EmotionClassifier {
             }
             softmax(&mut probs);
         }
-        if let Some(bad) = probs.iter().find(|p| !(0.0..=1.0 + 1e-3).contains(*p)) {
+        // Rounding may leave a softmax a hair outside [0, 1]; more is wrong.
+        if let Some(bad) = probs.iter().find(|p| !(-1e-3..=1.0 + 1e-3).contains(*p)) {
             return Err(ModelError::Inference(format!(
                 "the model produced {bad} as a probability; if its outputs are not \
                  probabilities from 0 to 1, describe them as \"logits\" (output), and \
@@ -340,7 +341,7 @@ impl EmotionClassifier {
         }
         let mut probabilities = [0f32; 7];
         for (e, p) in self.emotions.iter().zip(probs) {
-            probabilities[*e as usize] = p;
+            probabilities[*e as usize] = p.clamp(0.0, 1.0);
         }
         Ok(EmotionScores { probabilities })
     }

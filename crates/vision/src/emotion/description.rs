@@ -111,10 +111,13 @@ pub struct ModelDescription {
     pub output: OutputKind,
 }
 
-/// Reads the text of a JSON description file (they are a few hundred bytes; 1 MiB is
-/// plenty and bounds what a hostile path can make us read).
+/// Largest description file read: they are a few hundred bytes.
+const MAX_DESCRIPTION_BYTES: u64 = 1024 * 1024;
+
+/// Reads the text of a JSON description file, at most
+/// [`MAX_DESCRIPTION_BYTES`] whatever the path names.
 pub fn read_description_text(path: &Path) -> std::io::Result<String> {
-    let bytes = melodora_core::read_at_most(path, 1024 * 1024)?;
+    let bytes = melodora_core::read_at_most(path, MAX_DESCRIPTION_BYTES)?;
     String::from_utf8(bytes)
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
 }
