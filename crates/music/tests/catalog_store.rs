@@ -313,8 +313,23 @@ fn the_first_import_replaces_the_default_catalog_unless_add() {
     assert!(default_songs > 1000);
 
     let mut replaced = Store::open_in_memory(true).unwrap();
+    let highest_default_id = Emotion::ALL
+        .iter()
+        .flat_map(|&e| replaced.emotion_list(e).unwrap())
+        .map(|song| song.id)
+        .max()
+        .unwrap();
     import(&mut replaced, &file, None, ImportOptions::default()).unwrap();
     assert_eq!(replaced.song_count().unwrap(), 1);
+    // Ids are not handed out again: an old id in an open page or a saved
+    // session cannot name the new song.
+    let mine = &replaced.emotion_list(Emotion::Happy).unwrap()[0];
+    assert_eq!(mine.track.title, "Mine");
+    assert!(
+        mine.id > highest_default_id,
+        "{} <= {highest_default_id}",
+        mine.id
+    );
 
     let mut merged = Store::open_in_memory(true).unwrap();
     let summary = import(

@@ -681,7 +681,7 @@ fn an_import_by_another_process_reaches_the_running_servers_lists() {
     assert!(before.as_array().unwrap().len() > 1, "{before}");
 
     // `melodora catalog import` on the same data dir: the first import
-    // replaces the default catalog, and SQLite reuses the song ids.
+    // replaces the default catalog under the running server.
     let csv = data.path().join("happy.csv");
     std::fs::write(&csv, ",Name,Album,Artist\n0,Brand New Song,Fresh,Someone\n").unwrap();
     let files = melodora_music::import::catalog_files(&csv, None).unwrap();

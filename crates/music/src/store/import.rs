@@ -145,15 +145,20 @@ impl Store {
             replaced_default: replace_default,
             ..ImportSummary::default()
         };
-        if replace_default {
-            tx.execute("DELETE FROM songs", [])?;
-        }
+        let placeholder = if replace_default {
+            Some(empty_keeping_ids(&tx)?)
+        } else {
+            None
+        };
         let import_id = begin_import(&tx, source)?;
         {
             let mut writer = Writer::new(&tx, import_id, "user")?;
             body(&mut writer, &mut summary)?;
             summary.songs_added = writer.added;
             summary.songs_known = writer.known;
+        }
+        if let Some(id) = placeholder {
+            tx.execute("DELETE FROM songs WHERE id = ?1", [id])?;
         }
         if summary.songs_added + summary.songs_known == 0 {
             // Dropping `tx` rolls back, the default catalog's removal included.
@@ -204,6 +209,26 @@ pub(super) fn seed_default(conn: &mut Connection) -> Result<()> {
     )?;
     tx.commit()?;
     Ok(())
+}
+
+/// Empties the songs table without letting their ids be handed out again.
+///
+/// SQLite gives a new row the highest id + 1, so after `DELETE FROM songs`
+/// ids would start again at 1 and name other songs than they did in open
+/// pages and saved sessions. A placeholder row at the old highest id (with
+/// a key no real song has: keys are never empty) keeps new ids above every
+/// old one; the caller deletes it, returned here, before committing.
+fn empty_keeping_ids(tx: &Transaction<'_>) -> Result<i64> {
+    let highest: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) FROM songs", [], |row| {
+        row.get(0)
+    })?;
+    tx.execute("DELETE FROM songs", [])?;
+    tx.execute(
+        "INSERT INTO songs(id, key, title, album, artist, origin)
+         VALUES (?1, '', '', '', '', 'placeholder')",
+        [highest],
+    )?;
+    Ok(highest)
 }
 
 fn reject(problem: RowProblem, strict: bool, problems: &mut Vec<RowProblem>) -> Result<()> {
