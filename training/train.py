@@ -7,14 +7,29 @@ learning-rate schedule with warm-up, label smoothing and batch-level augmentatio
 affine: shift, scale, rotation, horizontal flip; random erasing). Mixed precision (bf16
 autocast) runs on CPUs with AMX/AVX-512-BF16 and on GPUs alike.
 
-Checkpoints every epoch to RUN_DIR/last.pt (model, optimiser, scheduler, RNG states, history)
-and keeps the best-by-val-accuracy weights in RUN_DIR/best.pt; rerunning the same command
-resumes from last.pt. Only `train` is used for fitting and only `val` for model selection.
+Checkpoints every epoch (--checkpoint-every N: every N epochs, for a GPU, where an epoch takes
+about as long as writing a wide network's state) to RUN_DIR/last.pt (model, optimiser,
+scheduler, RNG states, history) and keeps the best-by-val-accuracy weights in RUN_DIR/best.pt;
+rerunning the same command resumes from last.pt. Only `train` is used for fitting and only `val`
+for model selection.
 
 With --teacher FILE it learns by knowledge distillation: the loss mixes the label-smoothed
 cross-entropy with the KL divergence to an ensemble's soft targets on the same training images
 (FILE from training/teacher.py), so one network learns what several agree on. With --init CKPT it
 fine-tunes CKPT that way; without, it trains a fresh network on them ("born-again").
+
+With --teacher-net CKPT (repeatable) the targets are computed online instead: the teachers (and
+their mirror images) see the very augmented batch the student sees, every step. Fixed targets
+from teacher.py are the teachers' view of the clean training images, which they have nearly
+memorised; online targets are their view of a new image each time, which is what lets a student
+match a stronger teacher (Beyer et al., "Knowledge distillation: a good teacher is patient and
+consistent", 2022). It costs the teachers' forward passes, so it is meant for a GPU.
+
+A CUDA GPU is used when present: the splits, the model and the augmentation all live on it.
+--time-budget S times the warm-up epoch (after its first steps, which pay for start-up) and,
+if --epochs would not end within S seconds, shortens the run to what fits; the cosine schedule
+starts after the warm-up epoch, so this is the same as having asked for that many epochs. It is
+for a machine lent for a fixed time.
 
 Example (the command that produced the shipped model is in assets/MODEL_CARD.md):
     python training/train.py --data ../shared/datasets/fer2013 --run training/runs/vgg32 --epochs 40
@@ -110,29 +125,72 @@ def normalise(x_uint8: torch.Tensor) -> torch.Tensor:
 
 
 def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Random affine (shift +-10%, scale 0.85-1.15, rotation +-12 deg, h-flip) and random erasing."""
+    """Random affine (shift +-10%, scale 0.85-1.15, rotation +-12 deg, h-flip) and random erasing.
+
+    The random draws come from `gen` on the CPU (so a run is the same on any device); the images
+    stay on their own device."""
     n = x.shape[0]
-    u = lambda lo, hi: torch.rand(n, generator=gen) * (hi - lo) + lo  # noqa: E731
+    u = lambda lo, hi: (torch.rand(n, generator=gen) * (hi - lo) + lo).to(x.device)  # noqa: E731
     angle = u(-12, 12) * math.pi / 180
     scale = u(0.85, 1.15)
-    flip = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0)
+    flip = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0).to(x.device)
     tx, ty = u(-0.1, 0.1) * 2, u(-0.1, 0.1) * 2
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
     theta = torch.stack([torch.stack([cos * flip, -sin, tx], 1), torch.stack([sin * flip, cos, ty], 1)], 1)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
     # Random erasing of one rectangle in half of the images.
-    erase = torch.rand(n, generator=gen) < 0.5
+    erase = (torch.rand(n, generator=gen) < 0.5).to(x.device)
     h = (u(0.1, 0.4) * SIZE).long()
     w = (u(0.1, 0.4) * SIZE).long()
-    y0 = (torch.rand(n, generator=gen) * (SIZE - h)).long()
-    x0 = (torch.rand(n, generator=gen) * (SIZE - w)).long()
-    rows = torch.arange(SIZE).view(1, SIZE, 1)
-    cols = torch.arange(SIZE).view(1, 1, SIZE)
+    y0 = (u(0, 1) * (SIZE - h)).long()
+    x0 = (u(0, 1) * (SIZE - w)).long()
+    rows = torch.arange(SIZE, device=x.device).view(1, SIZE, 1)
+    cols = torch.arange(SIZE, device=x.device).view(1, 1, SIZE)
     in_rows = (rows >= y0.view(-1, 1, 1)) & (rows < (y0 + h).view(-1, 1, 1))
     in_cols = (cols >= x0.view(-1, 1, 1)) & (cols < (x0 + w).view(-1, 1, 1))
     mask = in_rows & in_cols & erase.view(-1, 1, 1)
     return x.masked_fill(mask.unsqueeze(1), 0.0)
+
+
+def soften(probs: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Class probabilities raised to 1/T and renormalised: the distribution the teacher's logits
+    would give at temperature T."""
+    probs = probs.clamp_min(1e-8).pow(1.0 / temperature)
+    return probs / probs.sum(1, keepdim=True)
+
+
+class OnlineTeacher:
+    """Networks whose mean class probabilities, with each one's mirror image, are the student's
+    targets on exactly the images the student is shown."""
+
+    def __init__(self, paths: list[Path], device: str, autocast):
+        self.nets = []
+        for path in paths:
+            weights, config = read_checkpoint(path)
+            self.nets.append(model_from(config, weights).to(device, memory_format=torch.channels_last))
+        self.autocast = autocast
+
+    @torch.no_grad()
+    def probs(self, xb: torch.Tensor) -> torch.Tensor:
+        total = 0.0
+        with self.autocast():
+            for net in self.nets:
+                total = total + net(xb).float().softmax(1) + net(torch.flip(xb, dims=[3])).float().softmax(1)
+        return total / (2 * len(self.nets))
+
+
+def epochs_within(budget_s: float, spent_s: float, epoch_s: float, epochs: int) -> int:
+    """How many epochs fit in `budget_s` seconds when the first took `spent_s` and each further
+    one takes `epoch_s` (at least 2: the warm-up epoch and one of the cosine schedule), never
+    more than `epochs`."""
+    return min(epochs, max(2, 1 + int((budget_s - spent_s) // epoch_s)))
+
+
+def synchronize(device: str) -> None:
+    """Wait for the GPU's queued work, so that a wall-clock reading means what it says."""
+    if device == "cuda":
+        torch.cuda.synchronize()
 
 
 @torch.no_grad()
@@ -157,6 +215,8 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=Path("../shared/datasets/fer2013"))
     ap.add_argument("--run", type=Path, required=True, help="run directory (checkpoints, history)")
     ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--time-budget", type=float, default=0, help="seconds: shorten --epochs to what fits")
+    ap.add_argument("--checkpoint-every", type=int, default=1, help="write last.pt every N epochs (and at the end)")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=0.05)
     ap.add_argument("--wd", type=float, default=5e-4)
@@ -169,36 +229,48 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=0, help="use only N training images (smoke tests)")
     ap.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning)")
     ap.add_argument("--teacher", type=Path, help="soft targets from training/teacher.py (distillation)")
+    ap.add_argument("--teacher-net", type=Path, action="append", help="a teacher run online (repeat)")
     ap.add_argument("--kd-weight", type=float, default=0.7, help="share of the distillation loss")
     ap.add_argument("--kd-temp", type=float, default=2.0, help="distillation temperature")
     args = ap.parse_args()
+    if args.teacher and args.teacher_net:
+        raise SystemExit("--teacher and --teacher-net are two ways to distil: choose one")
 
     torch.set_num_threads(args.threads)
     device = "cuda" if torch.cuda.is_available() else "cpu"
+    torch.backends.cudnn.benchmark = True
     args.run.mkdir(parents=True, exist_ok=True)
     cache = args.run.parent / "cache"
     xtr, ytr = load_split(args.data, "train", cache)
     xva, yva = load_split(args.data, "val", cache)
     if args.limit:
         xtr, ytr = xtr[: args.limit], ytr[: args.limit]
-    xtr, ytr = torch.from_numpy(xtr), torch.from_numpy(ytr)
-    teacher = None
+    use_bf16 = not args.no_bf16
+
+    def autocast():
+        return torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=use_bf16)
+
+    fixed_targets, online = None, None
     if args.teacher:
-        teacher = torch.from_numpy(np.load(args.teacher)["probs"])[: len(xtr)]
-        if len(teacher) != len(xtr):
-            raise SystemExit(f"{args.teacher} has {len(teacher)} targets for {len(xtr)} training images")
-        # Soften the ensemble's probabilities to the distillation temperature.
-        teacher = teacher.clamp_min(1e-8).pow(1.0 / args.kd_temp)
-        teacher = teacher / teacher.sum(1, keepdim=True)
-    xva, yva = torch.from_numpy(xva), torch.from_numpy(yva)
+        fixed_targets = torch.from_numpy(np.load(args.teacher)["probs"])[: len(xtr)]
+        if len(fixed_targets) != len(xtr):
+            raise SystemExit(f"{args.teacher} has {len(fixed_targets)} targets for {len(xtr)} training images")
+        fixed_targets = soften(fixed_targets, args.kd_temp).to(device)
+    if args.teacher_net:
+        online = OnlineTeacher(args.teacher_net, device, autocast)
+    xtr, ytr = torch.from_numpy(xtr).to(device), torch.from_numpy(ytr).to(device)
+    xva, yva = torch.from_numpy(xva).to(device), torch.from_numpy(yva).to(device)
     print(f"train {len(xtr)}  val {len(xva)}  device {device}  threads {args.threads}", flush=True)
 
     widths = tuple(int(w) for w in args.widths.split(","))
-    model = EmotionNet(widths, args.dropout).to(memory_format=torch.channels_last)
+    model = EmotionNet(widths, args.dropout).to(device, memory_format=torch.channels_last)
     params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True, weight_decay=args.wd)
     steps_per_epoch = len(xtr) // args.batch
-    total = steps_per_epoch * args.epochs
+    if steps_per_epoch == 0:
+        raise SystemExit(f"{len(xtr)} training images make no batch of {args.batch}")
+    epochs = args.epochs
+    total = steps_per_epoch * epochs
     warmup = steps_per_epoch
 
     def lr_at(step: int) -> float:
@@ -207,62 +279,74 @@ def main() -> int:
         return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
-    use_bf16 = not args.no_bf16
-
-    def autocast():
-        return torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=use_bf16)
-
     gen = torch.Generator().manual_seed(args.seed)
     torch.manual_seed(args.seed)
     random.seed(args.seed)
     state = {"epoch": 0, "best_acc": 0.0, "history": []}
     last = args.run / "last.pt"
     if args.init and not last.exists():
-        model.load_state_dict(torch.load(args.init, weights_only=False)["model"])
+        model.load_state_dict(torch.load(args.init, map_location=device, weights_only=False)["model"])
         print(f"initialised from {args.init}", flush=True)
     if last.exists():
-        ck = torch.load(last, weights_only=False)
+        ck = torch.load(last, map_location=device, weights_only=False)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         sched.load_state_dict(ck["sched"])
         gen.set_state(ck["gen"])
         torch.set_rng_state(ck["torch_rng"])
         state = ck["state"]
+        if "budget_epochs" in state:
+            epochs = min(epochs, state["budget_epochs"])
+            total = steps_per_epoch * epochs
         print(f"resumed at epoch {state['epoch']} (best val {state['best_acc']:.4f})", flush=True)
     config = vars(args) | {"widths": list(widths), "params": params, "mean": MEAN, "std": STD, "labels": LABELS}
     config = {k: (str(v) if isinstance(v, Path) else v) for k, v in config.items()}
+    config["teacher_net"] = [str(p) for p in args.teacher_net or []]
     (args.run / "config.json").write_text(json.dumps(config, indent=2))
 
     loss_fn = nn.CrossEntropyLoss(label_smoothing=args.smoothing)
-    for epoch in range(state["epoch"], args.epochs):
+    # The warm-up epoch is timed from this step on (earlier steps pay for start-up).
+    pace_from = min(20, steps_per_epoch // 4)
+    while state["epoch"] < epochs:
+        epoch = state["epoch"]
         model.train()
         t0 = time.time()
-        perm = torch.randperm(len(xtr), generator=gen)
-        seen, loss_sum, correct = 0, 0.0, 0
+        perm = torch.randperm(len(xtr), generator=gen).to(device)
+        seen = 0
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.long)
         for s in range(steps_per_epoch):
+            if s == pace_from:
+                synchronize(device)
+                t_pace = time.time()
             idx = perm[s * args.batch : (s + 1) * args.batch]
             xb = augment(normalise(xtr[idx]), gen).contiguous(memory_format=torch.channels_last)
             yb = ytr[idx]
+            targets = fixed_targets[idx] if fixed_targets is not None else None
+            if online is not None:
+                targets = soften(online.probs(xb), args.kd_temp)
             with autocast():
                 out = model(xb)
                 loss = loss_fn(out.float(), yb)
-                if teacher is not None:
+                if targets is not None:
                     t = args.kd_temp
                     log_student = F.log_softmax(out.float() / t, dim=1)
-                    kd = F.kl_div(log_student, teacher[idx], reduction="batchmean") * t * t
+                    kd = F.kl_div(log_student, targets, reduction="batchmean") * t * t
                     loss = (1 - args.kd_weight) * loss + args.kd_weight * kd
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
             seen += len(idx)
-            loss_sum += loss.item() * len(idx)
-            correct += (out.argmax(1) == yb).sum().item()
+            loss_sum += loss.detach() * len(idx)
+            correct += (out.argmax(1) == yb).sum()
+        synchronize(device)
+        t_trained = time.time()
         val = evaluate(model, xva, yva, autocast)
         entry = {
             "epoch": epoch + 1,
-            "train_loss": loss_sum / seen,
-            "train_acc": correct / seen,
+            "train_loss": loss_sum.item() / seen,
+            "train_acc": correct.item() / seen,
             "val_acc": val["acc"],
             "val_acc_flip_tta": val["acc_flip_tta"],
             "lr": sched.get_last_lr()[0],
@@ -271,9 +355,19 @@ def main() -> int:
         state["history"].append(entry)
         state["epoch"] = epoch + 1
         print(json.dumps(entry), flush=True)
+        if args.time_budget and epoch == 0:
+            pace = (t_trained - t_pace) / (steps_per_epoch - pace_from)
+            epoch_s = pace * steps_per_epoch + (time.time() - t_trained)
+            fit = epochs_within(args.time_budget, entry["seconds"], epoch_s, epochs)
+            if fit < epochs:
+                print(f"time budget {args.time_budget:g} s at {epoch_s:.2f} s an epoch: {fit} epochs instead of {epochs}", flush=True)
+                epochs, state["budget_epochs"] = fit, fit
+                total = steps_per_epoch * epochs
         if val["acc"] > state["best_acc"]:
             state["best_acc"] = val["acc"]
             torch.save({"model": model.state_dict(), "config": config, "epoch": epoch + 1, "val": val}, args.run / "best.pt")
+        if state["epoch"] % max(1, args.checkpoint_every) and state["epoch"] < epochs:
+            continue
         ck = {
             "model": model.state_dict(),
             "opt": opt.state_dict(),
