@@ -8,13 +8,13 @@
 #   device run, carry ["training/device/data"], timeout_s 600:
 #     bash training/device/run.sh
 #
-# Stage sizes can be set from the environment (defaults in brackets below). Needs the data
+# Stage sizes can be set from the environment (the variables below, with their defaults). Needs the data
 # packed by training/device/pack_data.sh and python3 with torch and onnx (the H200 image has
 # both).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:?set OUT to the folder that comes back}
-teachers=${TEACHERS:-3}                       # [3] wide networks, trained side by side
+teachers=${TEACHERS:-3}                       # wide networks, trained side by side
 teacher_widths=${TEACHER_WIDTHS:-64,128,256,512}
 teacher_epochs=${TEACHER_EPOCHS:-150}
 teacher_budget=${TEACHER_BUDGET:-240}         # seconds for the teachers' stage
