@@ -269,13 +269,13 @@ def main() -> int:
     steps_per_epoch = len(xtr) // args.batch
     if steps_per_epoch == 0:
         raise SystemExit(f"{len(xtr)} training images make no batch of {args.batch}")
-    epochs = args.epochs
-    total = steps_per_epoch * epochs
+    epochs = args.epochs  # may shrink: a resumed or a timed run's length
     warmup = steps_per_epoch
 
     def lr_at(step: int) -> float:
         if step < warmup:
             return (step + 1) / warmup
+        total = steps_per_epoch * epochs
         return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
@@ -297,7 +297,6 @@ def main() -> int:
         state = ck["state"]
         if "budget_epochs" in state:
             epochs = min(epochs, state["budget_epochs"])
-            total = steps_per_epoch * epochs
         print(f"resumed at epoch {state['epoch']} (best val {state['best_acc']:.4f})", flush=True)
     config = vars(args) | {"widths": list(widths), "params": params, "mean": MEAN, "std": STD, "labels": LABELS}
     config = {k: (str(v) if isinstance(v, Path) else v) for k, v in config.items()}
@@ -362,24 +361,27 @@ def main() -> int:
             if fit < epochs:
                 print(f"time budget {args.time_budget:g} s at {epoch_s:.2f} s an epoch: {fit} epochs instead of {epochs}", flush=True)
                 epochs, state["budget_epochs"] = fit, fit
-                total = steps_per_epoch * epochs
         if val["acc"] > state["best_acc"]:
             state["best_acc"] = val["acc"]
             torch.save({"model": model.state_dict(), "config": config, "epoch": epoch + 1, "val": val}, args.run / "best.pt")
-        if state["epoch"] % max(1, args.checkpoint_every) and state["epoch"] < epochs:
-            continue
-        ck = {
-            "model": model.state_dict(),
-            "opt": opt.state_dict(),
-            "sched": sched.state_dict(),
-            "gen": gen.get_state(),
-            "torch_rng": torch.get_rng_state(),
-            "state": state,
-        }
-        torch.save(ck, args.run / "last.pt.tmp")
-        os.replace(args.run / "last.pt.tmp", last)
+        if state["epoch"] % max(1, args.checkpoint_every) == 0 or state["epoch"] == epochs:
+            save_resumable(args.run, model, opt, sched, gen, state)
     print(f"done: best val accuracy {state['best_acc']:.4f}", flush=True)
     return 0
+
+
+def save_resumable(run: Path, model: nn.Module, opt, sched, gen: torch.Generator, state: dict) -> None:
+    """RUN/last.pt with everything a rerun needs to go on exactly (written whole, then renamed)."""
+    ck = {
+        "model": model.state_dict(),
+        "opt": opt.state_dict(),
+        "sched": sched.state_dict(),
+        "gen": gen.get_state(),
+        "torch_rng": torch.get_rng_state(),
+        "state": state,
+    }
+    torch.save(ck, run / "last.pt.tmp")
+    os.replace(run / "last.pt.tmp", run / "last.pt")
 
 
 if __name__ == "__main__":
