@@ -174,10 +174,16 @@
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(scheme + location.host + "/ws");
     socket.binaryType = "arraybuffer";
-    socket.onclose = () => {
-      status("disconnected, retrying…", "danger");
+    socket.onclose = (event) => {
       inFlight = false;
-      setTimeout(connect, 1000);
+      if (event.code === 1013) {
+        // The server is at its connection limit: say so and wait longer.
+        status("server busy (" + (event.reason || "too many connections") + "), retrying…", "warning");
+        setTimeout(connect, 5000);
+      } else {
+        status("disconnected, retrying…", "danger");
+        setTimeout(connect, 1000);
+      }
     };
     socket.onmessage = (event) => {
       const message = JSON.parse(event.data);

@@ -61,6 +61,28 @@ fn a_camera_needs_the_camera_feature_or_a_real_device() {
     assert_eq!(code, Some(2), "conflicting sources: {stderr}");
 }
 
+#[test]
+fn origins_and_host_names_that_are_not_are_refused_before_listening() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, expected) in [
+        (["--allowed-origin", "*"], "wildcards"),
+        (["--allowed-origin", "null"], "wildcards"),
+        (
+            ["--allowed-origin", "https://app.example/page"],
+            "https://app.example",
+        ),
+        (["--allowed-origin", "ftp://app.example"], "http and https"),
+        (["--public-host", "https://melodora.example"], "not a URL"),
+        (["--public-host", "*.example"], "wildcard"),
+        (["--max-connections", "0"], "--max-connections"),
+        (["--idle-timeout-s", "0"], "--idle-timeout-s"),
+    ] {
+        let (code, stderr) = serve_failure(dir.path(), &args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
 /// Every file under `dir`, recursively.
 fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();

@@ -20,6 +20,13 @@ use melodora_music::Recommendation;
 /// An error answer: a status and `{"error": message}`.
 pub struct ApiError(StatusCode, String);
 
+impl ApiError {
+    /// An answer with `status` and `message`.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError(status, message.into())
+    }
+}
+
 /// The body of every error answer.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorBody {
@@ -91,6 +98,19 @@ pub struct Health {
     model: Option<String>,
     /// `"browser"` (clients send frames) or `"server"` (the server's camera).
     capture: &'static str,
+    /// Long-lived connections (WebSockets and video streams).
+    connections: ConnectionsHealth,
+}
+
+/// How full the server is.
+#[derive(Serialize, ToSchema)]
+pub struct ConnectionsHealth {
+    /// Open now.
+    in_use: usize,
+    /// Most that may be open at once (`--max-connections`).
+    limit: usize,
+    /// Most from one client address (`--max-connections-per-client`).
+    per_client_limit: usize,
 }
 
 /// Whether the server is up, and what it runs on.
@@ -111,6 +131,11 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
             "server"
         } else {
             "browser"
+        },
+        connections: ConnectionsHealth {
+            in_use: state.connections.in_use(),
+            limit: state.connections.limits().max_total,
+            per_client_limit: state.connections.limits().max_per_client,
         },
     }))
 }

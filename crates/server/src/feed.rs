@@ -3,9 +3,10 @@
 //! `<img>` (the original app's design).
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -15,8 +16,12 @@ use crate::AppState;
 const BOUNDARY: &str = "melodoraframe";
 
 /// Streams the newest frame each time there is one; a viewer that reads
-/// slowly skips frames (nothing queues up for it).
-pub async fn video_feed(State(state): State<AppState>) -> Response {
+/// slowly skips frames (nothing queues up for it). A stream holds one of the
+/// server's connection places while it is open; past a limit, 503.
+pub async fn video_feed(
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    State(state): State<AppState>,
+) -> Response {
     let Some(camera) = state.camera.as_ref() else {
         return (
             StatusCode::NOT_FOUND,
@@ -26,13 +31,25 @@ pub async fn video_feed(State(state): State<AppState>) -> Response {
         )
             .into_response();
     };
+    let permit = match state.connections.open(client.ip()) {
+        Ok(permit) => permit,
+        Err(refusal) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "5")],
+                Json(serde_json::json!({"error": refusal.to_string()})),
+            )
+                .into_response()
+        }
+    };
     let frames = camera.subscribe();
-    let parts = futures_util::stream::unfold(frames, |mut frames| async move {
+    // The permit lives in the stream's state: it is freed when the stream ends.
+    let parts = futures_util::stream::unfold((frames, permit), |(mut frames, permit)| async move {
         loop {
             frames.changed().await.ok()?;
             let latest = frames.borrow_and_update().clone();
             if let Some(frame) = latest {
-                return Some((Ok::<_, Infallible>(part(&frame.jpeg)), frames));
+                return Some((Ok::<_, Infallible>(part(&frame.jpeg)), (frames, permit)));
             }
         }
     });

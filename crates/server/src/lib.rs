@@ -8,16 +8,23 @@
 //! * `/video_feed`: in server camera mode, the annotated frames as MJPEG
 //!   (see [`capture`]).
 //!
-//! Every response carries a Content-Security-Policy that allows only this
-//! origin, and the usual hardening headers. Frames are analysed in memory
-//! and never written or logged.
+//! Every request passes [`access::guard`] first: it must be sent to one of
+//! the server's own names (no DNS rebinding) and, except for the page
+//! itself, come from the server's own pages or an allowed origin (no
+//! cross-site WebSocket hijacking). Long-lived connections are capped in all
+//! and per client, and idle WebSockets are closed ([`connections`]). Every
+//! response carries a Content-Security-Policy that allows only this origin,
+//! and the usual hardening headers. Frames are analysed in memory and never
+//! written or logged.
 
+pub mod access;
 pub mod admission;
 pub mod api;
 mod assets;
 #[cfg(feature = "camera")]
 pub mod camera;
 pub mod capture;
+pub mod connections;
 pub mod engine;
 mod feed;
 pub mod openapi;
@@ -28,7 +35,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, State, WebSocketUpgrade};
+use axum::extract::ws::{close_code, CloseFrame, Message};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State, WebSocketUpgrade};
 use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -37,14 +45,16 @@ use axum::Router;
 use melodora_vision::tracking::TrackingConfig;
 use melodora_vision::StabilityConfig;
 
+use access::{AccessOptions, AccessPolicy};
 use admission::AnalysisSlots;
 pub use capture::{LoopingVideo, ServerCamera, MAX_FILE_FPS, MIN_FILE_FPS};
+use connections::{ConnectionLimits, Connections};
 pub use engine::{Music, Vision, MAX_FACES_PER_FRAME, MAX_FRAME_BYTES};
 pub use viewer::Follow;
 pub use ws::MAX_MESSAGE_BYTES;
 
 /// Behaviour shared by all connections.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct AppOptions {
     pub stability: StabilityConfig,
     pub follow: Follow,
@@ -57,6 +67,11 @@ pub struct AppOptions {
     pub analysis_workers: usize,
     /// Longest a frame waits for its turn before it is dropped.
     pub max_queue_wait: Duration,
+    /// Origins and names besides the server's own (see [`access`]).
+    pub access: AccessOptions,
+    /// Caps on long-lived connections and the idle timeout (see
+    /// [`connections`]).
+    pub limits: ConnectionLimits,
 }
 
 impl Default for AppOptions {
@@ -68,6 +83,8 @@ impl Default for AppOptions {
             tracking: Some(TrackingConfig::default()),
             analysis_workers: admission::default_workers(),
             max_queue_wait: admission::DEFAULT_MAX_WAIT,
+            access: AccessOptions::default(),
+            limits: ConnectionLimits::default(),
         }
     }
 }
@@ -82,6 +99,8 @@ pub struct AppState {
     pub camera: Option<Arc<ServerCamera>>,
     /// Turns for analyses, shared by all connections.
     pub slots: Arc<AnalysisSlots>,
+    /// The open WebSockets and streams.
+    pub connections: Arc<Connections>,
 }
 
 impl AppState {
@@ -92,18 +111,28 @@ impl AppState {
         camera: Option<Arc<ServerCamera>>,
     ) -> AppState {
         let slots = AnalysisSlots::new(options.analysis_workers, options.max_queue_wait);
+        let connections = Connections::new(options.limits);
         AppState {
             vision,
             music,
             options,
             camera,
             slots: Arc::new(slots),
+            connections,
         }
     }
 }
 
-/// The whole application as a router (tests serve it on an ephemeral port).
-pub fn app(state: AppState) -> Router {
+/// The whole application as a router, for a server bound to `bound`
+/// (which names it answers to depends on it; see [`access`]). Serve it
+/// with connect info (`into_make_service_with_connect_info::<SocketAddr>`):
+/// connections are counted per client address.
+pub fn app(state: AppState, bound: SocketAddr) -> Router {
+    let access = AccessPolicy::new(
+        &state.options.access,
+        bound,
+        access::host::machine_name().as_deref(),
+    );
     Router::new()
         .route("/", get(assets::index))
         .route("/static/{*path}", get(assets::asset))
@@ -117,15 +146,38 @@ pub fn app(state: AppState) -> Router {
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(MAX_FRAME_BYTES))
         .layer(middleware::from_fn(refuse_declared_oversize))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(access),
+            access::guard,
+        ))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
 
-async fn websocket(upgrade: WebSocketUpgrade, State(state): State<AppState>) -> Response {
-    upgrade
+/// Opens a WebSocket if there is room for it; past a connection limit the
+/// upgrade still completes, so that the page can read why it was closed:
+/// 1013, "try again later" (a browser sees nothing of a refused upgrade).
+async fn websocket(
+    upgrade: WebSocketUpgrade,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    State(state): State<AppState>,
+) -> Response {
+    let upgrade = upgrade
         .max_message_size(ws::MAX_MESSAGE_BYTES)
-        .max_frame_size(ws::MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| ws::handle(socket, state))
+        .max_frame_size(ws::MAX_MESSAGE_BYTES);
+    match state.connections.open(client.ip()) {
+        Ok(permit) => upgrade.on_upgrade(move |socket| ws::handle(socket, state, permit)),
+        Err(refusal) => {
+            tracing::warn!(%client, %refusal, "WebSocket refused");
+            upgrade.on_upgrade(move |mut socket| async move {
+                let close = Message::Close(Some(CloseFrame {
+                    code: close_code::AGAIN,
+                    reason: refusal.to_string().into(),
+                }));
+                let _ = tokio::time::timeout(Duration::from_secs(5), socket.send(close)).await;
+            })
+        }
+    }
 }
 
 /// Content-Security-Policy: scripts, styles, images and sockets from this
@@ -193,8 +245,10 @@ pub async fn serve(
     on_ready: impl FnOnce(SocketAddr),
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    on_ready(listener.local_addr()?);
-    axum::serve(listener, app(state))
+    let bound = listener.local_addr()?;
+    on_ready(bound);
+    let app = app(state, bound).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -13,7 +13,9 @@ use crate::api;
         description = "Emotion-aware music recommendation: faces and emotions in images, playlists for moods, \
             listener feedback. The live app also speaks a WebSocket protocol at `/ws` (camera frames in, \
             faces, stable mood and songs out) and, in server camera mode, streams annotated MJPEG at \
-            `/video_feed`; see the project's README."
+            `/video_feed`; see the project's README. Requests from other sites' pages (an `Origin` that is not \
+            the server's own or an allowed one) are refused with 403, and requests to a host name the server \
+            does not answer to with 421."
     ),
     paths(api::health, api::analyze, api::recommendations, api::feedback, openapi_json),
     tags((name = "melodora", description = "Melodora's HTTP API"))

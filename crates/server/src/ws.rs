@@ -25,6 +25,12 @@
 //!   frame (which counts as answered) or a failed command (the connection
 //!   stays open).
 //!
+//! Liveness: the server pings every third of the idle timeout (60 s by
+//! default); a connection from which nothing arrives for that long (no
+//! frame, no command, no pong), or that does not take a message the server
+//! sends within that time, is closed with code 1000. Browsers answer pings
+//! by themselves, so an open page, paused or not, stays connected.
+//!
 //! Flow control: a client should send its next frame after the previous
 //! answer. A frame that arrives while one is being analysed replaces any
 //! frame already waiting (the waiting one is dropped and counted), so a
@@ -38,7 +44,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
+use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
 use melodora_music::{Mode, Recommendation, Request, Verdict, DEFAULT_LIMIT};
 use melodora_vision::tracking::{FaceTracker, TrackingConfig};
 use melodora_vision::StableMood;
@@ -46,6 +52,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::capture::CapturedFrame;
+use crate::connections::ConnectionPermit;
 use crate::engine::{FaceReport, FrameAnalysis, FrameError, MAX_FRAME_BYTES};
 use crate::viewer::Viewer;
 use crate::AppState;
@@ -134,8 +141,18 @@ struct ErrorReply {
 
 type AnalysisResult = (u64, Result<FrameAnalysis, FrameError>);
 
-/// Runs one client's connection until it closes.
-pub async fn handle(mut socket: WebSocket, state: AppState) {
+/// Runs one client's connection until it closes; its place (`_permit`)
+/// is freed then.
+pub async fn handle(socket: WebSocket, state: AppState, _permit: ConnectionPermit) {
+    let idle_timeout = state.connections.limits().idle_timeout;
+    let mut peer = Peer {
+        socket,
+        send_timeout: idle_timeout,
+    };
+    let mut last_heard = Instant::now();
+    let mut pings =
+        tokio::time::interval_at((Instant::now() + idle_timeout / 3).into(), idle_timeout / 3);
+    pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let started = Instant::now();
     let mut viewer = Viewer::new(
         state.options.stability,
@@ -154,29 +171,30 @@ pub async fn handle(mut socket: WebSocket, state: AppState) {
         },
         video_feed: camera.is_some().then_some("/video_feed"),
     };
-    if send_json(&mut socket, &hello).await.is_err() {
+    if send_json(&mut peer, &hello).await.is_err() {
         return;
     }
     loop {
         tokio::select! {
-            message = socket.recv() => {
+            message = peer.socket.recv() => {
                 let Some(Ok(message)) = message else { break };
+                last_heard = Instant::now();
                 match message {
                     Message::Binary(_) if camera.is_some() => {
                         let error = frame_error("this server analyses its own camera; it does not take frames".into());
-                        if send_json(&mut socket, &error).await.is_err() { break }
+                        if send_json(&mut peer, &error).await.is_err() { break }
                     }
                     Message::Binary(frame) => {
                         if frame.len() > MAX_FRAME_BYTES {
                             let error = FrameError::TooLarge { size: frame.len(), max: MAX_FRAME_BYTES };
-                            if send_json(&mut socket, &frame_error(error.to_string())).await.is_err() { break }
+                            if send_json(&mut peer, &frame_error(error.to_string())).await.is_err() { break }
                         } else {
                             queue.offer(&state, frame);
                         }
                     }
                     Message::Text(text) => {
                         let reply = command(&state, &mut viewer, &text).await;
-                        if send_json(&mut socket, &reply).await.is_err() { break }
+                        if send_json(&mut peer, &reply).await.is_err() { break }
                     }
                     Message::Close(_) => break,
                     Message::Ping(_) | Message::Pong(_) => {}
@@ -192,14 +210,46 @@ pub async fn handle(mut socket: WebSocket, state: AppState) {
                     Err(error) => serde_json::to_value(frame_error(error.to_string())),
                 };
                 let Ok(reply) = reply else { break };
-                if send_json(&mut socket, &reply).await.is_err() { break }
+                if send_json(&mut peer, &reply).await.is_err() { break }
                 queue.finished(&state);
             }
             Some(frame) = next_camera_frame(&mut camera) => {
                 let Ok(reply) = frame_reply(&state, &mut viewer, frame.seq, &frame.analysis, started, frame.skipped).await else { break };
-                if send_json(&mut socket, &reply).await.is_err() { break }
+                if send_json(&mut peer, &reply).await.is_err() { break }
+            }
+            _ = pings.tick() => {
+                if last_heard.elapsed() >= idle_timeout {
+                    let reason = format!("idle: nothing heard for {} s", idle_timeout.as_secs_f32());
+                    peer.close(close_code::NORMAL, reason).await;
+                    break;
+                }
+                if peer.send(Message::Ping(Bytes::new())).await.is_err() { break }
             }
         }
+    }
+}
+
+/// The client's end of the socket: every send gives up after the idle
+/// timeout, so a client that stops reading cannot hold a handler forever.
+struct Peer {
+    socket: WebSocket,
+    send_timeout: Duration,
+}
+
+impl Peer {
+    async fn send(&mut self, message: Message) -> Result<(), axum::Error> {
+        tokio::time::timeout(self.send_timeout, self.socket.send(message))
+            .await
+            .map_err(axum::Error::new)?
+    }
+
+    /// Says why the server closes the connection (best effort).
+    async fn close(&mut self, code: u16, reason: String) {
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        let _ = self.send(Message::Close(Some(frame))).await;
     }
 }
 
@@ -453,9 +503,9 @@ fn json<T: Serialize>(value: &T) -> serde_json::Value {
     )
 }
 
-async fn send_json<T: Serialize>(socket: &mut WebSocket, value: &T) -> Result<(), axum::Error> {
+async fn send_json<T: Serialize>(peer: &mut Peer, value: &T) -> Result<(), axum::Error> {
     let text = serde_json::to_string(value).map_err(axum::Error::new)?;
-    socket.send(Message::Text(text.into())).await
+    peer.send(Message::Text(text.into())).await
 }
 
 /// A per-connection seed (the clock), so that two viewers get different near-ties.

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Args;
+use melodora_server::access::{AccessOptions, AllowedOrigin, PublicHost};
+use melodora_server::connections::{self, ConnectionLimits};
 use melodora_server::{
     AppOptions, AppState, Follow, LoopingVideo, Music, ServerCamera, Vision, MAX_FILE_FPS,
     MIN_FILE_FPS,
@@ -63,6 +65,31 @@ pub struct ServeArgs {
     #[arg(long, value_name = "MS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub max_queue_wait_ms: u64,
+    /// Also let pages from this origin (scheme://host[:port], e.g.
+    /// https://app.example) use the server: WebSocket, API and video
+    /// stream. Repeatable. Pages of other origins are refused.
+    #[arg(long = "allowed-origin", value_name = "URL")]
+    pub allowed_origins: Vec<AllowedOrigin>,
+    /// Also answer to this host name (NAME or NAME:PORT): a DNS name of
+    /// this machine, or the public name of a reverse proxy in front.
+    /// Repeatable. Requests to other names are refused (DNS rebinding).
+    #[arg(long = "public-host", value_name = "NAME")]
+    pub public_hosts: Vec<PublicHost>,
+    /// Most WebSockets and video streams open at once (default: as many
+    /// worst-case connections as fit in half the memory, 32 to 4096).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: Option<u32>,
+    /// Most WebSockets and video streams open at once from one client
+    /// address (IPv6: one /64). Behind a reverse proxy every client has
+    /// the proxy's address.
+    #[arg(long, value_name = "N", default_value_t = connections::DEFAULT_MAX_PER_CLIENT as u32,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections_per_client: u32,
+    /// Seconds after which a WebSocket that sends nothing and answers no
+    /// ping is closed.
+    #[arg(long, value_name = "S", default_value_t = connections::DEFAULT_IDLE_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub idle_timeout_s: u64,
     #[command(flatten)]
     pub detector: DetectorArgs,
     #[command(flatten)]
@@ -114,8 +141,14 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         },
         tracking,
         max_queue_wait: Duration::from_millis(args.max_queue_wait_ms),
+        access: AccessOptions {
+            allowed_origins: args.allowed_origins.clone(),
+            public_hosts: args.public_hosts.clone(),
+        },
+        limits: connection_limits(&args),
         ..AppOptions::default()
     };
+    let limits = options.limits;
     let state = AppState::new(vision, Arc::new(music), options, camera);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -123,11 +156,28 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         .context("cannot start the async runtime")?;
     runtime
         .block_on(melodora_server::serve(args.addr, state, |addr| {
-            tracing::info!(%addr, startup_ms = started.elapsed().as_millis() as u64, "listening");
+            tracing::info!(
+                %addr,
+                startup_ms = started.elapsed().as_millis() as u64,
+                max_connections = limits.max_total,
+                max_connections_per_client = limits.max_per_client,
+                "listening"
+            );
             println!("Melodora is running at http://{addr}/ (Ctrl-C to stop)");
         }))
         .with_context(|| format!("cannot serve on {}", args.addr))?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn connection_limits(args: &ServeArgs) -> ConnectionLimits {
+    let defaults = ConnectionLimits::default();
+    ConnectionLimits {
+        max_total: args
+            .max_connections
+            .map_or(defaults.max_total, |n| n as usize),
+        max_per_client: args.max_connections_per_client as usize,
+        idle_timeout: Duration::from_secs(args.idle_timeout_s),
+    }
 }
 
 /// The server's own camera, if `--video` or `--camera` asks for one.
