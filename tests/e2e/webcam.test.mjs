@@ -14,6 +14,12 @@
 //    the page in a browser with no camera at all; checks that the page
 //    switches to the server's stream, that the streamed frames carry the face
 //    box, and the same moods and songs. Saves a second screenshot.
+// 5. Other sites, in that server camera mode: a page of another site
+//    (evil.test, mapped to 127.0.0.1 by Chromium's resolver) gets no hello
+//    on its WebSocket, cannot read the API and cannot show /video_feed; a
+//    page of an --allowed-origin gets the hello, reads the API and shows the
+//    stream; and the server's own page opened under the rebound name
+//    (http://evil.test:PORT/, DNS rebinding) is answered 421.
 //
 // Environment: MELODORA_BIN (default target/debug/melodora), CHROMIUM
 // (default /usr/bin/chromium), E2E_OUT (default tests/e2e/out),
@@ -25,6 +31,7 @@ import { tmpdir } from "node:os";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import net from "node:net";
+import http from "node:http";
 import { chromium } from "playwright-core";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -266,12 +273,92 @@ async function browserCameraMode(clip, work) {
   }
 }
 
+// ---- other sites ----------------------------------------------------------
+
+/** A web server for other sites' pages: an empty page at every path. */
+async function startOtherSite(port) {
+  const site = http.createServer((request, response) => {
+    response.writeHead(200, { "content-type": "text/html" });
+    response.end("<!doctype html><title>another site</title>");
+  });
+  await new Promise((resolveListening) => site.listen(port, "127.0.0.1", resolveListening));
+  return site;
+}
+
+/** What a page at `siteUrl` can get from Melodora at 127.0.0.1:`port`:
+ *  the first message on its WebSocket (or how it closed), the API answer,
+ *  and whether /video_feed shows in an <img> (plain and with CORS). */
+async function probeFrom(browser, siteUrl, port) {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(siteUrl);
+    return await page.evaluate(async (target) => {
+      const socket = await new Promise((resolveSocket) => {
+        const ws = new WebSocket(`ws://${target}/ws`);
+        const timer = setTimeout(() => { ws.close(); resolveSocket("no answer"); }, 15000);
+        ws.onmessage = (e) => { clearTimeout(timer); ws.close(); resolveSocket(JSON.parse(e.data).type); };
+        ws.onclose = (e) => { clearTimeout(timer); resolveSocket(`closed ${e.code}`); };
+      });
+      let api;
+      try {
+        const response = await fetch(`http://${target}/api/recommendations?emotion=happy&limit=3`);
+        api = `${response.status} ${(await response.json()).length} songs`;
+      } catch (e) {
+        api = "unreadable";
+      }
+      const image = (crossOrigin) => new Promise((resolveImage) => {
+        const img = new Image();
+        if (crossOrigin) img.crossOrigin = "anonymous";
+        const timer = setInterval(() => { if (img.naturalWidth > 0) { clearInterval(timer); resolveImage("shown"); } }, 100);
+        img.onerror = () => { clearInterval(timer); resolveImage("refused"); };
+        setTimeout(() => { clearInterval(timer); resolveImage("nothing in 15 s"); }, 15000);
+        img.src = `http://${target}/video_feed?probe=${Math.random()}`;
+      });
+      return { socket, api, image: await image(false), corsImage: await image(true) };
+    }, `127.0.0.1:${port}`);
+  } finally {
+    await context.close();
+  }
+}
+
+function expectProbe(who, got, expected) {
+  for (const [key, value] of Object.entries(expected)) {
+    if (got[key] !== value) fail(`${who}: ${key} is "${got[key]}", expected "${value}" (${JSON.stringify(got)})`);
+  }
+  log(`${who}: ${JSON.stringify(got)}`);
+}
+
+/** Other sites' pages, an allowed origin's page, and a rebound name. */
+async function checkOtherSites(browser, port, foreignPort, partnerPort) {
+  expectProbe(`a page of http://evil.test:${foreignPort}`, await probeFrom(browser, `http://evil.test:${foreignPort}/`, port),
+    { socket: "closed 1006", api: "unreadable", image: "refused", corsImage: "refused" });
+  expectProbe(`a page of the allowed http://127.0.0.1:${partnerPort}`, await probeFrom(browser, `http://127.0.0.1:${partnerPort}/`, port),
+    { socket: "hello", api: "200 3 songs", corsImage: "shown" });
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    const response = await page.goto(`http://evil.test:${port}/`);
+    if (response.status() !== 421) fail(`the page under a rebound name answered ${response.status()}, expected 421`);
+    log(`http://evil.test:${port}/ (DNS rebinding): 421`);
+  } finally {
+    await context.close();
+  }
+}
+
 /** The server plays the clip itself; the browser has no camera. */
 async function serverCameraMode(clip, work) {
   log("server camera mode (--video)");
   const port = await freePort();
-  const server = await startServer(port, join(work, "data-server"), ["--video", clip]);
-  const browser = await launchBrowser();
+  const foreignPort = await freePort();
+  const partnerPort = await freePort();
+  const sites = [await startOtherSite(foreignPort), await startOtherSite(partnerPort)];
+  const server = await startServer(port, join(work, "data-server"),
+    ["--video", clip, "--allowed-origin", `http://127.0.0.1:${partnerPort}`]);
+  const browser = await launchBrowser({
+    // evil.test is another site on this machine, as a rebinding name resolves.
+    args: ["--host-resolver-rules=MAP evil.test 127.0.0.1", "--disable-features=HttpsUpgrades"],
+  });
   try {
     const page = await openPage(browser, port, false);
     const video = await page.$eval("#video", (v) => v.classList.contains("d-none") && !v.srcObject);
@@ -282,9 +369,11 @@ async function serverCameraMode(clip, work) {
       log(`server stream: ${green} box pixels`);
     });
     await screenshot(page, "server-camera.png");
+    await checkOtherSites(browser, port, foreignPort, partnerPort);
   } finally {
     await browser.close();
     server.kill();
+    for (const site of sites) site.close();
   }
 }
 
