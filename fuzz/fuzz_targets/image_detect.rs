@@ -3,6 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use melodora_vision::pipeline::FrameAnalyzer;
 use melodora_vision::{decode_image, Cascade, DecodeLimits, DetectParams, GrayImage, HaarDetector};
 
 fuzz_target!(|data: &[u8]| {
@@ -13,6 +14,6 @@ fuzz_target!(|data: &[u8]| {
             .with_threads(1)
             .expect("one thread");
         let params = DetectParams { scale_factor: 1.3, ..DetectParams::default() };
-        let _ = detector.detect(&gray, &params);
+        let _ = FrameAnalyzer::new(detector, params, None).analyze(&gray, None);
     }
 });

@@ -11,13 +11,15 @@ use melodora_vision::{Cascade, DetectParams, EmotionClassifier, HaarDetector};
 
 fn vision() -> &'static Vision {
     static VISION: OnceLock<Vision> = OnceLock::new();
-    VISION.get_or_init(|| Vision {
-        detector: HaarDetector::new(Cascade::frontal_face_default())
-            .with_threads(1)
-            .expect("one thread"),
-        params: DetectParams { scale_factor: 1.3, ..DetectParams::default() },
-        classifier: EmotionClassifier::default_model().expect("embedded model"),
-        face_margin: 0.0,
+    VISION.get_or_init(|| {
+        Vision::new(
+            HaarDetector::new(Cascade::frontal_face_default())
+                .with_threads(1)
+                .expect("one thread"),
+            DetectParams { scale_factor: 1.3, ..DetectParams::default() },
+            EmotionClassifier::default_model().expect("embedded model"),
+            0.0,
+        )
     })
 }
 

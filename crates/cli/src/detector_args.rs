@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use melodora_vision::{Cascade, DecodeLimits, DetectParams, HaarDetector};
+use melodora_vision::pipeline::FrameAnalyzer;
+use melodora_vision::{Cascade, DecodeLimits, DetectParams, EmotionClassifier, HaarDetector};
 
 /// Options that choose and tune the face detector.
 #[derive(Args, Debug, Clone)]
@@ -53,6 +54,19 @@ impl DetectorArgs {
             Some(path) => load_cascade(path)?,
         };
         Ok(HaarDetector::new(cascade).with_threads(usize::from(self.threads))?)
+    }
+
+    /// The frame analyzer these options describe, classifying with
+    /// `classifier` (none: detection only) faces enlarged by `face_margin`.
+    pub fn analyzer(
+        &self,
+        classifier: Option<EmotionClassifier>,
+        face_margin: f32,
+    ) -> Result<FrameAnalyzer> {
+        Ok(FrameAnalyzer {
+            face_margin,
+            ..FrameAnalyzer::new(self.detector()?, self.params()?, classifier)
+        })
     }
 
     pub fn decode_limits(&self) -> Result<DecodeLimits> {

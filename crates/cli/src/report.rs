@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use melodora_core::Emotion;
 use melodora_vision::pipeline::AnalyzedFace;
 use serde::Serialize;
 
@@ -25,7 +24,7 @@ pub struct FaceRecord {
 impl From<&AnalyzedFace> for FaceRecord {
     fn from(a: &AnalyzedFace) -> Self {
         let b = a.face;
-        let top = a.scores.as_ref().map(|s| s.top());
+        let top = a.probabilities.as_ref().map(|p| p.top());
         Self {
             x: b.x,
             y: b.y,
@@ -33,20 +32,18 @@ impl From<&AnalyzedFace> for FaceRecord {
             h: b.h,
             emotion: top.map(|(e, _)| e.name()),
             confidence: top.map(|(_, p)| p),
-            probabilities: a.scores.as_ref().map(|s| {
-                Emotion::ALL
-                    .iter()
-                    .map(|&e| (e.name(), s.probability(e)))
-                    .collect()
-            }),
+            probabilities: a
+                .probabilities
+                .as_ref()
+                .map(|p| p.iter().map(|(e, p)| (e.name(), p)).collect()),
         }
     }
 }
 
 /// "happy 0.91", or nothing without a classifier.
 pub fn emotion_label(a: &AnalyzedFace) -> Option<String> {
-    a.scores.as_ref().map(|s| {
-        let (e, p) = s.top();
+    a.probabilities.as_ref().map(|p| {
+        let (e, p) = p.top();
         format!("{e} {p:.2}")
     })
 }

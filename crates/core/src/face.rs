@@ -44,9 +44,29 @@ impl FaceBox {
     }
 }
 
+/// The item whose face box is largest (the last of equal ones): the face
+/// the playlist follows, the one `eval --detect` classifies.
+pub fn largest_face<T>(
+    items: impl IntoIterator<Item = T>,
+    face_box: impl Fn(&T) -> FaceBox,
+) -> Option<T> {
+    items.into_iter().max_by_key(|item| face_box(item).area())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_largest_face_is_found_and_ties_go_to_the_last() {
+        let faces = [
+            FaceBox::new(0, 0, 10, 10),
+            FaceBox::new(5, 5, 30, 30),
+            FaceBox::new(9, 9, 30, 30),
+        ];
+        assert_eq!(largest_face(&faces, |f| **f), Some(&faces[2]));
+        assert_eq!(largest_face(Vec::<FaceBox>::new(), |f| *f), None);
+    }
 
     #[test]
     fn iou_of_identical_boxes_is_one() {

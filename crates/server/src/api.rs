@@ -126,7 +126,7 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),
         songs,
-        model: state.vision.classifier.description().name.clone(),
+        model: state.vision.model_name().map(str::to_string),
         capture: if state.camera.is_some() {
             "server"
         } else {

@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, RwLock};
 
-use melodora_core::{Emotion, FaceBox};
+use melodora_core::{Emotion, EmotionProbabilities, FaceBox};
 use melodora_music::{Recommendation, Recommender, Request, Session, Store, Verdict};
-use melodora_vision::pipeline::{classify_faces, AnalyzedFace};
+use melodora_vision::pipeline::{AnalyzedFace, FrameAnalyzer};
 use melodora_vision::tracking::FaceTracker;
 use melodora_vision::{
     decode_image, DecodeLimits, DetectParams, EmotionClassifier, GrayImage, HaarDetector,
@@ -22,12 +22,10 @@ pub const MAX_FRAME_PIXELS: u64 = 3840 * 2160;
 /// CPU for seconds (the others are not reported).
 pub const MAX_FACES_PER_FRAME: usize = 32;
 
-/// Face detection and emotion classification of frames.
+/// Face detection and emotion classification of encoded frames, within
+/// the server's limits (frame size, pixels, faces per frame).
 pub struct Vision {
-    pub detector: HaarDetector,
-    pub params: DetectParams,
-    pub classifier: EmotionClassifier,
-    pub face_margin: f32,
+    analyzer: FrameAnalyzer,
 }
 
 /// One analysed frame.
@@ -54,39 +52,29 @@ pub struct FaceReport {
     /// Probability of each of the seven emotions, by name.
     #[schema(value_type = BTreeMap<String, f32>)]
     pub probabilities: BTreeMap<&'static str, f32>,
-    /// The same probabilities in FER order, for the mood tracker.
+    /// The same probabilities, for the mood tracker.
     #[serde(skip)]
-    pub ordered: [f32; 7],
+    pub ordered: EmotionProbabilities,
 }
 
 impl FaceReport {
-    pub(crate) fn new(face: FaceBox, probabilities: [f32; 7]) -> Self {
-        let (index, confidence) =
-            probabilities
-                .iter()
-                .enumerate()
-                .fold(
-                    (0, f32::MIN),
-                    |best, (i, &p)| if p > best.1 { (i, p) } else { best },
-                );
+    pub(crate) fn new(face: FaceBox, probabilities: EmotionProbabilities) -> Self {
+        let (emotion, confidence) = probabilities.top();
         FaceReport {
             x: face.x,
             y: face.y,
             w: face.w,
             h: face.h,
-            emotion: Emotion::ALL[index],
+            emotion,
             confidence,
-            probabilities: Emotion::ALL
-                .iter()
-                .map(|e| (e.name(), probabilities[*e as usize]))
-                .collect(),
+            probabilities: probabilities.iter().map(|(e, p)| (e.name(), p)).collect(),
             ordered: probabilities,
         }
     }
 
-    /// Area of the face box.
-    pub fn area(&self) -> i64 {
-        i64::from(self.w) * i64::from(self.h)
+    /// The face box.
+    pub fn face_box(&self) -> FaceBox {
+        FaceBox::new(self.x, self.y, self.w, self.h)
     }
 }
 
@@ -104,11 +92,33 @@ pub enum FrameError {
 }
 
 impl Vision {
+    /// Detection with `detector` and `params`, then classification with
+    /// `classifier` of the [`MAX_FACES_PER_FRAME`] largest faces, each
+    /// enlarged by `face_margin`.
+    pub fn new(
+        detector: HaarDetector,
+        params: DetectParams,
+        classifier: EmotionClassifier,
+        face_margin: f32,
+    ) -> Vision {
+        let analyzer = FrameAnalyzer {
+            face_margin,
+            max_faces: MAX_FACES_PER_FRAME,
+            ..FrameAnalyzer::new(detector, params, Some(classifier))
+        };
+        Vision { analyzer }
+    }
+
+    /// The emotion model's name, if its description has one.
+    pub fn model_name(&self) -> Option<&str> {
+        let classifier = self.analyzer.classifier.as_ref()?;
+        classifier.description().name.as_deref()
+    }
+
     /// Decodes an encoded image (JPEG, PNG, ...) and analyses it. Nothing
     /// is written anywhere: frames live only in memory.
     pub fn analyze_encoded(&self, bytes: &[u8]) -> Result<FrameAnalysis, FrameError> {
-        let gray = self.decode(bytes)?;
-        self.analyze(&gray)
+        self.analyze_encoded_in_stream(bytes, None)
     }
 
     /// Like [`Vision::analyze_encoded`] for a frame of a stream: with a
@@ -129,26 +139,9 @@ impl Vision {
         gray: &GrayImage,
         tracker: Option<&mut FaceTracker>,
     ) -> Result<FrameAnalysis, FrameError> {
-        let Some(tracker) = tracker else {
-            return self.analyze(gray);
-        };
-        let (faces, _) = tracker
-            .detect(&self.detector, &self.params, gray)
-            .map_err(|e| FrameError::Analysis(e.to_string()))?;
-        self.classify(gray, faces)
-    }
-
-    /// Classifies the largest [`MAX_FACES_PER_FRAME`] of `faces`.
-    fn classify(
-        &self,
-        gray: &GrayImage,
-        mut faces: Vec<FaceBox>,
-    ) -> Result<FrameAnalysis, FrameError> {
-        if faces.len() > MAX_FACES_PER_FRAME {
-            faces.sort_by_key(|f| std::cmp::Reverse(f.area()));
-            faces.truncate(MAX_FACES_PER_FRAME);
-        }
-        let faces = classify_faces(gray, faces, &self.classifier, self.face_margin)
+        let faces = self
+            .analyzer
+            .analyze(gray, tracker)
             .map_err(|e| FrameError::Analysis(e.to_string()))?;
         Ok(FrameAnalysis {
             width: gray.width(),
@@ -171,20 +164,11 @@ impl Vision {
         let image = decode_image(bytes, &limits).map_err(|e| FrameError::Decode(e.to_string()))?;
         Ok(GrayImage::from_dynamic(&image))
     }
-
-    /// Analyses a gray frame.
-    pub fn analyze(&self, gray: &GrayImage) -> Result<FrameAnalysis, FrameError> {
-        let faces = self
-            .detector
-            .detect(gray, &self.params)
-            .map_err(|e| FrameError::Analysis(e.to_string()))?;
-        self.classify(gray, faces)
-    }
 }
 
 fn report(face: AnalyzedFace) -> Option<FaceReport> {
-    face.scores
-        .map(|s| FaceReport::new(face.face, s.probabilities))
+    face.probabilities
+        .map(|probabilities| FaceReport::new(face.face, probabilities))
 }
 
 /// The catalog and recommender, behind locks: SQLite connections are not

@@ -1,6 +1,7 @@
 //! One viewer's state: whose face the mood follows, the smoothed mood, the
 //! listening session and the list mode.
 
+use melodora_core::{largest_face, EmotionProbabilities};
 use melodora_music::{Mode, Session};
 use melodora_vision::{MoodTracker, StabilityConfig, StableMood};
 
@@ -53,9 +54,9 @@ impl Viewer {
 }
 
 /// The probabilities the mood follows in a frame, if it has faces.
-pub fn followed(faces: &[FaceReport], follow: Follow) -> Option<[f32; 7]> {
+pub fn followed(faces: &[FaceReport], follow: Follow) -> Option<EmotionProbabilities> {
     match follow {
-        Follow::LargestFace => faces.iter().max_by_key(|f| f.area()).map(|f| f.ordered),
+        Follow::LargestFace => largest_face(faces, |f| f.face_box()).map(|f| f.ordered),
         Follow::Group => {
             // The emotion most faces show (ties: the larger total area),
             // then the mean probabilities of the faces showing it.
@@ -63,7 +64,7 @@ pub fn followed(faces: &[FaceReport], follow: Follow) -> Option<[f32; 7]> {
             for face in faces {
                 let vote = &mut votes[face.emotion as usize];
                 vote.0 += 1;
-                vote.1 += face.area();
+                vote.1 += face.face_box().area();
             }
             let (winner, _) = votes
                 .iter()
@@ -76,11 +77,11 @@ pub fn followed(faces: &[FaceReport], follow: Follow) -> Option<[f32; 7]> {
                 .collect();
             let mut mean = [0.0f32; 7];
             for face in &chosen {
-                for (m, p) in mean.iter_mut().zip(face.ordered) {
+                for (m, p) in mean.iter_mut().zip(face.ordered.as_array()) {
                     *m += p / chosen.len() as f32;
                 }
             }
-            Some(mean)
+            Some(mean.into())
         }
     }
 }
@@ -101,15 +102,12 @@ mod tests {
                 w: side,
                 h: side,
             },
-            probabilities,
+            probabilities.into(),
         )
     }
 
-    fn top(probabilities: [f32; 7]) -> Emotion {
-        let index = (0..7)
-            .max_by(|&a, &b| probabilities[a].total_cmp(&probabilities[b]))
-            .unwrap();
-        Emotion::ALL[index]
+    fn top(probabilities: EmotionProbabilities) -> Emotion {
+        probabilities.top().0
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub mod video;
 
 pub use cascade::{Cascade, CascadeError, DetectParams, HaarDetector};
 pub use decode::{decode_image, load_image, DecodeError, DecodeLimits};
-pub use emotion::{EmotionClassifier, EmotionScores, ModelDescription, ModelError};
+pub use emotion::{EmotionClassifier, ModelDescription, ModelError};
 pub use gray::{rgb_to_gray, GrayImage};
 pub use stability::{MoodTracker, MoodUpdate, StabilityConfig, StableMood};
 pub use video::{VideoError, VideoFormat, VideoFrame, VideoReader};

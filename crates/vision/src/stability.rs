@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use melodora_core::Emotion;
+use melodora_core::{Emotion, EmotionProbabilities};
 use serde::Serialize;
 
 /// Tuning of [`MoodTracker`].
@@ -55,14 +55,14 @@ pub struct MoodUpdate {
     /// Whether this frame changed the stable mood.
     pub changed: bool,
     /// The smoothed probabilities, FER order (absent before the first face).
-    pub smoothed: Option<[f32; 7]>,
+    pub smoothed: Option<EmotionProbabilities>,
 }
 
 /// Per-viewer smoothing and dwell state.
 #[derive(Debug, Clone)]
 pub struct MoodTracker {
     config: StabilityConfig,
-    smoothed: Option<[f32; 7]>,
+    smoothed: Option<EmotionProbabilities>,
     last_face_ms: Option<u64>,
     /// The emotion leading the average and since when it has led.
     leader: Option<(Emotion, u64)>,
@@ -89,9 +89,13 @@ impl MoodTracker {
     /// milliseconds): the probabilities of the face the mood follows, or
     /// `None` when the frame has no face. Frames must come in time order; a
     /// frame older than the last is treated as simultaneous.
-    pub fn update(&mut self, now_ms: u64, probabilities: Option<&[f32; 7]>) -> MoodUpdate {
+    pub fn update(
+        &mut self,
+        now_ms: u64,
+        probabilities: Option<&EmotionProbabilities>,
+    ) -> MoodUpdate {
         let before = self.stable.map(|s| s.emotion);
-        if let Some(p) = probabilities.filter(|p| p.iter().all(|v| v.is_finite())) {
+        if let Some(p) = probabilities.filter(|p| p.is_finite()) {
             self.blend(now_ms, p);
             self.last_face_ms = Some(now_ms.max(self.last_face_ms.unwrap_or(0)));
             self.follow_leader(now_ms);
@@ -102,7 +106,7 @@ impl MoodTracker {
             self.leader = None;
         }
         if let (Some(stable), Some(smoothed)) = (&mut self.stable, &self.smoothed) {
-            stable.confidence = smoothed[stable.emotion as usize];
+            stable.confidence = smoothed.get(stable.emotion);
         }
         MoodUpdate {
             stable: self.stable,
@@ -111,7 +115,8 @@ impl MoodTracker {
         }
     }
 
-    fn blend(&mut self, now_ms: u64, p: &[f32; 7]) {
+    fn blend(&mut self, now_ms: u64, p: &EmotionProbabilities) {
+        let p = p.as_array();
         let sum: f32 = p.iter().map(|v| v.max(0.0)).sum();
         let mut fresh = [0.0f32; 7];
         if sum > 0.0 {
@@ -119,7 +124,8 @@ impl MoodTracker {
                 *f = v.max(0.0) / sum;
             }
         }
-        self.smoothed = Some(match (self.smoothed, self.last_face_ms) {
+        let old = self.smoothed.map(|old| *old.as_array());
+        let smoothed = match (old, self.last_face_ms) {
             (Some(old), Some(last)) => {
                 let dt = now_ms.saturating_sub(last) as f32;
                 let half_life = self.config.half_life.as_millis().max(1) as f32;
@@ -132,18 +138,15 @@ impl MoodTracker {
                 mixed
             }
             _ => fresh,
-        });
+        };
+        self.smoothed = Some(EmotionProbabilities::new(smoothed));
     }
 
     fn follow_leader(&mut self, now_ms: u64) {
         let Some(smoothed) = self.smoothed else {
             return;
         };
-        let (index, confidence) = smoothed.iter().enumerate().fold(
-            (0, f32::MIN),
-            |best, (i, &p)| if p > best.1 { (i, p) } else { best },
-        );
-        let emotion = Emotion::ALL[index];
+        let (emotion, confidence) = smoothed.top();
         if confidence < self.config.min_confidence {
             self.leader = None;
             return;
@@ -168,10 +171,10 @@ mod tests {
     use super::*;
 
     /// A confident classifier's output for `emotion`.
-    fn confident(emotion: Emotion, p: f32) -> [f32; 7] {
+    fn confident(emotion: Emotion, p: f32) -> EmotionProbabilities {
         let mut probabilities = [(1.0 - p) / 6.0; 7];
         probabilities[emotion as usize] = p;
-        probabilities
+        EmotionProbabilities::new(probabilities)
     }
 
     /// Feeds `emotion` at `fps` from `start_ms` for `duration_ms`; returns
@@ -240,7 +243,7 @@ mod tests {
         let mut flat = [0.14f32; 7];
         flat[Emotion::Surprise as usize] = 0.16;
         for i in 0..50 {
-            let update = tracker.update(2000 + i * 100, Some(&flat));
+            let update = tracker.update(2000 + i * 100, Some(&flat.into()));
             assert_eq!(update.stable.unwrap().emotion, Emotion::Neutral);
         }
     }
@@ -282,9 +285,9 @@ mod tests {
     fn garbage_probabilities_are_ignored() {
         let mut tracker = MoodTracker::new(StabilityConfig::default());
         let nan = [f32::NAN; 7];
-        assert!(tracker.update(0, Some(&nan)).smoothed.is_none());
+        assert!(tracker.update(0, Some(&nan.into())).smoothed.is_none());
         let zeros = [0.0f32; 7];
-        let update = tracker.update(100, Some(&zeros));
+        let update = tracker.update(100, Some(&zeros.into()));
         assert!(update.stable.is_none());
     }
 }

@@ -39,7 +39,7 @@ fn assert_engines_agree(classifier: EmotionClassifier, faces: &[GrayImage]) {
     assert_eq!(ours.len(), faces.len());
     let mut largest = 0f32;
     for (a, b) in ours.iter().zip(&theirs) {
-        for (x, y) in a.probabilities.iter().zip(b.probabilities) {
+        for (x, y) in a.as_array().iter().zip(b.as_array()) {
             largest = largest.max((x - y).abs());
         }
         assert_eq!(a.top().0, b.top().0);
@@ -206,7 +206,7 @@ fn a_value_read_before_and_after_a_relu_keeps_its_own_meaning() {
     let either = tract.with_engine(Engine::Direct).unwrap();
     let got = either.classify(&faces).unwrap();
     for (a, b) in got.iter().zip(&expected) {
-        for (x, y) in a.probabilities.iter().zip(b.probabilities) {
+        for (x, y) in a.as_array().iter().zip(b.as_array()) {
             assert!((x - y).abs() < 1e-4, "{x} vs {y} on {:?}", either.engine());
         }
     }
@@ -228,7 +228,7 @@ fn a_graph_with_an_operator_the_engine_lacks_is_left_to_tract() {
     let scores = classifier.classify(&faces()).unwrap();
     assert!(scores
         .iter()
-        .all(|s| (s.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-4));
+        .all(|s| (s.as_array().iter().sum::<f32>() - 1.0).abs() < 1e-4));
 }
 
 /// Builds an ONNX graph with pseudo-random weights, node after node on the

@@ -43,9 +43,9 @@ fn batched_and_single_runs_agree_and_sum_to_one() {
     assert_eq!(batch.len(), faces.len());
     for (face, b) in faces.iter().zip(&batch) {
         let single = &c.classify(std::slice::from_ref(face)).unwrap()[0];
-        let sum: f32 = b.probabilities.iter().sum();
+        let sum: f32 = b.as_array().iter().sum();
         assert!((sum - 1.0).abs() < 1e-4, "{sum}");
-        for (x, y) in b.probabilities.iter().zip(single.probabilities) {
+        for (x, y) in b.as_array().iter().zip(single.as_array()) {
             assert!((x - y).abs() < 1e-4, "batch {x} vs single {y}");
         }
     }
@@ -67,7 +67,7 @@ fn labels_follow_the_description_order() {
     for (a, b) in ours.iter().zip(&theirs) {
         for (i, e) in Emotion::ALL.iter().enumerate() {
             let mirrored = Emotion::ALL[6 - i];
-            assert!((a.probability(*e) - b.probability(mirrored)).abs() < 1e-5);
+            assert!((a.get(*e) - b.get(mirrored)).abs() < 1e-5);
         }
     }
 }

@@ -99,19 +99,15 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(video) = &args.video {
-        let (detector, params) = (args.detector.detector()?, args.detector.params()?);
         let classifier = args.model.classifier()?;
-        let pipeline = super::bench_video::Pipeline {
-            detector: &detector,
-            params: &params,
-            classifier: &classifier,
-            face_margin: args.model.face_margin,
-        };
+        let analyzer = args
+            .detector
+            .analyzer(Some(classifier), args.model.face_margin)?;
         let tracking = TrackingConfig {
             full_scan_interval: args.full_scan_every as u32,
             ..TrackingConfig::default()
         };
-        super::bench_video::run(video, args.frames as usize, &pipeline, tracking, args.json)?;
+        super::bench_video::run(video, args.frames as usize, &analyzer, tracking, args.json)?;
         return Ok(ExitCode::SUCCESS);
     }
     let limits = args.detector.decode_limits()?;

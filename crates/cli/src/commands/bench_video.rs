@@ -6,12 +6,10 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use melodora_vision::pipeline::classify_faces;
+use melodora_core::largest_face;
+use melodora_vision::pipeline::FrameAnalyzer;
 use melodora_vision::tracking::{FaceTracker, Scan, TrackingConfig};
-use melodora_vision::{
-    DetectParams, EmotionClassifier, GrayImage, HaarDetector, MoodTracker, StabilityConfig,
-    VideoReader,
-};
+use melodora_vision::{GrayImage, MoodTracker, StabilityConfig, VideoReader};
 use serde::Serialize;
 
 use crate::report::format_table;
@@ -31,14 +29,6 @@ struct VideoTiming {
     full_scans: usize,
     /// Faces found over all frames.
     faces: usize,
-}
-
-/// Everything a pass needs.
-pub struct Pipeline<'a> {
-    pub detector: &'a HaarDetector,
-    pub params: &'a DetectParams,
-    pub classifier: &'a EmotionClassifier,
-    pub face_margin: f32,
 }
 
 /// Most memory the decoded frames may take: they are all held at once so
@@ -79,14 +69,14 @@ fn load_frames(path: &Path, max_frames: usize) -> Result<(Vec<GrayImage>, f64)> 
 pub fn run(
     path: &Path,
     max_frames: usize,
-    pipeline: &Pipeline<'_>,
+    analyzer: &FrameAnalyzer,
     tracking: TrackingConfig,
     json: bool,
 ) -> Result<()> {
     let (frames, video_fps) = load_frames(path, max_frames)?;
     let passes = [
-        pass("full scan", &frames, video_fps, pipeline, None)?,
-        pass("tracking", &frames, video_fps, pipeline, Some(tracking))?,
+        pass("full scan", &frames, video_fps, analyzer, None)?,
+        pass("tracking", &frames, video_fps, analyzer, Some(tracking))?,
     ];
     if json {
         for timing in &passes {
@@ -139,7 +129,7 @@ fn pass(
     mode: &'static str,
     frames: &[GrayImage],
     video_fps: f64,
-    pipeline: &Pipeline<'_>,
+    analyzer: &FrameAnalyzer,
     tracking: Option<TrackingConfig>,
 ) -> Result<VideoTiming> {
     let mut tracker = tracking.map(FaceTracker::new);
@@ -149,26 +139,13 @@ fn pass(
     let started = Instant::now();
     for (index, frame) in frames.iter().enumerate() {
         let t0 = Instant::now();
-        let faces = match tracker.as_mut() {
-            Some(tracker) => {
-                let (faces, scan) = tracker.detect(pipeline.detector, pipeline.params, frame)?;
-                full_scans += usize::from(scan == Scan::Full);
-                faces
-            }
-            None => {
-                full_scans += 1;
-                pipeline.detector.detect(frame, pipeline.params)?
-            }
-        };
+        let (faces, scan) = analyzer.find_faces(frame, tracker.as_mut())?;
+        full_scans += usize::from(scan == Scan::Full);
         let t1 = Instant::now();
         let found = faces.len();
-        let analysed = classify_faces(frame, faces, pipeline.classifier, pipeline.face_margin)?;
+        let analysed = analyzer.classify(frame, faces)?;
         let t2 = Instant::now();
-        let largest = analysed
-            .iter()
-            .max_by_key(|a| a.face.area())
-            .and_then(|a| a.scores.as_ref())
-            .map(|s| &s.probabilities);
+        let largest = largest_face(&analysed, |a| a.face).and_then(|a| a.probabilities.as_ref());
         let now_ms = (index as f64 * 1000.0 / video_fps) as u64;
         mood.update(now_ms, largest);
         let t3 = Instant::now();

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use melodora_vision::annotate::draw_labelled_boxes;
-use melodora_vision::pipeline::{analyze_frame, AnalyzedFace};
+use melodora_vision::pipeline::AnalyzedFace;
 use melodora_vision::{load_image, GrayImage};
 
 use crate::detector_args::DetectorArgs;
@@ -43,14 +43,15 @@ struct Detected {
 }
 
 pub fn run(args: DetectArgs) -> Result<ExitCode> {
-    let params = args.detector.params()?;
     let limits = args.detector.decode_limits()?;
-    let detector = args.detector.detector()?;
     let classifier = if args.no_emotion {
         None
     } else {
         Some(args.emotion.classifier()?)
     };
+    let analyzer = args
+        .detector
+        .analyzer(classifier, args.emotion.face_margin)?;
     if let Some(dir) = &args.annotate {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
@@ -69,13 +70,7 @@ pub fn run(args: DetectArgs) -> Result<ExitCode> {
         let result = (|| -> Result<Detected> {
             let image = load_image(path, &limits)?;
             let gray = GrayImage::from_dynamic(&image);
-            let faces = analyze_frame(
-                &gray,
-                &detector,
-                &params,
-                classifier.as_ref(),
-                args.emotion.face_margin,
-            )?;
+            let faces = analyzer.analyze(&gray, None)?;
             if let Some(dir) = &args.annotate {
                 let out = unique_output_path(dir, path, &mut annotated_names, &inputs);
                 let mut rgb = image.to_rgb8();

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use melodora_core::Emotion;
+use melodora_core::{largest_face, Emotion};
 use melodora_vision::emotion::{crop_face, resize_face, ClassMetrics, ConfusionMatrix};
 use melodora_vision::{load_image, GrayImage};
 use serde::Serialize;
@@ -108,9 +108,9 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
     let items = collect(&args.dir)?;
     let classifier = args.emotion.classifier()?;
     let limits = args.detector.decode_limits()?;
-    let params = args.detector.params()?;
+    // Detection only: the classifier below takes whole batches of faces.
     let detector = if args.detect {
-        Some(args.detector.detector()?)
+        Some(args.detector.analyzer(None, args.emotion.face_margin)?)
     } else {
         None
     };
@@ -140,11 +140,11 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
             };
             let face = match &detector {
                 None => Some(image),
-                Some(d) => d
-                    .detect(&image, &params)?
-                    .into_iter()
-                    .max_by_key(|b| b.area())
-                    .and_then(|b| crop_face(&image, &b, args.emotion.face_margin)),
+                Some(analyzer) => {
+                    let (faces, _) = analyzer.find_faces(&image, None)?;
+                    largest_face(faces, |b| *b)
+                        .and_then(|b| crop_face(&image, &b, analyzer.face_margin))
+                }
             };
             match face {
                 Some(f) => {
@@ -156,8 +156,8 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
                 None => no_face += 1,
             }
         }
-        for (scores, truth) in classifier.classify(&faces)?.iter().zip(truths) {
-            confusion.add(truth, scores.top().0);
+        for (probabilities, truth) in classifier.classify(&faces)?.iter().zip(truths) {
+            confusion.add(truth, probabilities.top().0);
         }
         progress.inc(chunk.len() as u64);
     }

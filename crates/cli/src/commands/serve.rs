@@ -104,12 +104,12 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         (0.0..=1.0).contains(&args.min_confidence),
         "--min-confidence must be from 0 to 1"
     );
-    let vision = Vision {
-        detector: args.detector.detector()?,
-        params: args.detector.params()?,
-        classifier: args.model.classifier()?,
-        face_margin: args.model.face_margin,
-    };
+    let vision = Vision::new(
+        args.detector.detector()?,
+        args.detector.params()?,
+        args.model.classifier()?,
+        args.model.face_margin,
+    );
     if let Some(fps) = args.fps {
         anyhow::ensure!(
             (MIN_FILE_FPS..=MAX_FILE_FPS).contains(&fps),

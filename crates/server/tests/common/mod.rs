@@ -46,12 +46,12 @@ pub fn start(options: AppOptions, store: Store) -> SocketAddr {
 
 /// Starts the app, in server camera mode when `video` is given.
 pub fn start_with_video(options: AppOptions, store: Store, video: Option<&Path>) -> SocketAddr {
-    let vision = Arc::new(Vision {
-        detector: HaarDetector::new(Cascade::frontal_face_default()),
-        params: DetectParams::default(),
-        classifier: EmotionClassifier::default_model().unwrap(),
-        face_margin: 0.0,
-    });
+    let vision = Arc::new(Vision::new(
+        HaarDetector::new(Cascade::frontal_face_default()),
+        DetectParams::default(),
+        EmotionClassifier::default_model().unwrap(),
+        0.0,
+    ));
     let camera = video.map(|path| {
         let path = path.to_owned();
         let open = move || LoopingVideo::open(&path, None);

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use melodora_core::Emotion;
+use melodora_core::{Emotion, EmotionProbabilities};
 use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 
@@ -43,33 +43,6 @@ pub enum ModelError {
     Mismatch(String),
     #[error("inference failed: {0}")]
     Inference(String),
-}
-
-/// Class probabilities for one face.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EmotionScores {
-    /// Probability per emotion, indexed like [`Emotion::ALL`]; emotions the
-    /// model does not predict are 0.
-    pub probabilities: [f32; 7],
-}
-
-impl EmotionScores {
-    /// The most probable emotion and its probability.
-    pub fn top(&self) -> (Emotion, f32) {
-        let (i, p) = self
-            .probabilities
-            .iter()
-            .enumerate()
-            .fold(
-                (0, f32::MIN),
-                |best, (i, &p)| if p > best.1 { (i, p) } else { best },
-            );
-        (Emotion::ALL[i], p)
-    }
-
-    pub fn probability(&self, e: Emotion) -> f32 {
-        self.probabilities[e as usize]
-    }
 }
 
 type Plan = Arc<TypedRunnableModel>;
@@ -286,7 +259,7 @@ impl EmotionClassifier {
 
     /// Classifies faces (gray crops of any size), batched: up to 16 faces
     /// per model run.
-    pub fn classify(&self, faces: &[GrayImage]) -> Result<Vec<EmotionScores>, ModelError> {
+    pub fn classify(&self, faces: &[GrayImage]) -> Result<Vec<EmotionProbabilities>, ModelError> {
         let mut out = Vec::with_capacity(faces.len());
         for chunk in faces.chunks(MAX_BATCH) {
             out.extend(self.classify_batch(chunk)?);
@@ -294,7 +267,7 @@ impl EmotionClassifier {
         Ok(out)
     }
 
-    fn classify_batch(&self, faces: &[GrayImage]) -> Result<Vec<EmotionScores>, ModelError> {
+    fn classify_batch(&self, faces: &[GrayImage]) -> Result<Vec<EmotionProbabilities>, ModelError> {
         if faces.is_empty() {
             return Ok(Vec::new());
         }
@@ -320,7 +293,7 @@ impl EmotionClassifier {
     /// e.g. from a normalisation that blows the input up, or negative
     /// "probabilities" that are really log-probabilities) is an error, not
     /// a face reported as whichever emotion comes first.
-    fn scores_of(&self, row: &[f32]) -> Result<EmotionScores, ModelError> {
+    fn scores_of(&self, row: &[f32]) -> Result<EmotionProbabilities, ModelError> {
         let mut probs = row.to_vec();
         if self.description.output == OutputKind::Logits {
             if let Some(bad) = row.iter().find(|v| !v.is_finite()) {
@@ -343,7 +316,7 @@ impl EmotionClassifier {
         for (e, p) in self.emotions.iter().zip(probs) {
             probabilities[*e as usize] = p.clamp(0.0, 1.0);
         }
-        Ok(EmotionScores { probabilities })
+        Ok(EmotionProbabilities::new(probabilities))
     }
 }
 
