@@ -45,99 +45,25 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
-use melodora_music::{Mode, Recommendation, Request, Verdict, DEFAULT_LIMIT};
+use melodora_music::{Recommendation, Request, DEFAULT_LIMIT};
 use melodora_vision::tracking::{FaceTracker, TrackingConfig};
 use melodora_vision::StableMood;
-use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::capture::CapturedFrame;
 use crate::connections::ConnectionPermit;
-use crate::engine::{FaceReport, FrameAnalysis, FrameError, MAX_FRAME_BYTES};
+use crate::engine::{FrameAnalysis, FrameError, MAX_FRAME_BYTES};
 use crate::viewer::Viewer;
 use crate::AppState;
+
+mod protocol;
+
+pub use protocol::{parse_command, Capture, Command, ErrorAbout, FrameStatus, ServerMessage};
 
 /// Largest WebSocket message the transport accepts; frames above
 /// [`MAX_FRAME_BYTES`] but below this get an error reply and the connection
 /// lives on; above it the transport closes the connection.
 pub const MAX_MESSAGE_BYTES: usize = 4 * MAX_FRAME_BYTES;
-
-/// A text command from a client.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
-pub enum Command {
-    /// Match or uplift the mood from now on.
-    Mode { mode: Mode },
-    /// A like or skip of a listed song.
-    Feedback { song_id: i64, verdict: Verdict },
-    /// Another list for the current mood.
-    Refresh,
-}
-
-/// Parses a text message; the error says what was wrong, for the client.
-pub fn parse_command(text: &str) -> Result<Command, String> {
-    serde_json::from_str(text).map_err(|e| format!("unknown command: {e}"))
-}
-
-#[derive(Serialize)]
-struct FrameReply<'a> {
-    r#type: &'static str,
-    seq: u64,
-    width: usize,
-    height: usize,
-    faces: &'a [FaceReport],
-    mood: Option<StableMood>,
-    status: &'static str,
-    dropped: u64,
-    mode: Mode,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    songs: Option<Vec<Recommendation>>,
-}
-
-#[derive(Serialize)]
-struct Hello {
-    r#type: &'static str,
-    capture: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    video_feed: Option<&'static str>,
-}
-
-#[derive(Serialize)]
-struct SongsReply {
-    r#type: &'static str,
-    mood: Option<StableMood>,
-    mode: Mode,
-    /// Absent while there is no stable mood (e.g. just after a reconnect):
-    /// the page keeps the list it shows.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    songs: Option<Vec<Recommendation>>,
-}
-
-/// A like or skip was recorded; the list stays as it is and later lists
-/// follow the verdict.
-#[derive(Serialize)]
-struct FeedbackReply {
-    r#type: &'static str,
-    song_id: i64,
-    verdict: Verdict,
-}
-
-/// A frame the server had no time for (see [`crate::admission`]).
-#[derive(Serialize)]
-struct DroppedReply {
-    r#type: &'static str,
-    seq: u64,
-    dropped: u64,
-}
-
-#[derive(Serialize)]
-struct ErrorReply {
-    r#type: &'static str,
-    /// What failed: `"frame"` (a frame sent in; it counts as answered) or
-    /// `"command"` (a text command; frames in flight are unaffected).
-    about: &'static str,
-    message: String,
-}
 
 type AnalysisResult = (u64, Result<FrameAnalysis, FrameError>);
 
@@ -162,16 +88,15 @@ pub async fn handle(socket: WebSocket, state: AppState, _permit: ConnectionPermi
     let (done_tx, mut done_rx) = mpsc::channel::<AnalysisResult>(1);
     let mut queue = FrameQueue::new(done_tx, state.options.tracking);
     let mut camera = state.camera.as_ref().map(|c| c.subscribe());
-    let hello = Hello {
-        r#type: "hello",
+    let hello = ServerMessage::Hello {
         capture: if camera.is_some() {
-            "server"
+            Capture::Server
         } else {
-            "browser"
+            Capture::Browser
         },
         video_feed: camera.is_some().then_some("/video_feed"),
     };
-    if send_json(&mut peer, &hello).await.is_err() {
+    if peer.send_message(&hello).await.is_err() {
         return;
     }
     loop {
@@ -181,41 +106,43 @@ pub async fn handle(socket: WebSocket, state: AppState, _permit: ConnectionPermi
                 last_heard = Instant::now();
                 match message {
                     Message::Binary(_) if camera.is_some() => {
-                        let error = frame_error("this server analyses its own camera; it does not take frames".into());
-                        if send_json(&mut peer, &error).await.is_err() { break }
+                        let error = ServerMessage::error(ErrorAbout::Frame, "this server analyses its own camera; it does not take frames");
+                        if peer.send_message(&error).await.is_err() { break }
                     }
                     Message::Binary(frame) => {
                         if frame.len() > MAX_FRAME_BYTES {
                             let error = FrameError::TooLarge { size: frame.len(), max: MAX_FRAME_BYTES };
-                            if send_json(&mut peer, &frame_error(error.to_string())).await.is_err() { break }
+                            if peer.send_message(&ServerMessage::error(ErrorAbout::Frame, error)).await.is_err() { break }
                         } else {
                             queue.offer(&state, frame);
                         }
                     }
                     Message::Text(text) => {
                         let reply = command(&state, &mut viewer, &text).await;
-                        if send_json(&mut peer, &reply).await.is_err() { break }
+                        if peer.send_message(&reply).await.is_err() { break }
                     }
                     Message::Close(_) => break,
                     Message::Ping(_) | Message::Pong(_) => {}
                 }
             }
             Some((frame_seq, result)) = done_rx.recv() => {
-                let reply = match result {
-                    Ok(analysis) => frame_reply(&state, &mut viewer, frame_seq, &analysis, started, queue.dropped).await,
+                let sent = match result {
+                    Ok(analysis) => {
+                        let reply = frame_reply(&state, &mut viewer, frame_seq, &analysis, started, queue.dropped).await;
+                        peer.send_message(&reply).await
+                    }
                     Err(FrameError::Busy) => {
                         queue.dropped += 1;
-                        serde_json::to_value(DroppedReply { r#type: "dropped", seq: frame_seq, dropped: queue.dropped })
+                        peer.send_message(&ServerMessage::Dropped { seq: frame_seq, dropped: queue.dropped }).await
                     }
-                    Err(error) => serde_json::to_value(frame_error(error.to_string())),
+                    Err(error) => peer.send_message(&ServerMessage::error(ErrorAbout::Frame, error)).await,
                 };
-                let Ok(reply) = reply else { break };
-                if send_json(&mut peer, &reply).await.is_err() { break }
+                if sent.is_err() { break }
                 queue.finished(&state);
             }
             Some(frame) = next_camera_frame(&mut camera) => {
-                let Ok(reply) = frame_reply(&state, &mut viewer, frame.seq, &frame.analysis, started, frame.skipped).await else { break };
-                if send_json(&mut peer, &reply).await.is_err() { break }
+                let reply = frame_reply(&state, &mut viewer, frame.seq, &frame.analysis, started, frame.skipped).await;
+                if peer.send_message(&reply).await.is_err() { break }
             }
             _ = pings.tick() => {
                 if last_heard.elapsed() >= idle_timeout {
@@ -241,6 +168,12 @@ impl Peer {
         tokio::time::timeout(self.send_timeout, self.socket.send(message))
             .await
             .map_err(axum::Error::new)?
+    }
+
+    /// Sends a protocol message as JSON text.
+    async fn send_message(&mut self, message: &ServerMessage<'_>) -> Result<(), axum::Error> {
+        let text = serde_json::to_string(message).map_err(axum::Error::new)?;
+        self.send(Message::Text(text.into())).await
     }
 
     /// Says why the server closes the connection (best effort).
@@ -361,14 +294,14 @@ fn start_analysis(
     });
 }
 
-async fn frame_reply(
+async fn frame_reply<'a>(
     state: &AppState,
     viewer: &mut Viewer,
     seq: u64,
-    analysis: &FrameAnalysis,
+    analysis: &'a FrameAnalysis,
     started: Instant,
     dropped: u64,
-) -> Result<serde_json::Value, serde_json::Error> {
+) -> ServerMessage<'a> {
     let now_ms = started.elapsed().as_millis() as u64;
     let (mood, changed) = viewer.observe(&analysis.faces, now_ms);
     let songs = match mood {
@@ -379,28 +312,31 @@ async fn frame_reply(
         }
         _ => None,
     };
-    serde_json::to_value(FrameReply {
-        r#type: "frame",
+    ServerMessage::Frame {
         seq,
         width: analysis.width,
         height: analysis.height,
         faces: &analysis.faces,
         mood,
         status: if analysis.faces.is_empty() {
-            "no_face"
+            FrameStatus::NoFace
         } else {
-            "face"
+            FrameStatus::Face
         },
         dropped,
         mode: viewer.mode,
         songs,
-    })
+    }
 }
 
-async fn command(state: &AppState, viewer: &mut Viewer, text: &Utf8Bytes) -> serde_json::Value {
+async fn command(
+    state: &AppState,
+    viewer: &mut Viewer,
+    text: &Utf8Bytes,
+) -> ServerMessage<'static> {
     let command = match parse_command(text.as_str()) {
         Ok(command) => command,
-        Err(message) => return json(&command_error(message)),
+        Err(message) => return ServerMessage::error(ErrorAbout::Command, message),
     };
     match command {
         Command::Mode { mode } => viewer.mode = mode,
@@ -414,13 +350,9 @@ async fn command(state: &AppState, viewer: &mut Viewer, text: &Utf8Bytes) -> ser
             // The list on the page stays: it marks the song, and the next
             // list (a new mood, a mode change, a refresh) follows the verdict.
             return match result {
-                Ok(Ok(())) => json(&FeedbackReply {
-                    r#type: "feedback",
-                    song_id,
-                    verdict,
-                }),
-                Ok(Err(e)) => json(&command_error(e.to_string())),
-                Err(e) => json(&command_error(e.to_string())),
+                Ok(Ok(())) => ServerMessage::Feedback { song_id, verdict },
+                Ok(Err(e)) => ServerMessage::error(ErrorAbout::Command, e),
+                Err(e) => ServerMessage::error(ErrorAbout::Command, e),
             };
         }
     }
@@ -434,19 +366,19 @@ async fn command(state: &AppState, viewer: &mut Viewer, text: &Utf8Bytes) -> ser
                 Some(songs)
             }
             None => {
-                return json(&command_error(
-                    "cannot make a playlist now (see the server log)".into(),
-                ))
+                return ServerMessage::error(
+                    ErrorAbout::Command,
+                    "cannot make a playlist now (see the server log)",
+                )
             }
         },
         None => None,
     };
-    json(&SongsReply {
-        r#type: "songs",
+    ServerMessage::Songs {
         mood,
         mode: viewer.mode,
         songs,
-    })
+    }
 }
 
 /// A new list for the viewer's mood; `None` if the recommender failed
@@ -478,34 +410,6 @@ async fn songs_for(
             None
         }
     }
-}
-
-fn frame_error(message: String) -> ErrorReply {
-    ErrorReply {
-        r#type: "error",
-        about: "frame",
-        message,
-    }
-}
-
-fn command_error(message: String) -> ErrorReply {
-    ErrorReply {
-        r#type: "error",
-        about: "command",
-        message,
-    }
-}
-
-/// A command's reply as JSON.
-fn json<T: Serialize>(value: &T) -> serde_json::Value {
-    serde_json::to_value(value).unwrap_or_else(
-        |e| serde_json::json!({"type": "error", "about": "command", "message": e.to_string()}),
-    )
-}
-
-async fn send_json<T: Serialize>(peer: &mut Peer, value: &T) -> Result<(), axum::Error> {
-    let text = serde_json::to_string(value).map_err(axum::Error::new)?;
-    peer.send(Message::Text(text.into())).await
 }
 
 /// A per-connection seed (the clock), so that two viewers get different near-ties.

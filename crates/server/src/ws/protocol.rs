@@ -1,0 +1,145 @@
+//! The messages of the `/ws` protocol (see the parent module for the
+//! conversation): commands in, one tagged [`ServerMessage`] out, serialised
+//! once when it is sent.
+
+use std::fmt::Display;
+
+use melodora_music::{Mode, Recommendation, Verdict};
+use melodora_vision::StableMood;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::FaceReport;
+
+/// A text command from a client.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Command {
+    /// Match or uplift the mood from now on.
+    Mode { mode: Mode },
+    /// A like or skip of a listed song.
+    Feedback { song_id: i64, verdict: Verdict },
+    /// Another list for the current mood.
+    Refresh,
+}
+
+/// Parses a text message; the error says what was wrong, for the client.
+pub fn parse_command(text: &str) -> Result<Command, String> {
+    serde_json::from_str(text).map_err(|e| format!("unknown command: {e}"))
+}
+
+/// Everything the server says, as JSON text with a `type` field.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum ServerMessage<'a> {
+    /// The first message: where frames come from.
+    Hello {
+        capture: Capture,
+        /// In server camera mode, where the annotated stream is.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        video_feed: Option<&'static str>,
+    },
+    /// One analysed frame; `songs` only when the list changed.
+    Frame {
+        seq: u64,
+        width: usize,
+        height: usize,
+        faces: &'a [FaceReport],
+        mood: Option<StableMood>,
+        status: FrameStatus,
+        dropped: u64,
+        mode: Mode,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        songs: Option<Vec<Recommendation>>,
+    },
+    /// The answer to `mode` or `refresh`.
+    Songs {
+        mood: Option<StableMood>,
+        mode: Mode,
+        /// Absent while there is no stable mood (e.g. just after a
+        /// reconnect): the page keeps the list it shows.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        songs: Option<Vec<Recommendation>>,
+    },
+    /// A like or skip was recorded; the list stays as it is and later
+    /// lists follow the verdict.
+    Feedback { song_id: i64, verdict: Verdict },
+    /// A frame the server had no time for (see [`crate::admission`]).
+    Dropped { seq: u64, dropped: u64 },
+    /// Something the client sent could not be used.
+    Error { about: ErrorAbout, message: String },
+}
+
+impl ServerMessage<'_> {
+    /// An error reply about a frame or a command.
+    pub fn error(about: ErrorAbout, message: impl Display) -> ServerMessage<'static> {
+        ServerMessage::Error {
+            about,
+            message: message.to_string(),
+        }
+    }
+}
+
+/// Where a connection's frames come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Capture {
+    /// The page sends its webcam's frames.
+    Browser,
+    /// The server analyses its own camera and pushes frames.
+    Server,
+}
+
+/// Whether a frame had a face.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FrameStatus {
+    Face,
+    NoFace,
+}
+
+/// What an error reply is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ErrorAbout {
+    /// A frame sent in; it counts as answered.
+    Frame,
+    /// A text command; frames in flight are unaffected.
+    Command,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_message_carries_its_type_and_optional_fields_are_left_out() {
+        let hello = ServerMessage::Hello {
+            capture: Capture::Browser,
+            video_feed: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&hello).unwrap(),
+            r#"{"type":"hello","capture":"browser"}"#
+        );
+        let frame = ServerMessage::Frame {
+            seq: 3,
+            width: 4,
+            height: 2,
+            faces: &[],
+            mood: None,
+            status: FrameStatus::NoFace,
+            dropped: 0,
+            mode: Mode::Match,
+            songs: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&frame).unwrap(),
+            r#"{"type":"frame","seq":3,"width":4,"height":2,"faces":[],"mood":null,"status":"no_face","dropped":0,"mode":"match"}"#
+        );
+        let error = ServerMessage::error(ErrorAbout::Command, "unknown command");
+        assert_eq!(
+            serde_json::to_string(&error).unwrap(),
+            r#"{"type":"error","about":"command","message":"unknown command"}"#
+        );
+    }
+}
