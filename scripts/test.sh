@@ -2,8 +2,9 @@
 # Runs every check and test of the project: the one test command of README.md,
 # and what .ci/run calls. Needs the Rust toolchain; cargo-deny is installed
 # with cargo install if missing; the browser tests install
-# Debian's chromium (apt-get) and playwright-core (npm ci) themselves, and the
-# camera feature's check installs libclang-dev (apt-get) for its bindgen.
+# Debian's chromium (apt-get) and playwright-core (npm ci) themselves, the
+# camera feature's check installs libclang-dev (apt-get) for its bindgen, and
+# the WebAssembly check adds the wasm32-unknown-unknown target (rustup).
 # Tests that use FER images or the song catalogs read ../shared (see README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,11 @@ cargo deny --locked check bans licenses sources
 
 echo "== cargo test"
 cargo test --workspace --locked
+
+echo "== perception crates for WebAssembly (wasm32-unknown-unknown): lint and build"
+scripts/install_wasm_target.sh
+cargo clippy --target wasm32-unknown-unknown -p melodora-core -p melodora-vision --locked -- -D warnings
+cargo build --target wasm32-unknown-unknown -p melodora-core -p melodora-vision --locked
 
 echo "== camera feature (nokhwa): lint, unit tests, and serve --camera without a device"
 scripts/install_camera_deps.sh

@@ -155,6 +155,8 @@ fn split_rows<T: Copy + Default>(table: &mut [T], stride: usize, rows: usize) {
 
 impl Integrals {
     /// Whether the tilted table was computed (the cascade has tilted features).
+    /// Read by the x86-64 kernels only.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub fn tilted_in_use(&self) -> bool {
         !self.tilted.is_empty()
     }

@@ -16,6 +16,7 @@
 use super::gather::{GatherBlocks, StumpLane};
 use super::integral::{column_index, Integrals};
 use super::model::{Cascade, HaarFeature};
+#[cfg(target_arch = "x86_64")]
 use crate::simd::{simd_level, SimdLevel};
 
 /// Windows evaluated together. The integral tables carry this much padding
@@ -100,7 +101,9 @@ pub struct CompiledCascade {
     stages: Vec<StageRange>,
     weak: Weak,
     /// Gather layout for one-window evaluation, when every stage is an
-    /// exact-sum stump stage on upright features.
+    /// exact-sum stump stage on upright features. Read by the AVX-512
+    /// kernel only.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     gather: Option<GatherBlocks>,
 }
 

@@ -9,6 +9,7 @@
 //! vectorise.
 
 use super::map::{MapShape, LANES};
+#[cfg(target_arch = "x86_64")]
 use crate::simd::{simd_level, SimdLevel};
 
 /// A convolution (its batch norm and ReLU folded in), ready to run.

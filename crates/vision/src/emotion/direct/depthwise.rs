@@ -7,6 +7,7 @@
 //! `[f32; 16]` arrays that the compiler turns into vector code.
 
 use super::map::{MapShape, LANES};
+#[cfg(target_arch = "x86_64")]
 use crate::simd::{simd_level, SimdLevel};
 
 /// A depthwise convolution (its batch norm and ReLU folded in), ready to

@@ -5,6 +5,7 @@
 use std::ops::Range;
 
 use super::map::{MapShape, LANES};
+#[cfg(target_arch = "x86_64")]
 use crate::simd::{simd_level, SimdLevel};
 
 /// Max pooling (ONNX `MaxPool`, floor mode).

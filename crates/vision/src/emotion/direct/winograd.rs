@@ -41,8 +41,10 @@ const TILE: usize = 12;
 const MAX_GROUP: usize = 2;
 
 /// A 3x3, stride-1, padding-1 convolution (batch norm and ReLU folded in)
-/// computed by Winograd F(2x2, 3x3).
+/// computed by Winograd F(2x2, 3x3). Only AVX-512 runs it ([`Winograd::applies`]
+/// is false elsewhere), so elsewhere its kernel data is never read.
 #[derive(Debug)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(super) struct Winograd {
     pub input: MapShape,
     pub output: MapShape,
