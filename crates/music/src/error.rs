@@ -1,10 +1,8 @@
 //! The crate's error type: every variant names the file, row or song it is
 //! about, so that a message alone tells the user what to fix.
 
+use std::fmt;
 use std::path::PathBuf;
-
-use crate::import::RowProblem;
-use crate::store::MAX_PROFILE_CHARS;
 
 /// Everything that can go wrong in the music crate.
 #[derive(Debug, thiserror::Error)]
@@ -42,8 +40,8 @@ pub enum Error {
     WouldOverwrite { path: PathBuf },
     #[error("no song with id {0} in the catalog")]
     UnknownSong(i64),
-    #[error("a profile name must be 1 to {MAX_PROFILE_CHARS} characters, none of them control characters")]
-    BadProfileName,
+    #[error("a profile name must be 1 to {max_chars} characters, none of them control characters")]
+    BadProfileName { max_chars: usize },
     #[error("the store at {path} was written by a newer Melodora (schema version {found}, this build knows up to {known})")]
     NewerSchema {
         path: PathBuf,
@@ -55,6 +53,26 @@ pub enum Error {
     Store(rusqlite::Error),
     #[error("Spotify: {0}")]
     Spotify(String),
+}
+
+/// A row that could not be imported, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowProblem {
+    /// The file (or, for embedded and remote sources, a name for it).
+    pub file: PathBuf,
+    /// 1-based line in the file; 0 for problems with the file as a whole.
+    pub line: u64,
+    pub message: String,
+}
+
+impl fmt::Display for RowProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        } else {
+            write!(f, "{}:{}: {}", self.file.display(), self.line, self.message)
+        }
+    }
 }
 
 /// " (N malformed row(s); the first: ...)", or nothing when there were none.

@@ -391,7 +391,10 @@ fn the_store_refuses_profile_names_that_the_api_and_cli_refuse() {
     let id = store.emotion_list(Emotion::Happy).unwrap()[0].id;
     for bad in [String::new(), "p".repeat(65), "a\u{7}b".into()] {
         let result = store.record_feedback(&bad, id, Verdict::Like);
-        assert!(matches!(result, Err(Error::BadProfileName)), "{bad:?}");
+        assert!(
+            matches!(result, Err(Error::BadProfileName { .. })),
+            "{bad:?}"
+        );
     }
     store
         .record_feedback(&"p".repeat(64), id, Verdict::Like)

@@ -9,7 +9,6 @@
 mod columns;
 mod row;
 
-use std::fmt;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -18,6 +17,7 @@ use melodora_core::Emotion;
 
 pub use columns::Columns;
 
+pub use crate::error::RowProblem;
 use crate::error::{Error, Result};
 use crate::song::Track;
 
@@ -36,26 +36,6 @@ pub struct ImportedTrack {
 pub struct Filing {
     pub emotion: Emotion,
     pub rank: u32,
-}
-
-/// A row that could not be imported, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RowProblem {
-    /// The file (or, for embedded and remote sources, a name for it).
-    pub file: PathBuf,
-    /// 1-based line in the file; 0 for problems with the file as a whole.
-    pub line: u64,
-    pub message: String,
-}
-
-impl fmt::Display for RowProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            write!(f, "{}: {}", self.file.display(), self.message)
-        } else {
-            write!(f, "{}:{}: {}", self.file.display(), self.line, self.message)
-        }
-    }
 }
 
 /// One CSV file to import and the emotion its songs belong to, when that

@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
-use super::preferences::IdHasher;
+use super::id_hasher::IdHasher;
 
 use melodora_core::Emotion;
 

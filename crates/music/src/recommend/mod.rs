@@ -19,7 +19,9 @@
 //! When an emotion's pool has fewer songs than asked for, the list is
 //! filled with the songs nearest to that emotion's centre from other pools.
 
+mod id_hasher;
 mod index;
+mod neighbours;
 pub mod preferences;
 mod search;
 

@@ -50,7 +50,9 @@ pub const MAX_PROFILE_CHARS: usize = 64;
 pub fn check_profile_name(name: &str) -> Result<()> {
     let length = name.chars().count();
     if length == 0 || length > MAX_PROFILE_CHARS || name.chars().any(char::is_control) {
-        return Err(Error::BadProfileName);
+        return Err(Error::BadProfileName {
+            max_chars: MAX_PROFILE_CHARS,
+        });
     }
     Ok(())
 }
