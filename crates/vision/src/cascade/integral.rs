@@ -5,6 +5,11 @@
 
 use crate::GrayImage;
 
+/// Entries past the last row of every table: the scanner reads whole
+/// chunks of windows, and one starting at the last window must not read past
+/// the end (the scanner checks that its chunk fits).
+pub const TABLE_PADDING: usize = 16;
+
 /// Sum, squared-sum and (optionally) tilted-sum tables of one image.
 #[derive(Debug, Default)]
 pub struct Integrals {
@@ -52,8 +57,7 @@ impl Integrals {
         self.stride = stride;
         self.width = w;
         self.height = h;
-        // Padding lets the scanner read whole chunks of windows at the end.
-        let len = stride * (h + 1) + super::scan::CHUNK;
+        let len = stride * (h + 1) + TABLE_PADDING;
         self.sum.clear();
         self.sum.resize(len, 0);
         self.sqsum.clear();
@@ -133,7 +137,7 @@ impl Integrals {
         }
         let stride = self.stride;
         self.tilted.clear();
-        self.tilted.resize(stride * (h + 1) + super::scan::CHUNK, 0);
+        self.tilted.resize(stride * (h + 1) + TABLE_PADDING, 0);
         for yy in 0..=h {
             self.tilted[yy * stride..(yy + 1) * stride]
                 .copy_from_slice(&t[yy * pw + pad..yy * pw + pad + stride]);

@@ -14,14 +14,16 @@
 //! where few windows are still alive fall back to per-window evaluation.
 
 use super::gather::{GatherBlocks, StumpLane};
-use super::integral::{column_index, Integrals};
+use super::integral::{column_index, Integrals, TABLE_PADDING};
 use super::model::{Cascade, HaarFeature};
 #[cfg(target_arch = "x86_64")]
 use crate::simd::{simd_level, SimdLevel};
 
-/// Windows evaluated together. The integral tables carry this much padding
-/// so that a chunk starting at the last window never reads past the end.
+/// Windows evaluated together. The integral tables carry at least this
+/// much padding, so that a chunk starting at the last window never reads
+/// past the end.
 pub const CHUNK: usize = 16;
+const _: () = assert!(TABLE_PADDING >= CHUNK);
 
 /// Bit mask with one bit per window of a chunk.
 const ALL_LANES: u32 = (1 << CHUNK) - 1;
