@@ -1,0 +1,419 @@
+//! The HTTP API over real sockets: its answers, hostile requests, the
+//! security headers, catalog changes seen by a running server, and the
+//! OpenAPI document checked against real answers.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::*;
+use melodora_music::Store;
+use melodora_server::MAX_FACES_PER_FRAME;
+use melodora_vision::{Cascade, DetectParams, HaarDetector};
+use serde_json::Value;
+
+/// Announces an upload of `size` bytes to /api/analyze, sends only its
+/// start, and returns the status the server answers with (a server that
+/// refuses early closes the connection, so a client sending the whole body
+/// would race that close).
+fn oversized_upload_status(addr: SocketAddr, size: usize) -> u16 {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let head = format!(
+        "POST /api/analyze HTTP/1.1\r\nHost: {addr}\r\nContent-Type: image/jpeg\r\nContent-Length: {size}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let _ = stream.write_all(&vec![0u8; 16 * 1024]);
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buffer[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&answer);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {text:?}"))
+}
+
+#[test]
+fn a_frame_full_of_faces_classifies_only_the_largest() {
+    // The 12-face grid tiled 2x2.
+    let grid = image::load_from_memory(&image("photo_lfw_faces_grid_640x480.png")).unwrap();
+    let mut tiled = image::RgbImage::new(1280, 960);
+    for (x, y) in [(0, 0), (640, 0), (0, 480), (640, 480)] {
+        image::imageops::replace(&mut tiled, &grid.to_rgb8(), x, y);
+    }
+    let mut png = std::io::Cursor::new(Vec::new());
+    tiled.write_to(&mut png, image::ImageFormat::Png).unwrap();
+    let png = png.into_inner();
+    let found = HaarDetector::new(Cascade::frontal_face_default())
+        .detect(
+            &melodora_vision::GrayImage::from_dynamic(&image::DynamicImage::ImageRgb8(tiled)),
+            &DetectParams::default(),
+        )
+        .unwrap();
+    assert!(found.len() > MAX_FACES_PER_FRAME, "{} faces", found.len());
+    let mut areas: Vec<i64> = found.iter().map(|f| f.area()).collect();
+    areas.sort_unstable_by(|a, b| b.cmp(a));
+
+    let addr = default_server(quick());
+    let (status, analysis) = post(addr, "/api/analyze", "image/png", &png);
+    assert_eq!(status, 200, "{analysis}");
+    let faces = analysis["faces"].as_array().unwrap();
+    assert_eq!(faces.len(), MAX_FACES_PER_FRAME);
+    let smallest = faces
+        .iter()
+        .map(|f| f["w"].as_i64().unwrap() * f["h"].as_i64().unwrap())
+        .min()
+        .unwrap();
+    assert!(
+        smallest >= areas[MAX_FACES_PER_FRAME - 1],
+        "the largest were kept"
+    );
+}
+
+#[test]
+fn the_http_api_answers() {
+    let addr = default_server(quick());
+    let (status, health) = get(addr, "/api/health");
+    assert_eq!(status, 200);
+    assert!(health["songs"].as_u64().unwrap() > 1000, "{health}");
+
+    let (status, analysis) = post(addr, "/api/analyze", "image/png", &image(FACES));
+    assert_eq!(status, 200, "{analysis}");
+    assert!(
+        analysis["faces"].as_array().unwrap().len() >= 2,
+        "{analysis}"
+    );
+
+    let (status, songs) = get(
+        addr,
+        "/api/recommendations?emotion=sad&mode=uplift&limit=10",
+    );
+    assert_eq!(status, 200);
+    let songs = songs.as_array().unwrap();
+    assert_eq!(songs.len(), 10);
+
+    let id = songs[0]["id"].as_i64().unwrap();
+    let (status, _) = post(
+        addr,
+        "/api/feedback",
+        "application/json",
+        format!(r#"{{"song_id":{id},"verdict":"skip"}}"#).as_bytes(),
+    );
+    assert_eq!(status, 204);
+}
+
+/// One hostile HTTP request: what it is, the request, and the status it must get.
+struct HostileRequest {
+    what: &'static str,
+    method: &'static str,
+    path: &'static str,
+    content_type: &'static str,
+    body: Vec<u8>,
+    status: u16,
+}
+
+/// The hostile-input table for HTTP.
+fn hostile_requests() -> Vec<HostileRequest> {
+    let get = |what, path, status| HostileRequest {
+        what,
+        method: "GET",
+        path,
+        content_type: "",
+        body: Vec::new(),
+        status,
+    };
+    let post = |what, path, content_type, body: &[u8], status| HostileRequest {
+        what,
+        method: "POST",
+        path,
+        content_type,
+        body: body.to_vec(),
+        status,
+    };
+    vec![
+        post(
+            "upload that is not an image",
+            "/api/analyze",
+            "image/jpeg",
+            b"not an image",
+            400,
+        ),
+        post("empty upload", "/api/analyze", "image/jpeg", b"", 400),
+        post(
+            "truncated PNG",
+            "/api/analyze",
+            "image/png",
+            &image(FACES)[..5000],
+            400,
+        ),
+        get("unknown emotion", "/api/recommendations?emotion=bored", 400),
+        get("no emotion", "/api/recommendations", 400),
+        get(
+            "unknown mode",
+            "/api/recommendations?emotion=sad&mode=sideways",
+            400,
+        ),
+        get("limit 0", "/api/recommendations?emotion=sad&limit=0", 400),
+        get(
+            "limit not a number",
+            "/api/recommendations?emotion=sad&limit=lots",
+            400,
+        ),
+        get(
+            "limit past usize",
+            "/api/recommendations?emotion=sad&limit=99999999999999999999999",
+            400,
+        ),
+        get(
+            "profile name too long",
+            Box::leak(
+                format!(
+                    "/api/recommendations?emotion=sad&profile={}",
+                    "p".repeat(65)
+                )
+                .into_boxed_str(),
+            ),
+            400,
+        ),
+        post(
+            "feedback with a profile of a megabyte",
+            "/api/feedback",
+            "application/json",
+            format!(
+                r#"{{"song_id":1,"verdict":"like","profile":"{}"}}"#,
+                "p".repeat(1 << 20)
+            )
+            .as_bytes(),
+            400,
+        ),
+        post(
+            "feedback with a control character in the profile",
+            "/api/feedback",
+            "application/json",
+            br#"{"song_id":1,"verdict":"like","profile":"a\u0007b"}"#,
+            400,
+        ),
+        post(
+            "feedback for a missing song",
+            "/api/feedback",
+            "application/json",
+            br#"{"song_id":987654321,"verdict":"like"}"#,
+            404,
+        ),
+        post(
+            "malformed feedback JSON",
+            "/api/feedback",
+            "application/json",
+            br#"{"song_id":"#,
+            400,
+        ),
+        post(
+            "feedback of the wrong shape",
+            "/api/feedback",
+            "application/json",
+            br#"{"song_id":"x"}"#,
+            422,
+        ),
+        post(
+            "feedback not sent as JSON",
+            "/api/feedback",
+            "text/plain",
+            br#"{"song_id":1,"verdict":"like"}"#,
+            415,
+        ),
+        get("unknown path", "/api/nothing-here", 404),
+    ]
+}
+
+/// Each hostile request gets its 4xx with a JSON `{"error"}` body, and the
+/// server answers normally afterwards.
+#[test]
+fn hostile_http_requests_get_a_4xx_with_a_json_error() {
+    let addr = default_server(quick());
+    for request in hostile_requests() {
+        let (status, body) = if request.method == "GET" {
+            get(addr, request.path)
+        } else {
+            post(addr, request.path, request.content_type, &request.body)
+        };
+        let what = request.what;
+        assert_eq!(status, request.status, "{what}: {body}");
+        let error = body["error"].as_str().unwrap_or_default();
+        assert!(!error.is_empty(), "{what}: no JSON error body: {body}");
+    }
+    // Declared over the limit and refused before the body is read.
+    assert_eq!(oversized_upload_status(addr, 3 * 1024 * 1024), 413);
+    let (status, health) = get(addr, "/api/health");
+    assert_eq!(status, 200, "still serving: {health}");
+}
+
+#[test]
+fn an_import_by_another_process_reaches_the_running_servers_lists() {
+    let data = tempfile::tempdir().unwrap();
+    let addr = start(quick(), Store::open(data.path()).unwrap());
+    let (status, before) = get(addr, "/api/recommendations?emotion=happy");
+    assert_eq!(status, 200);
+    assert!(before.as_array().unwrap().len() > 1, "{before}");
+
+    // `melodora catalog import` on the same data dir: the first import
+    // replaces the default catalog under the running server.
+    let csv = data.path().join("happy.csv");
+    std::fs::write(&csv, ",Name,Album,Artist\n0,Brand New Song,Fresh,Someone\n").unwrap();
+    let files = melodora_music::import::catalog_files(&csv, None).unwrap();
+    let mut other = Store::open(data.path()).unwrap();
+    other.import_files(&files, Default::default()).unwrap();
+
+    let (status, after) = get(addr, "/api/recommendations?emotion=happy");
+    assert_eq!(status, 200);
+    let titles: Vec<&str> = after
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|song| song["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Brand New Song"], "{after}");
+}
+
+#[test]
+fn pages_carry_security_headers_and_hostile_titles_stay_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("happy.csv");
+    std::fs::write(&csv, ",Name,Album,Artist\n0,<img src=x onerror=alert(1)>,<b>bold</b>,\"<script>alert(2)</script>\"\n").unwrap();
+    let mut store = Store::open_in_memory(false).unwrap();
+    let files = melodora_music::import::catalog_files(&csv, None).unwrap();
+    store.import_files(&files, Default::default()).unwrap();
+    let addr = start(quick(), store);
+
+    let response = ureq::get(format!("http://{addr}/")).call().unwrap();
+    let csp = response
+        .headers()
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("default-src 'self'"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe-inline"));
+    assert_eq!(
+        response.headers().get("x-content-type-options").unwrap(),
+        "nosniff"
+    );
+    assert_eq!(response.headers().get("x-frame-options").unwrap(), "DENY");
+
+    // The API hands titles back verbatim, as JSON strings.
+    let (_, songs) = get(addr, "/api/recommendations?emotion=happy");
+    assert_eq!(songs[0]["title"], "<img src=x onerror=alert(1)>");
+    assert_eq!(songs[0]["artist"], "<script>alert(2)</script>");
+
+    // The page puts song fields into the DOM only as text.
+    let (status, script) = get(addr, "/static/app.js");
+    assert_eq!(status, 200);
+    let script = script.as_str().unwrap();
+    assert!(
+        script.contains(".text(song.title)")
+            && script.contains(".text(song.album)")
+            && script.contains(".text(song.artist)")
+    );
+    for sink in [
+        ".html(",
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+    ] {
+        assert!(!script.contains(sink), "app.js uses {sink}");
+    }
+    let (status, _) = get(addr, "/static/vendor/bootstrap/bootstrap.min.css");
+    assert_eq!(status, 200);
+    let (status, _) = get(addr, "/static/../Cargo.toml");
+    assert_eq!(status, 404);
+}
+
+/// Property names an object schema requires, following `$ref` and `allOf`.
+fn required_properties(doc: &Value, schema: &Value) -> Vec<String> {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.trim_start_matches("#/components/schemas/");
+        return required_properties(doc, &doc["components"]["schemas"][name]);
+    }
+    let mut names: Vec<String> = schema["required"]
+        .as_array()
+        .map(|r| r.iter().map(|n| n.as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default();
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        names.extend(required_properties(doc, part));
+    }
+    names
+}
+
+fn response_schema<'a>(doc: &'a Value, path: &str, method: &str) -> &'a Value {
+    &doc["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"]
+}
+
+#[test]
+fn the_openapi_document_covers_the_api_and_matches_its_answers() {
+    let addr = default_server(quick());
+    let (status, doc) = get(addr, "/api/openapi.json");
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
+    let mut paths: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    paths.sort_unstable();
+    assert_eq!(
+        paths,
+        [
+            "/api/analyze",
+            "/api/feedback",
+            "/api/health",
+            "/api/openapi.json",
+            "/api/recommendations"
+        ]
+    );
+    let emotions = &doc["components"]["schemas"]["Emotion"]["enum"];
+    assert_eq!(emotions.as_array().unwrap().len(), 7, "{emotions}");
+
+    // Every property the document requires is in the real answers.
+    let (_, health) = get(addr, "/api/health");
+    for name in required_properties(&doc, response_schema(&doc, "/api/health", "get")) {
+        assert!(health.get(&name).is_some(), "health lacks {name}: {health}");
+    }
+    let (_, analysis) = post(addr, "/api/analyze", "image/png", &image(FACES));
+    for name in required_properties(&doc, response_schema(&doc, "/api/analyze", "post")) {
+        assert!(analysis.get(&name).is_some(), "analysis lacks {name}");
+    }
+    let face_schema = &doc["components"]["schemas"]["FaceReport"];
+    let face = &analysis["faces"][0];
+    for name in required_properties(&doc, face_schema) {
+        assert!(face.get(&name).is_some(), "face lacks {name}: {face}");
+    }
+    let (_, songs) = get(addr, "/api/recommendations?emotion=happy&limit=3");
+    let item = &response_schema(&doc, "/api/recommendations", "get")["items"];
+    let required = required_properties(&doc, item);
+    for name in ["title", "album", "artist", "link", "id"] {
+        assert!(
+            required.contains(&name.to_owned()),
+            "{name} not required: {required:?}"
+        );
+    }
+    for song in songs.as_array().unwrap() {
+        for name in &required {
+            assert!(song.get(name).is_some(), "song lacks {name}: {song}");
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! The live WebSocket protocol over real sockets: frames in, faces, mood
+//! and songs out; commands; flow control and admission under load; hostile
+//! messages.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use futures_util::SinkExt;
+use melodora_server::AppOptions;
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::Message;
+
+#[test]
+fn frames_get_faces_emotions_a_mood_and_songs() {
+    let addr = default_server(quick());
+    runtime().block_on(async {
+        let mut socket = connect(addr).await;
+        send_frame(&mut socket, image(FACES)).await;
+        let reply = next_json(&mut socket, Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert_eq!(reply["type"], "frame", "{reply}");
+        assert_eq!(reply["status"], "face");
+        assert_eq!(
+            (reply["width"].as_u64(), reply["height"].as_u64()),
+            (Some(640), Some(480))
+        );
+        let faces = reply["faces"].as_array().unwrap();
+        assert!(faces.len() >= 2, "{reply}");
+        for face in faces {
+            assert_eq!(face["probabilities"].as_object().unwrap().len(), 7);
+            assert!(face["w"].as_i64().unwrap() > 20);
+        }
+        let mood = reply["mood"]["emotion"].as_str().expect("mood settled");
+        let songs = reply["songs"]
+            .as_array()
+            .expect("songs with the first mood");
+        assert_eq!(songs.len(), 15);
+        assert!(songs.iter().all(|s| s["link"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://open.spotify.com/")));
+
+        // No new mood, no new list.
+        send_frame(&mut socket, image(FACES)).await;
+        let again = next_json(&mut socket, Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert_eq!(again["mood"]["emotion"], mood);
+        assert!(again.get("songs").is_none(), "{again}");
+
+        // A frame without faces keeps the mood.
+        send_frame(&mut socket, image(NO_FACE)).await;
+        let empty = next_json(&mut socket, Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert_eq!(empty["status"], "no_face");
+        assert_eq!(empty["mood"]["emotion"], mood);
+
+        // Commands: switch mode → a new list; feedback on a song → an
+        // acknowledgement (the page keeps its list); refresh → a new list.
+        socket
+            .send(Message::Text(r#"{"type":"mode","mode":"uplift"}"#.into()))
+            .await
+            .unwrap();
+        let uplift = next_json(&mut socket, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(
+            (uplift["type"].as_str(), uplift["mode"].as_str()),
+            (Some("songs"), Some("uplift"))
+        );
+        assert_eq!(uplift["songs"].as_array().unwrap().len(), 15);
+        let id = songs[3]["id"].as_i64().unwrap();
+        let like = format!(r#"{{"type":"feedback","song_id":{id},"verdict":"like"}}"#);
+        socket.send(Message::Text(like.into())).await.unwrap();
+        let after = next_json(&mut socket, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(
+            (&after["type"], &after["song_id"], &after["verdict"]),
+            (&"feedback".into(), &id.into(), &"like".into()),
+            "{after}"
+        );
+        assert!(after.get("songs").is_none(), "{after}");
+        socket
+            .send(Message::Text(r#"{"type":"refresh"}"#.into()))
+            .await
+            .unwrap();
+        let refreshed = next_json(&mut socket, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(refreshed["type"], "songs", "{refreshed}");
+        assert_eq!(refreshed["songs"].as_array().unwrap().len(), 15);
+    });
+}
+
+#[test]
+fn commands_before_a_mood_settles_leave_the_pages_list_alone() {
+    let addr = default_server(quick());
+    runtime().block_on(async {
+        let mut socket = connect(addr).await;
+        socket
+            .send(Message::Text(r#"{"type":"mode","mode":"uplift"}"#.into()))
+            .await
+            .unwrap();
+        let reply = next_json(&mut socket, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(reply["type"], "songs", "{reply}");
+        assert_eq!(reply["mode"], "uplift", "{reply}");
+        assert!(reply["mood"].is_null(), "{reply}");
+        assert!(
+            reply.get("songs").is_none(),
+            "no list, not an empty one: {reply}"
+        );
+    });
+}
+
+#[test]
+fn a_flooding_client_gets_a_bounded_number_of_answers_and_the_server_stays_responsive() {
+    let addr = default_server(AppOptions {
+        min_frame_interval: Duration::from_millis(50),
+        ..quick()
+    });
+    runtime().block_on(async {
+        let mut socket = connect(addr).await;
+        let frame = image(FACES);
+        for _ in 0..100 {
+            send_frame(&mut socket, frame.clone()).await;
+        }
+        // The server answers commands promptly while frames are pending.
+        let asked = Instant::now();
+        socket
+            .send(Message::Text(r#"{"type":"refresh"}"#.into()))
+            .await
+            .unwrap();
+        let mut frames = Vec::new();
+        let mut answered_in = None;
+        while let Some(reply) = next_json(&mut socket, Duration::from_secs(5)).await {
+            match reply["type"].as_str() {
+                Some("frame") => frames.push(reply),
+                Some("songs") => answered_in = Some(asked.elapsed()),
+                other => panic!("unexpected {other:?}: {reply}"),
+            }
+        }
+        let answered_in = answered_in.expect("the command was answered");
+        assert!(answered_in < Duration::from_secs(5), "{answered_in:?}");
+        assert!(
+            !frames.is_empty() && frames.len() <= 5,
+            "{} frame answers to 100 frames",
+            frames.len()
+        );
+        let dropped = frames.last().unwrap()["dropped"].as_u64().unwrap();
+        assert_eq!(
+            dropped + frames.len() as u64,
+            100,
+            "every frame is answered or counted as dropped"
+        );
+        // A health check over HTTP meanwhile is quick too.
+        let started = Instant::now();
+        let health: Value = serde_json::from_str(
+            &ureq::get(format!("http://{addr}/api/health"))
+                .call()
+                .unwrap()
+                .body_mut()
+                .read_to_string()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(health["status"], "ok");
+        assert!(started.elapsed() < Duration::from_secs(2));
+    });
+}
+
+/// The hostile-input table for the WebSocket: each message, and a word its
+/// error reply must contain.
+fn hostile_ws_messages() -> Vec<(&'static str, Message, &'static str)> {
+    let text = |t: &str| Message::Text(t.to_owned().into());
+    let binary = |b: Vec<u8>| Message::Binary(b.into());
+    vec![
+        (
+            "binary that is not an image",
+            binary(b"definitely not a jpeg".to_vec()),
+            "image",
+        ),
+        ("empty binary", binary(Vec::new()), "image"),
+        (
+            "truncated PNG",
+            binary(image(FACES)[..5000].to_vec()),
+            "image",
+        ),
+        ("3 MB frame", binary(vec![0xFF; 3 * 1024 * 1024]), "at most"),
+        (
+            "text where JSON is expected",
+            text("hello"),
+            "unknown command",
+        ),
+        (
+            "malformed JSON",
+            text(r#"{"type":"mode""#),
+            "unknown command",
+        ),
+        (
+            "JSON that is not an object",
+            text("[1, 2, 3]"),
+            "unknown command",
+        ),
+        (
+            "unknown command",
+            text(r#"{"type":"dance"}"#),
+            "unknown command",
+        ),
+        (
+            "unknown mode",
+            text(r#"{"type":"mode","mode":"sideways"}"#),
+            "sideways",
+        ),
+        (
+            "unknown verdict",
+            text(r#"{"type":"feedback","song_id":1,"verdict":"love"}"#),
+            "love",
+        ),
+        (
+            "feedback for a missing song",
+            text(r#"{"type":"feedback","song_id":99999999,"verdict":"like"}"#),
+            "99999999",
+        ),
+        (
+            "3 MB of text",
+            text(&"x".repeat(3 * 1024 * 1024)),
+            "unknown command",
+        ),
+    ]
+}
+
+/// Every hostile message gets an error reply naming the problem and the
+/// connection goes on serving frames; a message over the transport limit
+/// closes only its own connection; another client is served throughout.
+#[test]
+fn hostile_websocket_messages_get_errors_and_every_client_keeps_being_served() {
+    let addr = default_server(quick());
+    runtime().block_on(async {
+        let mut bystander = connect(addr).await;
+        let mut socket = connect(addr).await;
+        for (what, message, expected) in hostile_ws_messages() {
+            let about = if matches!(message, Message::Binary(_)) {
+                "frame"
+            } else {
+                "command"
+            };
+            socket.send(message).await.unwrap();
+            let reply = next_json(&mut socket, Duration::from_secs(10))
+                .await
+                .unwrap_or_else(|| panic!("{what}: no reply"));
+            assert_eq!(reply["type"], "error", "{what}: {reply}");
+            assert_eq!(reply["about"], about, "{what}: {reply}");
+            let text = reply["message"].as_str().unwrap_or_default();
+            assert!(text.contains(expected), "{what}: {reply}");
+        }
+        send_frame(&mut socket, image(FACES)).await;
+        let reply = next_json(&mut socket, Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert_eq!(
+            reply["type"], "frame",
+            "still serving after the errors: {reply}"
+        );
+
+        let over_transport_limit = vec![0u8; melodora_server::MAX_MESSAGE_BYTES + 1];
+        let _ = socket
+            .send(Message::Binary(over_transport_limit.into()))
+            .await;
+        assert!(
+            next_json(&mut socket, Duration::from_secs(10))
+                .await
+                .is_none(),
+            "a message over the transport limit closes the connection"
+        );
+
+        send_frame(&mut bystander, image(FACES)).await;
+        let reply = next_json(&mut bystander, Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert_eq!(reply["type"], "frame", "other clients are served: {reply}");
+    });
+}
+
+#[test]
+fn beyond_capacity_frames_are_dropped_not_queued() {
+    // One analysis at a time, and a frame may wait 5 ms for its turn: of
+    // eight frames sent at once, the late ones are dropped, every client
+    // hears back, and a dropped client's next frame is analysed.
+    let addr = default_server(AppOptions {
+        analysis_workers: 1,
+        max_queue_wait: Duration::from_millis(5),
+        ..quick()
+    });
+    runtime().block_on(async {
+        let mut sockets = Vec::new();
+        for _ in 0..8 {
+            sockets.push(connect(addr).await);
+        }
+        for socket in &mut sockets {
+            send_frame(socket, image(FACES)).await;
+        }
+        let mut kinds = Vec::new();
+        for socket in &mut sockets {
+            let reply = next_json(socket, Duration::from_secs(30)).await.unwrap();
+            kinds.push(reply["type"].as_str().unwrap().to_owned());
+        }
+        let dropped = kinds.iter().filter(|k| *k == "dropped").count();
+        let analysed = kinds.iter().filter(|k| *k == "frame").count();
+        assert_eq!(dropped + analysed, 8, "{kinds:?}");
+        assert!(dropped >= 1 && analysed >= 1, "{kinds:?}");
+        let index = kinds.iter().position(|k| k == "dropped").unwrap();
+        let socket = &mut sockets[index];
+        send_frame(socket, image(FACES)).await;
+        let retry = next_json(socket, Duration::from_secs(30)).await.unwrap();
+        assert_eq!(retry["type"], "frame", "{retry}");
+        assert_eq!(retry["dropped"], 1, "the drop is counted: {retry}");
+    });
+}
