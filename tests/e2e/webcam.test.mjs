@@ -20,6 +20,8 @@
 //    page of an --allowed-origin gets the hello, reads the API and shows the
 //    stream; and the server's own page opened under the rebound name
 //    (http://evil.test:PORT/, DNS rebinding) is answered 421.
+// 6. A full server (--max-connections 1): a second page says the server is
+//    busy, and connects by itself once the first page is closed.
 //
 // Environment: MELODORA_BIN (default target/debug/melodora), CHROMIUM
 // (default /usr/bin/chromium), E2E_OUT (default tests/e2e/out),
@@ -377,6 +379,31 @@ async function serverCameraMode(clip, work) {
   }
 }
 
+/** A second page on a full server says so, and gets in once there is room. */
+async function fullServer(work) {
+  log("a full server (--max-connections 1)");
+  const port = await freePort();
+  const server = await startServer(port, join(work, "data-full"), ["--max-connections", "1"]);
+  const browser = await launchBrowser();
+  try {
+    const status = (page) => page.$eval("[data-testid=status]", (e) => e.textContent);
+    const first = await browser.newPage();
+    await first.goto(`http://127.0.0.1:${port}/`);
+    await first.waitForFunction(() => !/^starting|^disconnected|^server busy/.test(document.querySelector("[data-testid=status]").textContent), null, { timeout: 30000 });
+    log(`first page: ${await status(first)}`);
+    const second = await browser.newPage();
+    await second.goto(`http://127.0.0.1:${port}/`);
+    await second.waitForFunction(() => document.querySelector("[data-testid=status]").textContent.startsWith("server busy"), null, { timeout: 30000 });
+    log(`second page: ${await status(second)}`);
+    await first.close();
+    await second.waitForFunction(() => !/^starting|^disconnected|^server busy/.test(document.querySelector("[data-testid=status]").textContent), null, { timeout: 30000 });
+    log(`second page, once the first is closed: ${await status(second)}`);
+  } finally {
+    await browser.close();
+    server.kill();
+  }
+}
+
 async function main() {
   mkdirSync(out, { recursive: true });
   const work = mkdtempSync(join(tmpdir(), "melodora-e2e-"));
@@ -392,6 +419,7 @@ async function main() {
 
     await browserCameraMode(clip, work);
     await serverCameraMode(clip, work);
+    await fullServer(work);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

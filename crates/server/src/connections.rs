@@ -74,7 +74,7 @@ pub fn total_memory_bytes() -> Option<u64> {
 /// Why a connection was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
-    #[error("the server is full ({0} connections); try again later")]
+    #[error("the server is full (at most {0} connections at once); try again later")]
     Full(usize),
     #[error("too many connections from this address (at most {0}); close some and try again")]
     ClientFull(usize),
