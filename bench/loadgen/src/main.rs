@@ -112,6 +112,21 @@ fn main() -> Result<()> {
     Ok(())
 }
 
+/// Every simulated client connects from loopback, so the server's
+/// per-address cap (64 by default) would refuse them past it: lift both caps
+/// to twice the largest client count, unless `--serve-arg` sets them.
+fn connection_limits(args: &Args) -> Vec<String> {
+    let room = (args.clients.iter().copied().max().unwrap_or(0) * 2).max(64);
+    ["--max-connections-per-client", "--max-connections"]
+        .into_iter()
+        .filter(|flag| {
+            let set = |arg: &String| arg == flag || arg.starts_with(&format!("{flag}="));
+            !args.serve_arg.iter().any(set)
+        })
+        .flat_map(|flag| [flag.to_string(), room.to_string()])
+        .collect()
+}
+
 struct ServerProcess {
     child: Child,
 }
@@ -127,6 +142,7 @@ impl ServerProcess {
                 "--data-dir",
             ])
             .arg(data)
+            .args(connection_limits(args))
             .args(&args.serve_arg)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
