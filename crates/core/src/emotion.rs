@@ -12,12 +12,19 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Emotion {
+    /// FER class 0 (the original's `angry`).
     Angry,
+    /// FER class 1 (the original's `disgusted`).
     Disgust,
+    /// FER class 2 (the original's `fearful`).
     Fear,
+    /// FER class 3 (the original's `happy`).
     Happy,
+    /// FER class 4 (the original's `neutral`).
     Neutral,
+    /// FER class 5 (the original's `sad`).
     Sad,
+    /// FER class 6 (the original's `surprised`).
     Surprise,
 }
 

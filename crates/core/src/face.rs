@@ -7,13 +7,18 @@ use serde::{Deserialize, Serialize};
 /// the image it was found in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FaceBox {
+    /// Left edge, in pixels from the image's left.
     pub x: i32,
+    /// Top edge, in pixels from the image's top.
     pub y: i32,
+    /// Width in pixels.
     pub w: i32,
+    /// Height in pixels.
     pub h: i32,
 }
 
 impl FaceBox {
+    /// The box with top-left corner `(x, y)`, `w` wide and `h` high.
     pub const fn new(x: i32, y: i32, w: i32, h: i32) -> Self {
         Self { x, y, w, h }
     }

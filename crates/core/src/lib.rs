@@ -6,6 +6,8 @@
 //! pixels ([`FaceBox`]) and which of many is largest ([`largest_face`]), and
 //! [`read_at_most`], the one way untrusted files are read whole.
 
+#![warn(missing_docs)]
+
 mod emotion;
 mod face;
 mod probabilities;
