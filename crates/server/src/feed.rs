@@ -11,6 +11,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use crate::api::ApiError;
 use crate::AppState;
 
 const BOUNDARY: &str = "melodoraframe";
@@ -34,12 +35,8 @@ pub async fn video_feed(
     let permit = match state.connections.open(client.ip()) {
         Ok(permit) => permit,
         Err(refusal) => {
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                [(header::RETRY_AFTER, "5")],
-                Json(serde_json::json!({"error": refusal.to_string()})),
-            )
-                .into_response()
+            let error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, refusal.to_string());
+            return ([(header::RETRY_AFTER, "5")], error).into_response();
         }
     };
     let frames = camera.subscribe();

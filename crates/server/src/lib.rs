@@ -35,7 +35,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{close_code, CloseFrame, Message};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State, WebSocketUpgrade};
 use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::middleware::{self, Next};
@@ -169,13 +168,7 @@ async fn websocket(
         Ok(permit) => upgrade.on_upgrade(move |socket| ws::handle(socket, state, permit)),
         Err(refusal) => {
             tracing::warn!(%client, %refusal, "WebSocket refused");
-            upgrade.on_upgrade(move |mut socket| async move {
-                let close = Message::Close(Some(CloseFrame {
-                    code: close_code::AGAIN,
-                    reason: refusal.to_string().into(),
-                }));
-                let _ = tokio::time::timeout(Duration::from_secs(5), socket.send(close)).await;
-            })
+            upgrade.on_upgrade(move |socket| ws::refuse(socket, refusal))
         }
     }
 }

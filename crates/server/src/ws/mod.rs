@@ -51,7 +51,7 @@ use melodora_vision::StableMood;
 use tokio::sync::mpsc;
 
 use crate::capture::CapturedFrame;
-use crate::connections::ConnectionPermit;
+use crate::connections::{ConnectionPermit, Refusal};
 use crate::engine::{FrameAnalysis, FrameError, MAX_FRAME_BYTES};
 use crate::viewer::Viewer;
 use crate::AppState;
@@ -154,6 +154,19 @@ pub async fn handle(socket: WebSocket, state: AppState, _permit: ConnectionPermi
             }
         }
     }
+}
+
+/// How long a refused connection's close frame may take to send.
+const REFUSAL_SEND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Closes a connection the server has no room for with 1013 ("try again
+/// later") and the reason.
+pub async fn refuse(socket: WebSocket, refusal: Refusal) {
+    let mut peer = Peer {
+        socket,
+        send_timeout: REFUSAL_SEND_TIMEOUT,
+    };
+    peer.close(close_code::AGAIN, refusal.to_string()).await;
 }
 
 /// The client's end of the socket: every send gives up after the idle
