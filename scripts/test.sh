@@ -26,8 +26,8 @@ cargo test --workspace --locked
 
 echo "== perception crates for WebAssembly (wasm32-unknown-unknown): lint and build"
 scripts/install_wasm_target.sh
-cargo clippy --target wasm32-unknown-unknown -p melodora-core -p melodora-vision --locked -- -D warnings
-cargo build --target wasm32-unknown-unknown -p melodora-core -p melodora-vision --locked
+cargo clippy --target wasm32-unknown-unknown -p melodora-core -p melodora-detector -p melodora-emotion -p melodora-vision --locked -- -D warnings
+cargo build --target wasm32-unknown-unknown -p melodora-core -p melodora-detector -p melodora-emotion -p melodora-vision --locked
 
 echo "== camera feature (nokhwa): lint, unit tests, and serve --camera without a device"
 scripts/install_camera_deps.sh

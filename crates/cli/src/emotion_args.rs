@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use melodora_vision::emotion::{
+use melodora_emotion::{
     read_description_text, InputSpec, Layout, ModelDescription, Normalization, OutputKind,
 };
 use melodora_vision::EmotionClassifier;

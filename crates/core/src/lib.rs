@@ -3,17 +3,28 @@
 //! Every other crate speaks in these types, so they are kept small and free of
 //! heavy dependencies: the seven FER emotions ([`Emotion`]) and how likely
 //! each is ([`EmotionProbabilities`]), an axis-aligned face rectangle in image
-//! pixels ([`FaceBox`]) and which of many is largest ([`largest_face`]), and
-//! [`read_at_most`], the one way untrusted files are read whole.
+//! pixels ([`FaceBox`]) and which of many is largest ([`largest_face`]), the
+//! 8-bit gray frame every perception crate works on ([`GrayImage`]) and
+//! OpenCV's bilinear resize of it ([`resize_linear_exact`]), which
+//! vector instructions the CPU offers and how kernels choose by it
+//! ([`simd`]), and [`read_at_most`], the one way untrusted files are read
+//! whole.
+//!
+//! Knows nothing of image formats, models, music or HTTP.
 
 #![warn(missing_docs)]
 
 mod emotion;
 mod face;
+mod gray;
 mod probabilities;
 mod read;
+mod resize;
+pub mod simd;
 
 pub use emotion::{Emotion, UnknownEmotion};
 pub use face::{largest_face, FaceBox};
+pub use gray::{rgb_to_gray, GrayImage};
 pub use probabilities::EmotionProbabilities;
 pub use read::read_at_most;
+pub use resize::resize_linear_exact;

@@ -1,24 +1,27 @@
-//! Melodora's eyes: image decoding, Haar cascade face detection with OpenCV
-//! parity, face preprocessing, emotion classification, and the smoothing
-//! that turns per-frame emotions into a stable mood.
+//! Melodora's frame pipeline: from image bytes or video to faces, their
+//! emotions and a stable mood. Decodes images ([`decode_image`]) and video
+//! ([`VideoReader`]), runs detection and classification on a frame through
+//! one [`FrameAnalyzer`](pipeline::FrameAnalyzer) (with or without a
+//! [`FaceTracker`](tracking::FaceTracker)), smooths per-frame emotions into
+//! a mood ([`MoodTracker`]) and draws annotated frames ([`annotate`]).
 //!
-//! Knows nothing of music or HTTP.
+//! The detector is `melodora-detector`, the classifier `melodora-emotion`;
+//! the types an analyzer is built from are re-exported here so that users of
+//! the pipeline need this one crate. Knows nothing of music or HTTP, and
+//! needs no threads, files or clocks on its frame path, so it builds for
+//! WebAssembly.
 
 pub mod annotate;
-pub mod cascade;
 pub mod decode;
-pub mod emotion;
-mod gray;
 mod jpeg_segments;
 pub mod pipeline;
-pub mod simd;
 pub mod stability;
 pub mod tracking;
 pub mod video;
 
-pub use cascade::{Cascade, CascadeError, DetectParams, HaarDetector};
 pub use decode::{decode_image, load_image, DecodeError, DecodeLimits};
-pub use emotion::{EmotionClassifier, ModelDescription, ModelError};
-pub use gray::{rgb_to_gray, GrayImage};
+pub use melodora_core::{rgb_to_gray, GrayImage};
+pub use melodora_detector::{Cascade, CascadeError, DetectParams, HaarDetector};
+pub use melodora_emotion::{EmotionClassifier, ModelDescription, ModelError};
 pub use stability::{MoodTracker, MoodUpdate, StabilityConfig, StableMood};
 pub use video::{VideoError, VideoFormat, VideoFrame, VideoReader};

@@ -3,8 +3,9 @@
 
 use melodora_core::{EmotionProbabilities, FaceBox};
 
-use crate::cascade::{DetectParams, HaarDetector, ParamsError};
-use crate::emotion::{crop_face, EmotionClassifier, ModelError};
+use melodora_detector::{DetectParams, HaarDetector, ParamsError};
+use melodora_emotion::{crop_face, EmotionClassifier, ModelError};
+
 use crate::tracking::{FaceTracker, Scan};
 use crate::GrayImage;
 

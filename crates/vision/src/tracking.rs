@@ -12,8 +12,8 @@
 
 use melodora_core::FaceBox;
 
-use crate::cascade::{DetectParams, HaarDetector, ParamsError};
 use crate::GrayImage;
+use melodora_detector::{DetectParams, HaarDetector, ParamsError};
 
 /// How the tracker trades scanning work for latency.
 #[derive(Debug, Clone, Copy, PartialEq)]

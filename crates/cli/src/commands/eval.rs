@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use melodora_core::{largest_face, Emotion};
-use melodora_vision::emotion::{crop_face, resize_face, ClassMetrics, ConfusionMatrix};
+use melodora_emotion::{crop_face, resize_face, ClassMetrics, ConfusionMatrix};
 use melodora_vision::{load_image, GrayImage};
 use serde::Serialize;
 

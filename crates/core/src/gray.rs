@@ -1,6 +1,6 @@
-//! 8-bit grayscale images, the detector's input.
-
-use image::DynamicImage;
+//! 8-bit grayscale images: what the detector scans and the classifier
+//! crops faces from. Decoding files is `melodora-vision`'s job; with the
+//! `image` feature this type also converts a decoded image, OpenCV's way.
 
 /// An owned 8-bit grayscale image, row-major with no padding.
 #[derive(Clone, PartialEq, Eq)]
@@ -38,9 +38,10 @@ impl GrayImage {
     /// Converts any decoded image to gray exactly as OpenCV's
     /// `cvtColor(BGR2GRAY)` does for 8-bit data, so that detections match
     /// OpenCV's on the same file. Alpha is ignored, as `imread` drops it.
-    pub fn from_dynamic(img: &DynamicImage) -> Self {
+    #[cfg(feature = "image")]
+    pub fn from_dynamic(img: &image::DynamicImage) -> Self {
         match img {
-            DynamicImage::ImageLuma8(g) => Self {
+            image::DynamicImage::ImageLuma8(g) => Self {
                 width: g.width() as usize,
                 height: g.height() as usize,
                 pixels: g.as_raw().clone(),
@@ -61,14 +62,17 @@ impl GrayImage {
         }
     }
 
+    /// Width in pixels.
     pub fn width(&self) -> usize {
         self.width
     }
 
+    /// Height in pixels.
     pub fn height(&self) -> usize {
         self.height
     }
 
+    /// All pixels, row after row.
     pub fn pixels(&self) -> &[u8] {
         &self.pixels
     }

@@ -9,15 +9,23 @@
 //!
 //! Speed comes from evaluating stump stages on [`CHUNK`] horizontally
 //! adjacent windows at once: their table reads are contiguous, so the loops
-//! vectorise (compiled for AVX2 and AVX-512 with runtime dispatch). Each
+//! vectorise (compiled for AVX2 and AVX-512, chosen at run time through
+//! one [`Kernels`] table, `SCAN_ROWS`). Each
 //! lane does exactly the scalar arithmetic, so results are identical; chunks
 //! where few windows are still alive fall back to per-window evaluation.
 
-use super::gather::{GatherBlocks, StumpLane};
-use super::integral::{column_index, Integrals, TABLE_PADDING};
-use super::model::{Cascade, HaarFeature};
+mod compile;
 #[cfg(target_arch = "x86_64")]
-use crate::simd::{simd_level, SimdLevel};
+mod x86;
+
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use melodora_core::simd::Kernels;
+
+#[cfg(target_arch = "x86_64")]
+use crate::gather::GatherBlocks;
+use crate::integral::{Integrals, TABLE_PADDING};
 
 /// Windows evaluated together. The integral tables carry at least this
 /// much padding, so that a chunk starting at the last window never reads
@@ -63,7 +71,7 @@ struct StageRange {
     end: usize,
     threshold: f32,
     /// Whether any order of adding this stage's leaf values gives the same
-    /// f64 sum (see [`sum_is_exact`]). Then its stumps are reordered, the
+    /// f64 sum (see `compile::sum_is_exact`). Then its stumps are reordered, the
     /// two-rectangle ones first (up to `split`), and summed with several
     /// accumulators; otherwise they keep OpenCV's order and sequential sum.
     exact: bool,
@@ -105,144 +113,28 @@ pub struct CompiledCascade {
     /// Gather layout for one-window evaluation, when every stage is an
     /// exact-sum stump stage on upright features. Read by the AVX-512
     /// kernel only.
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    #[cfg(target_arch = "x86_64")]
     gather: Option<GatherBlocks>,
 }
 
-/// Table offsets of a rectangle's four corners relative to a window's
-/// top-left entry. In the split layout the window sits at an even column,
-/// so a corner's column parity is that of its offset within the window.
-fn corner_offsets(
-    x: i32,
-    y: i32,
-    w: i32,
-    h: i32,
-    tilted: bool,
-    stride: usize,
-    split: bool,
-) -> [u32; 4] {
-    let s = stride as i64;
-    let (x, y, w, h) = (x as i64, y as i64, w as i64, h as i64);
-    let ofs = |cx: i64, cy: i64| (column_index(cx as usize, stride, split) as i64 + s * cy) as u32;
-    if tilted {
-        [
-            ofs(x, y),
-            ofs(x - h, y + h),
-            ofs(x + w, y + w),
-            ofs(x + w - h, y + w + h),
-        ]
-    } else {
-        [ofs(x, y), ofs(x + w, y), ofs(x, y + h), ofs(x + w, y + h)]
-    }
-}
+/// The scanner's one kernel family: a whole level's rows at a time, so the
+/// instruction set is chosen once per call, not per window.
+type ScanRows =
+    unsafe fn(&CompiledCascade, &Integrals, Range<usize>, usize, &mut Vec<(usize, usize)>);
 
-fn compile_feature(f: &HaarFeature, stride: usize, split: bool) -> CompiledFeature {
-    let mut offsets = [0u32; 12];
-    let mut weights = [0f32; 3];
-    for (i, r) in f.rects.iter().enumerate() {
-        offsets[i * 4..i * 4 + 4]
-            .copy_from_slice(&corner_offsets(r.x, r.y, r.w, r.h, f.tilted, stride, split));
-        weights[i] = r.weight;
-    }
-    CompiledFeature {
-        offsets,
-        weights,
-        tilted: f.tilted,
-    }
-}
+/// [`CompiledCascade::scan_rows`]'s variants: the same generic scanner
+/// compiled for each instruction set, the AVX-512 one also using the gather
+/// and dense-stage kernels of [`x86`].
+#[cfg(target_arch = "x86_64")]
+const SCAN_ROWS: Kernels<ScanRows> = Kernels {
+    portable: CompiledCascade::scan_rows_portable,
+    avx2: Some(x86::scan_rows_avx2),
+    avx512: Some(x86::scan_rows_avx512),
+};
+#[cfg(not(target_arch = "x86_64"))]
+const SCAN_ROWS: Kernels<ScanRows> = Kernels::portable(CompiledCascade::scan_rows_portable);
 
 impl CompiledCascade {
-    /// Compiles `cascade` for tables whose rows are `stride` entries long,
-    /// in the plain or split layout (see [`Integrals::compute`]).
-    pub fn new(cascade: &Cascade, stride: usize, split: bool) -> Self {
-        let (ww, wh) = cascade.window_size();
-        let features: Vec<CompiledFeature> = cascade
-            .features()
-            .iter()
-            .map(|f| compile_feature(f, stride, split))
-            .collect();
-        let mut stages = Vec::with_capacity(cascade.stages().len());
-        let weak = if cascade.is_stump_based() {
-            let mut stumps = Vec::new();
-            for stage in cascade.stages() {
-                let start = stumps.len();
-                let mut stage_stumps: Vec<Stump> = stage
-                    .trees
-                    .iter()
-                    .map(|tree| {
-                        let node = &tree.nodes[0];
-                        let leaf = |child: i32| f64::from(tree.leaves[(-child) as usize]);
-                        Stump {
-                            feature: features[node.feature],
-                            threshold: node.threshold,
-                            left: leaf(node.left),
-                            right: leaf(node.right),
-                        }
-                    })
-                    .collect();
-                let exact = sum_is_exact(stage_stumps.iter().map(|s| (s.left, s.right)));
-                if exact {
-                    stage_stumps.sort_by_key(|s| s.feature.weights[2] != 0.0);
-                }
-                let two_rect = stage_stumps
-                    .iter()
-                    .filter(|s| s.feature.weights[2] == 0.0)
-                    .count();
-                stumps.extend(stage_stumps);
-                stages.push(StageRange {
-                    start,
-                    end: stumps.len(),
-                    threshold: stage.threshold,
-                    exact,
-                    split: start + two_rect,
-                });
-            }
-            Weak::Stumps(stumps)
-        } else {
-            let (mut trees, mut nodes, mut leaves) = (Vec::new(), Vec::new(), Vec::new());
-            for stage in cascade.stages() {
-                let start = trees.len();
-                for tree in &stage.trees {
-                    trees.push(TreeRef {
-                        first_node: nodes.len(),
-                        first_leaf: leaves.len(),
-                    });
-                    nodes.extend(tree.nodes.iter().map(|n| Node {
-                        feature: features[n.feature],
-                        threshold: n.threshold,
-                        left: n.left,
-                        right: n.right,
-                    }));
-                    leaves.extend_from_slice(&tree.leaves);
-                }
-                stages.push(StageRange {
-                    start,
-                    end: trees.len(),
-                    threshold: stage.threshold,
-                    exact: false,
-                    split: start,
-                });
-            }
-            Weak::Trees {
-                trees,
-                nodes,
-                leaves,
-            }
-        };
-        let gather = build_gather(&stages, &weak);
-        let (ww, wh) = (ww as usize, wh as usize);
-        Self {
-            gather,
-            window_width: ww,
-            max_offset: wh * stride + ww,
-            norm_offsets: corner_offsets(1, 1, ww as i32 - 2, wh as i32 - 2, false, stride, split),
-            split,
-            norm_area: ((ww - 2) * (wh - 2)) as f64,
-            stages,
-            weak,
-        }
-    }
-
     /// OpenCV's `setWindow` for the window at table offset `p`: the variance
     /// normalisation factor, or `None` when the window is too flat (OpenCV
     /// skips windows whose standard deviation is not above 10 grey levels).
@@ -341,38 +233,22 @@ impl CompiledCascade {
     pub fn scan_rows(
         &self,
         t: &Integrals,
-        rows: std::ops::Range<usize>,
+        rows: Range<usize>,
         step: usize,
         hits: &mut Vec<(usize, usize)>,
     ) {
-        #[cfg(target_arch = "x86_64")]
-        match simd_level() {
-            // SAFETY: simd_level only reports what the CPU supports.
-            SimdLevel::Avx512 => return unsafe { self.scan_rows_avx512(t, rows, step, hits) },
-            SimdLevel::Avx2 => return unsafe { self.scan_rows_avx2(t, rows, step, hits) },
-            SimdLevel::Generic => {}
-        }
-        self.scan_rows_generic::<false>(t, rows, step, hits)
+        static CHOSEN: LazyLock<ScanRows> = LazyLock::new(|| SCAN_ROWS.best());
+        // SAFETY: `Kernels::best` only picks a variant the CPU supports; the
+        // variants have no other requirement.
+        unsafe { CHOSEN(self, t, rows, step, hits) }
     }
 
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
-    unsafe fn scan_rows_avx512(
+    /// The portable variant of [`scan_rows`](Self::scan_rows), the reference
+    /// the others are tested against.
+    fn scan_rows_portable(
         &self,
         t: &Integrals,
-        rows: std::ops::Range<usize>,
-        step: usize,
-        hits: &mut Vec<(usize, usize)>,
-    ) {
-        self.scan_rows_generic::<true>(t, rows, step, hits)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn scan_rows_avx2(
-        &self,
-        t: &Integrals,
-        rows: std::ops::Range<usize>,
+        rows: Range<usize>,
         step: usize,
         hits: &mut Vec<(usize, usize)>,
     ) {
@@ -383,7 +259,7 @@ impl CompiledCascade {
     fn scan_rows_generic<const GATHER: bool>(
         &self,
         t: &Integrals,
-        rows: std::ops::Range<usize>,
+        rows: Range<usize>,
         step: usize,
         hits: &mut Vec<(usize, usize)>,
     ) {
@@ -567,7 +443,7 @@ impl CompiledCascade {
             // reads stay inside the padded tables (see `CHUNK`).
             return unsafe {
                 debug_assert!(p + self.max_offset + CHUNK <= t.sum.len());
-                dense_stage_avx512(
+                x86::dense_stage_avx512(
                     &stumps[stage.start..stage.split],
                     &stumps[stage.split..stage.end],
                     t.sum.as_ptr().add(p),
@@ -637,62 +513,6 @@ impl CompiledCascade {
     }
 }
 
-/// AVX-512 version of `dense_stump_stage` for an exact-sum stage of upright
-/// stumps (two-rectangle ones in `two`, three-rectangle ones in `three`):
-/// one register holds the 16 windows of a chunk.
-///
-/// # Safety
-/// The CPU must support AVX-512F; `window.add(o + i)` must be readable for
-/// every stump offset `o` and `i < 16`.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-#[inline]
-unsafe fn dense_stage_avx512(
-    two: &[Stump],
-    three: &[Stump],
-    window: *const i32,
-    norm: &[f32; CHUNK],
-    threshold: f32,
-) -> u32 {
-    use std::arch::x86_64::*;
-    const _: () = assert!(CHUNK == 16);
-    let norm = _mm512_loadu_ps(norm.as_ptr());
-    let mut acc_lo = _mm512_setzero_pd();
-    let mut acc_hi = _mm512_setzero_pd();
-    let mut run = |stumps: &[Stump], rects: usize| {
-        for s in stumps {
-            let o = &s.feature.offsets;
-            let rect = |k: usize| -> __m512 {
-                let at = |i: usize| _mm512_loadu_si512(window.add(o[k * 4 + i] as usize).cast());
-                let sum = _mm512_add_epi32(
-                    _mm512_sub_epi32(_mm512_sub_epi32(at(0), at(1)), at(2)),
-                    at(3),
-                );
-                _mm512_cvtepi32_ps(sum)
-            };
-            let w = &s.feature.weights;
-            let mut v = _mm512_add_ps(
-                _mm512_mul_ps(_mm512_set1_ps(w[0]), rect(0)),
-                _mm512_mul_ps(_mm512_set1_ps(w[1]), rect(1)),
-            );
-            if rects == 3 {
-                v = _mm512_add_ps(v, _mm512_mul_ps(_mm512_set1_ps(w[2]), rect(2)));
-            }
-            v = _mm512_mul_ps(v, norm);
-            let below = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(v, _mm512_set1_ps(s.threshold));
-            let (l, r) = (_mm512_set1_pd(s.left), _mm512_set1_pd(s.right));
-            acc_lo = _mm512_add_pd(acc_lo, _mm512_mask_blend_pd(below as u8, r, l));
-            acc_hi = _mm512_add_pd(acc_hi, _mm512_mask_blend_pd((below >> 8) as u8, r, l));
-        }
-    };
-    run(two, 2);
-    run(three, 3);
-    let thr = _mm512_set1_pd(f64::from(threshold));
-    let lo = _mm512_cmp_pd_mask::<_CMP_GE_OQ>(acc_lo, thr);
-    let hi = _mm512_cmp_pd_mask::<_CMP_GE_OQ>(acc_hi, thr);
-    u32::from(lo) | (u32::from(hi) << 8)
-}
-
 /// Per-row scratch: one entry per chunk of windows.
 struct RowState {
     chunks: Vec<ChunkState>,
@@ -712,55 +532,6 @@ impl RowState {
             chunks: vec![ChunkState::default(); chunks],
         }
     }
-}
-
-/// The gather layout, if the cascade qualifies: stumps only, no tilted
-/// features, and every stage's sum order-independent.
-fn build_gather(stages: &[StageRange], weak: &Weak) -> Option<GatherBlocks> {
-    let Weak::Stumps(stumps) = weak else {
-        return None;
-    };
-    if stumps.iter().any(|s| s.feature.tilted) || stages.iter().any(|s| !s.exact) {
-        return None;
-    }
-    let lane = |s: &Stump| StumpLane {
-        offsets: s.feature.offsets,
-        weights: s.feature.weights,
-        threshold: s.threshold,
-        left: s.left,
-        right: s.right,
-    };
-    let mut blocks = GatherBlocks::new();
-    for st in stages {
-        let two: Vec<StumpLane> = stumps[st.start..st.split].iter().map(lane).collect();
-        let three: Vec<StumpLane> = stumps[st.split..st.end].iter().map(lane).collect();
-        blocks.push_stage(&two, &three);
-    }
-    Some(blocks)
-}
-
-/// Whether adding the given leaf values in any order gives the same f64 sum.
-///
-/// Every f32 is an integer multiple of its ulp; if all partial sums are
-/// multiples of the smallest ulp and bounded by 2^53 of them, each is exactly
-/// representable and every addition is exact, so order cannot matter. This
-/// holds for OpenCV's cascades and lets the scanner reorder and split sums
-/// without changing a single result; stages that fail it keep strict order.
-fn sum_is_exact(leaves: impl Iterator<Item = (f64, f64)>) -> bool {
-    let mut min_ulp_exp = i32::MAX;
-    let mut bound = 0f64;
-    for (l, r) in leaves {
-        for v in [l, r] {
-            let v = v as f32;
-            if v != 0.0 {
-                let biased = ((v.to_bits() >> 23) & 0xff) as i32;
-                let exp = if biased == 0 { -149 } else { biased - 127 - 23 };
-                min_ulp_exp = min_ulp_exp.min(exp);
-            }
-        }
-        bound += l.abs().max(r.abs());
-    }
-    min_ulp_exp == i32::MAX || bound < 2f64.powi(53 + min_ulp_exp)
 }
 
 /// Sum of the leaves chosen by `stumps` (all with `RECTS` rectangles) for the
@@ -856,135 +627,4 @@ fn feature_value(f: &CompiledFeature, t: &Integrals, p: usize) -> f32 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::GrayImage;
-
-    /// Reference scan: OpenCV's loop, one window at a time.
-    fn reference_scan(
-        cc: &CompiledCascade,
-        t: &Integrals,
-        rows: usize,
-        step: usize,
-    ) -> Vec<(usize, usize)> {
-        let columns = t.width + 1 - cc.window_width;
-        let mut hits = Vec::new();
-        for y in (0..rows).step_by(step) {
-            let mut x = 0;
-            while x < columns {
-                let p = y * t.stride + x;
-                match cc.run_at(t, p) {
-                    Some(true) => hits.push((x, y)),
-                    Some(false) => {
-                        let norm = cc.variance_factor(t, p).unwrap();
-                        if !cc.stage_passes::<false>(0, t, p, norm) {
-                            x += step;
-                        }
-                    }
-                    None => {}
-                }
-                x += step;
-            }
-        }
-        hits
-    }
-
-    fn fixture(name: &str) -> GrayImage {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/parity/images")
-            .join(name);
-        let img = crate::load_image(&path, &crate::DecodeLimits::default()).unwrap();
-        GrayImage::from_dynamic(&img)
-    }
-
-    #[test]
-    fn chunked_scan_equals_window_by_window_scan() {
-        let cascade = Cascade::frontal_face_default();
-        let mut total_hits = 0;
-        for name in [
-            "photo_astronaut_small_256.png",
-            "scene_05_three_faces.png",
-            "noface_coins.png",
-        ] {
-            let img = fixture(name);
-            let (w, h) = (img.width(), img.height());
-            let mut plain = Integrals::default();
-            plain.compute(&img, false, false);
-            let reference_cascade = CompiledCascade::new(&cascade, plain.stride, false);
-            let rows = h + 1 - 24;
-            let _ = w;
-            for step in [1, 2] {
-                let split = step == 2;
-                let mut t = Integrals::default();
-                t.compute(&img, false, split);
-                let cc = CompiledCascade::new(&cascade, t.stride, split);
-                let mut fast = Vec::new();
-                cc.scan_rows(&t, 0..rows, step, &mut fast);
-                let expected = reference_scan(&reference_cascade, &plain, rows, step);
-                assert_eq!(fast, expected, "{name} step {step}");
-                total_hits += fast.len();
-            }
-        }
-        assert!(total_hits > 0, "the images must exercise accepted windows");
-    }
-
-    fn chunked_equals_reference(cascade: &Cascade, name: &str) -> usize {
-        let img = fixture(name);
-        let mut plain = Integrals::default();
-        plain.compute(&img, cascade.has_tilted_features(), false);
-        let reference_cascade = CompiledCascade::new(cascade, plain.stride, false);
-        let rows = img.height() + 1 - cascade.window_size().1 as usize;
-        let mut hits = 0;
-        for step in [1, 2] {
-            let mut t = Integrals::default();
-            t.compute(&img, cascade.has_tilted_features(), step == 2);
-            let cc = CompiledCascade::new(cascade, t.stride, step == 2);
-            let mut fast = Vec::new();
-            cc.scan_rows(&t, 0..rows, step, &mut fast);
-            assert_eq!(
-                fast,
-                reference_scan(&reference_cascade, &plain, rows, step),
-                "{name} step {step}"
-            );
-            hits += fast.len();
-        }
-        hits
-    }
-
-    #[test]
-    fn opencv_face_cascade_qualifies_for_the_fast_paths() {
-        let cc = CompiledCascade::new(&Cascade::frontal_face_default(), 641, true);
-        assert!(
-            cc.stages.iter().all(|s| s.exact),
-            "every stage sum is order-independent"
-        );
-        assert!(cc.gather.is_some());
-    }
-
-    #[test]
-    fn stages_with_inexact_sums_keep_opencv_order() {
-        // A leaf of 1e-30 makes exact reordering impossible: the scanner must
-        // fall back to sequential sums and still agree with the reference.
-        let mut cascade = Cascade::frontal_face_default();
-        for stage in &mut cascade.stages {
-            stage.trees[0].leaves[0] = 1e-30;
-        }
-        let cc = CompiledCascade::new(&cascade, 641, false);
-        assert!(cc.stages.iter().all(|s| !s.exact));
-        assert!(cc.gather.is_none());
-        assert!(chunked_equals_reference(&cascade, "scene_05_three_faces.png") > 0);
-    }
-
-    #[test]
-    fn tree_and_tilted_cascades_scan_like_the_reference() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cascades");
-        let load =
-            |f: &str| Cascade::from_xml(&std::fs::read_to_string(dir.join(f)).unwrap()).unwrap();
-        let alt2 = load("haarcascade_frontalface_alt2.xml");
-        assert!(!alt2.is_stump_based());
-        assert!(chunked_equals_reference(&alt2, "scene_05_three_faces.png") > 0);
-        let eyes = load("haarcascade_eye_tree_eyeglasses.xml");
-        assert!(eyes.has_tilted_features());
-        assert!(chunked_equals_reference(&eyes, "photo_astronaut_small_256.png") > 0);
-    }
-}
+mod tests;

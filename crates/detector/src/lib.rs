@@ -1,27 +1,36 @@
 //! Viola-Jones face detection with OpenCV's Haar cascades, in pure Rust.
 //!
 //! [`Cascade`] reads OpenCV's XML files (current and old dialects);
-//! [`HaarDetector`] runs `detectMultiScale` with OpenCV 4.x semantics.
+//! [`HaarDetector`] runs `detectMultiScale` with OpenCV 4.x semantics and
+//! gives OpenCV's rectangles, bit for bit, on the same gray image: the
+//! pyramid ([`resize_linear_exact`]), integral tables, the stage-by-stage
+//! scan (AVX2/AVX-512 on x86-64, portable Rust elsewhere, WebAssembly
+//! included) and [`group_rectangles`].
+//!
+//! Usable on its own by anyone who needs `detectMultiScale` in Rust. Knows
+//! nothing of image files (it takes a [`GrayImage`]; decoding is
+//! `melodora-vision`'s), emotions, tracking, music or HTTP.
 
 mod detector;
+#[cfg(target_arch = "x86_64")]
 mod gather;
 mod group;
 mod integral;
 mod model;
-mod resize;
 mod scan;
 mod xml;
 
-pub use crate::simd::{simd_level, SimdLevel};
 pub use detector::{DetectParams, HaarDetector, ParamsError};
 pub use group::group_rectangles;
+pub use melodora_core::resize_linear_exact;
+pub use melodora_core::simd::{simd_level, SimdLevel};
+pub use melodora_core::GrayImage;
 pub use model::{Cascade, CascadeError, HaarFeature, Stage, TreeNode, WeakTree, WeightedRect};
-pub use resize::resize_linear_exact;
 
 /// OpenCV's `haarcascade_frontalface_default.xml`, embedded so the binary
 /// detects faces with no files around it (licence: see `assets/`).
 pub const DEFAULT_CASCADE_XML: &str =
-    include_str!("../../../../assets/haarcascade_frontalface_default.xml");
+    include_str!("../../../assets/haarcascade_frontalface_default.xml");
 
 impl Cascade {
     /// The embedded default frontal-face cascade.

@@ -99,7 +99,6 @@ impl GatherBlocks {
     /// # Safety
     /// The CPU must support AVX-512F, and `window.add(o)` must be readable
     /// for every offset `o` of every stump of the stage.
-    #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
     #[inline]
     pub unsafe fn stage_sum(&self, si: usize, window: *const i32, norm: f32) -> f64 {

@@ -71,7 +71,7 @@ impl MapShape {
 
     /// The lanes a pixel stores, as an AVX-512 load and store mask (maps of
     /// few channels store fewer than [`LANES`]).
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    #[cfg(target_arch = "x86_64")]
     pub fn lane_mask(&self) -> u16 {
         if self.lanes >= LANES {
             u16::MAX

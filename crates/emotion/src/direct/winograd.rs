@@ -22,7 +22,27 @@
 //! agree with direct summation to about 1e-6 relative.
 
 use super::map::{MapShape, LANES};
-use crate::simd::{simd_level, SimdLevel};
+use std::sync::LazyLock;
+
+use melodora_core::simd::Kernels;
+
+/// Runs a Winograd convolution on several images at once with scratch
+/// space (see [`Winograd::run`]).
+type RunImages = unsafe fn(&Winograd, &mut [(&[f32], &mut [f32])], &mut [f32]);
+
+/// [`Winograd::run`]'s variants: AVX-512 only. Elsewhere there is none, so
+/// [`Winograd::applies`] is false and convolutions stay direct.
+#[cfg(target_arch = "x86_64")]
+const RUN: Kernels<Option<RunImages>> = Kernels {
+    portable: None,
+    avx2: None,
+    avx512: Some(Some(avx512::run)),
+};
+#[cfg(not(target_arch = "x86_64"))]
+const RUN: Kernels<Option<RunImages>> = Kernels::portable(None);
+
+/// The variant for this CPU, if any.
+static CHOSEN: LazyLock<Option<RunImages>> = LazyLock::new(|| RUN.best());
 
 /// Transformed points per tile (a 4x4 patch).
 const POINTS: usize = 16;
@@ -42,7 +62,9 @@ const MAX_GROUP: usize = 2;
 
 /// A 3x3, stride-1, padding-1 convolution (batch norm and ReLU folded in)
 /// computed by Winograd F(2x2, 3x3). Only AVX-512 runs it ([`Winograd::applies`]
-/// is false elsewhere), so elsewhere its kernel data is never read.
+/// is false elsewhere), so elsewhere its kernel data is never read: the one
+/// place non-x86 builds allow dead code, rather than a `cfg` on every match
+/// arm of the engine's `Op`.
 #[derive(Debug)]
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(super) struct Winograd {
@@ -70,7 +92,7 @@ impl Winograd {
         kernel: (usize, usize),
         stride: (usize, usize),
     ) -> bool {
-        simd_level() == SimdLevel::Avx512
+        CHOSEN.is_some()
             && kernel == (3, 3)
             && stride == (1, 1)
             && (input.border_y, input.border_x) == (1, 1)
@@ -143,14 +165,11 @@ impl Winograd {
             assert!(input.len() >= self.input.len() && output.len() >= self.output.len());
         }
         assert!(scratch.len() >= self.scratch_len());
-        assert_eq!(simd_level(), SimdLevel::Avx512, "checked by applies()");
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the CPU has AVX-512F (asserted above; `applies` checked it
-        // before this was built) and every slice is at least as long as
-        // what the kernels index (asserted above).
-        unsafe {
-            avx512::run(self, images, scratch)
-        };
+        let kernel = CHOSEN.expect("checked by applies()");
+        // SAFETY: `Kernels::best` only picks a variant this CPU supports, and
+        // every slice is at least as long as what the kernels index
+        // (asserted above).
+        unsafe { kernel(self, images, scratch) };
     }
 }
 
@@ -422,7 +441,7 @@ mod tests {
     /// two output blocks, partial blocks and full and partial tile runs.
     #[test]
     fn matches_the_direct_convolution() {
-        if simd_level() != SimdLevel::Avx512 {
+        if CHOSEN.is_none() {
             // Winograd is only built for AVX-512 CPUs (Winograd::applies),
             // so elsewhere there is nothing to run.
             assert!(!Winograd::applies(

@@ -8,9 +8,23 @@
 //! portable kernel is the same loop on `[f32; 16]` arrays for the compiler to
 //! vectorise.
 
+use std::sync::LazyLock;
+
+use melodora_core::simd::Kernels;
+
 use super::map::{MapShape, LANES};
+use super::MapKernel;
+
+/// [`Conv::run`]'s variants: the portable loop (also compiled for AVX2,
+/// where the compiler vectorises it) and the AVX-512 register-tiled kernel.
 #[cfg(target_arch = "x86_64")]
-use crate::simd::{simd_level, SimdLevel};
+const RUN: Kernels<MapKernel<Conv>> = Kernels {
+    portable: run_portable,
+    avx2: Some(run_portable_avx2),
+    avx512: Some(avx512::run),
+};
+#[cfg(not(target_arch = "x86_64"))]
+const RUN: Kernels<MapKernel<Conv>> = Kernels::portable(run_portable);
 
 /// A convolution (its batch norm and ReLU folded in), ready to run.
 #[derive(Debug)]
@@ -99,21 +113,10 @@ impl Conv {
     /// left as it is (zero).
     pub fn run(&self, input: &[f32], output: &mut [f32]) {
         assert!(input.len() >= self.input.len() && output.len() >= self.output.len());
-        #[cfg(target_arch = "x86_64")]
-        if simd_level() == SimdLevel::Avx512 {
-            // SAFETY: the CPU has AVX-512F (checked by simd_level), and the
-            // slices are at least as long as the shapes the kernel indexes
-            // (asserted above).
-            unsafe { avx512::run(self, input, output) };
-            return;
-        }
-        #[cfg(target_arch = "x86_64")]
-        if simd_level() == SimdLevel::Avx2 {
-            // SAFETY: the CPU has AVX2 and FMA (checked by simd_level).
-            unsafe { run_portable_avx2(self, input, output) };
-            return;
-        }
-        run_portable(self, input, output);
+        static CHOSEN: LazyLock<MapKernel<Conv>> = LazyLock::new(|| RUN.best());
+        // SAFETY: `Kernels::best` only picks a variant this CPU supports,
+        // and the slices are at least as long as the maps (asserted above).
+        unsafe { CHOSEN(self, input, output) }
     }
 }
 
@@ -129,6 +132,10 @@ fn output_groups(blocks: usize) -> Vec<(usize, usize)> {
         .collect()
 }
 
+/// The portable kernel compiled for AVX2 and FMA.
+///
+/// # Safety
+/// The CPU must have AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn run_portable_avx2(conv: &Conv, input: &[f32], output: &mut [f32]) {
@@ -353,8 +360,6 @@ mod avx512 {
 pub(super) mod tests {
     use super::*;
 
-    type KernelFn<'a> = dyn Fn(&[f32], &mut [f32]) + 'a;
-
     /// Reference: the ONNX definition of a convolution, on planar data.
     fn reference(
         input: &[f32],
@@ -393,7 +398,7 @@ pub(super) mod tests {
     }
 
     /// `n` deterministic test values in [-1, 1), different for each seed.
-    pub(in crate::emotion::direct) fn values(n: usize, seed: u32) -> Vec<f32> {
+    pub(in crate::direct) fn values(n: usize, seed: u32) -> Vec<f32> {
         (0..n as u32)
             .map(|i| ((i.wrapping_mul(2_654_435_761) ^ seed) % 1000) as f32 / 500.0 - 1.0)
             .collect()
@@ -435,29 +440,21 @@ pub(super) mod tests {
             let mut map = vec![0f32; input.len()];
             input.fill_from_planar(&planar, &mut map);
 
-            let mut kernels: Vec<(&str, Box<KernelFn>)> =
-                vec![("portable", Box::new(|i, o| run_portable(&conv, i, o)))];
-            #[cfg(target_arch = "x86_64")]
-            if simd_level() == SimdLevel::Avx512 {
-                // SAFETY: the CPU has AVX-512F; the maps are full size.
-                kernels.push((
-                    "avx512",
-                    Box::new(|i, o| unsafe { avx512::run(&conv, i, o) }),
-                ));
-            }
-            for (name, kernel) in kernels {
+            for (name, kernel) in RUN.runnable() {
                 let mut out = vec![0f32; output.len()];
-                kernel(&map, &mut out);
+                // SAFETY: `runnable` lists only variants this CPU supports;
+                // the maps are full size.
+                unsafe { kernel(&conv, &map, &mut out) };
                 let mut got = Vec::new();
                 output.copy_to_planar(&out, &mut got);
                 for (i, (a, b)) in got.iter().zip(&expected).enumerate() {
                     assert!(
                         (a - b).abs() < 1e-4,
-                        "case {n} {name} value {i}: {a} vs {b}"
+                        "case {n} {name:?} value {i}: {a} vs {b}"
                     );
                 }
                 // The border stays zero.
-                assert_eq!(out[output.offset(0, 0, 0)], 0.0, "case {n} {name}");
+                assert_eq!(out[output.offset(0, 0, 0)], 0.0, "case {n} {name:?}");
             }
         }
     }

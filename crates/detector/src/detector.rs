@@ -9,12 +9,12 @@ use std::sync::{Arc, Mutex};
 use melodora_core::FaceBox;
 use rayon::prelude::*;
 
-use super::group::group_rectangles;
-use super::integral::Integrals;
-use super::model::Cascade;
-use super::resize::resize_linear_exact;
-use super::scan::CompiledCascade;
-use crate::GrayImage;
+use crate::group::group_rectangles;
+use crate::integral::Integrals;
+use crate::model::Cascade;
+use crate::scan::CompiledCascade;
+use melodora_core::resize_linear_exact;
+use melodora_core::GrayImage;
 
 /// OpenCV's grouping tolerance for `detectMultiScale` (`GROUP_EPS`).
 const GROUP_EPS: f64 = 0.2;

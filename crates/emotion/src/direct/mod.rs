@@ -26,13 +26,19 @@ use std::sync::Mutex;
 
 use tract_onnx::pb::ModelProto;
 
-use super::description::{InputSpec, Layout};
+use crate::description::{InputSpec, Layout};
 use conv::Conv;
 use depthwise::Depthwise;
 pub(crate) use layers::softmax;
 use layers::{global_mean, AddMaps, Dense, MaxPool};
 use map::MapShape;
 use winograd::Winograd;
+
+/// The signature every single-map kernel family shares: an op, its input
+/// map and its output map. Variants are `unsafe` because the SIMD ones need
+/// their instruction set; each family picks one through a
+/// [`Kernels`](melodora_core::simd::Kernels) table, once.
+type MapKernel<Op> = unsafe fn(&Op, &[f32], &mut [f32]);
 
 /// A model compiled for the direct engine.
 #[derive(Debug)]

@@ -26,7 +26,7 @@ use super::layers::{AddMaps, Dense, MaxPool};
 use super::map::{MapShape, LANES};
 use super::winograd::Winograd;
 use super::{DirectNet, Op, Step};
-use crate::emotion::description::{InputSpec, Layout};
+use crate::description::{InputSpec, Layout};
 
 /// Lanes stored per pixel for maps of at most this many channels (the
 /// 8-channel maps of mini-Xception's first layers): half the memory and,

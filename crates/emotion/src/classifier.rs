@@ -11,16 +11,16 @@ use melodora_core::{Emotion, EmotionProbabilities};
 use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 
-use super::description::{
+use crate::description::{
     read_description_text, DescriptionError, ModelDescription, OutputKind, METADATA_KEY,
 };
-use super::direct::{softmax, DirectNet};
-use super::preprocess::input_tensor;
-use crate::simd::{simd_level, SimdLevel};
-use crate::GrayImage;
+use crate::direct::{softmax, DirectNet};
+use crate::preprocess::input_tensor;
+use melodora_core::simd::{simd_level, SimdLevel};
+use melodora_core::GrayImage;
 
 /// Melodora's default model (see `assets/MODEL_CARD.md`), embedded.
-pub const DEFAULT_MODEL_ONNX: &[u8] = include_bytes!("../../../../assets/emotion.onnx");
+pub const DEFAULT_MODEL_ONNX: &[u8] = include_bytes!("../../../assets/emotion.onnx");
 
 /// Largest model file we load.
 const MAX_MODEL_BYTES: u64 = 512 * 1024 * 1024;

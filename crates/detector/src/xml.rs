@@ -12,7 +12,7 @@
 
 use roxmltree::{Document, Node, ParsingOptions};
 
-use super::model::{Cascade, CascadeError, HaarFeature, Stage, TreeNode, WeakTree, WeightedRect};
+use crate::model::{Cascade, CascadeError, HaarFeature, Stage, TreeNode, WeakTree, WeightedRect};
 
 /// OpenCV subtracts this from every stage threshold when loading
 /// (`THRESHOLD_EPS` in cascadedetect.cpp), so we must too.

@@ -4,9 +4,8 @@
 use image::imageops::{resize, FilterType};
 use melodora_core::FaceBox;
 
-use super::description::{Layout, ModelDescription};
-use crate::cascade::resize_linear_exact;
-use crate::GrayImage;
+use crate::description::{Layout, ModelDescription};
+use melodora_core::{resize_linear_exact, GrayImage};
 
 /// Crops `face` enlarged by `margin` (a fraction of its width/height added on
 /// every side), clamped to the image. `None` if nothing of it is inside.
@@ -91,7 +90,7 @@ pub fn input_tensor(faces: &[GrayImage], desc: &ModelDescription) -> (Vec<f32>, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emotion::description::{InputSpec, Normalization, OutputKind};
+    use crate::description::{InputSpec, Normalization, OutputKind};
 
     fn desc(w: u32, h: u32, channels: u32, layout: Layout) -> ModelDescription {
         ModelDescription {

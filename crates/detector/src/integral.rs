@@ -3,7 +3,7 @@
 //! arithmetic like OpenCV's `CV_32S` sums: window differences stay exact as
 //! long as the window's own sum fits, whatever the image size.
 
-use crate::GrayImage;
+use melodora_core::GrayImage;
 
 /// Entries past the last row of every table: the scanner reads whole
 /// chunks of windows, and one starting at the last window must not read past
@@ -160,7 +160,7 @@ fn split_rows<T: Copy + Default>(table: &mut [T], stride: usize, rows: usize) {
 impl Integrals {
     /// Whether the tilted table was computed (the cascade has tilted features).
     /// Read by the x86-64 kernels only.
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    #[cfg(target_arch = "x86_64")]
     pub fn tilted_in_use(&self) -> bool {
         !self.tilted.is_empty()
     }

@@ -6,9 +6,23 @@
 //! broadcasts, and a few adds per value loaded. The kernel is plain loops on
 //! `[f32; 16]` arrays that the compiler turns into vector code.
 
+use std::sync::LazyLock;
+
+use melodora_core::simd::Kernels;
+
 use super::map::{MapShape, LANES};
+use super::MapKernel;
+
+/// [`Depthwise::run`]'s variants: the portable tiles (also compiled for
+/// AVX2, where the compiler vectorises them) and the AVX-512 kernel.
 #[cfg(target_arch = "x86_64")]
-use crate::simd::{simd_level, SimdLevel};
+const RUN: Kernels<MapKernel<Depthwise>> = Kernels {
+    portable: run_portable,
+    avx2: Some(run_avx2),
+    avx512: Some(avx512::run),
+};
+#[cfg(not(target_arch = "x86_64"))]
+const RUN: Kernels<MapKernel<Depthwise>> = Kernels::portable(run_portable);
 
 /// A depthwise convolution (its batch norm and ReLU folded in), ready to
 /// run.
@@ -79,21 +93,17 @@ impl Depthwise {
     /// left as it is (zero).
     pub fn run(&self, input: &[f32], output: &mut [f32]) {
         assert!(input.len() >= self.input.len() && output.len() >= self.output.len());
-        #[cfg(target_arch = "x86_64")]
-        match simd_level() {
-            // SAFETY: the CPU has AVX-512F (checked by simd_level), and the
-            // slices are at least as long as the maps (asserted above).
-            SimdLevel::Avx512 => unsafe { avx512::run(self, input, output) },
-            // SAFETY: the CPU has AVX2 and FMA; the function only enables
-            // code generation for them.
-            SimdLevel::Avx2 => unsafe { run_avx2(self, input, output) },
-            _ => run_portable(self, input, output),
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        run_portable(self, input, output);
+        static CHOSEN: LazyLock<MapKernel<Depthwise>> = LazyLock::new(|| RUN.best());
+        // SAFETY: `Kernels::best` only picks a variant this CPU supports,
+        // and the slices are at least as long as the maps (asserted above).
+        unsafe { CHOSEN(self, input, output) }
     }
 }
 
+/// The portable kernel compiled for AVX2 and FMA.
+///
+/// # Safety
+/// The CPU must have AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn run_avx2(conv: &Depthwise, input: &[f32], output: &mut [f32]) {
@@ -383,15 +393,26 @@ mod tests {
             conv.relu = relu;
             let mut map = vec![0f32; input.len()];
             input.fill_from_planar(&planar, &mut map);
-            let mut out = vec![0f32; output.len()];
-            conv.run(&map, &mut out);
-            let mut got = Vec::new();
-            output.copy_to_planar(&out, &mut got);
-            assert_eq!(got.len(), expected.len());
-            for (i, (a, b)) in got.iter().zip(&expected).enumerate() {
-                assert!((a - b).abs() < 1e-5, "case {n} value {i}: {a} vs {b}");
+            for (level, kernel) in RUN.runnable() {
+                let mut out = vec![0f32; output.len()];
+                // SAFETY: `runnable` lists only variants this CPU supports;
+                // the maps are full size.
+                unsafe { kernel(&conv, &map, &mut out) };
+                let mut got = Vec::new();
+                output.copy_to_planar(&out, &mut got);
+                assert_eq!(got.len(), expected.len());
+                for (i, (a, b)) in got.iter().zip(&expected).enumerate() {
+                    assert!(
+                        (a - b).abs() < 1e-5,
+                        "case {n} {level:?} value {i}: {a} vs {b}"
+                    );
+                }
+                assert_eq!(
+                    out[output.offset(0, 0, 0)],
+                    0.0,
+                    "case {n} {level:?}: border"
+                );
             }
-            assert_eq!(out[output.offset(0, 0, 0)], 0.0, "case {n}: border");
         }
     }
 }

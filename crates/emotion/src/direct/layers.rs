@@ -3,10 +3,23 @@
 //! convolutions, so they are plain loops.
 
 use std::ops::Range;
+use std::sync::LazyLock;
+
+use melodora_core::simd::Kernels;
 
 use super::map::{MapShape, LANES};
+use super::MapKernel;
+
+/// [`MaxPool::run`]'s variants: the portable loop and the AVX-512 one
+/// (AVX2 gains nothing measurable here, so it runs the portable loop).
 #[cfg(target_arch = "x86_64")]
-use crate::simd::{simd_level, SimdLevel};
+const MAX_POOL: Kernels<MapKernel<MaxPool>> = Kernels {
+    portable: MaxPool::run_portable,
+    avx2: None,
+    avx512: Some(MaxPool::run_avx512),
+};
+#[cfg(not(target_arch = "x86_64"))]
+const MAX_POOL: Kernels<MapKernel<MaxPool>> = Kernels::portable(MaxPool::run_portable);
 
 /// Max pooling (ONNX `MaxPool`, floor mode).
 #[derive(Debug)]
@@ -26,14 +39,10 @@ impl MaxPool {
     pub fn run(&self, input: &[f32], output: &mut [f32]) {
         assert!(input.len() >= self.input.len() && output.len() >= self.output.len());
         assert_eq!(self.input.lanes, self.output.lanes);
-        #[cfg(target_arch = "x86_64")]
-        if simd_level() == SimdLevel::Avx512 {
-            // SAFETY: the CPU has AVX-512F (checked by simd_level), and the
-            // slices are at least as long as the maps (asserted above).
-            unsafe { self.run_avx512(input, output) };
-            return;
-        }
-        self.run_portable(input, output);
+        static CHOSEN: LazyLock<MapKernel<MaxPool>> = LazyLock::new(|| MAX_POOL.best());
+        // SAFETY: `Kernels::best` only picks a variant this CPU supports,
+        // and the slices are at least as long as the maps (asserted above).
+        unsafe { CHOSEN(self, input, output) }
     }
 
     /// The input rows and columns of output pixel `(oy, ox)`'s window,
@@ -246,18 +255,15 @@ mod tests {
             stride: (2, 2),
             pad: (1, 1),
         };
-        type Kernel<'a> = &'a dyn Fn(&[f32], &mut [f32]);
-        let kernels: [(&str, Kernel); 2] = [
-            ("portable", &|i, o| pool.run_portable(i, o)),
-            ("best for this CPU", &|i, o| pool.run(i, o)),
-        ];
-        for (name, kernel) in kernels {
+        for (name, kernel) in MAX_POOL.runnable() {
             let mut out = vec![0f32; output.len()];
-            kernel(&map, &mut out);
+            // SAFETY: `runnable` lists only variants this CPU supports; the
+            // maps are full size.
+            unsafe { kernel(&pool, &map, &mut out) };
             let mut flat = Vec::new();
             output.copy_to_planar(&out, &mut flat);
             // Windows: rows -1..2 / 1..4, columns likewise, clipped to 0..3.
-            assert_eq!(flat, [-5.0, -4.0, -2.0, -1.0], "{name}");
+            assert_eq!(flat, [-5.0, -4.0, -2.0, -1.0], "{name:?}");
         }
     }
 
