@@ -7,14 +7,16 @@
 //! 8-bit gray frame every perception crate works on ([`GrayImage`]) and
 //! OpenCV's bilinear resize of it ([`resize_linear_exact`]), which
 //! vector instructions the CPU offers and how kernels choose by it
-//! ([`simd`]), and [`read_at_most`], the one way untrusted files are read
-//! whole.
+//! ([`simd`]), [`read_at_most`], the one way untrusted files are read
+//! whole, and [`ErrorChain`], the one way an error and its causes become
+//! text.
 //!
 //! Knows nothing of image formats, models, music or HTTP.
 
 #![warn(missing_docs)]
 
 mod emotion;
+mod error;
 mod face;
 mod gray;
 mod probabilities;
@@ -23,6 +25,7 @@ mod resize;
 pub mod simd;
 
 pub use emotion::{Emotion, UnknownEmotion};
+pub use error::ErrorChain;
 pub use face::{largest_face, FaceBox};
 pub use gray::{rgb_to_gray, GrayImage};
 pub use probabilities::EmotionProbabilities;

@@ -66,8 +66,11 @@ pub const MAX_WINDOW_SIDE: i32 = 1024;
 /// Why a cascade was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CascadeError {
-    #[error("not a valid XML document: {0}")]
-    Xml(String),
+    #[error("not a valid XML document")]
+    Xml(#[source] roxmltree::Error),
+    /// Refused before parsing, so deep nesting cannot exhaust the stack.
+    #[error("not a valid XML document: elements nested more than {max} levels deep")]
+    TooDeep { max: usize },
     #[error("not an OpenCV Haar cascade: {0}")]
     NotACascade(String),
     #[error("unsupported cascade: {0}")]

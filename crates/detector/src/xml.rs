@@ -35,8 +35,7 @@ impl Cascade {
             nodes_limit: MAX_XML_NODES,
         };
         check_nesting(text)?;
-        let doc = Document::parse_with_options(text, options)
-            .map_err(|e| CascadeError::Xml(e.to_string()))?;
+        let doc = Document::parse_with_options(text, options).map_err(CascadeError::Xml)?;
         let storage = doc.root_element();
         if storage.tag_name().name() != "opencv_storage" {
             return Err(CascadeError::NotACascade(format!(
@@ -343,9 +342,7 @@ fn check_nesting(text: &str) -> Result<(), CascadeError> {
             if b[j - 1] != b'/' {
                 depth += 1;
                 if depth > MAX_XML_DEPTH {
-                    return Err(CascadeError::Xml(format!(
-                        "elements nested more than {MAX_XML_DEPTH} levels deep"
-                    )));
+                    return Err(CascadeError::TooDeep { max: MAX_XML_DEPTH });
                 }
             }
             i = j + 1;

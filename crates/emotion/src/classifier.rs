@@ -4,7 +4,7 @@
 //! `direct::compile`), else on tract.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use melodora_core::{Emotion, EmotionProbabilities};
@@ -28,21 +28,43 @@ const MAX_MODEL_BYTES: u64 = 512 * 1024 * 1024;
 /// Why a model could not be loaded or run.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
-    #[error("cannot read model file: {0}")]
-    Io(String),
-    #[error("not an ONNX model: {0}")]
-    NotOnnx(String),
-    #[error("{0}")]
+    #[error("cannot read model file")]
+    Io(#[source] std::io::Error),
+    #[error("model file is {size} bytes, over the {max}-byte limit")]
+    TooLarge { size: u64, max: u64 },
+    #[error("not an ONNX model")]
+    NotOnnx(#[source] BoxError),
+    #[error(transparent)]
     Description(#[from] DescriptionError),
+    /// The JSON description beside the model could not be read or is wrong.
+    #[error("model description {}", path.display())]
+    Sidecar {
+        path: PathBuf,
+        #[source]
+        source: SidecarError,
+    },
     #[error(
         "the model carries no description: give one with a JSON sidecar (model.onnx.json), \
          --description FILE or the input/label options"
     )]
     NoDescription,
-    #[error("model does not fit its description: {0}")]
-    Mismatch(String),
-    #[error("inference failed: {0}")]
-    Inference(String),
+    #[error("model does not fit its description")]
+    Mismatch(#[source] BoxError),
+    #[error("inference failed")]
+    Inference(#[source] BoxError),
+}
+
+/// What caused a [`ModelError`]: tract's errors (kept with their own
+/// causes), or Melodora's message where the check is its own.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a sidecar description was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SidecarError {
+    #[error("cannot read it")]
+    Io(#[source] std::io::Error),
+    #[error(transparent)]
+    Invalid(#[from] DescriptionError),
 }
 
 type Plan = Arc<TypedRunnableModel>;
@@ -124,16 +146,14 @@ impl EmotionClassifier {
         path: &Path,
         description: Option<ModelDescription>,
     ) -> Result<Self, ModelError> {
-        let size = std::fs::metadata(path)
-            .map_err(|e| ModelError::Io(e.to_string()))?
-            .len();
+        let size = std::fs::metadata(path).map_err(ModelError::Io)?.len();
         if size > MAX_MODEL_BYTES {
-            return Err(ModelError::Io(format!(
-                "file is {size} bytes, over the {MAX_MODEL_BYTES}-byte limit"
-            )));
+            return Err(ModelError::TooLarge {
+                size,
+                max: MAX_MODEL_BYTES,
+            });
         }
-        let bytes = melodora_core::read_at_most(path, MAX_MODEL_BYTES)
-            .map_err(|e| ModelError::Io(e.to_string()))?;
+        let bytes = melodora_core::read_at_most(path, MAX_MODEL_BYTES).map_err(ModelError::Io)?;
         let description = match description {
             Some(d) => Some(d),
             None => read_sidecar(path)?,
@@ -149,7 +169,7 @@ impl EmotionClassifier {
         let onnx = tract_onnx::onnx();
         let proto: ModelProto = onnx
             .proto_model_for_read(&mut &bytes[..])
-            .map_err(|e| ModelError::NotOnnx(format!("{e:#}")))?;
+            .map_err(|e| ModelError::NotOnnx(e.into()))?;
         if proto.graph.is_none() {
             return Err(ModelError::NotOnnx("the file has no graph".into()));
         }
@@ -249,7 +269,7 @@ impl EmotionClassifier {
         let plan = model
             .into_optimized()
             .and_then(|m| m.into_runnable())
-            .map_err(|e| ModelError::Mismatch(format!("{e:#}")))?;
+            .map_err(|e| ModelError::Mismatch(e.into()))?;
         self.plans
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -278,12 +298,12 @@ impl EmotionClassifier {
         };
         let k = self.emotions.len();
         if flat.len() != faces.len() * k {
-            return Err(ModelError::Mismatch(format!(
+            return Err(ModelError::Mismatch(Box::from(format!(
                 "output has {} values for {} faces, expected {} per face",
                 flat.len(),
                 faces.len(),
                 k
-            )));
+            ))));
         }
         flat.chunks(k).map(|row| self.scores_of(row)).collect()
     }
@@ -297,20 +317,20 @@ impl EmotionClassifier {
         let mut probs = row.to_vec();
         if self.description.output == OutputKind::Logits {
             if let Some(bad) = row.iter().find(|v| !v.is_finite()) {
-                return Err(ModelError::Inference(format!(
+                return Err(ModelError::Inference(Box::from(format!(
                     "the model produced a score of {bad}; check the description's \
                      normalisation (mean, std)"
-                )));
+                ))));
             }
             softmax(&mut probs);
         }
         // Rounding may leave a softmax a hair outside [0, 1]; more is wrong.
         if let Some(bad) = probs.iter().find(|p| !(-1e-3..=1.0 + 1e-3).contains(*p)) {
-            return Err(ModelError::Inference(format!(
+            return Err(ModelError::Inference(Box::from(format!(
                 "the model produced {bad} as a probability; if its outputs are not \
                  probabilities from 0 to 1, describe them as \"logits\" (output), and \
                  check the normalisation (mean, std)"
-            )));
+            ))));
         }
         let mut probabilities = [0f32; 7];
         for (e, p) in self.emotions.iter().zip(probs) {
@@ -323,15 +343,15 @@ impl EmotionClassifier {
 impl EmotionClassifier {
     /// Runs tract on an input tensor of `shape` (batch first).
     fn run_tract(&self, data: &[f32], shape: [usize; 4]) -> Result<Vec<f32>, ModelError> {
-        let tensor = Tensor::from_shape(&shape, data)
-            .map_err(|e| ModelError::Inference(format!("{e:#}")))?;
+        let tensor =
+            Tensor::from_shape(&shape, data).map_err(|e| ModelError::Inference(e.into()))?;
         let outputs = self
             .plan_for(shape[0])?
             .run(tvec!(tensor.into()))
-            .map_err(|e| ModelError::Inference(format!("{e:#}")))?;
+            .map_err(|e| ModelError::Inference(e.into()))?;
         let out = outputs[0]
             .to_plain_array_view::<f32>()
-            .map_err(|e| ModelError::Inference(format!("{e:#}")))?;
+            .map_err(|e| ModelError::Inference(e.into()))?;
         Ok(out.iter().copied().collect())
     }
 }
@@ -343,16 +363,13 @@ fn read_sidecar(path: &Path) -> Result<Option<ModelDescription>, ModelError> {
     candidates.insert(0, appended.into());
     for candidate in candidates {
         if candidate.is_file() {
-            let text = read_description_text(&candidate)
-                .map_err(|e| ModelError::Io(format!("{}: {e}", candidate.display())))?;
-            let desc = ModelDescription::from_json(&text).map_err(|e| match e {
-                DescriptionError::Json(m) => {
-                    DescriptionError::Json(format!("{}: {m}", candidate.display()))
-                }
-                DescriptionError::Invalid(m) => {
-                    DescriptionError::Invalid(format!("{}: {m}", candidate.display()))
-                }
-            })?;
+            let sidecar = |source| ModelError::Sidecar {
+                path: candidate.clone(),
+                source,
+            };
+            let text =
+                read_description_text(&candidate).map_err(|e| sidecar(SidecarError::Io(e)))?;
+            let desc = ModelDescription::from_json(&text).map_err(|e| sidecar(e.into()))?;
             return Ok(Some(desc));
         }
     }
@@ -375,15 +392,14 @@ fn build_model(
     labels: usize,
     batch: Option<usize>,
 ) -> Result<TypedModel, ModelError> {
-    let mismatch = |e: TractError| ModelError::Mismatch(format!("{e:#}"));
+    let mismatch = |e: TractError| ModelError::Mismatch(e.into());
     let mut model = onnx
         .model_for_proto_model(proto)
-        .map_err(|e| ModelError::NotOnnx(format!("{e:#}")))?;
+        .map_err(|e| ModelError::NotOnnx(e.into()))?;
     if model.inputs.len() != 1 {
-        return Err(ModelError::Mismatch(format!(
-            "expected 1 input, the model has {}",
-            model.inputs.len()
-        )));
+        return Err(ModelError::Mismatch(
+            format!("expected 1 input, the model has {}", model.inputs.len()).into(),
+        ));
     }
     let batch: TDim = match batch {
         Some(n) => (n as i64).into(),
@@ -405,9 +421,10 @@ fn build_model(
     let out_shape = typed.output_fact(0).map_err(mismatch)?.shape.clone();
     let last = out_shape.last().and_then(|d| d.to_i64().ok());
     if out_shape.rank() != 2 || last != Some(labels as i64) {
-        return Err(ModelError::Mismatch(format!(
-            "output shape is {out_shape:?}, expected [N, {labels}] (one score per label)"
-        )));
+        return Err(ModelError::Mismatch(
+            format!("output shape is {out_shape:?}, expected [N, {labels}] (one score per label)")
+                .into(),
+        ));
     }
     Ok(typed)
 }

@@ -15,7 +15,9 @@ mod direct;
 mod metrics;
 mod preprocess;
 
-pub use classifier::{EmotionClassifier, Engine, ModelError, DEFAULT_MODEL_ONNX, ENGINE_ENV};
+pub use classifier::{
+    BoxError, EmotionClassifier, Engine, ModelError, SidecarError, DEFAULT_MODEL_ONNX, ENGINE_ENV,
+};
 pub use description::{
     read_description_text, DescriptionError, InputSpec, Layout, ModelDescription, Normalization,
     OutputKind, METADATA_KEY,

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use melodora_core::Emotion;
 use melodora_core::GrayImage;
+use melodora_core::{Emotion, ErrorChain};
 use melodora_emotion::EmotionClassifier;
 use melodora_emotion::{Layout, ModelDescription, ModelError, OutputKind, DEFAULT_MODEL_ONNX};
 
@@ -95,7 +95,8 @@ fn rejects_a_description_that_does_not_fit_the_model() {
     let mut five = default_description();
     five.labels.truncate(5);
     let err = EmotionClassifier::from_onnx_bytes(DEFAULT_MODEL_ONNX, Some(five)).unwrap_err();
-    assert!(err.to_string().contains("one score per label"), "{err}");
+    let shown = ErrorChain(&err).to_string();
+    assert!(shown.contains("one score per label"), "{shown}");
 }
 
 #[test]
@@ -107,7 +108,8 @@ fn outputs_that_are_not_probabilities_are_an_error_not_the_first_emotion() {
     let c = EmotionClassifier::from_onnx_bytes(DEFAULT_MODEL_ONNX, Some(as_probabilities)).unwrap();
     let err = c.classify(&faces).unwrap_err();
     assert!(matches!(err, ModelError::Inference(_)), "{err}");
-    assert!(err.to_string().contains("logits"), "{err}");
+    let shown = ErrorChain(&err).to_string();
+    assert!(shown.contains("logits"), "{shown}");
 }
 
 fn write_model(dir: &Path, sidecar: Option<&str>) -> PathBuf {
@@ -133,7 +135,7 @@ fn sidecar_overrides_metadata_and_is_validated() {
         .replacen('{', "{\"colour\": \"red\",", 1);
     std::fs::write(dir.path().join("model.onnx.json"), unknown).unwrap();
     let err = EmotionClassifier::from_path(&model, None).unwrap_err();
-    let msg = err.to_string();
+    let msg = ErrorChain(&err).to_string();
     assert!(
         msg.contains("unknown field `colour`") && msg.contains("model.onnx.json"),
         "{msg}"
@@ -143,5 +145,5 @@ fn sidecar_overrides_metadata_and_is_validated() {
 #[test]
 fn missing_model_file_is_an_io_error() {
     let err = EmotionClassifier::from_path(Path::new("/nonexistent/model.onnx"), None).unwrap_err();
-    assert!(matches!(err, ModelError::Io(_)), "{err}");
+    assert!(matches!(err, ModelError::Io(_)), "{}", ErrorChain(&err));
 }

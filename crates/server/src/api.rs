@@ -8,7 +8,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use melodora_core::Emotion;
+use melodora_core::{Emotion, ErrorChain};
 use melodora_music::{Mode, Request, Session, Verdict, DEFAULT_LIMIT};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -60,10 +60,10 @@ impl From<FrameError> for ApiError {
         let status = match error {
             FrameError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             FrameError::Decode(_) => StatusCode::BAD_REQUEST,
-            FrameError::Analysis(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            FrameError::Analysis(_) | FrameError::Worker(_) => StatusCode::INTERNAL_SERVER_ERROR,
             FrameError::Busy => StatusCode::SERVICE_UNAVAILABLE,
         };
-        ApiError(status, error.to_string())
+        ApiError(status, ErrorChain(&error).to_string())
     }
 }
 
@@ -75,9 +75,11 @@ pub async fn not_found(uri: axum::http::Uri) -> ApiError {
 /// Longest an upload to `/api/analyze` waits for a turn before a 503.
 const API_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
-fn internal(error: impl std::fmt::Display) -> ApiError {
-    tracing::error!(%error, "request failed");
-    ApiError(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
+/// A 500 for a failure that is not the client's, logged with its causes.
+fn internal(error: impl std::error::Error) -> ApiError {
+    let message = ErrorChain(&error).to_string();
+    tracing::error!(error = %message, "request failed");
+    ApiError(StatusCode::INTERNAL_SERVER_ERROR, message)
 }
 
 /// An encoded image, as the body of `/api/analyze`.

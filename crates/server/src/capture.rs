@@ -16,13 +16,13 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use image::codecs::jpeg::JpegEncoder;
 use image::RgbImage;
-use melodora_core::FaceBox;
+use melodora_core::{ErrorChain, FaceBox};
 use melodora_vision::annotate::draw_labelled_boxes;
 use melodora_vision::tracking::{FaceTracker, TrackingConfig};
 use melodora_vision::{VideoError, VideoFrame, VideoReader};
 use tokio::sync::watch;
 
-use crate::engine::{FaceReport, FrameAnalysis, Vision};
+use crate::engine::{FaceReport, FrameAnalysis, FrameError, Vision};
 
 /// Quality of the JPEG frames streamed at `/video_feed`.
 const STREAM_JPEG_QUALITY: u8 = 80;
@@ -60,15 +60,32 @@ pub trait FrameSource {
     }
 }
 
+/// Why one captured frame could not be published.
+#[derive(Debug, thiserror::Error)]
+enum ProcessError {
+    #[error(transparent)]
+    Analysis(#[from] FrameError),
+    /// The image crate's message already ends with its cause; shown, not
+    /// chained, so it is not printed twice.
+    #[error("cannot encode the frame: {0}")]
+    Encode(image::ImageError),
+}
+
 /// Why the server camera failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
-    #[error("{path}: {error}")]
-    Video { path: String, error: VideoError },
+    #[error("{path}")]
+    Video {
+        path: String,
+        #[source]
+        error: VideoError,
+    },
     #[error("camera {device}: {message}")]
     Camera { device: String, message: String },
-    #[error("cannot run the capture thread: {0}")]
-    Thread(String),
+    #[error("cannot run the capture thread")]
+    Thread(#[source] std::io::Error),
+    #[error("the capture thread ended while opening")]
+    Ended,
 }
 
 /// A video file played in a loop at its own frame rate.
@@ -207,10 +224,8 @@ impl ServerCamera {
                     }
                 }
             })
-            .map_err(|e| CaptureError::Thread(e.to_string()))?;
-        let description = opened_rx
-            .recv()
-            .map_err(|_| CaptureError::Thread("the capture thread ended while opening".into()))??;
+            .map_err(CaptureError::Thread)?;
+        let description = opened_rx.recv().map_err(|_| CaptureError::Ended)??;
         Ok(ServerCamera {
             frames,
             stop,
@@ -265,6 +280,7 @@ fn capture_loop(
             Ok(frame) => frame,
             Err(error) => {
                 failures += 1;
+                let error = ErrorChain(&error);
                 tracing::warn!(%error, failures, "cannot read a frame");
                 if failures >= MAX_CONSECUTIVE_FAILURES {
                     tracing::error!(%error, "server camera stopped after {failures} failures in a row");
@@ -290,7 +306,7 @@ fn capture_loop(
                     skipped: pacer.skipped,
                 })));
             }
-            Err(error) => tracing::warn!(%error, "cannot analyse a frame"),
+            Err(error) => tracing::warn!(error = %ErrorChain(&error), "cannot analyse a frame"),
         }
         pacer.wait(stop);
     }
@@ -322,16 +338,14 @@ fn process(
     vision: &Vision,
     tracker: Option<&mut FaceTracker>,
     frame: VideoFrame,
-) -> Result<(FrameAnalysis, Bytes), String> {
-    let analysis = vision
-        .analyze_in_stream(&frame.gray, tracker)
-        .map_err(|e| e.to_string())?;
+) -> Result<(FrameAnalysis, Bytes), ProcessError> {
+    let analysis = vision.analyze_in_stream(&frame.gray, tracker)?;
     let mut picture = frame.rgb;
     annotate(&mut picture, &analysis.faces);
     let mut jpeg = Cursor::new(Vec::with_capacity(64 * 1024));
     JpegEncoder::new_with_quality(&mut jpeg, STREAM_JPEG_QUALITY)
         .encode_image(&picture)
-        .map_err(|e| format!("cannot encode the frame: {e}"))?;
+        .map_err(ProcessError::Encode)?;
     Ok((analysis, Bytes::from(jpeg.into_inner())))
 }
 

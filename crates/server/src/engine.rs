@@ -5,10 +5,11 @@ use std::sync::{Mutex, RwLock};
 
 use melodora_core::{Emotion, EmotionProbabilities, FaceBox};
 use melodora_music::{Recommendation, Recommender, Request, Session, Store, Verdict};
-use melodora_vision::pipeline::{AnalyzedFace, FrameAnalyzer};
+use melodora_vision::pipeline::{AnalyzeError, AnalyzedFace, FrameAnalyzer};
 use melodora_vision::tracking::FaceTracker;
 use melodora_vision::{
-    decode_image, DecodeLimits, DetectParams, EmotionClassifier, GrayImage, HaarDetector,
+    decode_image, DecodeError, DecodeLimits, DetectParams, EmotionClassifier, GrayImage,
+    HaarDetector,
 };
 use serde::Serialize;
 
@@ -83,10 +84,13 @@ impl FaceReport {
 pub enum FrameError {
     #[error("frame is {size} bytes; at most {max} are accepted")]
     TooLarge { size: usize, max: usize },
-    #[error("not a readable image: {0}")]
-    Decode(String),
-    #[error("analysis failed: {0}")]
-    Analysis(String),
+    #[error("not a readable image")]
+    Decode(#[source] DecodeError),
+    #[error("analysis failed")]
+    Analysis(#[source] AnalyzeError),
+    /// The worker thread analysing the frame panicked or was cancelled.
+    #[error("analysis failed")]
+    Worker(#[source] tokio::task::JoinError),
     #[error("server busy: the frame waited too long for its turn and was dropped")]
     Busy,
 }
@@ -142,7 +146,7 @@ impl Vision {
         let faces = self
             .analyzer
             .analyze(gray, tracker)
-            .map_err(|e| FrameError::Analysis(e.to_string()))?;
+            .map_err(FrameError::Analysis)?;
         Ok(FrameAnalysis {
             width: gray.width(),
             height: gray.height(),
@@ -161,7 +165,7 @@ impl Vision {
             max_pixels: MAX_FRAME_PIXELS,
             max_bytes: MAX_FRAME_BYTES as u64,
         };
-        let image = decode_image(bytes, &limits).map_err(|e| FrameError::Decode(e.to_string()))?;
+        let image = decode_image(bytes, &limits).map_err(FrameError::Decode)?;
         Ok(GrayImage::from_dynamic(&image))
     }
 }

@@ -31,10 +31,8 @@ impl Default for DecodeLimits {
 /// Why an image could not be decoded.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
-    /// The I/O error is shown in the message and deliberately not exposed
-    /// as `source()`, so error chains do not print it twice.
-    #[error("cannot read file: {0}")]
-    Io(std::io::Error),
+    #[error("cannot read file")]
+    Io(#[source] std::io::Error),
     #[error("file is empty")]
     Empty,
     #[error("encoded size {size} bytes exceeds the limit of {max} bytes")]
@@ -50,10 +48,12 @@ pub enum DecodeError {
         pixels: u64,
         max: u64,
     },
-    #[error("corrupt or truncated {format} data: {message}")]
+    #[error("corrupt or truncated {format} data")]
     Corrupt {
         format: &'static str,
-        message: String,
+        /// The decoder's complaint (or the JPEG segment reader's).
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 
@@ -87,7 +87,7 @@ fn check_jpeg_complete(bytes: &[u8]) -> Result<(), DecodeError> {
     };
     Err(DecodeError::Corrupt {
         format: "JPEG",
-        message,
+        source: message.into(),
     })
 }
 
@@ -113,9 +113,11 @@ pub fn decode_image(bytes: &[u8], limits: &DecodeLimits) -> Result<DynamicImage,
     ) {
         return Err(DecodeError::UnknownFormat);
     }
+    // The image crate's messages already end with their cause, so the
+    // message is kept and its chain dropped: shown once, not twice.
     let corrupt = |e: image::ImageError| DecodeError::Corrupt {
         format: format_name(format),
-        message: e.to_string(),
+        source: e.to_string().into(),
     };
     if format == ImageFormat::Jpeg {
         check_jpeg_complete(bytes)?;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use melodora_core::{largest_face, Emotion};
+use melodora_core::{largest_face, Emotion, ErrorChain};
 use melodora_emotion::{crop_face, resize_face, ClassMetrics, ConfusionMatrix};
 use melodora_vision::{load_image, GrayImage};
 use serde::Serialize;
@@ -133,7 +133,9 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
             let image = match load_image(path, &limits) {
                 Ok(img) => GrayImage::from_dynamic(&img),
                 Err(e) => {
-                    progress.suspend(|| eprintln!("melodora: warning: {}: {e}", path.display()));
+                    progress.suspend(|| {
+                        eprintln!("melodora: warning: {}: {}", path.display(), ErrorChain(&e))
+                    });
                     unreadable += 1;
                     continue;
                 }

@@ -33,8 +33,23 @@ use crate::description::{InputSpec, Layout};
 /// for the convolutions reading them, half the multiply-adds.
 const HALF_LANES: usize = LANES / 2;
 
-/// Why the direct engine does not take a model.
-pub(super) type Unsupported = String;
+/// Why the direct engine does not take a model (the classifier then runs
+/// it on tract).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the direct engine does not run this model: {0}")]
+pub(crate) struct Unsupported(String);
+
+impl From<&str> for Unsupported {
+    fn from(why: &str) -> Self {
+        Self(why.to_owned())
+    }
+}
+
+impl From<String> for Unsupported {
+    fn from(why: String) -> Self {
+        Self(why)
+    }
+}
 
 /// What a slot holds.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -179,7 +194,7 @@ pub(super) fn compile(proto: &ModelProto, spec: &InputSpec) -> Result<DirectNet,
     let mut constants: HashMap<&str, Tensor> = HashMap::new();
     for init in &graph.initializer {
         let tensor = load_tensor(&FopenDataResolver, init, None)
-            .map_err(|e| format!("initializer {}: {e}", init.name))?;
+            .map_err(|e| Unsupported(format!("initializer {}: {e}", init.name)))?;
         constants.insert(&init.name, tensor);
     }
     let data_inputs: Vec<&str> = graph
@@ -189,7 +204,10 @@ pub(super) fn compile(proto: &ModelProto, spec: &InputSpec) -> Result<DirectNet,
         .filter(|name| !constants.contains_key(name))
         .collect();
     let [input_name] = data_inputs[..] else {
-        return Err(format!("{} data inputs, expected 1", data_inputs.len()));
+        return Err(Unsupported(format!(
+            "{} data inputs, expected 1",
+            data_inputs.len()
+        )));
     };
 
     let mut plan = Plan::new(input_name, Value::Map(channels, height, width));
@@ -201,7 +219,7 @@ pub(super) fn compile(proto: &ModelProto, spec: &InputSpec) -> Result<DirectNet,
                 .flatten()
                 .ok_or("a Constant without a tensor value")?;
             let tensor = load_tensor(&FopenDataResolver, tensor, None)
-                .map_err(|e| format!("constant {}: {e}", node.name))?;
+                .map_err(|e| Unsupported(format!("constant {}: {e}", node.name)))?;
             for output in &node.output {
                 constants.insert(output, tensor.clone());
             }
@@ -232,12 +250,16 @@ pub(super) fn compile(proto: &ModelProto, spec: &InputSpec) -> Result<DirectNet,
             })
             .collect::<Result<Vec<usize>, _>>()?;
         let [output] = &node.output[..] else {
-            return Err(format!("node {} has several outputs", node.name));
+            return Err(Unsupported(format!(
+                "node {} has several outputs",
+                node.name
+            )));
         };
         let weights = |i: usize| -> Result<&Tensor, Unsupported> {
             let name = node.input.get(i).filter(|n| !n.is_empty());
-            name.and_then(|n| constants.get(n.as_str()))
-                .ok_or_else(|| format!("node {}: input {i} is not a constant", node.name))
+            name.and_then(|n| constants.get(n.as_str())).ok_or_else(|| {
+                Unsupported(format!("node {}: input {i} is not a constant", node.name))
+            })
         };
         let slot = plan_node(node, &reads, &mut plan, &weights)?;
         plan.names.insert(output, slot);
@@ -264,7 +286,7 @@ fn plan_node<'a>(
     weights: &dyn Fn(usize) -> Result<&'a Tensor, Unsupported>,
 ) -> Result<usize, Unsupported> {
     let op = node.op_type.as_str();
-    let fail = |why: &str| Err(format!("{op} {}: {why}", node.name));
+    let fail = |why: &str| Err(Unsupported(format!("{op} {}: {why}", node.name)));
     let (slot, value) = match (op, reads) {
         ("Add", &[a, b]) => {
             let (Value::Map(c, h, w), other) = (plan.values[a], plan.values[b]) else {
@@ -446,7 +468,7 @@ fn plan_conv<'a>(
     (c, h, w): (usize, usize, usize),
     weights: &dyn Fn(usize) -> Result<&'a Tensor, Unsupported>,
 ) -> Result<PlannedConv, Unsupported> {
-    let fail = |why: &str| Err(format!("Conv {}: {why}", node.name));
+    let fail = |why: &str| Err(Unsupported(format!("Conv {}: {why}", node.name)));
     if attr_ints(node, "dilations")?.is_some_and(|d| d.iter().any(|&v| v != 1)) {
         return fail("dilation");
     }
@@ -515,10 +537,10 @@ fn fold_batch_norm<'a>(
     let (scale, shift, mean, var) = (scale?, shift?, mean?, var?);
     let oc = conv.bias.len();
     if oc == 0 || [&scale, &shift, &mean, &var].iter().any(|v| v.len() != oc) {
-        return Err(format!(
+        return Err(Unsupported(format!(
             "BatchNormalization {}: parameter lengths",
             node.name
-        ));
+        )));
     }
     let per_out = conv.weights.len() / oc;
     for o in 0..oc {
@@ -576,17 +598,17 @@ fn out_size(size: usize, kernel: usize, stride: usize, pads: usize) -> Option<us
 
 fn attr_i64(node: &NodeProto, name: &str) -> Result<Option<i64>, Unsupported> {
     node.get_attr_opt::<i64>(name)
-        .map_err(|e| format!("{} attribute {name}: {e}", node.op_type))
+        .map_err(|e| Unsupported(format!("{} attribute {name}: {e}", node.op_type)))
 }
 
 fn attr_f32(node: &NodeProto, name: &str) -> Result<Option<f32>, Unsupported> {
     node.get_attr_opt::<f32>(name)
-        .map_err(|e| format!("{} attribute {name}: {e}", node.op_type))
+        .map_err(|e| Unsupported(format!("{} attribute {name}: {e}", node.op_type)))
 }
 
 fn attr_ints(node: &NodeProto, name: &str) -> Result<Option<Vec<i64>>, Unsupported> {
     node.get_attr_opt_vec::<i64>(name)
-        .map_err(|e| format!("{} attribute {name}: {e}", node.op_type))
+        .map_err(|e| Unsupported(format!("{} attribute {name}: {e}", node.op_type)))
 }
 
 /// A 2-D attribute (kernel, strides) as a pair; `default` fills a missing one
@@ -595,7 +617,7 @@ fn pair(values: Option<Vec<i64>>, default: usize) -> Result<(usize, usize), Unsu
     match values.as_deref() {
         Some(&[a, b]) if a > 0 && b > 0 => Ok((a as usize, b as usize)),
         None if default > 0 => Ok((default, default)),
-        other => Err(format!("a 2-D attribute of {other:?}")),
+        other => Err(Unsupported(format!("a 2-D attribute of {other:?}"))),
     }
 }
 
@@ -603,14 +625,14 @@ fn f32_values(tensor: &Tensor) -> Result<Vec<f32>, Unsupported> {
     tensor
         .to_plain_array_view::<f32>()
         .map(|view| view.iter().copied().collect())
-        .map_err(|_| format!("{:?} weights, expected f32", tensor.datum_type()))
+        .map_err(|_| Unsupported(format!("{:?} weights, expected f32", tensor.datum_type())))
 }
 
 fn i64_values(tensor: &Tensor) -> Result<Vec<i64>, Unsupported> {
     tensor
         .to_plain_array_view::<i64>()
         .map(|view| view.iter().copied().collect())
-        .map_err(|_| format!("{:?} shape, expected i64", tensor.datum_type()))
+        .map_err(|_| Unsupported(format!("{:?} shape, expected i64", tensor.datum_type())))
 }
 
 /// A dense layer over `k` inputs from a 2-D weight tensor, `[k][m]` or
@@ -619,7 +641,7 @@ fn dense_from(tensor: &Tensor, k: usize, transposed: bool) -> Result<Dense, Unsu
     let values = f32_values(tensor)?;
     let (rows, cols) = match tensor.shape() {
         &[r, c] => (r, c),
-        other => return Err(format!("dense weights of shape {other:?}")),
+        other => return Err(Unsupported(format!("dense weights of shape {other:?}"))),
     };
     let (inputs, m) = if transposed {
         (cols, rows)
@@ -627,9 +649,9 @@ fn dense_from(tensor: &Tensor, k: usize, transposed: bool) -> Result<Dense, Unsu
         (rows, cols)
     };
     if inputs != k {
-        return Err(format!(
+        return Err(Unsupported(format!(
             "dense weights take {inputs} inputs, the vector has {k}"
-        ));
+        )));
     }
     let weights = if transposed {
         values
@@ -656,7 +678,7 @@ fn add_bias(dense: &mut Dense, addend: &[f32], scale: f32) -> Result<(), Unsuppo
             .iter_mut()
             .zip(addend)
             .for_each(|(b, a)| *b += scale * a),
-        n => return Err(format!("a bias of {n} values for {m} outputs")),
+        n => return Err(Unsupported(format!("a bias of {n} values for {m} outputs"))),
     }
     Ok(())
 }

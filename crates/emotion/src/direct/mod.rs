@@ -132,7 +132,10 @@ impl Op {
 impl DirectNet {
     /// Compiles `proto` for inputs shaped like `spec`, or says why this
     /// engine does not run it.
-    pub(crate) fn compile(proto: &ModelProto, spec: &InputSpec) -> Result<Self, String> {
+    pub(crate) fn compile(
+        proto: &ModelProto,
+        spec: &InputSpec,
+    ) -> Result<Self, compile::Unsupported> {
         compile::compile(proto, spec)
     }
 

@@ -45,6 +45,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
+use melodora_core::ErrorChain;
 use melodora_music::{Recommendation, Request, DEFAULT_LIMIT};
 use melodora_vision::tracking::{FaceTracker, TrackingConfig};
 use melodora_vision::StableMood;
@@ -112,7 +113,7 @@ pub async fn handle(socket: WebSocket, state: AppState, _permit: ConnectionPermi
                     Message::Binary(frame) => {
                         if frame.len() > MAX_FRAME_BYTES {
                             let error = FrameError::TooLarge { size: frame.len(), max: MAX_FRAME_BYTES };
-                            if peer.send_message(&ServerMessage::error(ErrorAbout::Frame, error)).await.is_err() { break }
+                            if peer.send_message(&ServerMessage::error(ErrorAbout::Frame, ErrorChain(&error))).await.is_err() { break }
                         } else {
                             queue.offer(&state, frame);
                         }
@@ -135,7 +136,7 @@ pub async fn handle(socket: WebSocket, state: AppState, _permit: ConnectionPermi
                         queue.dropped += 1;
                         peer.send_message(&ServerMessage::Dropped { seq: frame_seq, dropped: queue.dropped }).await
                     }
-                    Err(error) => peer.send_message(&ServerMessage::error(ErrorAbout::Frame, error)).await,
+                    Err(error) => peer.send_message(&ServerMessage::error(ErrorAbout::Frame, ErrorChain(&error))).await,
                 };
                 if sent.is_err() { break }
                 queue.finished(&state);
@@ -302,7 +303,7 @@ fn start_analysis(
             vision.analyze_encoded_in_stream(&frame, tracker.as_deref_mut())
         })
         .await
-        .unwrap_or_else(|e| Err(FrameError::Analysis(e.to_string())));
+        .unwrap_or_else(|e| Err(FrameError::Worker(e)));
         let _ = done.send((seq, result)).await;
     });
 }
@@ -413,13 +414,13 @@ async fn songs_for(
         (result, session)
     })
     .await
-    .map_err(|e| tracing::error!(error = %e, "recommendation task failed"))
+    .map_err(|e| tracing::error!(error = %ErrorChain(&e), "recommendation task failed"))
     .ok()?;
     viewer.session = session;
     match result {
         Ok(songs) => Some(songs),
         Err(e) => {
-            tracing::error!(error = %e, "recommendation failed");
+            tracing::error!(error = %ErrorChain(&e), "recommendation failed");
             None
         }
     }

@@ -54,10 +54,8 @@ impl std::fmt::Display for VideoFormat {
 /// Why a video could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum VideoError {
-    /// The I/O error is shown in the message and deliberately not exposed
-    /// as `source()`, so error chains do not print it twice.
-    #[error("cannot read video: {0}")]
-    Io(std::io::Error),
+    #[error("cannot read video")]
+    Io(#[source] std::io::Error),
     #[error("not a supported video (expected a YUV4MPEG2 .y4m file or a Motion JPEG stream of concatenated JPEG images)")]
     UnknownFormat,
     #[error("bad Y4M header: {0}")]
@@ -68,8 +66,12 @@ pub enum VideoError {
     BadFrame { frame: u64, message: String },
     #[error("frame {frame} is truncated")]
     Truncated { frame: u64 },
-    #[error("frame {frame}: {error}")]
-    Decode { frame: u64, error: DecodeError },
+    #[error("frame {frame}")]
+    Decode {
+        frame: u64,
+        #[source]
+        error: DecodeError,
+    },
     #[error("video has no frames")]
     NoFrames,
 }
