@@ -17,6 +17,11 @@ cargo fmt --all -- --check
 echo "== cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+echo "== cargo doc of the library crates (broken or private links are errors)"
+# The binaries' doc comments are their --help text, not rustdoc.
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked --quiet -p melodora-core \
+  -p melodora-detector -p melodora-emotion -p melodora-vision -p melodora-music -p melodora-server
+
 echo "== cargo deny: licences, duplicate versions, sources (deny.toml)"
 scripts/install_cargo_deny.sh
 cargo deny --locked check bans licenses sources

@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use melodora_server::ws::parse_command;
+use melodora_server::parse_command;
 use melodora_server::Vision;
 use melodora_vision::{Cascade, DetectParams, EmotionClassifier, HaarDetector};
 

@@ -13,8 +13,6 @@
 //!
 //! Knows nothing of image formats, models, music or HTTP.
 
-#![warn(missing_docs)]
-
 mod emotion;
 mod error;
 mod face;

@@ -53,10 +53,18 @@ impl Default for DetectParams {
 /// Why detection parameters were refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ParamsError {
+    /// The pyramid step is below the minimum (1.01) or not finite; the
+    /// value given.
     #[error("scale factor must be a finite number of at least {MIN_SCALE_FACTOR} (greater than 1), got {0}")]
     ScaleFactor(f64),
+    /// The smallest face size asked for exceeds the largest.
     #[error("minimum size {min:?} is larger than maximum size {max:?}")]
-    SizeOrder { min: (u32, u32), max: (u32, u32) },
+    SizeOrder {
+        /// The minimum size given, (width, height).
+        min: (u32, u32),
+        /// The maximum size given, (width, height).
+        max: (u32, u32),
+    },
 }
 
 /// Smallest pyramid step accepted. OpenCV takes anything above 1, but a step
@@ -150,6 +158,7 @@ impl HaarDetector {
         Ok(self)
     }
 
+    /// The cascade this detector runs.
     pub fn cascade(&self) -> &Cascade {
         &self.cascade
     }

@@ -6,10 +6,15 @@ use std::fmt;
 /// One weighted rectangle of a Haar feature, in window coordinates.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WeightedRect {
+    /// Left edge.
     pub x: i32,
+    /// Top edge.
     pub y: i32,
+    /// Width.
     pub w: i32,
+    /// Height.
     pub h: i32,
+    /// Factor the rectangle's pixel sum is multiplied by.
     pub weight: f32,
 }
 
@@ -17,7 +22,9 @@ pub struct WeightedRect {
 /// by 45 degrees ("tilted", read from the tilted integral image).
 #[derive(Debug, Clone, PartialEq)]
 pub struct HaarFeature {
+    /// One to three rectangles; their weighted sums add up to the feature's value.
     pub rects: Vec<WeightedRect>,
+    /// Whether the rectangles are rotated by 45 degrees.
     pub tilted: bool,
 }
 
@@ -27,16 +34,22 @@ pub struct HaarFeature {
 /// another node of the same tree, a value <= 0 is `-leaf_index`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TreeNode {
+    /// Index of the feature in [`Cascade::features`].
     pub feature: usize,
+    /// The node goes left when the feature's normalised value is below this.
     pub threshold: f32,
+    /// Where a value below the threshold goes (see above).
     pub left: i32,
+    /// Where any other value goes (see above).
     pub right: i32,
 }
 
 /// A weak classifier: a small decision tree (a single node for "stumps").
 #[derive(Debug, Clone, PartialEq)]
 pub struct WeakTree {
+    /// The tree's nodes; the root is the first.
     pub nodes: Vec<TreeNode>,
+    /// Leaf values, added to the stage sum where a path ends.
     pub leaves: Vec<f32>,
 }
 
@@ -46,6 +59,7 @@ pub struct WeakTree {
 pub struct Stage {
     /// Threshold as OpenCV uses it (the file's value minus 1e-5, in f32).
     pub threshold: f32,
+    /// The weak classifiers whose leaves are summed.
     pub trees: Vec<WeakTree>,
 }
 
@@ -66,15 +80,23 @@ pub const MAX_WINDOW_SIDE: i32 = 1024;
 /// Why a cascade was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CascadeError {
+    /// The text is not well-formed XML (the parser's error is the source).
     #[error("not a valid XML document")]
     Xml(#[source] roxmltree::Error),
-    /// Refused before parsing, so deep nesting cannot exhaust the stack.
+    /// The elements are nested too deeply; refused before parsing, so deep
+    /// nesting cannot exhaust the stack.
     #[error("not a valid XML document: elements nested more than {max} levels deep")]
-    TooDeep { max: usize },
+    TooDeep {
+        /// The deepest nesting accepted.
+        max: usize,
+    },
+    /// Well-formed XML, but not OpenCV's `opencv_storage` cascade format.
     #[error("not an OpenCV Haar cascade: {0}")]
     NotACascade(String),
+    /// A cascade of a kind the detector does not run (LBP, HOG, ...).
     #[error("unsupported cascade: {0}")]
     Unsupported(String),
+    /// A Haar cascade whose numbers or indices do not hold together.
     #[error("malformed cascade: {0}")]
     Malformed(String),
 }
@@ -102,10 +124,12 @@ impl Cascade {
         (self.window_width, self.window_height)
     }
 
+    /// The boosting stages, in the order a window meets them.
     pub fn stages(&self) -> &[Stage] {
         &self.stages
     }
 
+    /// Every feature the stages' trees refer to (by index).
     pub fn features(&self) -> &[HaarFeature] {
         &self.features
     }

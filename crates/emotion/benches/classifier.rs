@@ -1,5 +1,8 @@
 //! The default emotion model on 48x48 faces: one face, and a batch of 8.
 
+// criterion_group! defines an undocumented public function.
+#![allow(missing_docs)]
+
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};

@@ -28,18 +28,29 @@ const MAX_MODEL_BYTES: u64 = 512 * 1024 * 1024;
 /// Why a model could not be loaded or run.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
+    /// The model file could not be read.
     #[error("cannot read model file")]
     Io(#[source] std::io::Error),
+    /// The file is larger than any model Melodora loads.
     #[error("model file is {size} bytes, over the {max}-byte limit")]
-    TooLarge { size: u64, max: u64 },
+    TooLarge {
+        /// The file's size in bytes.
+        size: u64,
+        /// The largest size accepted.
+        max: u64,
+    },
+    /// The bytes are not an ONNX model (tract's error is the source).
     #[error("not an ONNX model")]
     NotOnnx(#[source] BoxError),
+    /// The description (given, sidecar or embedded) is invalid.
     #[error(transparent)]
     Description(#[from] DescriptionError),
     /// The JSON description beside the model could not be read or is wrong.
     #[error("model description {}", path.display())]
     Sidecar {
+        /// The sidecar file.
         path: PathBuf,
+        /// Why it was refused.
         #[source]
         source: SidecarError,
     },
@@ -47,9 +58,13 @@ pub enum ModelError {
         "the model carries no description: give one with a JSON sidecar (model.onnx.json), \
          --description FILE or the input/label options"
     )]
+    /// No description was given and the model embeds none.
     NoDescription,
+    /// The graph does not take the described input or give one score per label.
     #[error("model does not fit its description")]
     Mismatch(#[source] BoxError),
+    /// Running the model failed, or it produced scores that are not
+    /// probabilities.
     #[error("inference failed")]
     Inference(#[source] BoxError),
 }
@@ -61,8 +76,10 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// Why a sidecar description was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum SidecarError {
+    /// The file exists but could not be read.
     #[error("cannot read it")]
     Io(#[source] std::io::Error),
+    /// The file's JSON is not a valid description.
     #[error(transparent)]
     Invalid(#[from] DescriptionError),
 }
@@ -83,6 +100,7 @@ pub enum Engine {
 }
 
 impl Engine {
+    /// The engine's name, as `MELODORA_ENGINE` and reports spell it.
     pub fn name(self) -> &'static str {
         match self {
             Engine::Direct => "direct",
@@ -224,6 +242,7 @@ impl EmotionClassifier {
         Ok(agrees.then_some(net))
     }
 
+    /// How the model's input is made and its output read.
     pub fn description(&self) -> &ModelDescription {
         &self.description
     }

@@ -29,11 +29,14 @@ pub enum Layout {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InputSpec {
+    /// Input width in pixels.
     pub width: u32,
+    /// Input height in pixels.
     pub height: u32,
     /// 1 for grayscale models; 3 feeds the gray face replicated to RGB.
     #[serde(default = "one")]
     pub channels: u32,
+    /// Channel-first or channel-last tensor layout.
     #[serde(default)]
     pub layout: Layout,
 }
@@ -46,10 +49,13 @@ fn one() -> u32 {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Normalization {
+    /// Pixels are divided by this first (255 maps them to [0, 1]).
     #[serde(default = "default_scale")]
     pub scale: f32,
+    /// Subtracted after scaling.
     #[serde(default)]
     pub mean: f32,
+    /// Divides the result; never zero.
     #[serde(default = "default_std")]
     pub std: f32,
 }
@@ -90,8 +96,10 @@ impl Default for Normalization {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OutputKind {
+    /// Raw scores; Melodora applies the softmax.
     #[default]
     Logits,
+    /// Probabilities already (the model ends in a softmax).
     Probabilities,
 }
 
@@ -99,14 +107,18 @@ pub enum OutputKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelDescription {
+    /// A name for reports (the model card's title for the default model).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The input image the model takes.
     pub input: InputSpec,
+    /// How pixel values become input values.
     #[serde(default)]
     pub normalization: Normalization,
     /// Output labels in output order; FER names or the original's
     /// (`disgusted`, `fearful`, `surprised`).
     pub labels: Vec<String>,
+    /// Whether the output is logits or probabilities.
     #[serde(default)]
     pub output: OutputKind,
 }
@@ -115,7 +127,7 @@ pub struct ModelDescription {
 const MAX_DESCRIPTION_BYTES: u64 = 1024 * 1024;
 
 /// Reads the text of a JSON description file, at most
-/// [`MAX_DESCRIPTION_BYTES`] whatever the path names.
+/// 1 MiB whatever the path names (a device or a huge file is refused).
 pub fn read_description_text(path: &Path) -> std::io::Result<String> {
     let bytes = melodora_core::read_at_most(path, MAX_DESCRIPTION_BYTES)?;
     String::from_utf8(bytes)
@@ -125,8 +137,10 @@ pub fn read_description_text(path: &Path) -> std::io::Result<String> {
 /// Why a description was rejected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DescriptionError {
+    /// Not JSON, or JSON of the wrong shape (serde's message).
     #[error("invalid model description JSON: {0}")]
     Json(String),
+    /// Well-formed, but a value is out of range or a label unknown or repeated.
     #[error("invalid model description: {0}")]
     Invalid(String),
 }

@@ -13,17 +13,23 @@ pub struct ConfusionMatrix {
 /// Precision, recall and F1 of one class.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ClassMetrics {
+    /// Of the faces predicted as this class, the fraction that are.
     pub precision: f64,
+    /// Of the faces of this class, the fraction predicted as it.
     pub recall: f64,
+    /// Harmonic mean of precision and recall.
     pub f1: f64,
+    /// Faces of this class in the evaluation set.
     pub support: u64,
 }
 
 impl ConfusionMatrix {
+    /// An empty matrix.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Counts one face of emotion `truth` predicted as `predicted`.
     pub fn add(&mut self, truth: Emotion, predicted: Emotion) {
         self.counts[truth as usize][predicted as usize] += 1;
     }
@@ -33,6 +39,7 @@ impl ConfusionMatrix {
         &self.counts
     }
 
+    /// Faces counted.
     pub fn total(&self) -> u64 {
         self.counts.iter().flatten().sum()
     }

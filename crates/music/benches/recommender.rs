@@ -1,6 +1,9 @@
 //! Making a list from the embedded default catalog: the index pick alone,
 //! and the whole request with the store round trip.
 
+// criterion_group! defines an undocumented public function.
+#![allow(missing_docs)]
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use melodora_core::Emotion;
 use melodora_music::{Mode, Recommender, Request, Session, Store, DEFAULT_LIMIT};

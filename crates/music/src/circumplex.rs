@@ -27,11 +27,14 @@ use serde::Serialize;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct MoodPoint {
+    /// How positive: 0 sad or angry, 1 happy.
     pub valence: f32,
+    /// How aroused: 0 calm, 1 intense.
     pub energy: f32,
 }
 
 impl MoodPoint {
+    /// A point at `valence`, `energy` (each expected in `[0, 1]`).
     pub const fn new(valence: f32, energy: f32) -> Self {
         MoodPoint { valence, energy }
     }

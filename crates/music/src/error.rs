@@ -7,22 +7,39 @@ use std::path::PathBuf;
 /// Everything that can go wrong in the music crate.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A file or directory could not be read.
     #[error("cannot read {path}")]
     Read {
+        /// What was being read.
         path: PathBuf,
+        /// Why it could not be.
         #[source]
         source: std::io::Error,
     },
+    /// A file could not be written.
     #[error("cannot write {path}")]
     Write {
+        /// What was being written.
         path: PathBuf,
+        /// Why it could not be.
         #[source]
         source: std::io::Error,
     },
+    /// A directory given to import holds none of the per-emotion files.
     #[error("{path} holds no catalog files (expected angry.csv, disgusted.csv, fearful.csv, happy.csv, neutral.csv, sad.csv, surprised.csv or the FER names)")]
-    NoCatalogFiles { path: PathBuf },
+    NoCatalogFiles {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// A file as a whole is unusable (no header, no title column, ...).
     #[error("{path}: {message}")]
-    BadFile { path: PathBuf, message: String },
+    BadFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A strict import met a malformed row; the row and why.
     #[error("{0}\nstrict import: nothing was imported")]
     Strict(RowProblem),
     /// An import that accepts no song would only empty the store (the first
@@ -32,25 +49,42 @@ pub enum Error {
         first_problem(problems)
     )]
     NothingAccepted {
+        /// The file, directory or playlist imported.
         source_name: String,
         /// Every malformed row, for the caller to list.
         problems: Vec<RowProblem>,
     },
+    /// An export would replace an existing file.
     #[error("{path} already exists; not overwriting it")]
-    WouldOverwrite { path: PathBuf },
+    WouldOverwrite {
+        /// The file that exists.
+        path: PathBuf,
+    },
+    /// Feedback or a lookup named a song id the catalog does not have.
     #[error("no song with id {0} in the catalog")]
     UnknownSong(i64),
+    /// A listener profile name that is empty, too long or has control
+    /// characters.
     #[error("a profile name must be 1 to {max_chars} characters, none of them control characters")]
-    BadProfileName { max_chars: usize },
+    BadProfileName {
+        /// The longest name accepted, in characters.
+        max_chars: usize,
+    },
+    /// The database's schema is newer than this build understands; it is
+    /// left untouched.
     #[error("the store at {path} was written by a newer Melodora (schema version {found}, this build knows up to {known})")]
     NewerSchema {
+        /// The database file.
         path: PathBuf,
+        /// Its schema version.
         found: i64,
+        /// The newest version this build knows.
         known: i64,
     },
     /// SQLite's own message is enough; its error chain only repeats it.
     #[error("catalog store: {0}")]
     Store(rusqlite::Error),
+    /// The Spotify Web API refused or failed; what it said.
     #[error("Spotify: {0}")]
     Spotify(String),
 }
@@ -62,6 +96,7 @@ pub struct RowProblem {
     pub file: PathBuf,
     /// 1-based line in the file; 0 for problems with the file as a whole.
     pub line: u64,
+    /// What is wrong with the row.
     pub message: String,
 }
 

@@ -10,7 +10,9 @@ use crate::store::Store;
 /// One written file and how many songs it lists.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ExportedFile {
+    /// The file written.
     pub path: PathBuf,
+    /// Songs it lists.
     pub songs: usize,
 }
 

@@ -131,9 +131,13 @@ impl AudioFeatures {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Track {
+    /// Song title.
     pub title: String,
+    /// Album title; empty when unknown.
     pub album: String,
+    /// Artist name.
     pub artist: String,
+    /// Spotify track id, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spotify_id: Option<SpotifyId>,
     /// An explicit link other than a Spotify track page (e.g. a shop or
@@ -141,6 +145,8 @@ pub struct Track {
     /// [`Song::link`] carries the link to use.
     #[serde(skip)]
     pub explicit_link: Option<String>,
+    /// Spotify audio features (valence, energy, tempo), when known; they
+    /// place the song in valence/energy space.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub features: Option<AudioFeatures>,
     /// Spotify popularity, 0 to 100.
@@ -180,9 +186,12 @@ impl Track {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Song {
+    /// The store's id.
     pub id: i64,
+    /// Its metadata.
     #[serde(flatten)]
     pub track: Track,
+    /// The link that opens it (see [`Track::link`]).
     pub link: String,
     /// Emotions whose lists name this song explicitly.
     pub emotions: Vec<Emotion>,

@@ -34,7 +34,9 @@ const MAX_PAGES: usize = 10_000;
 /// An app's client credentials.
 #[derive(Clone)]
 pub struct Credentials {
+    /// The app's client id.
     pub client_id: String,
+    /// The app's client secret; never printed.
     pub client_secret: String,
 }
 
@@ -50,7 +52,9 @@ impl std::fmt::Debug for Credentials {
 /// Where and how patiently to talk to Spotify.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
+    /// Base URL of the Web API (a local fake in tests).
     pub api_base: String,
+    /// Base URL of the token service.
     pub accounts_base: String,
     /// Retries of one request after HTTP 429.
     pub max_retries: u32,
@@ -76,8 +80,11 @@ impl Default for ClientConfig {
 /// (podcast episodes, local files, unavailable tracks).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Playlist {
+    /// The playlist's Spotify id.
     pub id: String,
+    /// Its importable tracks, in playlist order.
     pub tracks: Vec<Track>,
+    /// What was left out and why, one line each.
     pub skipped: Vec<String>,
 }
 
@@ -122,6 +129,7 @@ pub fn playlist_id(input: &str) -> Result<String> {
 }
 
 impl SpotifyClient {
+    /// A client that signs in with `credentials` when it first needs a token.
     pub fn new(credentials: Credentials, config: ClientConfig) -> SpotifyClient {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)

@@ -201,6 +201,7 @@ impl Indexed {
 pub type MusicError = melodora_music::Error;
 
 impl Music {
+    /// Loads the catalog from `store` and builds the recommender's index.
     pub fn new(store: Store) -> Result<Music, MusicError> {
         let recommender = Indexed::load(&store)?;
         Ok(Music {

@@ -2,34 +2,34 @@
 //!
 //! * `/` and `/static/*`: the embedded web page (`web/`);
 //! * `/ws`: the live protocol (frames in, faces, mood and songs out; see
-//!   [`ws`]);
-//! * `/api/*`: health, image analysis, recommendations, feedback (see [`api`]),
-//!   and their OpenAPI document at `/api/openapi.json` (see [`openapi`]);
+//!   `ws`);
+//! * `/api/*`: health, image analysis, recommendations, feedback (see `api`),
+//!   and their OpenAPI document at `/api/openapi.json` (see `openapi`);
 //! * `/video_feed`: in server camera mode, the annotated frames as MJPEG
-//!   (see [`capture`]).
+//!   (see `capture`).
 //!
-//! Every request passes [`access::guard`] first: it must be sent to one of
+//! Every request passes `access::guard` first: it must be sent to one of
 //! the server's own names (no DNS rebinding) and, except for the page
 //! itself, come from the server's own pages or an allowed origin (no
 //! cross-site WebSocket hijacking). Long-lived connections are capped in all
-//! and per client, and idle WebSockets are closed ([`connections`]). Every
+//! and per client, and idle WebSockets are closed (`connections`). Every
 //! response carries a Content-Security-Policy that allows only this origin,
 //! and the usual hardening headers. Frames are analysed in memory and never
 //! written or logged.
 
-pub mod access;
-pub mod admission;
-pub mod api;
+mod access;
+mod admission;
+mod api;
 mod assets;
 #[cfg(feature = "camera")]
-pub mod camera;
-pub mod capture;
-pub mod connections;
-pub mod engine;
+mod camera;
+mod capture;
+mod connections;
+mod engine;
 mod feed;
-pub mod openapi;
-pub mod viewer;
-pub mod ws;
+mod openapi;
+mod viewer;
+mod ws;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,32 +44,38 @@ use axum::Router;
 use melodora_vision::tracking::TrackingConfig;
 use melodora_vision::StabilityConfig;
 
-use access::{AccessOptions, AccessPolicy};
+use access::AccessPolicy;
+pub use access::{AccessOptions, AllowedOrigin, PublicHost};
 use admission::AnalysisSlots;
+#[cfg(feature = "camera")]
+pub use camera::LiveCamera;
 pub use capture::{LoopingVideo, ServerCamera, MAX_FILE_FPS, MIN_FILE_FPS};
-use connections::{ConnectionLimits, Connections};
+use connections::Connections;
+pub use connections::{ConnectionLimits, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_PER_CLIENT};
 pub use engine::{Music, Vision, MAX_FACES_PER_FRAME, MAX_FRAME_BYTES};
 pub use viewer::Follow;
-pub use ws::MAX_MESSAGE_BYTES;
+pub use ws::{parse_command, Command, MAX_MESSAGE_BYTES};
 
 /// Behaviour shared by all connections.
 #[derive(Debug, Clone)]
 pub struct AppOptions {
+    /// How per-frame emotions are smoothed into each viewer's mood.
     pub stability: StabilityConfig,
+    /// Which face (or faces) a viewer's playlist follows.
     pub follow: Follow,
     /// Shortest time between two analyses of one connection's frames.
     pub min_frame_interval: Duration,
     /// Face tracking in each stream (a connection's frames, the server
     /// camera); `None` scans every frame whole.
     pub tracking: Option<TrackingConfig>,
-    /// Frames analysed at once, over all connections (see [`admission`]).
+    /// Frames analysed at once, over all connections (see `admission`).
     pub analysis_workers: usize,
     /// Longest a frame waits for its turn before it is dropped.
     pub max_queue_wait: Duration,
-    /// Origins and names besides the server's own (see [`access`]).
+    /// Origins and names besides the server's own (see `access`).
     pub access: AccessOptions,
     /// Caps on long-lived connections and the idle timeout (see
-    /// [`connections`]).
+    /// `connections`).
     pub limits: ConnectionLimits,
 }
 
@@ -91,18 +97,24 @@ impl Default for AppOptions {
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
+    /// Detection and classification, shared by every connection.
     pub vision: Arc<Vision>,
+    /// The catalog and recommender.
     pub music: Arc<Music>,
+    /// Behaviour shared by all connections.
     pub options: AppOptions,
     /// The server's own camera; `None` when browsers send their frames.
     pub camera: Option<Arc<ServerCamera>>,
     /// Turns for analyses, shared by all connections.
-    pub slots: Arc<AnalysisSlots>,
+    pub(crate) slots: Arc<AnalysisSlots>,
     /// The open WebSockets and streams.
-    pub connections: Arc<Connections>,
+    pub(crate) connections: Arc<Connections>,
 }
 
 impl AppState {
+    /// State for a server whose frames come from browsers (`camera` is `None`)
+    /// or from its own camera; analysis turns and connection caps follow
+    /// `options`.
     pub fn new(
         vision: Arc<Vision>,
         music: Arc<Music>,
@@ -123,7 +135,7 @@ impl AppState {
 }
 
 /// The whole application as a router, for a server bound to `bound`
-/// (which names it answers to depends on it; see [`access`]). Serve it
+/// (which names it answers to depends on it; see `access`). Serve it
 /// with connect info (`into_make_service_with_connect_info::<SocketAddr>`):
 /// connections are counted per client address.
 pub fn app(state: AppState, bound: SocketAddr) -> Router {

@@ -1,6 +1,9 @@
 //! Haar detection on 640x480 scenes, one thread: a full scan at OpenCV's two
 //! usual parameter sets, and a tracked frame (search near known faces).
 
+// criterion_group! defines an undocumented public function.
+#![allow(missing_docs)]
+
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion};

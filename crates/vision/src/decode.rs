@@ -31,25 +31,48 @@ impl Default for DecodeLimits {
 /// Why an image could not be decoded.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
+    /// The file could not be read.
     #[error("cannot read file")]
     Io(#[source] std::io::Error),
+    /// No bytes at all.
     #[error("file is empty")]
     Empty,
+    /// More encoded bytes than [`DecodeLimits::max_bytes`].
     #[error("encoded size {size} bytes exceeds the limit of {max} bytes")]
-    TooManyBytes { size: u64, max: u64 },
-    #[error("not a supported image (expected JPEG, PNG, BMP, WebP or GIF)")]
-    UnknownFormat,
-    #[error("image has zero size ({width}x{height})")]
-    ZeroSize { width: u32, height: u32 },
-    #[error("image is {width}x{height} = {pixels} pixels, over the limit of {max} pixels")]
-    TooManyPixels {
-        width: u32,
-        height: u32,
-        pixels: u64,
+    TooManyBytes {
+        /// The encoded size.
+        size: u64,
+        /// The limit.
         max: u64,
     },
+    /// Not one of the formats Melodora decodes.
+    #[error("not a supported image (expected JPEG, PNG, BMP, WebP or GIF)")]
+    UnknownFormat,
+    /// The header declares an image with no pixels.
+    #[error("image has zero size ({width}x{height})")]
+    ZeroSize {
+        /// Declared width.
+        width: u32,
+        /// Declared height.
+        height: u32,
+    },
+    /// The header declares more pixels than [`DecodeLimits::max_pixels`];
+    /// refused before any pixel memory is allocated.
+    #[error("image is {width}x{height} = {pixels} pixels, over the limit of {max} pixels")]
+    TooManyPixels {
+        /// Declared width.
+        width: u32,
+        /// Declared height.
+        height: u32,
+        /// Their product.
+        pixels: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// The data breaks off or contradicts itself.
     #[error("corrupt or truncated {format} data")]
     Corrupt {
+        /// The format the header announced (`JPEG`, `PNG`, ...).
         format: &'static str,
         /// The decoder's complaint (or the JPEG segment reader's).
         #[source]

@@ -12,15 +12,20 @@ use crate::GrayImage;
 /// One face found in a frame, with its emotion if the analyzer classifies.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnalyzedFace {
+    /// Where the face is in the frame.
     pub face: FaceBox,
+    /// Its emotions; `None` when the analyzer only finds faces, or the face
+    /// was beyond the face cap.
     pub probabilities: Option<EmotionProbabilities>,
 }
 
 /// Why a frame could not be analysed.
 #[derive(Debug, thiserror::Error)]
 pub enum AnalyzeError {
+    /// The detection parameters are invalid.
     #[error(transparent)]
     Params(#[from] ParamsError),
+    /// The classifier failed on the faces.
     #[error(transparent)]
     Model(#[from] ModelError),
 }
@@ -30,7 +35,9 @@ pub enum AnalyzeError {
 /// how much context goes around each face, and how many faces at most are
 /// classified.
 pub struct FrameAnalyzer {
+    /// Finds faces.
     pub detector: HaarDetector,
+    /// How the detector searches (pyramid step, neighbours, sizes).
     pub params: DetectParams,
     /// `None`: find faces only.
     pub classifier: Option<EmotionClassifier>,

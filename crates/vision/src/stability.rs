@@ -42,6 +42,7 @@ impl Default for StabilityConfig {
 /// The mood the app acts on, and how sure it is.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct StableMood {
+    /// The emotion the playlist should follow.
     pub emotion: Emotion,
     /// Smoothed probability of `emotion`.
     pub confidence: f32,
@@ -70,6 +71,7 @@ pub struct MoodTracker {
 }
 
 impl MoodTracker {
+    /// A tracker with no history yet, smoothing as `config` says.
     pub fn new(config: StabilityConfig) -> Self {
         MoodTracker {
             config,

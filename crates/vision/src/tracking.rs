@@ -43,7 +43,9 @@ impl Default for TrackingConfig {
 /// Whether a frame was scanned whole or only around known faces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scan {
+    /// The whole frame was scanned.
     Full,
+    /// Only regions around known faces were scanned.
     Tracked,
 }
 
@@ -56,6 +58,7 @@ pub struct FaceTracker {
 }
 
 impl FaceTracker {
+    /// A tracker for a new stream: its first frame is scanned whole.
     pub fn new(config: TrackingConfig) -> FaceTracker {
         FaceTracker {
             config,

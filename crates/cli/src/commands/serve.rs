@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use melodora_server::access::{AccessOptions, AllowedOrigin, PublicHost};
-use melodora_server::connections::{self, ConnectionLimits};
+use melodora_server::ConnectionLimits;
+use melodora_server::{AccessOptions, AllowedOrigin, PublicHost};
 use melodora_server::{
     AppOptions, AppState, Follow, LoopingVideo, Music, ServerCamera, Vision, MAX_FILE_FPS,
     MIN_FILE_FPS,
@@ -82,12 +82,12 @@ pub struct ServeArgs {
     /// Most WebSockets and video streams open at once from one client
     /// address (IPv6: one /64). Behind a reverse proxy every client has
     /// the proxy's address.
-    #[arg(long, value_name = "N", default_value_t = connections::DEFAULT_MAX_PER_CLIENT as u32,
+    #[arg(long, value_name = "N", default_value_t = melodora_server::DEFAULT_MAX_PER_CLIENT as u32,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_connections_per_client: u32,
     /// Seconds after which a WebSocket that sends nothing and answers no
     /// ping is closed.
-    #[arg(long, value_name = "S", default_value_t = connections::DEFAULT_IDLE_TIMEOUT.as_secs(),
+    #[arg(long, value_name = "S", default_value_t = melodora_server::DEFAULT_IDLE_TIMEOUT.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub idle_timeout_s: u64,
     #[command(flatten)]
@@ -204,7 +204,7 @@ fn live_camera(
     vision: &Arc<Vision>,
     tracking: Option<TrackingConfig>,
 ) -> Result<ServerCamera> {
-    use melodora_server::camera::LiveCamera;
+    use melodora_server::LiveCamera;
     let device = device.to_string();
     let open = move || LiveCamera::open(&device);
     Ok(ServerCamera::start(open, Arc::clone(vision), tracking)?)

@@ -10,15 +10,25 @@
 /// Column indices of the fields Melodora reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Columns {
+    /// The song title (required).
     pub title: usize,
+    /// The artist (required).
     pub artist: usize,
+    /// The album.
     pub album: Option<usize>,
+    /// A link to the song (kept when http(s)).
     pub link: Option<usize>,
+    /// A Spotify track id or URI.
     pub spotify_id: Option<usize>,
+    /// The emotion (or mood) list the row belongs to.
     pub emotion: Option<usize>,
+    /// Spotify's valence audio feature, 0 to 1.
     pub valence: Option<usize>,
+    /// Spotify's energy audio feature, 0 to 1.
     pub energy: Option<usize>,
+    /// Tempo in beats per minute.
     pub tempo: Option<usize>,
+    /// Spotify popularity, 0 to 100.
     pub popularity: Option<usize>,
 }
 

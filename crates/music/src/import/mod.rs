@@ -4,7 +4,7 @@
 //! Readers stream rows to a callback so that a million-song file never sits
 //! in memory, and report every malformed row with its file and line. What
 //! happens to the rows (and whether a bad row aborts everything) is the
-//! store's business; see [`crate::Store::import`].
+//! store's business; see [`crate::Store::import_files`].
 
 mod columns;
 mod row;
@@ -24,6 +24,7 @@ use crate::song::Track;
 /// A song read from a catalog file and the emotion lists it belongs to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImportedTrack {
+    /// The song's metadata.
     pub track: Track,
     /// Emotion lists naming the song, each with the song's position in that
     /// list within its file (0 = top). Empty when the song is placed by its
@@ -34,7 +35,9 @@ pub struct ImportedTrack {
 /// A song's place in one emotion's list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Filing {
+    /// The list.
     pub emotion: Emotion,
+    /// Position in the list within its file, 0 at the top.
     pub rank: u32,
 }
 
@@ -42,7 +45,10 @@ pub struct Filing {
 /// comes from outside the file (its name, or `--emotion`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogFile {
+    /// The CSV file.
     pub path: PathBuf,
+    /// The emotion every row is filed under; `None` when rows say (an
+    /// emotion column) or audio features place them.
     pub emotion: Option<Emotion>,
 }
 
@@ -102,8 +108,11 @@ fn emotion_of_file_name(path: &Path) -> Option<Emotion> {
 /// Counts of one file's rows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FileCounts {
+    /// Data rows read.
     pub rows: u64,
+    /// Rows that became songs.
     pub accepted: u64,
+    /// Rows refused as malformed.
     pub rejected: u64,
 }
 

@@ -71,8 +71,11 @@ pub const DEFAULT_LIMIT: usize = 15;
 /// What to recommend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Request {
+    /// The listener's mood.
     pub emotion: Emotion,
+    /// Match the mood or lift it.
     pub mode: Mode,
+    /// Songs wanted.
     pub limit: usize,
 }
 
@@ -80,12 +83,18 @@ pub struct Request {
 /// jitter, and the songs already shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
+    /// The listener profile whose likes and skips weigh in.
     pub profile: String,
+    /// Seed of the tie-breaking jitter, so one session's lists are
+    /// reproducible and two sessions' differ.
     pub seed: u64,
+    /// Ids of songs already shown; they are not shown again until the pool
+    /// runs out and a new round starts.
     pub seen: HashSet<i64>,
 }
 
 impl Session {
+    /// A session for `profile` that has seen nothing yet.
     pub fn new(profile: &str, seed: u64) -> Self {
         Session {
             profile: profile.to_string(),
@@ -100,17 +109,24 @@ impl Session {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Recommendation {
+    /// The song.
     #[serde(flatten)]
     pub song: Song,
+    /// Distance to the target plus feedback and repetition costs; lower is
+    /// closer.
     pub score: f32,
+    /// The point in valence/energy space the song was chosen for.
     pub target: MoodPoint,
 }
 
 /// A song picked by the index, before its details are read from the store.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Pick {
+    /// The store's id of the song.
     pub song_id: i64,
+    /// As [`Recommendation::score`].
     pub score: f32,
+    /// As [`Recommendation::target`].
     pub target: MoodPoint,
 }
 

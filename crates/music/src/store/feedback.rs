@@ -15,7 +15,9 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
+    /// The listener liked the song: it ranks higher for them.
     Like,
+    /// The listener skipped the song: it ranks lower for them.
     Skip,
 }
 

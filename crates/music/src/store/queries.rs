@@ -18,6 +18,7 @@ const SONG_COLUMNS: &str =
 /// How many songs each emotion has.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EmotionCount {
+    /// The emotion.
     pub emotion: Emotion,
     /// Songs an emotion list names explicitly.
     pub listed: u64,
@@ -28,11 +29,17 @@ pub struct EmotionCount {
 /// A summary of the catalog (`melodora catalog stats`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CatalogStats {
+    /// Whether the catalog is the embedded default or imported.
     pub origin: CatalogOrigin,
+    /// Songs in the catalog.
     pub songs: u64,
+    /// Of those, songs with a Spotify id.
     pub with_spotify_id: u64,
+    /// Of those, songs with audio features.
     pub with_audio_features: u64,
+    /// Imports run on this store.
     pub imports: u64,
+    /// Songs per emotion, in [`Emotion::ALL`] order.
     pub emotions: Vec<EmotionCount>,
 }
 

@@ -169,11 +169,6 @@ impl HostPolicy {
         }
     }
 
-    /// The port the server listens on.
-    pub fn port(&self) -> u16 {
-        self.bound.port()
-    }
-
     /// Whether a request naming `host` is for this server.
     pub fn accepts(&self, host: &Authority) -> bool {
         let public = self

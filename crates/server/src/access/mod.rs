@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::api::ApiError;
 pub use host::{Authority, HostPolicy, PublicHost};
-pub use origin::{AllowedOrigin, Caller, OriginRefusal};
+pub use origin::{AllowedOrigin, Caller};
 
 /// What `melodora serve` was told about origins and names.
 #[derive(Debug, Clone, Default)]

@@ -15,9 +15,17 @@ use crate::engine::FaceReport;
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Command {
     /// Match or uplift the mood from now on.
-    Mode { mode: Mode },
+    Mode {
+        /// The new mode.
+        mode: Mode,
+    },
     /// A like or skip of a listed song.
-    Feedback { song_id: i64, verdict: Verdict },
+    Feedback {
+        /// The song's catalog id.
+        song_id: i64,
+        /// Liked or skipped.
+        verdict: Verdict,
+    },
     /// Another list for the current mood.
     Refresh,
 }

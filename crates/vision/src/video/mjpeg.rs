@@ -20,6 +20,7 @@ pub struct MjpegReader<R> {
 }
 
 impl<R: BufRead> MjpegReader<R> {
+    /// A reader of the concatenated JPEGs in `reader`.
     pub fn new(reader: R) -> MjpegReader<R> {
         MjpegReader {
             reader,

@@ -31,14 +31,18 @@ pub const MAX_MJPEG_FRAME_BYTES: usize = 32 * 1024 * 1024;
 /// One decoded frame: colour for display, gray for detection.
 #[derive(Debug, Clone)]
 pub struct VideoFrame {
+    /// The frame in colour, for display and annotation.
     pub rgb: RgbImage,
+    /// The same frame in gray, for detection.
     pub gray: GrayImage,
 }
 
 /// Container formats [`VideoReader`] understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VideoFormat {
+    /// YUV4MPEG2 (`.y4m`), raw planar frames.
     Y4m,
+    /// Motion JPEG: JPEG images one after another.
     Mjpeg,
 }
 
@@ -54,24 +58,43 @@ impl std::fmt::Display for VideoFormat {
 /// Why a video could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum VideoError {
+    /// The file could not be read.
     #[error("cannot read video")]
     Io(#[source] std::io::Error),
+    /// Neither Y4M nor a stream of JPEGs.
     #[error("not a supported video (expected a YUV4MPEG2 .y4m file or a Motion JPEG stream of concatenated JPEG images)")]
     UnknownFormat,
+    /// The Y4M stream header is malformed; what is wrong with it.
     #[error("bad Y4M header: {0}")]
     BadHeader(String),
+    /// A well-formed Y4M header asking for something not decoded (an
+    /// interlaced or high-bit-depth stream, say); what.
     #[error("unsupported Y4M video: {0}")]
     Unsupported(String),
+    /// A frame's framing is wrong.
     #[error("frame {frame}: {message}")]
-    BadFrame { frame: u64, message: String },
+    BadFrame {
+        /// 1-based frame number.
+        frame: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// The file ends inside a frame.
     #[error("frame {frame} is truncated")]
-    Truncated { frame: u64 },
+    Truncated {
+        /// 1-based frame number.
+        frame: u64,
+    },
+    /// An MJPEG frame is not a decodable JPEG.
     #[error("frame {frame}")]
     Decode {
+        /// 1-based frame number.
         frame: u64,
+        /// Why it could not be decoded.
         #[source]
         error: DecodeError,
     },
+    /// The file holds a header but not one frame.
     #[error("video has no frames")]
     NoFrames,
 }
@@ -110,6 +133,7 @@ impl VideoReader {
         })
     }
 
+    /// The container format, detected from the file's first bytes.
     pub fn format(&self) -> VideoFormat {
         self.format
     }

@@ -28,10 +28,13 @@ pub enum Chroma {
 /// What the stream header declares.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Y4mHeader {
+    /// Frame width in pixels.
     pub width: usize,
+    /// Frame height in pixels.
     pub height: usize,
     /// Frame rate as numerator and denominator, when declared.
     pub rate: Option<(u32, u32)>,
+    /// How colour is subsampled (or absent).
     pub chroma: Chroma,
     /// Luma in 16..=235 and chroma in 16..=240 rather than 0..=255.
     pub limited_range: bool,
@@ -153,6 +156,7 @@ impl<R: BufRead> Y4mReader<R> {
         })
     }
 
+    /// What the stream's header declared.
     pub fn header(&self) -> &Y4mHeader {
         &self.header
     }
