@@ -16,6 +16,11 @@
 //! response carries a Content-Security-Policy that allows only this origin,
 //! and the usual hardening headers. Frames are analysed in memory and never
 //! written or logged.
+//!
+//! The perception is `melodora-vision`'s (one frame analyzer), the music
+//! `melodora-music`'s; this crate only composes them behind HTTP. Its public
+//! API is what the `melodora` binary needs to start a server; it knows
+//! nothing of command lines or of how models and catalogs are chosen.
 
 mod access;
 mod admission;
