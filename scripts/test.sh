@@ -34,6 +34,9 @@ scripts/install_wasm_target.sh
 cargo clippy --target wasm32-unknown-unknown -p melodora-core -p melodora-detector -p melodora-emotion -p melodora-vision --locked -- -D warnings
 cargo build --target wasm32-unknown-unknown -p melodora-core -p melodora-detector -p melodora-emotion -p melodora-vision --locked
 
+echo "== fuzz targets compile (cargo check on stable; fuzzing itself is nightly: fuzz/smoke.sh)"
+(cd fuzz && cargo check --bins --locked --quiet)
+
 echo "== camera feature (nokhwa): lint, unit tests, and serve --camera without a device"
 scripts/install_camera_deps.sh
 cargo clippy -p melodora --features camera --all-targets --locked -- -D warnings
