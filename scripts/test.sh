@@ -31,8 +31,11 @@ cargo test --workspace --locked
 
 echo "== perception crates for WebAssembly (wasm32-unknown-unknown): lint and build"
 scripts/install_wasm_target.sh
-cargo clippy --target wasm32-unknown-unknown -p melodora-core -p melodora-detector -p melodora-emotion -p melodora-vision --locked -- -D warnings
-cargo build --target wasm32-unknown-unknown -p melodora-core -p melodora-detector -p melodora-emotion -p melodora-vision --locked
+# As the browser builds them: without tract (the direct engine alone).
+wasm_crates=(-p melodora-core -p melodora-detector -p melodora-emotion -p melodora-vision)
+cargo clippy --target wasm32-unknown-unknown "${wasm_crates[@]}" --no-default-features --locked -- -D warnings
+cargo build --target wasm32-unknown-unknown "${wasm_crates[@]}" --no-default-features --locked
+cargo test -p melodora-emotion --no-default-features --lib --locked
 
 echo "== fuzz targets compile (cargo check on stable; fuzzing itself is nightly: fuzz/smoke.sh)"
 (cd fuzz && cargo check --bins --locked --quiet)

@@ -3,20 +3,18 @@
 //! engine when the graph is made of the CNN layers it knows (see
 //! `direct::compile`), else on tract.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use melodora_core::{Emotion, EmotionProbabilities};
-use tract_onnx::pb::ModelProto;
-use tract_onnx::prelude::*;
 
 use crate::description::{
     read_description_text, DescriptionError, ModelDescription, OutputKind, METADATA_KEY,
 };
 use crate::direct::{softmax, DirectNet};
+use crate::onnx::{self, ModelProto};
 use crate::preprocess::input_tensor;
-use melodora_core::simd::{simd_level, SimdLevel};
+#[cfg(feature = "tract")]
+use crate::tract_engine::TractModel;
 use melodora_core::GrayImage;
 
 /// Melodora's default model (see `assets/MODEL_CARD.md`), embedded.
@@ -67,6 +65,10 @@ pub enum ModelError {
     /// probabilities.
     #[error("inference failed")]
     Inference(#[source] BoxError),
+    /// The direct engine does not run the graph and this build has no
+    /// other (built without the `tract` feature, as for the browser).
+    #[error("this build runs only the direct engine, which does not take this model")]
+    NeedsTract(#[source] BoxError),
 }
 
 /// What caused a [`ModelError`]: tract's errors (kept with their own
@@ -83,8 +85,6 @@ pub enum SidecarError {
     #[error(transparent)]
     Invalid(#[from] DescriptionError),
 }
-
-type Plan = Arc<TypedRunnableModel>;
 
 /// Largest batch compiled as one plan; bigger batches run in chunks.
 const MAX_BATCH: usize = 16;
@@ -116,6 +116,17 @@ impl Engine {
 /// than tract's AVX2 code).
 pub const ENGINE_ENV: &str = "MELODORA_ENGINE";
 
+/// The engine used unless [`ENGINE_ENV`] says otherwise: the direct engine
+/// where its AVX-512 kernels run (elsewhere tract's kernels are faster), and
+/// always without tract.
+fn default_engine() -> Engine {
+    #[cfg(feature = "tract")]
+    if melodora_core::simd::simd_level() < melodora_core::simd::SimdLevel::Avx512 {
+        return Engine::Tract;
+    }
+    Engine::Direct
+}
+
 /// The engine asked for by [`ENGINE_ENV`], if any.
 fn engine_from_env() -> Option<Engine> {
     match std::env::var(ENGINE_ENV).as_deref() {
@@ -129,14 +140,15 @@ fn engine_from_env() -> Option<Engine> {
 ///
 /// A model made of the layers FER CNNs usually have (convolutions, plain or
 /// depthwise, pooling, residual additions, dense layers) runs on the direct
-/// engine, after a check at load time that it gives
-/// tract's results on a probe input. Others run on tract, which optimises
-/// much better for concrete shapes than for a symbolic batch size, so the
-/// model is kept with a symbolic batch and a plan is compiled (once, then
-/// cached) for each batch size actually used.
+/// engine, after a check at load time that it gives tract's results on a
+/// probe input. Others run on tract (see `tract_engine`). A build without
+/// the `tract` feature has the direct engine only, and refuses models it
+/// does not take.
 pub struct EmotionClassifier {
+    /// The graph as the direct engine reads it.
     proto: ModelProto,
-    plans: Mutex<HashMap<usize, Plan>>,
+    #[cfg(feature = "tract")]
+    tract: TractModel,
     direct: Option<DirectNet>,
     description: ModelDescription,
     emotions: Vec<Emotion>,
@@ -184,10 +196,7 @@ impl EmotionClassifier {
         bytes: &[u8],
         description: Option<ModelDescription>,
     ) -> Result<Self, ModelError> {
-        let onnx = tract_onnx::onnx();
-        let proto: ModelProto = onnx
-            .proto_model_for_read(&mut &bytes[..])
-            .map_err(|e| ModelError::NotOnnx(e.into()))?;
+        let proto = onnx::parse(bytes).map_err(|e| ModelError::NotOnnx(e.into()))?;
         if proto.graph.is_none() {
             return Err(ModelError::NotOnnx("the file has no graph".into()));
         }
@@ -196,27 +205,20 @@ impl EmotionClassifier {
             None => description_from_metadata(&proto)?.ok_or(ModelError::NoDescription)?,
         };
         let emotions = description.validate()?;
-        // Validate shapes once for any batch size.
-        build_model(&onnx, &proto, &description, emotions.len(), None)?;
         let classifier = Self {
+            #[cfg(feature = "tract")]
+            tract: TractModel::load(bytes, &description, emotions.len())?,
             proto,
-            plans: Mutex::new(HashMap::new()),
             direct: None,
             description,
             emotions,
         };
-        // Compile the single-face plan now, so errors surface at load time.
-        classifier.plan_for(1)?;
-        let engine = engine_from_env().unwrap_or(if simd_level() == SimdLevel::Avx512 {
-            Engine::Direct
-        } else {
-            Engine::Tract
-        });
-        classifier.with_engine(engine)
+        classifier.with_engine(engine_from_env().unwrap_or_else(default_engine))
     }
 
     /// The direct engine's version of the model, if it takes the graph and
     /// agrees with tract on a probe batch.
+    #[cfg(feature = "tract")]
     fn checked_direct_net(&self) -> Result<Option<DirectNet>, ModelError> {
         let Ok(net) = DirectNet::compile(&self.proto, &self.description.input) else {
             return Ok(None);
@@ -231,7 +233,7 @@ impl EmotionClassifier {
         let pixels = (0..w * h).map(|i| (i * 7919 % 251) as u8).collect();
         let face = GrayImage::from_pixels(w, h, pixels).expect("w x h pixels");
         let (probe, shape) = input_tensor(std::slice::from_ref(&face), &self.description);
-        let expected = self.run_tract(&probe, shape)?;
+        let expected = self.tract.run(&probe, shape)?;
         let got = net.run(&probe);
         let scale = expected.iter().fold(1f32, |m, v| m.max(v.abs()));
         let agrees = got.len() == expected.len()
@@ -247,13 +249,35 @@ impl EmotionClassifier {
         &self.description
     }
 
+    /// The direct engine's version of the model. With no tract to check it
+    /// against, the direct engine's own checks (every layer understood,
+    /// one output per label) are all there is.
+    #[cfg(not(feature = "tract"))]
+    fn checked_direct_net(&self) -> Result<Option<DirectNet>, ModelError> {
+        let net = DirectNet::compile(&self.proto, &self.description.input)
+            .map_err(|e| ModelError::NeedsTract(e.into()))?;
+        if net.outputs() != self.emotions.len() {
+            return Err(ModelError::Mismatch(
+                format!(
+                    "the model gives {} scores, the description names {} labels",
+                    net.outputs(),
+                    self.emotions.len()
+                )
+                .into(),
+            ));
+        }
+        Ok(Some(net))
+    }
+
     /// The same model on `engine`: tract, or the direct engine if it takes
     /// the graph (else it stays on tract; see [`engine`](Self::engine)).
+    /// Without the `tract` feature every model runs on the direct engine.
     pub fn with_engine(mut self, engine: Engine) -> Result<Self, ModelError> {
         self.direct = match engine {
+            #[cfg(feature = "tract")]
             Engine::Tract => None,
-            Engine::Direct if self.direct.is_some() => self.direct.take(),
-            Engine::Direct => self.checked_direct_net()?,
+            _ if self.direct.is_some() => self.direct.take(),
+            _ => self.checked_direct_net()?,
         };
         Ok(self)
     }
@@ -265,35 +289,6 @@ impl EmotionClassifier {
         } else {
             Engine::Tract
         }
-    }
-
-    /// The optimised plan for batches of `n` faces.
-    fn plan_for(&self, n: usize) -> Result<Plan, ModelError> {
-        let cached = self
-            .plans
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&n)
-            .cloned();
-        if let Some(plan) = cached {
-            return Ok(plan);
-        }
-        let model = build_model(
-            &tract_onnx::onnx(),
-            &self.proto,
-            &self.description,
-            self.emotions.len(),
-            Some(n),
-        )?;
-        let plan = model
-            .into_optimized()
-            .and_then(|m| m.into_runnable())
-            .map_err(|e| ModelError::Mismatch(e.into()))?;
-        self.plans
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(n, Arc::clone(&plan));
-        Ok(plan)
     }
 
     /// Classifies faces (gray crops of any size), batched: up to 16 faces
@@ -325,6 +320,19 @@ impl EmotionClassifier {
             ))));
         }
         flat.chunks(k).map(|row| self.scores_of(row)).collect()
+    }
+
+    /// Runs tract on an input tensor of `shape` (batch first).
+    #[cfg(feature = "tract")]
+    fn run_tract(&self, data: &[f32], shape: [usize; 4]) -> Result<Vec<f32>, ModelError> {
+        self.tract.run(data, shape)
+    }
+
+    /// Without tract, every classifier has the direct engine (loading
+    /// fails otherwise), so this is never reached.
+    #[cfg(not(feature = "tract"))]
+    fn run_tract(&self, _: &[f32], _: [usize; 4]) -> Result<Vec<f32>, ModelError> {
+        unreachable!("built without tract, a classifier always has the direct engine")
     }
 
     /// One face's output row as probabilities in [`Emotion::ALL`] order.
@@ -359,22 +367,6 @@ impl EmotionClassifier {
     }
 }
 
-impl EmotionClassifier {
-    /// Runs tract on an input tensor of `shape` (batch first).
-    fn run_tract(&self, data: &[f32], shape: [usize; 4]) -> Result<Vec<f32>, ModelError> {
-        let tensor =
-            Tensor::from_shape(&shape, data).map_err(|e| ModelError::Inference(e.into()))?;
-        let outputs = self
-            .plan_for(shape[0])?
-            .run(tvec!(tensor.into()))
-            .map_err(|e| ModelError::Inference(e.into()))?;
-        let out = outputs[0]
-            .to_plain_array_view::<f32>()
-            .map_err(|e| ModelError::Inference(e.into()))?;
-        Ok(out.iter().copied().collect())
-    }
-}
-
 fn read_sidecar(path: &Path) -> Result<Option<ModelDescription>, ModelError> {
     let mut candidates = vec![path.with_extension("json")];
     let mut appended = path.as_os_str().to_owned();
@@ -400,50 +392,4 @@ fn description_from_metadata(proto: &ModelProto) -> Result<Option<ModelDescripti
         Some(entry) => Ok(Some(ModelDescription::from_json(&entry.value)?)),
         None => Ok(None),
     }
-}
-
-/// Fixes the input to the description's shape, with batch size `batch`
-/// (symbolic when `None`), and checks the output is one score per label.
-fn build_model(
-    onnx: &tract_onnx::Onnx,
-    proto: &ModelProto,
-    desc: &ModelDescription,
-    labels: usize,
-    batch: Option<usize>,
-) -> Result<TypedModel, ModelError> {
-    let mismatch = |e: TractError| ModelError::Mismatch(e.into());
-    let mut model = onnx
-        .model_for_proto_model(proto)
-        .map_err(|e| ModelError::NotOnnx(e.into()))?;
-    if model.inputs.len() != 1 {
-        return Err(ModelError::Mismatch(
-            format!("expected 1 input, the model has {}", model.inputs.len()).into(),
-        ));
-    }
-    let batch: TDim = match batch {
-        Some(n) => (n as i64).into(),
-        None => model.symbols.sym("N").into(),
-    };
-    let (w, h, c) = (
-        desc.input.width as i64,
-        desc.input.height as i64,
-        desc.input.channels as i64,
-    );
-    let dims: [TDim; 4] = match desc.input.layout {
-        super::description::Layout::Nchw => [batch.clone(), c.into(), h.into(), w.into()],
-        super::description::Layout::Nhwc => [batch.clone(), h.into(), w.into(), c.into()],
-    };
-    model
-        .set_input_fact(0, f32::fact(dims).into())
-        .map_err(mismatch)?;
-    let typed = model.into_typed().map_err(mismatch)?;
-    let out_shape = typed.output_fact(0).map_err(mismatch)?.shape.clone();
-    let last = out_shape.last().and_then(|d| d.to_i64().ok());
-    if out_shape.rank() != 2 || last != Some(labels as i64) {
-        return Err(ModelError::Mismatch(
-            format!("output shape is {out_shape:?}, expected [N, {labels}] (one score per label)")
-                .into(),
-        ));
-    }
-    Ok(typed)
 }

@@ -13,7 +13,10 @@ mod classifier;
 mod description;
 mod direct;
 mod metrics;
+mod onnx;
 mod preprocess;
+#[cfg(feature = "tract")]
+mod tract_engine;
 
 pub use classifier::{
     BoxError, EmotionClassifier, Engine, ModelError, SidecarError, DEFAULT_MODEL_ONNX, ENGINE_ENV,

@@ -15,10 +15,7 @@
 
 use std::collections::HashMap;
 
-use tract_onnx::data_resolver::FopenDataResolver;
-use tract_onnx::pb::{ModelProto, NodeProto};
-use tract_onnx::prelude::*;
-use tract_onnx::tensor::load_tensor;
+use crate::onnx::{Constant, ModelProto, NodeProto};
 
 use super::conv::Conv;
 use super::depthwise::Depthwise;
@@ -191,9 +188,9 @@ pub(super) fn compile(proto: &ModelProto, spec: &InputSpec) -> Result<DirectNet,
     if spec.layout == Layout::Nhwc && channels != 1 {
         return Err("NHWC input with several channels".into());
     }
-    let mut constants: HashMap<&str, Tensor> = HashMap::new();
+    let mut constants: HashMap<&str, Constant> = HashMap::new();
     for init in &graph.initializer {
-        let tensor = load_tensor(&FopenDataResolver, init, None)
+        let tensor = Constant::from_proto(init)
             .map_err(|e| Unsupported(format!("initializer {}: {e}", init.name)))?;
         constants.insert(&init.name, tensor);
     }
@@ -214,11 +211,11 @@ pub(super) fn compile(proto: &ModelProto, spec: &InputSpec) -> Result<DirectNet,
     for node in &graph.node {
         if node.op_type == "Constant" {
             let tensor = node
-                .get_attr_opt::<&tract_onnx::pb::TensorProto>("value")
+                .attr_tensor("value")
                 .ok()
                 .flatten()
                 .ok_or("a Constant without a tensor value")?;
-            let tensor = load_tensor(&FopenDataResolver, tensor, None)
+            let tensor = Constant::from_proto(tensor)
                 .map_err(|e| Unsupported(format!("constant {}: {e}", node.name)))?;
             for output in &node.output {
                 constants.insert(output, tensor.clone());
@@ -255,7 +252,7 @@ pub(super) fn compile(proto: &ModelProto, spec: &InputSpec) -> Result<DirectNet,
                 node.name
             )));
         };
-        let weights = |i: usize| -> Result<&Tensor, Unsupported> {
+        let weights = |i: usize| -> Result<&Constant, Unsupported> {
             let name = node.input.get(i).filter(|n| !n.is_empty());
             name.and_then(|n| constants.get(n.as_str())).ok_or_else(|| {
                 Unsupported(format!("node {}: input {i} is not a constant", node.name))
@@ -283,7 +280,7 @@ fn plan_node<'a>(
     node: &NodeProto,
     reads: &[usize],
     plan: &mut Plan,
-    weights: &dyn Fn(usize) -> Result<&'a Tensor, Unsupported>,
+    weights: &dyn Fn(usize) -> Result<&'a Constant, Unsupported>,
 ) -> Result<usize, Unsupported> {
     let op = node.op_type.as_str();
     let fail = |why: &str| Err(Unsupported(format!("{op} {}: {why}", node.name)));
@@ -345,7 +342,7 @@ fn plan_node<'a>(
             let plain = attr_ints(node, "dilations")?.is_none_or(|d| d.iter().all(|&v| v == 1))
                 && attr_i64(node, "ceil_mode")?.unwrap_or(0) == 0
                 && attr_i64(node, "storage_order")?.unwrap_or(0) == 0;
-            let auto_pad = node.get_attr_opt::<&str>("auto_pad").ok().flatten();
+            let auto_pad = node.attr_str("auto_pad").ok().flatten();
             if !plain || !matches!(auto_pad, None | Some("NOTSET") | Some("VALID")) {
                 return fail("dilation, ceil mode or automatic padding");
             }
@@ -466,18 +463,18 @@ fn plan_node<'a>(
 fn plan_conv<'a>(
     node: &NodeProto,
     (c, h, w): (usize, usize, usize),
-    weights: &dyn Fn(usize) -> Result<&'a Tensor, Unsupported>,
+    weights: &dyn Fn(usize) -> Result<&'a Constant, Unsupported>,
 ) -> Result<PlannedConv, Unsupported> {
     let fail = |why: &str| Err(Unsupported(format!("Conv {}: {why}", node.name)));
     if attr_ints(node, "dilations")?.is_some_and(|d| d.iter().any(|&v| v != 1)) {
         return fail("dilation");
     }
-    let auto_pad = node.get_attr_opt::<&str>("auto_pad").ok().flatten();
+    let auto_pad = node.attr_str("auto_pad").ok().flatten();
     if !matches!(auto_pad, None | Some("NOTSET") | Some("VALID")) {
         return fail("auto_pad");
     }
     let kernel = f32_values(weights(1)?)?;
-    let shape = weights(1)?.shape().to_vec();
+    let shape = weights(1)?.shape.clone();
     let [oc, ic, kh, kw] = shape[..] else {
         return fail("weights are not 4-D");
     };
@@ -530,7 +527,7 @@ fn plan_conv<'a>(
 fn fold_batch_norm<'a>(
     node: &NodeProto,
     conv: &mut PlannedConv,
-    weights: &dyn Fn(usize) -> Result<&'a Tensor, Unsupported>,
+    weights: &dyn Fn(usize) -> Result<&'a Constant, Unsupported>,
 ) -> Result<(), Unsupported> {
     let eps = attr_f32(node, "epsilon")?.unwrap_or(1e-5);
     let [scale, shift, mean, var] = [1, 2, 3, 4].map(|i| weights(i).and_then(f32_values));
@@ -597,18 +594,15 @@ fn out_size(size: usize, kernel: usize, stride: usize, pads: usize) -> Option<us
 }
 
 fn attr_i64(node: &NodeProto, name: &str) -> Result<Option<i64>, Unsupported> {
-    node.get_attr_opt::<i64>(name)
-        .map_err(|e| Unsupported(format!("{} attribute {name}: {e}", node.op_type)))
+    Ok(node.attr_i64(name)?)
 }
 
 fn attr_f32(node: &NodeProto, name: &str) -> Result<Option<f32>, Unsupported> {
-    node.get_attr_opt::<f32>(name)
-        .map_err(|e| Unsupported(format!("{} attribute {name}: {e}", node.op_type)))
+    Ok(node.attr_f32(name)?)
 }
 
 fn attr_ints(node: &NodeProto, name: &str) -> Result<Option<Vec<i64>>, Unsupported> {
-    node.get_attr_opt_vec::<i64>(name)
-        .map_err(|e| Unsupported(format!("{} attribute {name}: {e}", node.op_type)))
+    Ok(node.attr_ints(name)?)
 }
 
 /// A 2-D attribute (kernel, strides) as a pair; `default` fills a missing one
@@ -621,25 +615,25 @@ fn pair(values: Option<Vec<i64>>, default: usize) -> Result<(usize, usize), Unsu
     }
 }
 
-fn f32_values(tensor: &Tensor) -> Result<Vec<f32>, Unsupported> {
+fn f32_values(tensor: &Constant) -> Result<Vec<f32>, Unsupported> {
     tensor
-        .to_plain_array_view::<f32>()
-        .map(|view| view.iter().copied().collect())
-        .map_err(|_| Unsupported(format!("{:?} weights, expected f32", tensor.datum_type())))
+        .f32s()
+        .map(<[f32]>::to_vec)
+        .ok_or_else(|| Unsupported(format!("{} weights, expected f32", tensor.type_name())))
 }
 
-fn i64_values(tensor: &Tensor) -> Result<Vec<i64>, Unsupported> {
+fn i64_values(tensor: &Constant) -> Result<Vec<i64>, Unsupported> {
     tensor
-        .to_plain_array_view::<i64>()
-        .map(|view| view.iter().copied().collect())
-        .map_err(|_| Unsupported(format!("{:?} shape, expected i64", tensor.datum_type())))
+        .i64s()
+        .map(<[i64]>::to_vec)
+        .ok_or_else(|| Unsupported(format!("{} shape, expected i64", tensor.type_name())))
 }
 
 /// A dense layer over `k` inputs from a 2-D weight tensor, `[k][m]` or
 /// (transposed) `[m][k]`.
-fn dense_from(tensor: &Tensor, k: usize, transposed: bool) -> Result<Dense, Unsupported> {
+fn dense_from(tensor: &Constant, k: usize, transposed: bool) -> Result<Dense, Unsupported> {
     let values = f32_values(tensor)?;
-    let (rows, cols) = match tensor.shape() {
+    let (rows, cols) = match tensor.shape.as_slice() {
         &[r, c] => (r, c),
         other => return Err(Unsupported(format!("dense weights of shape {other:?}"))),
     };

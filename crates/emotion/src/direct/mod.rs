@@ -24,7 +24,7 @@ mod winograd;
 
 use std::sync::Mutex;
 
-use tract_onnx::pb::ModelProto;
+use crate::onnx::ModelProto;
 
 use crate::description::{InputSpec, Layout};
 use conv::Conv;
