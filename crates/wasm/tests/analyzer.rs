@@ -1,0 +1,121 @@
+//! The browser's analyzer, run natively: it must find the boxes the native
+//! pipeline finds, classify them, follow the largest face into a stable
+//! mood, and refuse malformed frames with a message.
+
+use std::path::Path;
+
+use melodora_core::GrayImage;
+use melodora_vision::{Cascade, DetectParams, HaarDetector};
+use melodora_wasm::{gray_from_rgba, Analyzer, FrameJson};
+
+fn assets() -> (String, Vec<u8>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets");
+    (
+        std::fs::read_to_string(dir.join("haarcascade_frontalface_default.xml")).unwrap(),
+        std::fs::read(dir.join("emotion.onnx")).unwrap(),
+    )
+}
+
+/// A parity fixture as the page would hand it over: RGBA bytes.
+fn rgba(name: &str) -> (u32, u32, Vec<u8>) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../vision/tests/fixtures/parity/images")
+        .join(name);
+    let img = image::open(path).unwrap().to_rgba8();
+    (img.width(), img.height(), img.into_raw())
+}
+
+#[test]
+fn finds_the_native_boxes_and_classifies_them() {
+    let (cascade, model) = assets();
+    let mut analyzer = Analyzer::load(&cascade, &model, None).unwrap();
+    analyzer.set_tracking(false);
+    let (w, h, pixels) = rgba("scene_06_three_faces.png");
+    let gray = gray_from_rgba(w, h, &pixels).unwrap();
+    let json = analyzer.analyze_rgba(w, h, &pixels, 0.0).unwrap();
+    let frame: serde_json::Value = serde_json::from_str(&json).unwrap();
+
+    let native = HaarDetector::new(Cascade::frontal_face_default())
+        .detect(&gray, &DetectParams::default())
+        .unwrap();
+    let faces = frame["faces"].as_array().unwrap();
+    assert_eq!(faces.len(), native.len());
+    assert_eq!(native.len(), 3, "the scene has three faces");
+    for (face, expected) in faces.iter().zip(&native) {
+        let got = [&face["x"], &face["y"], &face["w"], &face["h"]].map(|v| v.as_i64().unwrap());
+        let want = [expected.x, expected.y, expected.w, expected.h].map(i64::from);
+        assert_eq!(got, want);
+        let sum: f64 = face["probabilities"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|p| p.as_f64().unwrap())
+            .sum();
+        assert!((sum - 1.0).abs() < 1e-3, "{face}");
+    }
+    assert_eq!(frame["scan"], "full");
+}
+
+#[test]
+fn a_steady_face_becomes_the_stable_mood_after_the_dwell_time() {
+    let (cascade, model) = assets();
+    let mut analyzer = Analyzer::load(&cascade, &model, None).unwrap();
+    let (w, h, pixels) = rgba("scene_02_one_face.png");
+    let gray = gray_from_rgba(w, h, &pixels).unwrap();
+    let mut changes = Vec::new();
+    let mut scans = Vec::new();
+    let mut last: Option<FrameJson> = None;
+    for frame in 0..40 {
+        let out = analyzer.analyze(&gray, f64::from(frame) * 50.0).unwrap();
+        if out.mood_changed {
+            changes.push(frame);
+        }
+        scans.push(out.scan);
+        last = Some(out);
+    }
+    let last = last.unwrap();
+    assert_eq!(changes.len(), 1, "one change, once the dwell time passed");
+    assert!(
+        changes[0] * 50 >= 700,
+        "not before the 700 ms dwell: {changes:?}"
+    );
+    let mood = last.mood.expect("a stable mood");
+    assert_eq!(mood.emotion, last.faces[0].emotion);
+    assert!(scans.contains(&"tracked"), "tracking is on by default");
+
+    analyzer.reset();
+    let out = analyzer.analyze(&gray, 5000.0).unwrap();
+    assert!(out.mood.is_none(), "reset forgets the mood");
+}
+
+#[test]
+fn malformed_frames_and_assets_are_refused_with_a_message() {
+    assert!(gray_from_rgba(0, 10, &[]).unwrap_err().contains("0x10"));
+    assert!(gray_from_rgba(2, 2, &[0; 15])
+        .unwrap_err()
+        .contains("15 bytes"));
+    assert!(gray_from_rgba(100_000, 1, &[]).is_err());
+    assert_eq!(
+        gray_from_rgba(1, 1, &[255, 0, 0, 7]).unwrap(),
+        GrayImage::from_pixels(1, 1, vec![76]).unwrap()
+    );
+
+    let (cascade, model) = assets();
+    let refusal = |cascade: &str, model: &[u8], description: Option<&str>| match Analyzer::load(
+        cascade,
+        model,
+        description,
+    ) {
+        Ok(_) => panic!("loaded"),
+        Err(e) => melodora_core::ErrorChain(&*e).to_string(),
+    };
+    let not_a_cascade = refusal("<opencv_storage>", &model, None);
+    assert!(
+        not_a_cascade.contains("not a valid XML document"),
+        "{not_a_cascade}"
+    );
+    let not_onnx = refusal(&cascade, b"not a model", None);
+    assert!(not_onnx.contains("not an ONNX model"), "{not_onnx}");
+    let bad_description = refusal(&cascade, &model, Some("{"));
+    assert!(bad_description.contains("description"), "{bad_description}");
+}
