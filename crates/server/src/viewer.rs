@@ -26,6 +26,9 @@ pub struct Viewer {
     /// The mood changed but no list could be made for it: the next frame
     /// tries again rather than leave the page on the old mood's list.
     pub list_owed: bool,
+    /// The mood a page analysing its own camera last reported; cleared by
+    /// the next frame the server analyses itself.
+    reported: Option<StableMood>,
 }
 
 impl Viewer {
@@ -36,20 +39,28 @@ impl Viewer {
             mode: Mode::Match,
             follow,
             list_owed: false,
+            reported: None,
         }
     }
 
     /// Feeds one frame's faces; returns the stable mood and whether it
     /// changed with this frame.
     pub fn observe(&mut self, faces: &[FaceReport], now_ms: u64) -> (Option<StableMood>, bool) {
+        self.reported = None;
         let probabilities = followed(faces, self.follow);
         let update = self.tracker.update(now_ms, probabilities.as_ref());
         (update.stable, update.changed)
     }
 
-    /// The current stable mood.
+    /// Takes the stable mood a page found on its own (on-device mode).
+    pub fn report(&mut self, mood: StableMood) {
+        self.reported = Some(mood);
+    }
+
+    /// The current stable mood: the one the page reported, else the one
+    /// the server's analysis of the frames found.
     pub fn mood(&self) -> Option<StableMood> {
-        self.tracker.stable()
+        self.reported.or_else(|| self.tracker.stable())
     }
 }
 

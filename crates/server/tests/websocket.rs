@@ -97,6 +97,51 @@ fn frames_get_faces_emotions_a_mood_and_songs() {
     });
 }
 
+/// On-device mode: the page analyses its camera itself and sends only the
+/// mood it found; the server answers with a list for it, and refuses a
+/// malformed mood without closing the connection.
+#[test]
+fn a_mood_found_on_the_device_gets_a_list_and_a_bad_one_an_error() {
+    let addr = default_server(quick());
+    runtime().block_on(async {
+        let mut socket = connect(addr).await;
+        async fn ask(socket: &mut Socket, text: &'static str) -> Value {
+            socket.send(Message::Text(text.into())).await.unwrap();
+            next_json(socket, Duration::from_secs(10)).await.unwrap()
+        }
+        let happy = ask(
+            &mut socket,
+            r#"{"type":"mood","emotion":"happy","confidence":0.83}"#,
+        )
+        .await;
+        assert_eq!(happy["type"], "songs", "{happy}");
+        assert_eq!(happy["mood"]["emotion"], "happy", "{happy}");
+        assert_eq!(happy["songs"].as_array().unwrap().len(), 15, "{happy}");
+
+        for bad in [
+            r#"{"type":"mood","emotion":"bored","confidence":0.5}"#,
+            r#"{"type":"mood","emotion":"sad","confidence":1.5}"#,
+            r#"{"type":"mood","emotion":"sad"}"#,
+        ] {
+            let reply = ask(&mut socket, bad).await;
+            assert_eq!(reply["type"], "error", "{bad}: {reply}");
+            assert_eq!(reply["about"], "command", "{bad}: {reply}");
+        }
+
+        let sad = ask(
+            &mut socket,
+            r#"{"type":"mood","emotion":"sad","confidence":0.6}"#,
+        )
+        .await;
+        assert_eq!(
+            sad["mood"]["emotion"], "sad",
+            "the connection is still in use: {sad}"
+        );
+        let refreshed = ask(&mut socket, r#"{"type":"refresh"}"#).await;
+        assert_eq!(refreshed["mood"]["emotion"], "sad", "{refreshed}");
+    });
+}
+
 #[test]
 fn commands_before_a_mood_settles_leave_the_pages_list_alone() {
     let addr = default_server(quick());

@@ -5,7 +5,10 @@
 //!   most [`MAX_FRAME_BYTES`];
 //! * a **text** message is a JSON command: `{"type":"mode","mode":"uplift"}`,
 //!   `{"type":"feedback","song_id":12,"verdict":"like"}`,
-//!   `{"type":"refresh"}` (another list for the current mood).
+//!   `{"type":"refresh"}` (another list for the current mood),
+//!   `{"type":"mood","emotion":"happy","confidence":0.83}` (the stable mood
+//!   a page analysing its own camera found: on-device mode sends no frames,
+//!   only this, when the mood changes).
 //!
 //! Server → client, JSON text:
 //! * first, `{"type":"hello","capture":"browser"}`, or in server camera mode
@@ -15,8 +18,8 @@
 //! * `{"type":"frame","seq":n,"width":w,"height":h,"faces":[...],"mood":{...}|null,
 //!   "status":"face"|"no_face","dropped":d,"songs":[...]?}` per analysed
 //!   frame; `songs` only when the list changed;
-//! * `{"type":"songs","mood":...,"mode":...,"songs":[...]?}` after `mode` or
-//!   `refresh` (no `songs` while there is no stable mood yet);
+//! * `{"type":"songs","mood":...,"mode":...,"songs":[...]?}` after `mode`,
+//!   `refresh` or `mood` (no `songs` while there is no stable mood yet);
 //! * `{"type":"feedback","song_id":12,"verdict":"like"}` once a verdict is
 //!   recorded: the list stays, later lists follow it;
 //! * `{"type":"dropped","seq":n,"dropped":d}` when the server was too busy
@@ -355,6 +358,21 @@ async fn command(
     match command {
         Command::Mode { mode } => viewer.mode = mode,
         Command::Refresh => {}
+        Command::Mood {
+            emotion,
+            confidence,
+        } => {
+            if !(0.0..=1.0).contains(&confidence) {
+                return ServerMessage::error(
+                    ErrorAbout::Command,
+                    format!("a mood's confidence is from 0 to 1, not {confidence}"),
+                );
+            }
+            viewer.report(StableMood {
+                emotion,
+                confidence,
+            });
+        }
         Command::Feedback { song_id, verdict } => {
             let music = Arc::clone(&state.music);
             let profile = viewer.session.profile.clone();

@@ -4,6 +4,7 @@
 
 use std::fmt::Display;
 
+use melodora_core::Emotion;
 use melodora_music::{Mode, Recommendation, Verdict};
 use melodora_vision::StableMood;
 use serde::{Deserialize, Serialize};
@@ -28,6 +29,14 @@ pub enum Command {
     },
     /// Another list for the current mood.
     Refresh,
+    /// The stable mood, as a page analysing its camera itself (on-device
+    /// mode) found it: no frame is sent, only this when the mood changes.
+    Mood {
+        /// The emotion the playlist should follow.
+        emotion: Emotion,
+        /// How sure the page is, 0 to 1.
+        confidence: f32,
+    },
 }
 
 /// Parses a text message; the error says what was wrong, for the client.

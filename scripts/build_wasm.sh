@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds the browser's analyzer (crates/wasm) into web/wasm/: the .wasm and
+# wasm-bindgen's JavaScript glue, which the server embeds and the page loads.
+# The output is committed, so `cargo run -- serve` needs no wasm tools; CI
+# runs this with --check, which rebuilds and fails if the committed files
+# differ from what the source builds.
+#
+#   scripts/build_wasm.sh [--check]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install_wasm_target.sh
+scripts/install_wasm_bindgen.sh
+
+out=web/wasm
+build=$(mktemp -d)
+trap 'rm -rf "$build"' EXIT
+# Paths inside the build (panic locations) are made independent of where
+# the checkout lies, so every checkout builds the same bytes.
+export RUSTFLAGS="--remap-path-prefix=$PWD=/melodora --remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo -C target-feature=+simd128"
+export CARGO_TARGET_DIR=${WASM_TARGET_DIR:-target/wasm}
+cargo build --release --locked --target wasm32-unknown-unknown -p melodora-wasm
+wasm-bindgen --target web --no-typescript --out-dir "$build" \
+    "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/melodora_wasm.wasm"
+
+if [ "${1:-}" = --check ]; then
+    for f in melodora_wasm.js melodora_wasm_bg.wasm; do
+        if ! cmp -s "$build/$f" "$out/$f"; then
+            echo "web/wasm/$f does not match what the source builds; run scripts/build_wasm.sh and commit it" >&2
+            exit 1
+        fi
+    done
+    echo "web/wasm matches the source"
+else
+    mkdir -p "$out"
+    cp "$build/melodora_wasm.js" "$build/melodora_wasm_bg.wasm" "$out/"
+    ls -l "$out"
+fi
