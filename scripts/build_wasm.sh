@@ -19,9 +19,9 @@ trap 'rm -rf "$build"' EXIT
 # the checkout lies, so every checkout builds the same bytes.
 export RUSTFLAGS="--remap-path-prefix=$PWD=/melodora --remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo -C target-feature=+simd128"
 export CARGO_TARGET_DIR=${WASM_TARGET_DIR:-target/wasm}
-cargo build --release --locked --target wasm32-unknown-unknown -p melodora-wasm
+cargo build --profile wasm --locked --target wasm32-unknown-unknown -p melodora-wasm
 wasm-bindgen --target web --no-typescript --out-dir "$build" \
-    "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/melodora_wasm.wasm"
+    "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm/melodora_wasm.wasm"
 
 if [ "${1:-}" = --check ]; then
     for f in melodora_wasm.js melodora_wasm_bg.wasm; do

@@ -13,5 +13,8 @@ fi
 if wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $version"; then
     exit 0
 fi
-echo "wasm-bindgen-cli: installing $version (cargo install --locked)"
-cargo install wasm-bindgen-cli --version "=$version" --locked
+echo "wasm-bindgen-cli: installing $version (cargo install)"
+# Its own lock first; a registry mirror that lacks one of the locked
+# versions (seen: webpki-roots 1.0.11) gets the newest compatible ones.
+cargo install wasm-bindgen-cli --version "=$version" --locked \
+    || cargo install wasm-bindgen-cli --version "=$version"

@@ -4,7 +4,8 @@
 # with cargo install if missing; the browser tests install
 # Debian's chromium (apt-get) and playwright-core (npm ci) themselves, the
 # camera feature's check installs libclang-dev (apt-get) for its bindgen, and
-# the WebAssembly check adds the wasm32-unknown-unknown target (rustup).
+# the WebAssembly checks add the wasm32-unknown-unknown target (rustup) and
+# wasm-bindgen-cli (cargo install).
 # Tests that use FER images or the song catalogs read ../shared (see README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +37,10 @@ wasm_crates=(-p melodora-core -p melodora-detector -p melodora-emotion -p melodo
 cargo clippy --target wasm32-unknown-unknown "${wasm_crates[@]}" --no-default-features --locked -- -D warnings
 cargo build --target wasm32-unknown-unknown "${wasm_crates[@]}" --no-default-features --locked
 cargo test -p melodora-emotion --no-default-features --lib --locked
+
+echo "== the browser's analyzer: web/wasm is what the source builds, and finds OpenCV's boxes (Node)"
+scripts/build_wasm.sh --check
+node crates/wasm/tests/node/parity.mjs
 
 echo "== fuzz targets compile (cargo check on stable; fuzzing itself is nightly: fuzz/smoke.sh)"
 (cd fuzz && cargo check --bins --locked --quiet)
