@@ -191,10 +191,11 @@ async fn websocket(
 }
 
 /// Content-Security-Policy: scripts, styles, images and sockets from this
-/// origin only (camera frames are drawn to a canvas as blobs), nothing
-/// framed, no plugins.
+/// origin only (camera frames are drawn to a canvas as blobs), WebAssembly
+/// compiled from this origin's analyzer ('wasm-unsafe-eval' allows
+/// compiling wasm, not JavaScript's eval), nothing framed, no plugins.
 const CSP: &str =
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; \
      media-src 'self' blob: mediastream:; connect-src 'self'; font-src 'self'; object-src 'none'; \
      base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 

@@ -342,6 +342,78 @@ fn pages_carry_security_headers_and_hostile_titles_stay_text() {
     assert_eq!(status, 404);
 }
 
+/// What on-device mode loads comes from the binary itself: the analyzer's
+/// wasm and glue, the cascade and the model, each with an ETag that turns a
+/// second download into a 304; and the page may compile WebAssembly.
+#[test]
+fn the_on_device_analyzer_and_its_model_are_served_with_etags() {
+    let addr = default_server(quick());
+    let fetch = |path: &str, etag: Option<&str>| {
+        let mut request = ureq::get(format!("http://{addr}{path}"))
+            .config()
+            .http_status_as_error(false)
+            .build();
+        if let Some(etag) = etag {
+            request = request.header("If-None-Match", etag);
+        }
+        let mut response = request.call().unwrap();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        let (content_type, tag, csp) = (
+            header("content-type"),
+            header("etag"),
+            header("content-security-policy"),
+        );
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_vec()
+            .unwrap();
+        (status, content_type, tag, csp, body)
+    };
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    for (path, content_type, file) in [
+        (
+            "/static/wasm/melodora_wasm_bg.wasm",
+            "application/wasm",
+            "web/wasm/melodora_wasm_bg.wasm",
+        ),
+        (
+            "/static/wasm/melodora_wasm.js",
+            "text/javascript; charset=utf-8",
+            "web/wasm/melodora_wasm.js",
+        ),
+        (
+            "/static/models/emotion.onnx",
+            "application/octet-stream",
+            "assets/emotion.onnx",
+        ),
+        (
+            "/static/models/haarcascade_frontalface_default.xml",
+            "application/xml",
+            "assets/haarcascade_frontalface_default.xml",
+        ),
+    ] {
+        let (status, got_type, etag, _, body) = fetch(path, None);
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(got_type.as_deref(), Some(content_type), "{path}");
+        assert_eq!(body, std::fs::read(root.join(file)).unwrap(), "{path}");
+        let etag = etag.expect("an ETag");
+        let (again, _, _, _, empty) = fetch(path, Some(&etag));
+        assert_eq!((again, empty.len()), (304, 0), "{path}");
+        let (changed, _, _, _, _) = fetch(path, Some("\"other\""));
+        assert_eq!(changed, 200, "{path}");
+    }
+    let (_, _, _, csp, _) = fetch("/", None);
+    assert!(csp.unwrap().contains("'wasm-unsafe-eval'"));
+}
+
 /// Property names an object schema requires, following `$ref` and `allOf`.
 fn required_properties(doc: &Value, schema: &Value) -> Vec<String> {
     if let Some(reference) = schema["$ref"].as_str() {

@@ -21,7 +21,9 @@ pub mod video;
 
 pub use decode::{decode_image, load_image, DecodeError, DecodeLimits};
 pub use melodora_core::{rgb_to_gray, GrayImage};
-pub use melodora_detector::{Cascade, CascadeError, DetectParams, HaarDetector};
-pub use melodora_emotion::{EmotionClassifier, ModelDescription, ModelError};
+pub use melodora_detector::{
+    Cascade, CascadeError, DetectParams, HaarDetector, DEFAULT_CASCADE_XML,
+};
+pub use melodora_emotion::{EmotionClassifier, ModelDescription, ModelError, DEFAULT_MODEL_ONNX};
 pub use stability::{MoodTracker, MoodUpdate, StabilityConfig, StableMood};
 pub use video::{VideoError, VideoFormat, VideoFrame, VideoReader};
