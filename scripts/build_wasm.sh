@@ -17,7 +17,8 @@ build=$(mktemp -d)
 trap 'rm -rf "$build"' EXIT
 # Paths inside the build (panic locations) are made independent of where
 # the checkout lies, so every checkout builds the same bytes.
-export RUSTFLAGS="--remap-path-prefix=$PWD=/melodora --remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo -C target-feature=+simd128"
+# Warnings are errors here too: the simd128 kernels compile only in this build.
+export RUSTFLAGS="--remap-path-prefix=$PWD=/melodora --remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo -C target-feature=+simd128 -D warnings"
 export CARGO_TARGET_DIR=${WASM_TARGET_DIR:-target/wasm}
 cargo build --profile wasm --locked --target wasm32-unknown-unknown -p melodora-wasm
 wasm-bindgen --target web --no-typescript --out-dir "$build" \

@@ -11,6 +11,10 @@
 pub enum SimdLevel {
     /// Portable Rust only: every architecture, WebAssembly included.
     Generic,
+    /// WebAssembly's 128-bit SIMD, chosen when the build enables it
+    /// (`-C target-feature=+simd128`, as the browser's build does): a
+    /// WebAssembly module cannot ask the browser at run time.
+    Simd128,
     /// x86-64 with AVX2 and FMA.
     Avx2,
     /// x86-64 with AVX-512 F, BW, DQ and VL.
@@ -34,6 +38,9 @@ pub fn simd_level() -> SimdLevel {
 }
 
 fn detect_simd() -> SimdLevel {
+    if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
+        return SimdLevel::Simd128;
+    }
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::is_x86_feature_detected as has;
@@ -59,6 +66,9 @@ fn detect_simd() -> SimdLevel {
 pub struct Kernels<K> {
     /// Runs everywhere; the reference.
     pub portable: K,
+    /// Needs [`SimdLevel::Simd128`]; `None` where the family has no such
+    /// variant.
+    pub simd128: Option<K>,
     /// Needs [`SimdLevel::Avx2`]; `None` where the family has no such variant.
     pub avx2: Option<K>,
     /// Needs [`SimdLevel::Avx512`]; `None` where the family has no such variant.
@@ -70,19 +80,22 @@ impl<K: Copy> Kernels<K> {
     pub const fn portable(portable: K) -> Self {
         Self {
             portable,
+            simd128: None,
             avx2: None,
             avx512: None,
         }
     }
 
     /// The most capable variant `level` can run, falling back to lesser ones
-    /// and finally the portable one.
+    /// (of the same architecture) and finally the portable one.
     pub fn for_level(&self, level: SimdLevel) -> K {
-        let avx512 = (level >= SimdLevel::Avx512)
-            .then_some(self.avx512)
-            .flatten();
-        let avx2 = (level >= SimdLevel::Avx2).then_some(self.avx2).flatten();
-        avx512.or(avx2).unwrap_or(self.portable)
+        let chosen = match level {
+            SimdLevel::Generic => None,
+            SimdLevel::Simd128 => self.simd128,
+            SimdLevel::Avx2 => self.avx2,
+            SimdLevel::Avx512 => self.avx512.or(self.avx2),
+        };
+        chosen.unwrap_or(self.portable)
     }
 
     /// The variant for this CPU ([`simd_level`]).
@@ -95,6 +108,9 @@ impl<K: Copy> Kernels<K> {
     pub fn runnable(&self) -> Vec<(SimdLevel, K)> {
         let level = simd_level();
         let mut out = vec![(SimdLevel::Generic, self.portable)];
+        if level == SimdLevel::Simd128 {
+            out.extend(self.simd128.map(|k| (SimdLevel::Simd128, k)));
+        }
         if level >= SimdLevel::Avx2 {
             out.extend(self.avx2.map(|k| (SimdLevel::Avx2, k)));
         }
@@ -113,9 +129,12 @@ mod tests {
     fn kernels_fall_back_to_lesser_variants() {
         let all = Kernels {
             portable: 'p',
+            simd128: Some('w'),
             avx2: Some('2'),
             avx512: Some('5'),
         };
+        assert_eq!(all.for_level(SimdLevel::Simd128), 'w');
+        assert_eq!(Kernels::portable('p').for_level(SimdLevel::Simd128), 'p');
         assert_eq!(all.for_level(SimdLevel::Generic), 'p');
         assert_eq!(all.for_level(SimdLevel::Avx2), '2');
         assert_eq!(all.for_level(SimdLevel::Avx512), '5');
@@ -134,6 +153,7 @@ mod tests {
     fn runnable_starts_with_the_reference_and_never_exceeds_the_cpu() {
         let all = Kernels {
             portable: 0,
+            simd128: Some(3),
             avx2: Some(1),
             avx512: Some(2),
         };

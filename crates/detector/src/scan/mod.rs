@@ -128,6 +128,7 @@ type ScanRows =
 #[cfg(target_arch = "x86_64")]
 const SCAN_ROWS: Kernels<ScanRows> = Kernels {
     portable: CompiledCascade::scan_rows_portable,
+    simd128: None,
     avx2: Some(x86::scan_rows_avx2),
     avx512: Some(x86::scan_rows_avx512),
 };

@@ -13,17 +13,28 @@ use std::sync::LazyLock;
 use melodora_core::simd::Kernels;
 
 use super::map::{MapShape, LANES};
-use super::MapKernel;
+use super::{relu, MapKernel};
 
 /// [`Conv::run`]'s variants: the portable loop (also compiled for AVX2,
 /// where the compiler vectorises it) and the AVX-512 register-tiled kernel.
 #[cfg(target_arch = "x86_64")]
 const RUN: Kernels<MapKernel<Conv>> = Kernels {
     portable: run_portable,
+    simd128: None,
     avx2: Some(run_portable_avx2),
     avx512: Some(avx512::run),
 };
-#[cfg(not(target_arch = "x86_64"))]
+/// In a WebAssembly build with SIMD (the browser's, `+simd128`), the same
+/// tiles on WebAssembly's 128-bit vectors.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+const RUN: Kernels<MapKernel<Conv>> = Kernels {
+    simd128: Some(simd128::run),
+    ..Kernels::portable(run_portable)
+};
+#[cfg(not(any(
+    target_arch = "x86_64",
+    all(target_arch = "wasm32", target_feature = "simd128")
+)))]
 const RUN: Kernels<MapKernel<Conv>> = Kernels::portable(run_portable);
 
 /// A convolution (its batch norm and ReLU folded in), ready to run.
@@ -205,7 +216,96 @@ fn portable_tile<const T: usize>(
     for (t, a) in acc.iter().enumerate() {
         let at = conv.output.interior(ob, oy, ox0 + t);
         for (out, &a) in output[at..at + conv.output.lanes].iter_mut().zip(a) {
-            *out = if conv.relu { a.max(0.0) } else { a };
+            *out = if conv.relu { relu(a) } else { a };
+        }
+    }
+}
+
+/// The portable tiles written with WebAssembly's 128-bit vectors: a tile's
+/// 16 output lanes are four `f32x4` accumulators per pixel, each tap one
+/// splat, four multiplies and four adds, with the weight vectors loaded once
+/// per tap for the whole tile. The same operations in the same order as the
+/// portable kernel, so results are identical (no fused multiply-add).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd128 {
+    use std::arch::wasm32::*;
+
+    use super::{relu, Conv, LANES, PORTABLE_TILE};
+
+    /// Vectors per output block.
+    const QUADS: usize = LANES / 4;
+
+    pub(super) fn run(conv: &Conv, input: &[f32], output: &mut [f32]) {
+        let (out_h, out_w) = (conv.output.height, conv.output.width);
+        for ob in 0..conv.output.blocks() {
+            for oy in 0..out_h {
+                let mut ox = 0;
+                while ox + PORTABLE_TILE <= out_w {
+                    tile::<PORTABLE_TILE>(conv, input, output, ob, oy, ox);
+                    ox += PORTABLE_TILE;
+                }
+                while ox < out_w {
+                    tile::<1>(conv, input, output, ob, oy, ox);
+                    ox += 1;
+                }
+            }
+        }
+    }
+
+    /// `LANES` values from `values[at..]` as vectors (one bounds check).
+    #[inline(always)]
+    fn load(values: &[f32], at: usize) -> [v128; QUADS] {
+        let block = &values[at..at + LANES];
+        // SAFETY: `block` holds LANES = 4 * QUADS values, so every 16-byte
+        // read is inside it; `v128_load` takes any alignment.
+        std::array::from_fn(|q| unsafe { v128_load(block.as_ptr().add(4 * q).cast()) })
+    }
+
+    #[inline(always)]
+    fn tile<const T: usize>(
+        conv: &Conv,
+        input: &[f32],
+        output: &mut [f32],
+        ob: usize,
+        oy: usize,
+        ox0: usize,
+    ) {
+        let (kh, kw) = conv.kernel;
+        let (sy, sx) = conv.stride;
+        let lanes_in = conv.input.lanes;
+        let mut acc = [load(&conv.bias, ob * LANES); T];
+        let (first, size) = conv.group_of(ob);
+        let mut w_at = first * conv.block_weights() + (ob - first) * LANES;
+        for ib in 0..conv.input.blocks() {
+            for ky in 0..kh {
+                let row = conv
+                    .input
+                    .offset(ib, oy * sy + ky + conv.skip.0, conv.skip.1);
+                for kx in 0..kw {
+                    for lane in 0..lanes_in {
+                        let w = load(&conv.weights, w_at);
+                        w_at += size * LANES;
+                        for (t, a) in acc.iter_mut().enumerate() {
+                            let x =
+                                f32x4_splat(input[row + ((ox0 + t) * sx + kx) * lanes_in + lane]);
+                            for (a, w) in a.iter_mut().zip(&w) {
+                                *a = f32x4_add(*a, f32x4_mul(x, *w));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for (t, a) in acc.iter().enumerate() {
+            let mut values = [0f32; LANES];
+            for (q, v) in a.iter().enumerate() {
+                // SAFETY: `values` holds LANES = 4 * QUADS floats and q < QUADS.
+                unsafe { v128_store(values.as_mut_ptr().add(4 * q).cast(), *v) };
+            }
+            let at = conv.output.interior(ob, oy, ox0 + t);
+            for (out, &v) in output[at..at + conv.output.lanes].iter_mut().zip(&values) {
+                *out = if conv.relu { relu(v) } else { v };
+            }
         }
     }
 }

@@ -11,13 +11,14 @@ use std::sync::LazyLock;
 use melodora_core::simd::Kernels;
 
 use super::map::{MapShape, LANES};
-use super::MapKernel;
+use super::{relu, MapKernel};
 
 /// [`Depthwise::run`]'s variants: the portable tiles (also compiled for
 /// AVX2, where the compiler vectorises them) and the AVX-512 kernel.
 #[cfg(target_arch = "x86_64")]
 const RUN: Kernels<MapKernel<Depthwise>> = Kernels {
     portable: run_portable,
+    simd128: None,
     avx2: Some(run_avx2),
     avx512: Some(avx512::run),
 };
@@ -164,7 +165,7 @@ fn tile<const T: usize>(
     for (t, a) in acc.iter().enumerate() {
         let at = conv.output.interior(b, oy, ox0 + t);
         for (out, &a) in output[at..at + lanes].iter_mut().zip(a) {
-            *out = if conv.relu { a.max(0.0) } else { a };
+            *out = if conv.relu { relu(a) } else { a };
         }
     }
 }

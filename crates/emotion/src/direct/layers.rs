@@ -8,13 +8,14 @@ use std::sync::LazyLock;
 use melodora_core::simd::Kernels;
 
 use super::map::{MapShape, LANES};
-use super::MapKernel;
+use super::{larger, relu, MapKernel};
 
 /// [`MaxPool::run`]'s variants: the portable loop and the AVX-512 one
 /// (AVX2 gains nothing measurable here, so it runs the portable loop).
 #[cfg(target_arch = "x86_64")]
 const MAX_POOL: Kernels<MapKernel<MaxPool>> = Kernels {
     portable: MaxPool::run_portable,
+    simd128: None,
     avx2: None,
     avx512: Some(MaxPool::run_avx512),
 };
@@ -80,7 +81,7 @@ impl MaxPool {
                         for x in columns.clone() {
                             let at = self.input.interior(b, y, x);
                             for (m, &v) in best.iter_mut().zip(&input[at..at + lanes]) {
-                                *m = m.max(v);
+                                *m = larger(*m, v);
                             }
                         }
                     }
@@ -192,7 +193,7 @@ impl Dense {
         out.clear();
         for (row, b) in self.weights.chunks_exact(self.inputs).zip(&self.bias) {
             let y = b + row.iter().zip(x).map(|(w, v)| w * v).sum::<f32>();
-            out.push(if self.relu { y.max(0.0) } else { y });
+            out.push(if self.relu { relu(y) } else { y });
         }
     }
 }

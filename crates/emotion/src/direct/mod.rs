@@ -34,6 +34,29 @@ use layers::{global_mean, AddMaps, Dense, MaxPool};
 use map::MapShape;
 use winograd::Winograd;
 
+/// ReLU, `max(x, 0)`, written as a comparison: `f32::max`'s NaN rule has no
+/// single WebAssembly instruction, so there it became a call to `fmaxf` per
+/// value. Both give 0 for NaN.
+#[inline(always)]
+fn relu(x: f32) -> f32 {
+    if x > 0.0 {
+        x
+    } else {
+        0.0
+    }
+}
+
+/// The larger of a running maximum `m` and `v`, for the same reason as
+/// [`relu`]; like `f32::max`, a NaN `v` leaves `m`.
+#[inline(always)]
+fn larger(m: f32, v: f32) -> f32 {
+    if v > m {
+        v
+    } else {
+        m
+    }
+}
+
 /// The signature every single-map kernel family shares: an op, its input
 /// map and its output map. Variants are `unsafe` because the SIMD ones need
 /// their instruction set; each family picks one through a

@@ -35,6 +35,7 @@ type RunImages = unsafe fn(&Winograd, &mut [(&[f32], &mut [f32])], &mut [f32]);
 #[cfg(target_arch = "x86_64")]
 const RUN: Kernels<Option<RunImages>> = Kernels {
     portable: None,
+    simd128: None,
     avx2: None,
     avx512: Some(Some(avx512::run)),
 };
