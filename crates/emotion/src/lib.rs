@@ -12,19 +12,19 @@
 mod classifier;
 mod description;
 mod direct;
+mod error;
 mod metrics;
 mod onnx;
 mod preprocess;
 #[cfg(feature = "tract")]
 mod tract_engine;
 
-pub use classifier::{
-    BoxError, EmotionClassifier, Engine, ModelError, SidecarError, DEFAULT_MODEL_ONNX, ENGINE_ENV,
-};
+pub use classifier::{EmotionClassifier, Engine, DEFAULT_MODEL_ONNX, ENGINE_ENV};
 pub use description::{
     read_description_text, DescriptionError, InputSpec, Layout, ModelDescription, Normalization,
     OutputKind, METADATA_KEY,
 };
+pub use error::{BoxError, ModelError, SidecarError};
 pub use melodora_core::GrayImage;
 pub use metrics::{ClassMetrics, ConfusionMatrix};
 pub use preprocess::{crop_face, input_tensor, resize_face};

@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 
-use crate::classifier::ModelError;
 use crate::description::{Layout, ModelDescription};
+use crate::error::ModelError;
 
 type Plan = Arc<TypedRunnableModel>;
 

@@ -158,16 +158,29 @@ const PORTABLE_TILE: usize = 4;
 
 #[inline(always)]
 fn run_portable(conv: &Conv, input: &[f32], output: &mut [f32]) {
-    let (out_h, out_w) = (conv.output.height, conv.output.width);
+    for_each_tile(conv, |ob, oy, ox, full| {
+        if full {
+            portable_tile::<PORTABLE_TILE>(conv, input, output, ob, oy, ox);
+        } else {
+            portable_tile::<1>(conv, input, output, ob, oy, ox);
+        }
+    });
+}
+
+/// Visits the output in tiles of [`PORTABLE_TILE`] pixels along a row
+/// (`full`), then single pixels at the row's end: `tile(block, y, x, full)`.
+#[inline(always)]
+fn for_each_tile(conv: &Conv, mut tile: impl FnMut(usize, usize, usize, bool)) {
+    let out_w = conv.output.width;
     for ob in 0..conv.output.blocks() {
-        for oy in 0..out_h {
+        for oy in 0..conv.output.height {
             let mut ox = 0;
             while ox + PORTABLE_TILE <= out_w {
-                portable_tile::<PORTABLE_TILE>(conv, input, output, ob, oy, ox);
+                tile(ob, oy, ox, true);
                 ox += PORTABLE_TILE;
             }
             while ox < out_w {
-                portable_tile::<1>(conv, input, output, ob, oy, ox);
+                tile(ob, oy, ox, false);
                 ox += 1;
             }
         }
@@ -230,26 +243,19 @@ fn portable_tile<const T: usize>(
 mod simd128 {
     use std::arch::wasm32::*;
 
-    use super::{relu, Conv, LANES, PORTABLE_TILE};
+    use super::{for_each_tile, relu, Conv, LANES, PORTABLE_TILE};
 
     /// Vectors per output block.
     const QUADS: usize = LANES / 4;
 
     pub(super) fn run(conv: &Conv, input: &[f32], output: &mut [f32]) {
-        let (out_h, out_w) = (conv.output.height, conv.output.width);
-        for ob in 0..conv.output.blocks() {
-            for oy in 0..out_h {
-                let mut ox = 0;
-                while ox + PORTABLE_TILE <= out_w {
-                    tile::<PORTABLE_TILE>(conv, input, output, ob, oy, ox);
-                    ox += PORTABLE_TILE;
-                }
-                while ox < out_w {
-                    tile::<1>(conv, input, output, ob, oy, ox);
-                    ox += 1;
-                }
+        for_each_tile(conv, |ob, oy, ox, full| {
+            if full {
+                tile::<PORTABLE_TILE>(conv, input, output, ob, oy, ox);
+            } else {
+                tile::<1>(conv, input, output, ob, oy, ox);
             }
-        }
+        });
     }
 
     /// `LANES` values from `values[at..]` as vectors (one bounds check).
