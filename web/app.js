@@ -1,9 +1,13 @@
-// Melodora's page: camera → WebSocket → faces, mood and songs.
+// Melodora's page: camera → faces, mood → songs.
 // Every song field is inserted with .text(), never as HTML.
 //
 // The server's first message says where frames come from: "browser" (this
-// page's webcam, sent frame by frame) or "server" (the server's own camera or
-// video file, shown from /video_feed with the boxes already drawn on it).
+// page's webcam) or "server" (the server's own camera or video file, shown
+// from /video_feed with the boxes already drawn on it). With the browser's
+// webcam, frames are analysed on this device by default (a Web Worker
+// running Melodora's analyzer in WebAssembly, see device-analysis.js) and
+// only the stable mood goes to the server; "on the server" sends the frames
+// instead, as JPEG over the WebSocket. The choice is kept in localStorage.
 "use strict";
 
 (function () {
@@ -14,6 +18,7 @@
   };
   const FRAME_WIDTH = 480;      // frames are downscaled to this width before sending
   const JPEG_QUALITY = 0.8;
+  const ANALYSIS_KEY = "melodora.analysis";
 
   const video = document.getElementById("video");
   const overlay = document.getElementById("overlay");
@@ -22,6 +27,11 @@
   let socket = null;
   let captureMode = null;         // "browser" or "server", from the server's hello
   let camera = null;              // promise of the webcam starting (true when it did)
+  let analysis = storedAnalysis(); // "device" or "server": where webcam frames are analysed
+  let device = null;              // the on-device analyzer, once asked for
+  let deviceFailed = null;        // why on-device analysis is unavailable, if it is
+  let deviceMood = null;          // the stable mood found on this device, last sent
+  let analysisSettings = null;    // the server's analysis options (its hello)
   let inFlight = false;
   let paused = false;
   let lastFrame = null;           // {width, height, faces} of the latest answer
@@ -43,6 +53,58 @@
 
   function showCameraMessage(text) {
     $("#camera-message").text(text).removeClass("d-none");
+  }
+
+  // ---- where frames are analysed ----------------------------------------
+  /** The remembered choice; on-device unless the user chose the server. */
+  function storedAnalysis() {
+    try {
+      return localStorage.getItem(ANALYSIS_KEY) === "server" ? "server" : "device";
+    } catch (error) {
+      return "device";          // storage disabled: the default, not remembered
+    }
+  }
+
+  function rememberAnalysis(where) {
+    try { localStorage.setItem(ANALYSIS_KEY, where); } catch (error) { /* not remembered */ }
+  }
+
+  function showAnalysisChoice() {
+    $("#analysis-device").prop("checked", analysis === "device").prop("disabled", !!deviceFailed);
+    $("#analysis-server").prop("checked", analysis === "server");
+  }
+
+  /** Starts loading the on-device analyzer; on failure falls back to the server. */
+  function loadDevice() {
+    if (device || deviceFailed) return;
+    device = new window.MelodoraDevice.DeviceAnalyzer();
+    device.load().then((ms) => {
+      console.info(`melodora: on-device analyzer ready in ${Math.round(ms)} ms`);
+      if (analysisSettings) device.configure(analysisSettings);
+    }, (error) => {
+      deviceFailed = error.message;
+      device = null;
+      $("#analysis-message").text("Analysing on this device is not possible here (" + deviceFailed +
+        "), so camera frames are sent to the Melodora server instead.").removeClass("d-none");
+      if (analysis === "device") analysis = "server";
+      $("#analysis-info").text("");
+      showAnalysisChoice();
+      inFlight = false;
+      scheduleFrame();
+    });
+  }
+
+  function chooseAnalysis(where) {
+    analysis = where;
+    rememberAnalysis(where);
+    if (where === "device") {
+      loadDevice();
+      if (device) device.reset();
+    } else {
+      deviceMood = null;
+    }
+    $("#analysis-info").text("");
+    scheduleFrame();
   }
 
   // ---- bars -------------------------------------------------------------
@@ -192,6 +254,8 @@
         // this page shows (the server starts every viewer in "match").
         const mode = $("input[name=mode]:checked").val();
         if (mode && mode !== "match") send({ type: "mode", mode: mode });
+        // ...and the mood this device found, if it found one.
+        if (deviceMood && analysis === "device") sendMood(deviceMood);
         start(message);
       } else if (message.type === "frame") {
         if (captureMode === "server" && paused) {
@@ -234,7 +298,9 @@
   /** Starts showing frames from wherever the server says they come from. */
   function start(hello) {
     captureMode = hello.capture;
+    $("#analysis-switch").toggleClass("d-none", captureMode !== "browser");
     if (captureMode === "server") {
+      $("#analysis-info").text("");
       $("#video").addClass("d-none");
       // Always reload: after a server restart the old stream has ended.
       $("#feed").removeClass("d-none").attr("src", hello.video_feed + "?since=" + Date.now());
@@ -242,6 +308,9 @@
     } else {
       $("#feed").addClass("d-none").removeAttr("src");
       $("#video").removeClass("d-none");
+      analysisSettings = hello.analysis || null;
+      if (device && analysisSettings) device.configure(analysisSettings);
+      showAnalysisChoice();
       // A reconnect says hello again: the camera is started once.
       if (!camera) camera = startCamera();
       camera.then((ok) => { if (ok) { status("detecting", "success"); scheduleFrame(); } });
@@ -249,7 +318,45 @@
   }
 
   function scheduleFrame() {
-    if (captureMode === "browser" && !paused && !inFlight) requestAnimationFrame(sendFrame);
+    if (captureMode === "browser" && !paused && !inFlight) requestAnimationFrame(nextFrame);
+  }
+
+  function nextFrame() {
+    if (analysis === "device" && device) analyseOnDevice(); else sendFrame();
+  }
+
+  /** The current frame to the worker; its answer drawn as the server's would be. */
+  function analyseOnDevice() {
+    if (paused || inFlight) return;
+    if (!video.videoWidth || video.readyState < 2) { setTimeout(scheduleFrame, 100); return; }
+    inFlight = true;
+    const capturedAt = performance.now();
+    const analyser = device;
+    analyser.analyze(video, capturedAt).then(({ frame, analyzeMs }) => {
+      inFlight = false;
+      if (analysis !== "device" || analyser !== device) { scheduleFrame(); return; }
+      lastFrame = frame;
+      drawOverlay();
+      const largest = frame.faces.reduce((a, f) => (!a || f.w * f.h > a.w * a.h ? f : a), null);
+      showProbabilities(largest);
+      showMood(frame.mood);
+      if (frame.mood && (frame.mood_changed || !deviceMood)) sendMood(frame.mood);
+      if (!paused) status(frame.faces.length ? "detecting" : "no face", frame.faces.length ? "success" : "warning");
+      $("#analysis-info").text("on this device · " + Math.round(performance.now() - capturedAt) + " ms/frame (" +
+        Math.round(analyzeMs) + " ms analysis)");
+      scheduleFrame();
+    }, (error) => {
+      // A frame the analyzer refused (or a camera hiccup): try the next one.
+      inFlight = false;
+      console.warn("melodora: on-device analysis:", error.message);
+      setTimeout(scheduleFrame, 100);
+    });
+  }
+
+  /** Tells the server the stable mood; it answers with songs. */
+  function sendMood(mood) {
+    deviceMood = mood;
+    send({ type: "mood", emotion: mood.emotion, confidence: mood.confidence });
   }
 
   function sendFrame() {
@@ -274,7 +381,16 @@
     }
     status("waiting for camera", "secondary");
     try {
-      video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 } }, audio: false });
+      const stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 } }, audio: false });
+      video.srcObject = stream;
+      for (const track of stream.getVideoTracks()) {
+        track.addEventListener("ended", () => {
+          showCameraMessage("The camera stopped (unplugged, or taken by another app). Reload the page to start it again.");
+          status("camera stopped", "danger");
+          lastFrame = null;
+          drawOverlay();
+        });
+      }
       return true;
     } catch (error) {
       const denied = error && (error.name === "NotAllowedError" || error.name === "SecurityError");
@@ -289,6 +405,7 @@
   // ---- controls ---------------------------------------------------------
   // While disconnected the change waits: the hello of the next connection sends it.
   $("input[name=mode]").on("change", function () { send({ type: "mode", mode: this.value }); });
+  $("input[name=analysis]").on("change", function () { chooseAnalysis(this.value); });
   $("#pause").on("click", function () {
     paused = !paused;
     if (!paused && pendingSongs) { showSongs(pendingSongs); pendingSongs = null; }
@@ -300,5 +417,8 @@
 
   buildBars();
   status("connecting", "secondary");
+  // The analyzer loads while the page connects: the first frame is
+  // analysed as soon as the camera runs.
+  if (analysis === "device") loadDevice();
   connect();
 })();

@@ -5,11 +5,21 @@
 //    faces are the first ones in sorted order that the shipped detector and
 //    model see as happy and as sad (checked with `melodora detect --json`).
 // 2. Starts `melodora serve` on a free port with a fresh data directory.
-// 3. Browser camera mode: opens the page in headless Debian chromium whose
-//    fake webcam plays the clip, and checks: a face box is drawn on the
-//    overlay, the stable mood reads happy and later sad, and the song table
-//    then holds >= 10 rows whose links open Spotify; paused, Like marks its
-//    song and leaves the list as it was. Saves a screenshot.
+// 3. On-device mode (the default): opens the page in headless Debian
+//    chromium whose fake webcam plays the clip, and checks: the page
+//    analyses on this device (the WebAssembly analyzer in a worker), a face
+//    box is drawn on the overlay, the stable mood reads happy and later sad,
+//    and the song table then holds >= 10 rows whose links open Spotify;
+//    paused, Like marks its song and leaves the list as it was. Throughout,
+//    no binary WebSocket message and no request to /api/analyze leaves the
+//    page, and the server hears the moods as `mood` commands. Then "on the
+//    server" is chosen: frames go to the server, and the choice survives a
+//    reload. Saves a screenshot.
+//    Browser camera, server analysis: the same checks in a page without
+//    WebAssembly (removed before the page's scripts run, as in a browser
+//    that has it turned off): the page says on-device analysis is not
+//    possible and falls back to sending frames. A page whose analyzer files
+//    cannot be loaded falls back the same way.
 // 4. Server camera mode: starts `melodora serve --video clip.y4m` and opens
 //    the page in a browser with no camera at all; checks that the page
 //    switches to the server's stream, that the streamed frames carry the face
@@ -237,38 +247,136 @@ async function screenshot(page, name, copyTo) {
   log(`screenshot: ${shot}`);
 }
 
-async function openPage(browser, port, withCamera) {
+async function openPage(browser, port, withCamera, prepare = async () => {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   if (withCamera) await context.grantPermissions(["camera"], { origin: `http://127.0.0.1:${port}` });
   const page = await context.newPage();
+  await prepare(page);
   page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") log("page:", m.text()); });
   page.on("pageerror", (e) => fail(`page error: ${e.message}`));
   await page.goto(`http://127.0.0.1:${port}/`);
-  await page.waitForFunction(() => document.querySelector("[data-testid=status]").textContent === "detecting", null, { timeout: 30000 });
+  await waitForDetecting(page);
   return page;
 }
 
-/** The browser's (fake) webcam sends frames to the server. */
-async function browserCameraMode(clip, work) {
-  log("browser camera mode");
-  const port = await freePort();
-  const server = await startServer(port, join(work, "data-browser"));
-  const browser = await launchBrowser({
+async function waitForDetecting(page) {
+  await page.waitForFunction(() => document.querySelector("[data-testid=status]").textContent === "detecting", null, { timeout: 30000 });
+}
+
+/** What the page sends: WebSocket messages (binary ones counted, text ones
+ *  parsed) and HTTP requests, from the moment it is watched. */
+function watchTraffic(page) {
+  const traffic = { binaryFrames: 0, commands: [], requests: [] };
+  page.on("websocket", (socket) => {
+    socket.on("framesent", ({ payload }) => {
+      if (typeof payload === "string") traffic.commands.push(JSON.parse(payload));
+      else traffic.binaryFrames++;
+    });
+  });
+  page.on("request", (request) => traffic.requests.push(`${request.method()} ${request.url()}`));
+  return traffic;
+}
+
+function cameraBrowser(clip, extraArgs = []) {
+  return launchBrowser({
     args: [
       "--use-fake-device-for-media-stream",
       "--use-fake-ui-for-media-stream",
       `--use-file-for-fake-video-capture=${clip}`,
+      ...extraArgs,
     ],
   });
+}
+
+async function expectOverlayBox(page) {
+  const painted = await overlayHasDrawing(page);
+  if (painted < 100) fail(`no face box on the overlay (${painted} painted pixels)`);
+  log(`overlay: ${painted} painted pixels`);
+}
+
+/** The page analyses its (fake) webcam itself; only moods reach the server. */
+async function onDeviceMode(clip, work) {
+  log("on-device mode (the default)");
+  const port = await freePort();
+  const server = await startServer(port, join(work, "data-device"));
+  const browser = await cameraBrowser(clip);
   try {
-    const page = await openPage(browser, port, true);
-    await checkMoodsAndSongs(page, async () => {
-      const painted = await overlayHasDrawing(page);
-      if (painted < 100) fail(`no face box on the overlay (${painted} painted pixels)`);
-      log(`overlay: ${painted} painted pixels`);
-    });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await context.grantPermissions(["camera"], { origin: `http://127.0.0.1:${port}` });
+    const page = await context.newPage();
+    page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") log("page:", m.text()); });
+    page.on("pageerror", (e) => fail(`page error: ${e.message}`));
+    const traffic = watchTraffic(page);
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await waitForDetecting(page);
+    await page.waitForFunction(() => document.querySelector("[data-testid=analysis-info]").textContent.startsWith("on this device"), null, { timeout: 30000 });
+    if (!(await page.isChecked("#analysis-device"))) fail("on-device analysis is not the chosen default");
+    log(`page: ${await page.textContent("[data-testid=analysis-info]")}`);
+    await checkMoodsAndSongs(page, () => expectOverlayBox(page));
     await checkLikeKeepsTheList(page);
     await screenshot(page, "webcam.png", process.env.E2E_SCREENSHOT);
+
+    // Privacy: nothing but moods, modes and verdicts went to the server.
+    if (traffic.binaryFrames > 0) fail(`${traffic.binaryFrames} binary WebSocket messages left the page`);
+    const analyze = traffic.requests.filter((r) => r.includes("/api/analyze"));
+    if (analyze.length > 0) fail(`the page called the analysis API: ${analyze.join(", ")}`);
+    const posts = traffic.requests.filter((r) => !r.startsWith("GET "));
+    if (posts.length > 0) fail(`the page sent requests with bodies: ${posts.join(", ")}`);
+    const moods = traffic.commands.filter((c) => c.type === "mood").map((c) => c.emotion);
+    if (!moods.includes("happy") || !moods.includes("sad")) fail(`the server heard moods ${JSON.stringify(moods)}`);
+    const kinds = [...new Set(traffic.commands.map((c) => c.type))].sort();
+    log(`sent: no binary messages, commands ${JSON.stringify(kinds)}, moods ${JSON.stringify(moods)}`);
+
+    // The switch: on the server, frames are sent; the choice is remembered.
+    await page.click("label[for=analysis-server]");
+    await page.waitForFunction(() => document.querySelector("[data-testid=analysis-info]").textContent === "", null, { timeout: 5000 });
+    const sentBefore = traffic.binaryFrames;
+    await page.waitForTimeout(2000);
+    if (traffic.binaryFrames <= sentBefore) fail("no frames went to the server after choosing it");
+    log(`on the server: ${traffic.binaryFrames - sentBefore} frames sent in 2 s`);
+    await page.reload();
+    await waitForDetecting(page);
+    if (!(await page.isChecked("#analysis-server"))) fail("the choice of the server was not remembered");
+    log("the choice survives a reload");
+  } finally {
+    await browser.close();
+    server.kill();
+  }
+}
+
+/** The page's fallback: it says why and frames go to the server. */
+async function expectFallback(page, reason) {
+  await page.waitForFunction(() => !document.querySelector("[data-testid=analysis-message]").classList.contains("d-none"), null, { timeout: 30000 });
+  const message = await page.textContent("[data-testid=analysis-message]");
+  if (!message.includes(reason)) fail(`the fallback message does not say "${reason}": ${message}`);
+  log(`page: ${message}`);
+  if (!(await page.isDisabled("#analysis-device"))) fail("on-device analysis can still be chosen");
+  if (!(await page.isChecked("#analysis-server"))) fail("the page does not show that the server analyses");
+}
+
+/** A page without WebAssembly: it says so and sends frames to the server,
+ *  which analyses them; so does a page whose analyzer cannot be loaded. */
+async function serverAnalysisMode(clip, work) {
+  log("browser camera, server analysis (a page without WebAssembly)");
+  const port = await freePort();
+  const server = await startServer(port, join(work, "data-browser"));
+  const browser = await cameraBrowser(clip);
+  try {
+    const blocked = await openPage(browser, port, true,
+      (page) => page.route("**/static/wasm/**", (route) => route.abort()));
+    await expectFallback(blocked, "is not possible");
+    await blocked.context().close();
+
+    let traffic;
+    const page = await openPage(browser, port, true, async (page) => {
+      traffic = watchTraffic(page);
+      await page.addInitScript(() => { delete globalThis.WebAssembly; });
+    });
+    await expectFallback(page, "no WebAssembly");
+    await checkMoodsAndSongs(page, () => expectOverlayBox(page));
+    if (traffic.binaryFrames === 0) fail("no frames went to the server");
+    log(`${traffic.binaryFrames} frames sent to the server`);
+    await screenshot(page, "server-analysis.png");
   } finally {
     await browser.close();
     server.kill();
@@ -417,7 +525,8 @@ async function main() {
     writeY4m(clip, [happy, sad], SECONDS_PER_FACE);
     log(`clip: ${clip}`);
 
-    await browserCameraMode(clip, work);
+    await onDeviceMode(clip, work);
+    await serverAnalysisMode(clip, work);
     await serverCameraMode(clip, work);
     await fullServer(work);
   } finally {

@@ -46,6 +46,21 @@ export class Analyzer {
         }
     }
     /**
+     * Takes a server's analysis settings (the `analysis` of its `hello`,
+     * as JSON): whose face the mood follows, smoothing, dwell and
+     * tracking, as `melodora serve` was started with. Forgets the faces
+     * and the mood so far.
+     * @param {string} settings_json
+     */
+    configure(settings_json) {
+        const ptr0 = passStringToWasm0(settings_json, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        const len0 = WASM_VECTOR_LEN;
+        const ret = wasm.analyzer_configure(this.__wbg_ptr, ptr0, len0);
+        if (ret[1]) {
+            throw takeFromExternrefTable0(ret[0]);
+        }
+    }
+    /**
      * Loads the OpenCV cascade (XML text) and the ONNX model (bytes; its
      * embedded description is used unless `description_json` is given),
      * with `melodora serve`'s defaults: scale factor 1.1, 5 neighbours,
@@ -85,7 +100,8 @@ export class Analyzer {
     }
     /**
      * Turns tracking on (faces searched near where they were, a full scan
-     * every 15 frames) or off (every frame scanned whole).
+     * every 15 frames unless [`Analyzer::configure`] said otherwise) or off
+     * (every frame scanned whole).
      * @param {boolean} on
      */
     setTracking(on) {

@@ -26,6 +26,16 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../../web/app.js"),
     ),
     (
+        "device-analysis.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../web/device-analysis.js"),
+    ),
+    (
+        "analyzer-worker.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../web/analyzer-worker.js"),
+    ),
+    (
         "app.css",
         "text/css; charset=utf-8",
         include_bytes!("../../../web/app.css"),

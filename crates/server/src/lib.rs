@@ -58,7 +58,7 @@ pub use capture::{LoopingVideo, ServerCamera, MAX_FILE_FPS, MIN_FILE_FPS};
 use connections::Connections;
 pub use connections::{ConnectionLimits, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_PER_CLIENT};
 pub use engine::{Music, Vision, MAX_FACES_PER_FRAME, MAX_FRAME_BYTES};
-pub use viewer::Follow;
+pub use melodora_vision::Follow;
 pub use ws::{parse_command, Command, MAX_MESSAGE_BYTES};
 
 /// Behaviour shared by all connections.

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use futures_util::SinkExt;
-use melodora_server::AppOptions;
+use melodora_server::{AppOptions, Follow};
+use melodora_vision::AnalysisSettings;
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -139,6 +140,27 @@ fn a_mood_found_on_the_device_gets_a_list_and_a_bad_one_an_error() {
         );
         let refreshed = ask(&mut socket, r#"{"type":"refresh"}"#).await;
         assert_eq!(refreshed["mood"]["emotion"], "sad", "{refreshed}");
+    });
+}
+
+/// The hello tells an on-device page the server's own analysis options, so
+/// `serve --group --dwell-ms ... --no-tracking` holds in both modes.
+#[test]
+fn the_hello_carries_the_servers_analysis_options() {
+    let mut options = quick();
+    options.follow = Follow::Group;
+    options.stability.dwell = Duration::from_millis(1234);
+    options.tracking = None;
+    let addr = default_server(options);
+    runtime().block_on(async {
+        let (_socket, hello) = connect_with_hello(addr).await;
+        assert_eq!(hello["capture"], "browser", "{hello}");
+        let analysis = &hello["analysis"];
+        assert_eq!(analysis["follow"], "group", "{hello}");
+        assert_eq!(analysis["dwell_ms"], 1234, "{hello}");
+        assert!(analysis["full_scan_every"].is_null(), "{hello}");
+        let settings: AnalysisSettings = serde_json::from_value(analysis.clone()).unwrap();
+        assert_eq!(settings.tracking(), None);
     });
 }
 

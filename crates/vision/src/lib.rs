@@ -13,17 +13,21 @@
 
 pub mod annotate;
 pub mod decode;
+pub mod follow;
 mod jpeg_segments;
 pub mod pipeline;
+pub mod settings;
 pub mod stability;
 pub mod tracking;
 pub mod video;
 
 pub use decode::{decode_image, load_image, DecodeError, DecodeLimits};
+pub use follow::{followed, Follow};
 pub use melodora_core::{rgb_to_gray, GrayImage};
 pub use melodora_detector::{
     Cascade, CascadeError, DetectParams, HaarDetector, DEFAULT_CASCADE_XML,
 };
 pub use melodora_emotion::{EmotionClassifier, ModelDescription, ModelError, DEFAULT_MODEL_ONNX};
+pub use settings::AnalysisSettings;
 pub use stability::{MoodTracker, MoodUpdate, StabilityConfig, StableMood};
 pub use video::{VideoError, VideoFormat, VideoFrame, VideoReader};

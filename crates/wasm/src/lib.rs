@@ -12,14 +12,12 @@
 //! Knows nothing of the page, the network or music: the page sends the
 //! stable mood to the server, which recommends.
 
-use melodora_core::{
-    largest_face, rgb_to_gray, Emotion, EmotionProbabilities, ErrorChain, GrayImage,
-};
+use melodora_core::{rgb_to_gray, Emotion, EmotionProbabilities, ErrorChain, GrayImage};
 use melodora_vision::pipeline::{AnalyzedFace, FrameAnalyzer};
 use melodora_vision::tracking::{FaceTracker, Scan, TrackingConfig};
 use melodora_vision::{
-    Cascade, DetectParams, EmotionClassifier, HaarDetector, ModelDescription, MoodTracker,
-    StabilityConfig, StableMood,
+    followed, AnalysisSettings, Cascade, DetectParams, EmotionClassifier, HaarDetector,
+    ModelDescription, MoodTracker, StableMood,
 };
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -74,6 +72,7 @@ pub struct Analyzer {
     analyzer: FrameAnalyzer,
     tracker: Option<FaceTracker>,
     mood: MoodTracker,
+    settings: AnalysisSettings,
 }
 
 #[wasm_bindgen]
@@ -92,18 +91,32 @@ impl Analyzer {
     }
 
     /// Turns tracking on (faces searched near where they were, a full scan
-    /// every 15 frames) or off (every frame scanned whole).
+    /// every 15 frames unless [`Analyzer::configure`] said otherwise) or off
+    /// (every frame scanned whole).
     #[wasm_bindgen(js_name = setTracking)]
     pub fn set_tracking(&mut self, on: bool) {
-        self.tracker = on.then(|| FaceTracker::new(TrackingConfig::default()));
+        self.settings.full_scan_every = on.then(|| {
+            self.settings
+                .full_scan_every
+                .unwrap_or(TrackingConfig::default().full_scan_interval)
+        });
+        self.tracker = self.settings.tracking().map(FaceTracker::new);
+    }
+
+    /// Takes a server's analysis settings (the `analysis` of its `hello`,
+    /// as JSON): whose face the mood follows, smoothing, dwell and
+    /// tracking, as `melodora serve` was started with. Forgets the faces
+    /// and the mood so far.
+    pub fn configure(&mut self, settings_json: &str) -> Result<(), JsError> {
+        let settings: AnalysisSettings = serde_json::from_str(settings_json)
+            .map_err(|e| JsError::new(&format!("analysis settings: {e}")))?;
+        self.apply(settings);
+        Ok(())
     }
 
     /// Forgets the faces being tracked and the mood (a new camera, say).
     pub fn reset(&mut self) {
-        if let Some(tracker) = &mut self.tracker {
-            tracker.reset();
-        }
-        self.mood = MoodTracker::new(StabilityConfig::default());
+        self.apply(self.settings);
     }
 
     /// Analyses one RGBA frame (`width * height * 4` bytes, as `ImageData`
@@ -138,15 +151,24 @@ impl Analyzer {
         let classifier = EmotionClassifier::from_onnx_bytes(model, description)?;
         let mut analyzer = FrameAnalyzer::new(detector, DetectParams::default(), Some(classifier));
         analyzer.max_faces = MAX_FACES_PER_FRAME;
+        let settings = AnalysisSettings::default();
         Ok(Analyzer {
             analyzer,
-            tracker: Some(FaceTracker::new(TrackingConfig::default())),
-            mood: MoodTracker::new(StabilityConfig::default()),
+            tracker: settings.tracking().map(FaceTracker::new),
+            mood: MoodTracker::new(settings.stability()),
+            settings,
         })
     }
 
-    /// Analyses a gray frame taken at `now_ms`; the mood follows the
-    /// largest face, as in server mode by default.
+    /// Starts afresh under `settings`.
+    pub fn apply(&mut self, settings: AnalysisSettings) {
+        self.settings = settings;
+        self.tracker = settings.tracking().map(FaceTracker::new);
+        self.mood = MoodTracker::new(settings.stability());
+    }
+
+    /// Analyses a gray frame taken at `now_ms`; the mood follows the face
+    /// the settings say (the largest by default), as in server mode.
     pub fn analyze(
         &mut self,
         frame: &GrayImage,
@@ -154,8 +176,14 @@ impl Analyzer {
     ) -> Result<FrameJson, Box<dyn std::error::Error>> {
         let (faces, scan) = self.analyzer.find_faces(frame, self.tracker.as_mut())?;
         let faces = self.analyzer.classify(frame, faces)?;
-        let followed = largest(&faces).and_then(|f| f.probabilities);
-        let update = self.mood.update(now_ms.max(0.0) as u64, followed.as_ref());
+        let classified: Vec<_> = faces
+            .iter()
+            .filter_map(|f| Some((f.face, f.probabilities?)))
+            .collect();
+        let mood_follows = followed(&classified, self.settings.follow, |f| *f);
+        let update = self
+            .mood
+            .update(now_ms.max(0.0) as u64, mood_follows.as_ref());
         Ok(FrameJson {
             width: frame.width(),
             height: frame.height(),
@@ -168,11 +196,6 @@ impl Analyzer {
             mood_changed: update.changed,
         })
     }
-}
-
-/// The largest of the analysed faces.
-fn largest(faces: &[AnalyzedFace]) -> Option<&AnalyzedFace> {
-    largest_face(faces, |f| f.face)
 }
 
 fn face_json(face: &AnalyzedFace) -> Option<FaceJson> {

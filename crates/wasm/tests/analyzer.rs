@@ -1,11 +1,12 @@
 //! The browser's analyzer, run natively: it must find the boxes the native
 //! pipeline finds, classify them, follow the largest face into a stable
-//! mood, and refuse malformed frames with a message.
+//! mood under the server's settings, and refuse malformed frames with a
+//! message.
 
 use std::path::Path;
 
 use melodora_core::GrayImage;
-use melodora_vision::{Cascade, DetectParams, HaarDetector};
+use melodora_vision::{AnalysisSettings, Cascade, DetectParams, HaarDetector};
 use melodora_wasm::{gray_from_rgba, Analyzer, FrameJson};
 
 fn assets() -> (String, Vec<u8>) {
@@ -86,6 +87,29 @@ fn a_steady_face_becomes_the_stable_mood_after_the_dwell_time() {
     analyzer.reset();
     let out = analyzer.analyze(&gray, 5000.0).unwrap();
     assert!(out.mood.is_none(), "reset forgets the mood");
+}
+
+#[test]
+fn a_servers_settings_change_the_dwell_and_turn_tracking_off() {
+    let (cascade, model) = assets();
+    let mut analyzer = Analyzer::load(&cascade, &model, None).unwrap();
+    let settings: AnalysisSettings = serde_json::from_str(
+        r#"{"follow":"group","half_life_ms":250,"dwell_ms":1500,"min_confidence":0.4,"forget_after_ms":3000,"full_scan_every":null}"#,
+    )
+    .unwrap();
+    analyzer.apply(settings);
+    let (w, h, pixels) = rgba("scene_02_one_face.png");
+    let gray = gray_from_rgba(w, h, &pixels).unwrap();
+    let mut first_change = None;
+    for frame in 0..50 {
+        let out = analyzer.analyze(&gray, f64::from(frame) * 50.0).unwrap();
+        assert_eq!(out.scan, "full", "tracking is off");
+        if out.mood_changed && first_change.is_none() {
+            first_change = Some(frame * 50);
+        }
+    }
+    let at = first_change.expect("a mood within 2.5 s");
+    assert!(at >= 1500, "the 1500 ms dwell was kept: {at} ms");
 }
 
 #[test]

@@ -51,7 +51,7 @@ use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
 use melodora_core::ErrorChain;
 use melodora_music::{Recommendation, Request, DEFAULT_LIMIT};
 use melodora_vision::tracking::{FaceTracker, TrackingConfig};
-use melodora_vision::StableMood;
+use melodora_vision::{AnalysisSettings, StableMood};
 use tokio::sync::mpsc;
 
 use crate::capture::CapturedFrame;
@@ -99,6 +99,14 @@ pub async fn handle(socket: WebSocket, state: AppState, _permit: ConnectionPermi
             Capture::Browser
         },
         video_feed: camera.is_some().then_some("/video_feed"),
+        analysis: camera.is_none().then(|| {
+            let options = &state.options;
+            AnalysisSettings::new(
+                &options.stability,
+                options.tracking.as_ref(),
+                options.follow,
+            )
+        }),
     };
     if peer.send_message(&hello).await.is_err() {
         return;

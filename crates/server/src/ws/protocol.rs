@@ -6,7 +6,7 @@ use std::fmt::Display;
 
 use melodora_core::Emotion;
 use melodora_music::{Mode, Recommendation, Verdict};
-use melodora_vision::StableMood;
+use melodora_vision::{AnalysisSettings, StableMood};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::FaceReport;
@@ -54,6 +54,10 @@ pub enum ServerMessage<'a> {
         /// In server camera mode, where the annotated stream is.
         #[serde(skip_serializing_if = "Option::is_none")]
         video_feed: Option<&'static str>,
+        /// In browser capture mode, how a page that analyses its camera
+        /// itself (on-device mode) should: the server's own options.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        analysis: Option<AnalysisSettings>,
     },
     /// One analysed frame; `songs` only when the list changed.
     Frame {
@@ -131,12 +135,22 @@ mod tests {
     #[test]
     fn every_message_carries_its_type_and_optional_fields_are_left_out() {
         let hello = ServerMessage::Hello {
-            capture: Capture::Browser,
-            video_feed: None,
+            capture: Capture::Server,
+            video_feed: Some("/video_feed"),
+            analysis: None,
         };
         assert_eq!(
             serde_json::to_string(&hello).unwrap(),
-            r#"{"type":"hello","capture":"browser"}"#
+            r#"{"type":"hello","capture":"server","video_feed":"/video_feed"}"#
+        );
+        let hello = ServerMessage::Hello {
+            capture: Capture::Browser,
+            video_feed: None,
+            analysis: Some(AnalysisSettings::default()),
+        };
+        assert_eq!(
+            serde_json::to_string(&hello).unwrap(),
+            r#"{"type":"hello","capture":"browser","analysis":{"follow":"largest_face","half_life_ms":250,"dwell_ms":700,"min_confidence":0.4,"forget_after_ms":3000,"full_scan_every":15}}"#
         );
         let frame = ServerMessage::Frame {
             seq: 3,

@@ -1,0 +1,79 @@
+// Melodora's on-device analysis: a module Web Worker that runs the frame
+// analyzer compiled to WebAssembly (web/wasm, built by scripts/build_wasm.sh).
+// Frames arrive from the page as ImageBitmap (drawn here, off the page's
+// thread) or as ImageData; faces, emotions and the stable mood go back.
+// Nothing here touches the network after loading the analyzer and models.
+//
+// Messages in:  {type: "load", settings}            settings: the server's hello.analysis (or null)
+//               {type: "configure", settings}
+//               {type: "frame", bitmap | image, now} one frame; answered by one "result" or "error"
+//               {type: "reset"}
+// Messages out: {type: "ready", loadMs} | {type: "failed", message}
+//               {type: "result", frame, analyzeMs} | {type: "error", message}
+"use strict";
+
+import init, { Analyzer } from "./wasm/melodora_wasm.js";
+
+const base = new URL("./", import.meta.url);
+let analyzer = null;
+let canvas = null;   // an OffscreenCanvas for ImageBitmap frames
+
+async function fetchOk(path) {
+  const response = await fetch(new URL(path, base));
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  return response;
+}
+
+async function load(settings) {
+  const started = performance.now();
+  if (typeof WebAssembly !== "object") throw new Error("this browser has no WebAssembly");
+  const [, cascade, model] = await Promise.all([
+    init({ module_or_path: new URL("wasm/melodora_wasm_bg.wasm", base) }),
+    fetchOk("models/haarcascade_frontalface_default.xml").then((r) => r.text()),
+    fetchOk("models/emotion.onnx").then((r) => r.arrayBuffer()),
+  ]);
+  analyzer = new Analyzer(cascade, new Uint8Array(model));
+  if (settings) analyzer.configure(JSON.stringify(settings));
+  return performance.now() - started;
+}
+
+/** The RGBA pixels of a frame message: ImageData as is, a bitmap drawn. */
+function pixels(message) {
+  if (message.image) return message.image;
+  const bitmap = message.bitmap;
+  try {
+    if (!canvas) canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {
+      canvas.width = bitmap.width;
+      canvas.height = bitmap.height;
+    }
+    const ctx = canvas.getContext("2d", { willReadFrequently: true });
+    ctx.drawImage(bitmap, 0, 0);
+    return ctx.getImageData(0, 0, bitmap.width, bitmap.height);
+  } finally {
+    bitmap.close();
+  }
+}
+
+self.onmessage = async (event) => {
+  const message = event.data;
+  try {
+    if (message.type === "load") {
+      const loadMs = await load(message.settings);
+      self.postMessage({ type: "ready", loadMs });
+    } else if (message.type === "configure") {
+      if (analyzer && message.settings) analyzer.configure(JSON.stringify(message.settings));
+    } else if (message.type === "reset") {
+      if (analyzer) analyzer.reset();
+    } else if (message.type === "frame") {
+      if (!analyzer) throw new Error("the analyzer is not loaded");
+      const started = performance.now();
+      const image = pixels(message);
+      const frame = JSON.parse(analyzer.analyzeRgba(image.width, image.height, image.data, message.now));
+      self.postMessage({ type: "result", frame, analyzeMs: performance.now() - started });
+    }
+  } catch (error) {
+    const text = error && error.message ? error.message : String(error);
+    self.postMessage({ type: message.type === "load" ? "failed" : "error", message: text });
+  }
+};
