@@ -19,7 +19,7 @@
 //    WebAssembly (removed before the page's scripts run, as in a browser
 //    that has it turned off): the page says on-device analysis is not
 //    possible and falls back to sending frames. A page whose analyzer files
-//    cannot be loaded falls back the same way.
+//    cannot be loaded, or whose model is corrupt, falls back the same way.
 // 4. Server camera mode: starts `melodora serve --video clip.y4m` and opens
 //    the page in a browser with no camera at all; checks that the page
 //    switches to the server's stream, that the streamed frames carry the face
@@ -37,14 +37,15 @@
 // (default /usr/bin/chromium), E2E_OUT (default tests/e2e/out),
 // E2E_SCREENSHOT (also copy the screenshot there, e.g. docs/screenshot.png).
 
-import { spawn, execFileSync } from "node:child_process";
-import { rmSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync, openSync, writeSync, closeSync, copyFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { rmSync, mkdtempSync, mkdirSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import net from "node:net";
 import http from "node:http";
 import { chromium } from "playwright-core";
+import { pickFace, writeY4m } from "./clip.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "../..");
@@ -52,7 +53,8 @@ const bin = resolve(root, process.env.MELODORA_BIN || "target/debug/melodora");
 const browserPath = process.env.CHROMIUM || "/usr/bin/chromium";
 const out = resolve(root, process.env.E2E_OUT || "tests/e2e/out");
 const val = resolve(root, "../shared/datasets/fer2013/val");
-const WIDTH = 480, HEIGHT = 360, FPS = 10, SECONDS_PER_FACE = 6, FACE_SIDE = 240;
+const CLIP = { width: 480, height: 360, fps: 10, side: 240 };
+const SECONDS_PER_FACE = 6;
 
 function log(...args) { console.log("[e2e]", ...args); }
 
@@ -78,80 +80,6 @@ async function freePort() {
     const server = net.createServer();
     server.listen(0, "127.0.0.1", () => { const { port } = server.address(); server.close(() => resolvePort(port)); });
   });
-}
-
-// ---- clip ---------------------------------------------------------------
-
-/** Composes a FER face on a plain background in the browser; returns the
- *  frame as PNG bytes and as raw RGBA bytes. */
-async function composeFrame(page, jpegPath) {
-  const composed = await page.evaluate(async ({ image, width, height, side }) => {
-    const img = new Image();
-    img.src = image;
-    await img.decode();
-    const canvas = document.createElement("canvas");
-    canvas.width = width; canvas.height = height;
-    const ctx = canvas.getContext("2d");
-    ctx.fillStyle = "rgb(200,200,200)";
-    ctx.fillRect(0, 0, width, height);
-    ctx.imageSmoothingEnabled = true;
-    ctx.imageSmoothingQuality = "high";
-    ctx.drawImage(img, (width - side) / 2, (height - side) / 2, side, side);
-    const rgba = ctx.getImageData(0, 0, width, height).data;
-    let binary = "";
-    for (let i = 0; i < rgba.length; i += 0x8000) binary += String.fromCharCode.apply(null, rgba.subarray(i, i + 0x8000));
-    return { png: canvas.toDataURL("image/png").split(",")[1], rgba: btoa(binary) };
-  }, { image: dataUrl(jpegPath), width: WIDTH, height: HEIGHT, side: FACE_SIDE });
-  return { png: Buffer.from(composed.png, "base64"), rgba: Buffer.from(composed.rgba, "base64") };
-}
-
-function dataUrl(path) {
-  return "data:image/jpeg;base64," + readFileSync(path).toString("base64");
-}
-
-/** The first val face of `emotion` that melodora detects and classifies as such. */
-async function pickFace(page, emotion, work) {
-  const dir = join(val, emotion);
-  const files = readdirSync(dir).filter((f) => f.endsWith(".jpg")).sort().slice(0, 60);
-  for (const [i, file] of files.entries()) {
-    const frame = await composeFrame(page, join(dir, file));
-    const png = join(work, `${emotion}-${i}.png`);
-    writeFileSync(png, frame.png);
-    const faces = JSON.parse(execFileSync(bin, ["detect", "--json", png]).toString()).faces;
-    if (faces.length === 1 && faces[0].emotion === emotion && faces[0].confidence > 0.8) {
-      log(`${emotion}: ${file} (confidence ${faces[0].confidence.toFixed(2)})`);
-      return frame.rgba;
-    }
-  }
-  fail(`no ${emotion} face among the first ${files.length} that melodora sees as ${emotion}`);
-}
-
-/** Writes a 4:2:0 Y4M clip: each RGBA frame shown for `seconds`. */
-function writeY4m(path, frames, seconds) {
-  const fd = openSync(path, "w");
-  writeSync(fd, `YUV4MPEG2 W${WIDTH} H${HEIGHT} F${FPS}:1 Ip A1:1 C420jpeg\n`);
-  for (const rgba of frames) {
-    const y = Buffer.alloc(WIDTH * HEIGHT);
-    const u = Buffer.alloc((WIDTH / 2) * (HEIGHT / 2));
-    const v = Buffer.alloc((WIDTH / 2) * (HEIGHT / 2));
-    for (let row = 0; row < HEIGHT; row++) {
-      for (let col = 0; col < WIDTH; col++) {
-        const i = (row * WIDTH + col) * 4;
-        const [r, g, b] = [rgba[i], rgba[i + 1], rgba[i + 2]];
-        y[row * WIDTH + col] = Math.round(0.299 * r + 0.587 * g + 0.114 * b);
-        if (row % 2 === 0 && col % 2 === 0) {
-          const c = (row / 2) * (WIDTH / 2) + col / 2;
-          u[c] = Math.max(0, Math.min(255, Math.round(128 - 0.168736 * r - 0.331264 * g + 0.5 * b)));
-          v[c] = Math.max(0, Math.min(255, Math.round(128 + 0.5 * r - 0.418688 * g - 0.081312 * b)));
-        }
-      }
-    }
-    for (let n = 0; n < FPS * seconds; n++) {
-      writeSync(fd, "FRAME\n");
-      writeSync(fd, y); writeSync(fd, u); writeSync(fd, v);
-    }
-  }
-  closeSync(fd);
 }
 
 // ---- server -------------------------------------------------------------
@@ -366,6 +294,10 @@ async function serverAnalysisMode(clip, work) {
       (page) => page.route("**/static/wasm/**", (route) => route.abort()));
     await expectFallback(blocked, "is not possible");
     await blocked.context().close();
+    const corrupt = await openPage(browser, port, true, (page) => page.route("**/static/models/emotion.onnx",
+      (route) => route.fulfill({ status: 200, contentType: "application/octet-stream", body: "not a model" })));
+    await expectFallback(corrupt, "not an ONNX model");
+    await corrupt.context().close();
 
     let traffic;
     const page = await openPage(browser, port, true, async (page) => {
@@ -519,10 +451,10 @@ async function main() {
   try {
     const composer = await launchBrowser();
     const blank = await composer.newPage();
-    const happy = await pickFace(blank, "happy", work);
-    const sad = await pickFace(blank, "sad", work);
+    const happy = await pickFace(blank, { bin, val, emotion: "happy", work, clip: CLIP, log });
+    const sad = await pickFace(blank, { bin, val, emotion: "sad", work, clip: CLIP, log });
     await composer.close();
-    writeY4m(clip, [happy, sad], SECONDS_PER_FACE);
+    writeY4m(clip, [happy, sad], SECONDS_PER_FACE, CLIP);
     log(`clip: ${clip}`);
 
     await onDeviceMode(clip, work);

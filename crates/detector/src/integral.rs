@@ -159,8 +159,8 @@ fn split_rows<T: Copy + Default>(table: &mut [T], stride: usize, rows: usize) {
 
 impl Integrals {
     /// Whether the tilted table was computed (the cascade has tilted features).
-    /// Read by the x86-64 kernels only.
-    #[cfg(target_arch = "x86_64")]
+    /// Read by the x86-64 and wasm32 kernels only.
+    #[cfg(any(target_arch = "x86_64", target_arch = "wasm32"))]
     pub fn tilted_in_use(&self) -> bool {
         !self.tilted.is_empty()
     }

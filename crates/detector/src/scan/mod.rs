@@ -10,11 +10,14 @@
 //! Speed comes from evaluating stump stages on [`CHUNK`] horizontally
 //! adjacent windows at once: their table reads are contiguous, so the loops
 //! vectorise (compiled for AVX2 and AVX-512, chosen at run time through
-//! one [`Kernels`] table, `SCAN_ROWS`). Each
+//! one [`Kernels`] table, `SCAN_ROWS`; in WebAssembly a simd128 stage
+//! kernel, chosen at build time). Each
 //! lane does exactly the scalar arithmetic, so results are identical; chunks
 //! where few windows are still alive fall back to per-window evaluation.
 
 mod compile;
+#[cfg(target_arch = "wasm32")]
+mod wasm;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
@@ -124,7 +127,8 @@ type ScanRows =
 
 /// [`CompiledCascade::scan_rows`]'s variants: the same generic scanner
 /// compiled for each instruction set, the AVX-512 one also using the gather
-/// and dense-stage kernels of [`x86`].
+/// and dense-stage kernels of `x86`, the simd128 one the dense-stage kernel
+/// of `wasm`.
 #[cfg(target_arch = "x86_64")]
 const SCAN_ROWS: Kernels<ScanRows> = Kernels {
     portable: CompiledCascade::scan_rows_portable,
@@ -132,7 +136,14 @@ const SCAN_ROWS: Kernels<ScanRows> = Kernels {
     avx2: Some(x86::scan_rows_avx2),
     avx512: Some(x86::scan_rows_avx512),
 };
-#[cfg(not(target_arch = "x86_64"))]
+#[cfg(target_arch = "wasm32")]
+const SCAN_ROWS: Kernels<ScanRows> = Kernels {
+    portable: CompiledCascade::scan_rows_portable,
+    simd128: Some(wasm::scan_rows_simd128),
+    avx2: None,
+    avx512: None,
+};
+#[cfg(not(any(target_arch = "x86_64", target_arch = "wasm32")))]
 const SCAN_ROWS: Kernels<ScanRows> = Kernels::portable(CompiledCascade::scan_rows_portable);
 
 impl CompiledCascade {
@@ -157,7 +168,7 @@ impl CompiledCascade {
 
     /// Runs stage `si` on the single window at table offset `p`.
     #[inline(always)]
-    fn stage_passes<const GATHER: bool>(
+    fn stage_passes<const TUNED: bool>(
         &self,
         si: usize,
         t: &Integrals,
@@ -167,10 +178,11 @@ impl CompiledCascade {
         let stage = &self.stages[si];
         let mut acc = 0f64;
         #[cfg(target_arch = "x86_64")]
-        if GATHER {
+        if TUNED {
             if let Some(g) = &self.gather {
                 debug_assert!(p + self.max_offset < t.sum.len());
-                // SAFETY: GATHER is only set by the AVX-512 entry point, and
+                // SAFETY: TUNED is only set by the AVX-512 entry point on
+                // x86-64, and
                 // every offset read stays inside the tables (see below).
                 let acc = unsafe { g.stage_sum(si, t.sum.as_ptr().add(p), norm) };
                 return acc >= f64::from(stage.threshold);
@@ -257,7 +269,7 @@ impl CompiledCascade {
     }
 
     #[inline(always)]
-    fn scan_rows_generic<const GATHER: bool>(
+    fn scan_rows_generic<const TUNED: bool>(
         &self,
         t: &Integrals,
         rows: Range<usize>,
@@ -285,7 +297,7 @@ impl CompiledCascade {
         let first = hits.len();
         let mut y = rows.start;
         while y < rows.end {
-            self.scan_row::<GATHER>(t, y, positions, position_step, &mut row, hits);
+            self.scan_row::<TUNED>(t, y, positions, position_step, &mut row, hits);
             y += step;
         }
         for hit in &mut hits[first..] {
@@ -295,7 +307,7 @@ impl CompiledCascade {
 
     /// Evaluates one row of windows stage by stage.
     #[inline(always)]
-    fn scan_row<const GATHER: bool>(
+    fn scan_row<const TUNED: bool>(
         &self,
         t: &Integrals,
         y: usize,
@@ -312,13 +324,13 @@ impl CompiledCascade {
             let pass0 = match &self.weak {
                 // Flat windows are never evaluated: skip chunks of only those.
                 _ if flat == ALL_LANES => 0,
-                Weak::Stumps(stumps) => self.dense_stage::<GATHER>(0, stumps, t, p, &chunk.norm),
+                Weak::Stumps(stumps) => self.dense_stage::<TUNED>(0, stumps, t, p, &chunk.norm),
                 Weak::Trees { .. } => {
                     let mut m = 0;
                     for i in 0..CHUNK {
                         if flat & (1 << i) == 0
                             && c * CHUNK + i < columns
-                            && self.stage_passes::<GATHER>(0, t, p + i, chunk.norm[i])
+                            && self.stage_passes::<TUNED>(0, t, p + i, chunk.norm[i])
                         {
                             m |= 1 << i;
                         }
@@ -363,7 +375,7 @@ impl CompiledCascade {
                 let p = base + c * CHUNK;
                 chunk.alive = match &self.weak {
                     Weak::Stumps(stumps) if chunk.alive.count_ones() > SCALAR_CUTOFF => {
-                        chunk.alive & self.dense_stage::<GATHER>(si, stumps, t, p, &chunk.norm)
+                        chunk.alive & self.dense_stage::<TUNED>(si, stumps, t, p, &chunk.norm)
                     }
                     _ => {
                         let mut m = chunk.alive;
@@ -371,7 +383,7 @@ impl CompiledCascade {
                         while bits != 0 {
                             let i = bits.trailing_zeros() as usize;
                             bits &= bits - 1;
-                            if !self.stage_passes::<GATHER>(si, t, p + i, chunk.norm[i]) {
+                            if !self.stage_passes::<TUNED>(si, t, p + i, chunk.norm[i]) {
                                 m &= !(1 << i);
                             }
                         }
@@ -426,10 +438,11 @@ impl CompiledCascade {
     }
 
     /// Stage `si` on the `CHUNK` windows starting at table offset `p`, with
-    /// the hand-written AVX-512 kernel when available (`AVX512`, set only by
-    /// the AVX-512 entry point) and the stage's sum is order-independent.
+    /// the target's hand-written kernel when `TUNED` (set only by the
+    /// AVX-512 entry point on x86-64, where the stage's sum must also be
+    /// order-independent, and by the simd128 one on wasm32).
     #[inline(always)]
-    fn dense_stage<const AVX512: bool>(
+    fn dense_stage<const TUNED: bool>(
         &self,
         si: usize,
         stumps: &[Stump],
@@ -438,9 +451,9 @@ impl CompiledCascade {
         norm: &[f32; CHUNK],
     ) -> u32 {
         #[cfg(target_arch = "x86_64")]
-        if AVX512 && self.stages[si].exact && !t.tilted_in_use() {
+        if TUNED && self.stages[si].exact && !t.tilted_in_use() {
             let stage = &self.stages[si];
-            // SAFETY: AVX512 is only set by the AVX-512 entry point; chunk
+            // SAFETY: TUNED is only set by the AVX-512 entry point; chunk
             // reads stay inside the padded tables (see `CHUNK`).
             return unsafe {
                 debug_assert!(p + self.max_offset + CHUNK <= t.sum.len());
@@ -448,6 +461,25 @@ impl CompiledCascade {
                     &stumps[stage.start..stage.split],
                     &stumps[stage.split..stage.end],
                     t.sum.as_ptr().add(p),
+                    norm,
+                    stage.threshold,
+                )
+            };
+        }
+        #[cfg(target_arch = "wasm32")]
+        if TUNED {
+            let stage = &self.stages[si];
+            debug_assert!(p + self.max_offset + CHUNK <= t.sum.len());
+            debug_assert!(!t.tilted_in_use() || p + self.max_offset + CHUNK <= t.tilted.len());
+            // SAFETY: TUNED is only set by the simd128 entry point; chunk
+            // reads stay inside the padded tables (see `CHUNK`), and the
+            // tilted table is read only by tilted features, which exist
+            // only when it is in use.
+            return unsafe {
+                wasm::dense_stage_simd128(
+                    &stumps[stage.start..stage.end],
+                    t.sum.as_ptr().add(p),
+                    t.tilted.as_ptr().wrapping_add(p),
                     norm,
                     stage.threshold,
                 )

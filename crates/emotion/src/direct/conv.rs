@@ -278,26 +278,49 @@ mod simd128 {
     ) {
         let (kh, kw) = conv.kernel;
         let (sy, sx) = conv.stride;
-        let lanes_in = conv.input.lanes;
+        let (in_blocks, lanes_in) = (conv.input.blocks(), conv.input.lanes);
         let mut acc = [load(&conv.bias, ob * LANES); T];
         let (first, size) = conv.group_of(ob);
-        let mut w_at = first * conv.block_weights() + (ob - first) * LANES;
-        for ib in 0..conv.input.blocks() {
+        let w_start = first * conv.block_weights() + (ob - first) * LANES;
+        let taps = in_blocks * kh * kw * lanes_in;
+        // Every read below is checked here, once a tile: the largest input
+        // index (last block, row, tap and lane of the last pixel; the
+        // layout grows with each) and the last weight vector.
+        let last_input =
+            conv.input
+                .offset(in_blocks - 1, oy * sy + kh - 1 + conv.skip.0, conv.skip.1)
+                + ((ox0 + T - 1) * sx + kw - 1) * lanes_in
+                + lanes_in
+                - 1;
+        assert!(last_input < input.len());
+        assert!(w_start + (taps - 1) * size * LANES + LANES <= conv.weights.len());
+        let (input, weights) = (input.as_ptr(), conv.weights.as_ptr());
+        let mut w_at = w_start;
+        for ib in 0..in_blocks {
             for ky in 0..kh {
                 let row = conv
                     .input
                     .offset(ib, oy * sy + ky + conv.skip.0, conv.skip.1);
                 for kx in 0..kw {
                     for lane in 0..lanes_in {
-                        let w = load(&conv.weights, w_at);
-                        w_at += size * LANES;
-                        for (t, a) in acc.iter_mut().enumerate() {
-                            let x =
-                                f32x4_splat(input[row + ((ox0 + t) * sx + kx) * lanes_in + lane]);
-                            for (a, w) in a.iter_mut().zip(&w) {
-                                *a = f32x4_add(*a, f32x4_mul(x, *w));
+                        // SAFETY: w_at + LANES and every input index are at
+                        // most the bounds asserted above.
+                        unsafe {
+                            let w: [v128; QUADS] = std::array::from_fn(|q| {
+                                v128_load(weights.add(w_at + 4 * q).cast())
+                            });
+                            for (t, a) in acc.iter_mut().enumerate() {
+                                let x = v128_load32_splat(
+                                    input
+                                        .add(row + ((ox0 + t) * sx + kx) * lanes_in + lane)
+                                        .cast(),
+                                );
+                                for (a, w) in a.iter_mut().zip(&w) {
+                                    *a = f32x4_add(*a, f32x4_mul(x, *w));
+                                }
                             }
                         }
+                        w_at += size * LANES;
                     }
                 }
             }

@@ -1,0 +1,98 @@
+// One contender per page load (run.mjs opens a fresh context for each):
+// waits for the fake webcam, loads the contender, then analyses the
+// current camera frame in a tight loop for the given seconds and draws the
+// boxes, as an app would. Reports frames per second, frames with a face,
+// per-frame latency (frame taken -> boxes drawn) and the time from loading
+// to the first answer. The result lands in window.benchResult.
+
+const params = new URLSearchParams(location.search);
+const contender = params.get("contender");
+const seconds = Number(params.get("seconds") || 10);
+const video = document.getElementById("video");
+const overlay = document.getElementById("overlay");
+
+async function camera() {
+  video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
+  await new Promise((resolve) => {
+    const ready = () => (video.videoWidth && video.readyState >= 2 ? resolve() : setTimeout(ready, 20));
+    ready();
+  });
+  overlay.width = video.videoWidth;
+  overlay.height = video.videoHeight;
+}
+
+function draw(boxes) {
+  const ctx = overlay.getContext("2d");
+  ctx.clearRect(0, 0, overlay.width, overlay.height);
+  ctx.strokeStyle = "#0f0";
+  for (const b of boxes) ctx.strokeRect(b.x, b.y, b.w, b.h);
+}
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+/** Loops `step` (frame taken at t -> boxes) for `seconds`. */
+async function loop(step) {
+  const latencies = [];
+  let withFace = 0;
+  const started = performance.now();
+  while (performance.now() - started < seconds * 1000) {
+    const taken = performance.now();
+    const boxes = await step(taken);
+    draw(boxes);
+    latencies.push(performance.now() - taken);
+    if (boxes.length) withFace++;
+  }
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    frames: latencies.length,
+    fps: latencies.length / elapsed,
+    faceRate: withFace / latencies.length,
+    latencyP50: percentile(latencies, 0.5),
+    latencyP95: percentile(latencies, 0.95),
+  };
+}
+
+async function melodora(tracking) {
+  const loadStarted = performance.now();
+  const device = new window.MelodoraDevice.DeviceAnalyzer();
+  const loadMs = await device.load();
+  device.configure({
+    follow: "largest_face", half_life_ms: 250, dwell_ms: 700, min_confidence: 0.4, forget_after_ms: 3000,
+    full_scan_every: tracking ? 15 : null,
+  });
+  const first = await device.analyze(video, performance.now());
+  const firstMs = performance.now() - loadStarted;
+  const boxesOf = (frame) => frame.faces.map((f) => ({ x: f.x, y: f.y, w: f.w, h: f.h }));
+  const timing = await loop(async (taken) => boxesOf((await device.analyze(video, taken)).frame));
+  device.stop();
+  return { ...timing, loadMs, firstMs, firstBoxes: boxesOf(first.frame) };
+}
+
+async function faceApi(backend, inputSize) {
+  const loadStarted = performance.now();
+  const faceapi = await import("/face-api/dist/face-api.esm.js");
+  faceapi.tf.setWasmPaths("/tfjs-wasm/");
+  if (!(await faceapi.tf.setBackend(backend))) throw new Error(`no ${backend} backend`);
+  await faceapi.tf.ready();
+  await faceapi.nets.tinyFaceDetector.loadFromUri("/face-api/model");
+  await faceapi.nets.faceExpressionNet.loadFromUri("/face-api/model");
+  const options = new faceapi.TinyFaceDetectorOptions({ inputSize, scoreThreshold: 0.5 });
+  const detect = async () => (await faceapi.detectAllFaces(video, options).withFaceExpressions())
+    .map((r) => ({ x: r.detection.box.x, y: r.detection.box.y, w: r.detection.box.width, h: r.detection.box.height }));
+  await detect();
+  const firstMs = performance.now() - loadStarted;
+  const timing = await loop(detect);
+  return { ...timing, firstMs, backend: faceapi.tf.getBackend(), tfjs: faceapi.tf.version_core, faceApi: faceapi.version };
+}
+
+window.benchResult = (async () => {
+  await camera();
+  if (contender === "melodora-tracking") return melodora(true);
+  if (contender === "melodora-full") return melodora(false);
+  const match = /^face-api-(wasm|cpu)-(\d+)$/.exec(contender || "");
+  if (match) return faceApi(match[1], Number(match[2]));
+  throw new Error(`unknown contender ${contender}`);
+})().then((r) => ({ ok: true, ...r }), (e) => ({ ok: false, error: String(e && e.stack || e) }));
