@@ -348,7 +348,7 @@
     }, (error) => {
       // A frame the analyzer refused (or a camera hiccup): try the next one.
       inFlight = false;
-      console.warn("melodora: on-device analysis:", error.message);
+      if (!deviceFailed) console.warn("melodora: on-device analysis:", error.message);
       setTimeout(scheduleFrame, 100);
     });
   }

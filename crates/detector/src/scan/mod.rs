@@ -320,7 +320,7 @@ impl CompiledCascade {
         // Variance and stage 0 for every window of the row.
         for (c, chunk) in row.chunks.iter_mut().enumerate() {
             let p = base + c * CHUNK;
-            let flat = self.dense_variance(t, p, &mut chunk.norm);
+            let flat = self.dense_variance::<TUNED>(t, p, &mut chunk.norm);
             let pass0 = match &self.weak {
                 // Flat windows are never evaluated: skip chunks of only those.
                 _ if flat == ALL_LANES => 0,
@@ -409,8 +409,29 @@ impl CompiledCascade {
     /// Variance factors of the `CHUNK` windows starting at table offset `p`;
     /// returns the bit mask of flat (skipped) windows.
     #[inline(always)]
-    fn dense_variance(&self, t: &Integrals, p: usize, norm: &mut [f32; CHUNK]) -> u32 {
+    fn dense_variance<const TUNED: bool>(
+        &self,
+        t: &Integrals,
+        p: usize,
+        norm: &mut [f32; CHUNK],
+    ) -> u32 {
         let o = &self.norm_offsets;
+        #[cfg(target_arch = "wasm32")]
+        if TUNED {
+            let last = p + *o.iter().max().expect("four corners") as usize + CHUNK;
+            assert!(last <= t.sum.len() && last <= t.sqsum.len());
+            // SAFETY: TUNED is only set by the simd128 entry point; every
+            // read is below `last`, checked above.
+            return unsafe {
+                wasm::dense_variance_simd128(
+                    t.sum.as_ptr().add(p),
+                    t.sqsum.as_ptr().add(p),
+                    o,
+                    self.norm_area,
+                    norm,
+                )
+            };
+        }
         let s = |k: usize| -> &[i32; CHUNK] { chunk_of(&t.sum, p + o[k] as usize) };
         let q = |k: usize| -> &[u32; CHUNK] { chunk_of(&t.sqsum, p + o[k] as usize) };
         let (s0, s1, s2, s3) = (s(0), s(1), s(2), s(3));

@@ -49,6 +49,7 @@ pub(super) unsafe fn dense_stage_simd128(
         let f = &s.feature;
         let table = if f.tilted { tilted } else { sum };
         let o = &f.offsets;
+        let third = f.weights[2] != 0.0;
         let [w0, w1, w2] = f.weights.map(|w| f32x4_splat(w));
         let below_threshold = f32x4_splat(s.threshold);
         let (left, right) = (f64x2_splat(s.left), f64x2_splat(s.right));
@@ -62,10 +63,14 @@ pub(super) unsafe fn dense_stage_simd128(
                 );
                 f32x4_convert_i32x4(corners)
             };
-            let weighted = f32x4_add(
-                f32x4_add(f32x4_mul(w0, rect(0)), f32x4_mul(w1, rect(1))),
-                f32x4_mul(w2, rect(2)),
-            );
+            let two = f32x4_add(f32x4_mul(w0, rect(0)), f32x4_mul(w1, rect(1)));
+            // Without a third rectangle (weight 0), w2 r2 is a zero, and
+            // adding a zero changes no sum's comparison: skip it.
+            let weighted = if third {
+                f32x4_add(two, f32x4_mul(w2, rect(2)))
+            } else {
+                two
+            };
             let below = f32x4_lt(f32x4_mul(weighted, *norm), below_threshold);
             // Lanes 0-1 and 2-3 of the mask, widened to select f64 leaves.
             let (low, high) = (
@@ -82,4 +87,57 @@ pub(super) unsafe fn dense_stage_simd128(
         pass |= u32::from(i64x2_bitmask(f64x2_ge(*a, threshold))) << (2 * j);
     }
     pass
+}
+
+/// simd128 version of `dense_variance`: the variance factors of the `CHUNK`
+/// windows whose normalisation corners are at `sum.add(o)` and
+/// `sqsum.add(o)` for the four offsets `o`, with the portable arithmetic
+/// (wrapping integer sums, f64 variance, f32 factor); returns the bit mask
+/// of flat windows.
+///
+/// # Safety
+/// `sum.add(o + i)` and `sqsum.add(o + i)` must be readable for every
+/// offset `o` of `offsets` and `i < CHUNK`.
+#[target_feature(enable = "simd128")]
+#[inline]
+pub(super) unsafe fn dense_variance_simd128(
+    sum: *const i32,
+    sqsum: *const u32,
+    offsets: &[u32; 4],
+    area: f64,
+    norm: &mut [f32; CHUNK],
+) -> u32 {
+    let area2 = f64x2_splat(area);
+    let (zero, one, limit) = (f64x2_splat(0.0), f64x2_splat(1.0), f64x2_splat(1e-1));
+    let mut flat = 0u32;
+    for g in 0..CHUNK / 4 {
+        let corners = |table: *const i32| {
+            let at = |k: usize| v128_load(table.add(offsets[k] as usize + g * 4).cast());
+            i32x4_add(i32x4_sub(i32x4_sub(at(0), at(1)), at(2)), at(3))
+        };
+        let s = corners(sum);
+        let q = corners(sqsum.cast());
+        let mut factors = [0f32; 4];
+        for half in 0..2 {
+            let (s, q) = if half == 0 {
+                (f64x2_convert_low_i32x4(s), f64x2_convert_low_u32x4(q))
+            } else {
+                (
+                    f64x2_convert_low_i32x4(i32x4_shuffle::<2, 3, 2, 3>(s, s)),
+                    f64x2_convert_low_u32x4(i32x4_shuffle::<2, 3, 2, 3>(q, q)),
+                )
+            };
+            let nf = f64x2_sub(f64x2_mul(area2, q), f64x2_mul(s, s));
+            // (1 / sqrt(nf)) as f32, then back to f64 for the check.
+            let factor = f32x4_demote_f64x2_zero(f64x2_div(one, f64x2_sqrt(nf)));
+            v128_store64_lane::<0>(factor, factors.as_mut_ptr().add(2 * half).cast());
+            let good = v128_and(
+                f64x2_gt(nf, zero),
+                f64x2_lt(f64x2_mul(area2, f64x2_promote_low_f32x4(factor)), limit),
+            );
+            flat |= u32::from(!i64x2_bitmask(good) & 0b11) << (4 * g + 2 * half);
+        }
+        norm[4 * g..4 * g + 4].copy_from_slice(&factors);
+    }
+    flat
 }
