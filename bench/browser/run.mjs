@@ -6,11 +6,11 @@
 //   bash bench/browser/run.sh          (installs, builds, runs; see there)
 //
 // Each contender gets a fresh browser context (cold cache) and analyses the
-// current camera frame in a tight loop for SECONDS (the camera's 15 fps
+// current camera frame in a tight loop for SECONDS_EACH (the camera's 15 fps
 // does not cap the figure). Prints a table; writes bench/browser/out/results.json.
 //
 // Environment: MELODORA_BIN (default target/release/melodora), CHROMIUM
-// (default /usr/bin/chromium), SECONDS (default 10; face-api's cpu backend
+// (default /usr/bin/chromium), SECONDS_EACH (default 10; face-api's cpu backend
 // gets half), CONTENDERS (comma-separated subset).
 
 import { execFileSync } from "node:child_process";
@@ -26,7 +26,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "../..");
 const bin = resolve(root, process.env.MELODORA_BIN || "target/release/melodora");
 const browserPath = process.env.CHROMIUM || "/usr/bin/chromium";
-const seconds = Number(process.env.SECONDS_EACH || process.env.SECONDS || 10);
+const seconds = Number(process.env.SECONDS_EACH || 10);
 const CLIP = { width: 640, height: 480, fps: 15, side: 240 };
 const ALL = ["melodora-tracking", "melodora-full", "face-api-wasm-416", "face-api-wasm-320", "face-api-cpu-416"];
 const contenders = process.env.CONTENDERS ? process.env.CONTENDERS.split(",") : ALL;
