@@ -39,6 +39,9 @@ wasm_crates=(-p melodora-core -p melodora-detector -p melodora-emotion -p melodo
 RUSTFLAGS="-C target-feature=+simd128" \
     cargo clippy --target wasm32-unknown-unknown "${wasm_crates[@]}" --no-default-features --locked -- -D warnings
 cargo build --target wasm32-unknown-unknown "${wasm_crates[@]}" --no-default-features --locked
+# The music crate without SQLite and the Spotify client: importers, the
+# catalog file and the recommender, as a static site's browser will run them.
+cargo clippy --target wasm32-unknown-unknown -p melodora-music --no-default-features --locked -- -D warnings
 cargo test -p melodora-emotion --no-default-features --lib --locked
 
 echo "== the browser's analyzer: web/wasm is what the source builds, and finds OpenCV's boxes (Node)"

@@ -82,6 +82,7 @@ pub enum Error {
         known: i64,
     },
     /// SQLite's own message is enough; its error chain only repeats it.
+    #[cfg(feature = "store")]
     #[error("catalog store: {0}")]
     Store(rusqlite::Error),
     /// The Spotify Web API refused or failed; what it said.
@@ -122,6 +123,7 @@ fn first_problem(problems: &[RowProblem]) -> String {
 /// Result with the crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+#[cfg(feature = "store")]
 impl From<rusqlite::Error> for Error {
     fn from(err: rusqlite::Error) -> Self {
         Error::Store(err)

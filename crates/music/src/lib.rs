@@ -7,24 +7,39 @@
 //!   and starts from an embedded default catalog.
 //! * [`Recommender`] turns an emotion into a list of songs, placing songs
 //!   on the circumplex of affect ([`circumplex`]).
+//! * [`CatalogFile`] is the catalog as one JSON document, which a static
+//!   site's browser recommends from ([`FileCatalog`]) without SQLite.
+//!
+//! Features: `store` (default: SQLite through rusqlite, the embedded
+//! default catalog, export) and `spotify` (default: the Web API client).
+//! Without them the crate is the importers, the catalog file and the
+//! recommender, and builds for WebAssembly.
 //!
 //! This crate knows nothing of vision or HTTP servers.
 
+mod catalog_file;
 pub mod circumplex;
 mod error;
+#[cfg(feature = "store")]
 mod export;
+mod feedback;
 pub mod import;
 pub mod recommend;
 mod song;
+#[cfg(feature = "spotify")]
 pub mod spotify;
+#[cfg(feature = "store")]
 mod store;
 
+pub use catalog_file::{CatalogFile, CatalogFileError, FileCatalog, CATALOG_FILE_FORMAT};
 pub use error::{Error, Result};
+#[cfg(feature = "store")]
 pub use export::{export_original_format, ExportedFile};
+pub use feedback::{check_profile_name, Verdict, MAX_PROFILE_CHARS};
 pub use recommend::{Mode, Recommendation, Recommender, Request, Session, DEFAULT_LIMIT};
 pub use song::{search_link, AudioFeatures, InvalidSpotifyId, Song, SpotifyId, Track};
+#[cfg(feature = "store")]
 pub use store::{
-    build_default_catalog, check_profile_name, default_data_dir, CatalogOrigin, CatalogStats,
-    EmotionCount, ImportOptions, ImportSummary, Store, Verdict, DEFAULT_CATALOG_CSV,
-    MAX_PROFILE_CHARS, STORE_FILE,
+    build_default_catalog, default_data_dir, CatalogOrigin, CatalogStats, EmotionCount,
+    ImportOptions, ImportSummary, Store, DEFAULT_CATALOG_CSV, STORE_FILE,
 };

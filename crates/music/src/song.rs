@@ -7,7 +7,7 @@ use std::fmt;
 
 use melodora_core::Emotion;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::circumplex::MoodPoint;
 
@@ -20,9 +20,28 @@ pub const MAX_LINK_CHARS: usize = 2048;
 
 /// A Spotify track id: 22 base-62 characters.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct SpotifyId(String);
+
+impl From<SpotifyId> for String {
+    fn from(id: SpotifyId) -> String {
+        id.0
+    }
+}
+
+impl TryFrom<String> for SpotifyId {
+    type Error = InvalidSpotifyId;
+
+    /// Only a bare id: a catalog file holds ids as the store writes them.
+    fn try_from(text: String) -> Result<Self, InvalidSpotifyId> {
+        if is_base62_id(&text) {
+            Ok(SpotifyId(text))
+        } else {
+            Err(InvalidSpotifyId(text))
+        }
+    }
+}
 
 /// Why a piece of text is not a Spotify track id or track link.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -109,7 +128,7 @@ const SEARCH_PREFIX: &str = "https://open.spotify.com/search/";
 
 /// Spotify audio features that place a song on the circumplex of affect.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct AudioFeatures {
     /// Musical positiveness, 0 (sad, angry) to 1 (happy, cheerful).
     pub valence: f32,
@@ -129,7 +148,7 @@ impl AudioFeatures {
 
 /// A song's metadata, as read from a catalog file or the Spotify API.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Track {
     /// Song title.
     pub title: String,
@@ -184,7 +203,7 @@ impl Track {
 /// A song in the store: its metadata, the emotions it is filed under and
 /// the store's id for it (used by feedback and sessions).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Song {
     /// The store's id.
     pub id: i64,
@@ -248,6 +267,22 @@ pub enum LinkValue {
     Derived,
     /// Any other http(s) link.
     Other(String),
+}
+
+/// Normalised identity of a song: case-folded artist and title with runs of
+/// white space collapsed, so "Adele / Hello " and "adele / hello" are one.
+#[cfg(feature = "store")]
+pub(crate) fn song_key(artist: &str, title: &str) -> String {
+    format!("{}\u{1f}{}", fold_name(artist), fold_name(title))
+}
+
+/// A name case-folded with runs of white space collapsed, for comparing
+/// artists and titles as people read them.
+pub(crate) fn fold_name(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 #[cfg(test)]

@@ -21,8 +21,29 @@ use super::id_hasher::IdHasher;
 use melodora_core::Emotion;
 
 use crate::circumplex::{center, nearest_emotion, MoodPoint};
-use crate::error::Result;
-use crate::store::{fold_name, IndexRows, IndexSong, Store};
+use crate::song::fold_name;
+
+/// What the recommender's index needs of one song.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexSong<'a> {
+    /// The catalog's id of the song.
+    pub id: i64,
+    /// Its artist, as written (the index folds case and spaces).
+    pub artist: &'a str,
+    /// Its valence/energy point, when it has audio features.
+    pub point: Option<MoodPoint>,
+    /// Spotify popularity, 0 to 100 (0 when unknown).
+    pub popularity: u8,
+}
+
+/// Where the index reads a catalog from: the store, or a catalog file in
+/// the browser. Songs come in id order, then the filings.
+pub trait IndexRows {
+    /// One song.
+    fn song(&mut self, song: IndexSong<'_>);
+    /// `song_id` is filed under `emotion` at position `rank` of its list.
+    fn filing(&mut self, song_id: i64, emotion: Emotion, rank: u32);
+}
 
 /// Cells per side of the grid.
 pub(super) const GRID: usize = 64;
@@ -76,10 +97,13 @@ pub struct CatalogIndex {
 }
 
 impl CatalogIndex {
-    /// Reads the whole catalog from the store.
-    pub fn load(store: &Store) -> Result<CatalogIndex> {
+    /// Builds the index from the rows `feed` streams into it (see
+    /// [`IndexRows`]); `feed`'s error is passed on.
+    pub fn build<E>(
+        feed: impl FnOnce(&mut dyn IndexRows) -> Result<(), E>,
+    ) -> Result<CatalogIndex, E> {
         let mut builder = Builder::default();
-        store.index_rows(&mut builder)?;
+        feed(&mut builder)?;
         Ok(builder.finish())
     }
 

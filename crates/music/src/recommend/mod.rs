@@ -32,14 +32,13 @@ use std::sync::{Arc, Mutex};
 use melodora_core::Emotion;
 use serde::{Deserialize, Serialize};
 
-pub use index::CatalogIndex;
+pub use index::{CatalogIndex, IndexRows, IndexSong};
 use preferences::Adjustments;
 use search::{Filter, Search};
 
 use crate::circumplex::{center, uplift_target, MoodPoint};
-use crate::error::Result;
+use crate::feedback::Verdict;
 use crate::song::Song;
-use crate::store::{Store, Verdict};
 
 /// How a list relates to the listener's mood.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -147,12 +146,13 @@ type AdjustmentCache = HashMap<Feedback, Arc<Adjustments>>;
 const ADJUSTMENT_CACHE: usize = 64;
 
 impl Recommender {
-    /// Indexes the store's catalog.
-    pub fn load(store: &Store) -> Result<Recommender> {
-        Ok(Recommender {
-            index: CatalogIndex::load(store)?,
+    /// A recommender over `index` (see `Recommender::load` for the
+    /// store's catalog, [`crate::CatalogFile`] for a catalog file's).
+    pub fn new(index: CatalogIndex) -> Recommender {
+        Recommender {
+            index,
             adjustments: Mutex::new(HashMap::new()),
-        })
+        }
     }
 
     /// The adjustments for a profile's feedback, cached.
@@ -174,34 +174,6 @@ impl Recommender {
     /// The index, for statistics.
     pub fn index(&self) -> &CatalogIndex {
         &self.index
-    }
-
-    /// A list for `request`, reading the profile's feedback from the store
-    /// and the songs' details back from it; the session remembers the list.
-    pub fn recommend(
-        &self,
-        store: &Store,
-        request: &Request,
-        session: &mut Session,
-    ) -> Result<Vec<Recommendation>> {
-        let feedback = store.feedback(&session.profile)?;
-        let picks = self.pick(request, session, &feedback);
-        let ids: Vec<i64> = picks.iter().map(|p| p.song_id).collect();
-        // Matched by id, not position: a song the store no longer has (the
-        // index is older than an import) is left out without shifting the
-        // scores of the others.
-        let mut songs: HashMap<i64, Song> =
-            store.songs(&ids)?.into_iter().map(|s| (s.id, s)).collect();
-        Ok(picks
-            .into_iter()
-            .filter_map(|pick| {
-                Some(Recommendation {
-                    song: songs.remove(&pick.song_id)?,
-                    score: pick.score,
-                    target: pick.target,
-                })
-            })
-            .collect())
     }
 
     /// The song ids for `request`, given the profile's `feedback`; the session
@@ -310,4 +282,23 @@ fn in_pool(index: &CatalogIndex, request: &Request, id: i64) -> bool {
 /// At most 2 songs per artist in 15, scaled to the list length.
 fn artist_cap(limit: usize) -> u32 {
     ((2 * limit).div_ceil(DEFAULT_LIMIT)).max(1) as u32
+}
+
+/// The recommendations for `picks`, with each song's details from `song`
+/// (matched by id, not position: a song the source no longer has, e.g. an
+/// index older than an import, is left out without shifting the others).
+pub fn attach_songs(
+    picks: Vec<Pick>,
+    mut song: impl FnMut(i64) -> Option<Song>,
+) -> Vec<Recommendation> {
+    picks
+        .into_iter()
+        .filter_map(|pick| {
+            Some(Recommendation {
+                song: song(pick.song_id)?,
+                score: pick.score,
+                target: pick.target,
+            })
+        })
+        .collect()
 }

@@ -13,7 +13,7 @@ use std::hash::BuildHasherDefault;
 use super::id_hasher::IdHasher;
 use super::index::CatalogIndex;
 use super::neighbours::{nearest_songs, SongSet};
-use crate::store::Verdict;
+use crate::feedback::Verdict;
 
 /// Raise of a liked song.
 pub const LIKE_SONG: f32 = 0.30;

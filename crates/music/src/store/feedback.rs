@@ -1,62 +1,20 @@
 //! Likes, skips and the songs a named session has seen.
 
 use std::collections::HashSet;
-use std::str::FromStr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, TransactionBehavior};
-use serde::{Deserialize, Serialize};
 
 use super::Store;
 use crate::error::{Error, Result};
+use crate::feedback::{check_profile_name, Verdict};
 
-/// A listener's verdict on a song.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// The listener liked the song: it ranks higher for them.
-    Like,
-    /// The listener skipped the song: it ranks lower for them.
-    Skip,
-}
-
-impl Verdict {
-    fn as_sql(self) -> i64 {
-        match self {
-            Verdict::Like => 1,
-            Verdict::Skip => -1,
-        }
+/// A verdict as the store keeps it.
+fn verdict_to_sql(verdict: Verdict) -> i64 {
+    match verdict {
+        Verdict::Like => 1,
+        Verdict::Skip => -1,
     }
-}
-
-impl FromStr for Verdict {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "like" => Ok(Verdict::Like),
-            "skip" => Ok(Verdict::Skip),
-            _ => Err(format!("unknown verdict {s:?}; expected like or skip")),
-        }
-    }
-}
-
-/// Longest profile name, in characters: profiles name people, and each
-/// stored verdict repeats its profile's name.
-pub const MAX_PROFILE_CHARS: usize = 64;
-
-/// Checks a profile name: 1 to [`MAX_PROFILE_CHARS`] characters, none of
-/// them control characters. The CLI, the HTTP API and the store all apply
-/// it, so a profile made in one can be used in the others.
-pub fn check_profile_name(name: &str) -> Result<()> {
-    let length = name.chars().count();
-    if length == 0 || length > MAX_PROFILE_CHARS || name.chars().any(char::is_control) {
-        return Err(Error::BadProfileName {
-            max_chars: MAX_PROFILE_CHARS,
-        });
-    }
-    Ok(())
 }
 
 impl Store {
@@ -70,7 +28,7 @@ impl Store {
         self.conn.execute(
             "INSERT INTO feedback(profile, song_id, verdict, at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(profile, song_id) DO UPDATE SET verdict = excluded.verdict, at = excluded.at",
-            params![profile, song_id, verdict.as_sql(), now],
+            params![profile, song_id, verdict_to_sql(verdict), now],
         )?;
         Ok(())
     }

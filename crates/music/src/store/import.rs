@@ -8,11 +8,12 @@ use rusqlite::{
 };
 use serde::Serialize;
 
-use super::{song_key, CatalogOrigin, Store, DEFAULT_CATALOG_CSV};
+use super::{CatalogOrigin, Store, DEFAULT_CATALOG_CSV};
 use crate::error::{Error, Result};
 use crate::import::{
     read_catalog, read_catalog_file, CatalogFile, FileCounts, ImportedTrack, RowProblem,
 };
+use crate::song::song_key;
 
 /// How an import treats what is already in the store.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -9,6 +9,7 @@ mod default_catalog;
 mod feedback;
 mod import;
 mod queries;
+mod recommend;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -17,9 +18,8 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension};
 
 pub use default_catalog::{build_default_catalog, DEFAULT_CATALOG_CSV};
-pub use feedback::{check_profile_name, Verdict, MAX_PROFILE_CHARS};
 pub use import::{ImportOptions, ImportSummary};
-pub use queries::{CatalogStats, EmotionCount, IndexRows, IndexSong};
+pub use queries::{CatalogStats, EmotionCount};
 
 use crate::error::{Error, Result};
 
@@ -140,19 +140,4 @@ impl Store {
             .query_row("SELECT COUNT(*) FROM songs", [], |row| row.get::<_, i64>(0))?
             as u64)
     }
-}
-
-/// Normalised identity of a song: case-folded artist and title with runs of
-/// white space collapsed, so "Adele / Hello " and "adele / hello" are one.
-pub(crate) fn song_key(artist: &str, title: &str) -> String {
-    format!("{}\u{1f}{}", fold_name(artist), fold_name(title))
-}
-
-/// A name case-folded with runs of white space collapsed, for comparing
-/// artists and titles as people read them.
-pub(crate) fn fold_name(text: &str) -> String {
-    text.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
 }

@@ -8,8 +8,10 @@ use rusqlite::Row;
 use serde::Serialize;
 
 use super::{CatalogOrigin, Store};
+use crate::catalog_file::CatalogFile;
 use crate::circumplex::{center, nearest_emotion, MoodPoint};
 use crate::error::Result;
+use crate::recommend::{IndexRows, IndexSong};
 use crate::song::{AudioFeatures, Song, SpotifyId, Track};
 
 const SONG_COLUMNS: &str =
@@ -41,22 +43,6 @@ pub struct CatalogStats {
     pub imports: u64,
     /// Songs per emotion, in [`Emotion::ALL`] order.
     pub emotions: Vec<EmotionCount>,
-}
-
-/// What the recommender's index needs of one song.
-#[derive(Debug, Clone, PartialEq)]
-pub struct IndexSong<'a> {
-    pub id: i64,
-    pub artist: &'a str,
-    pub point: Option<MoodPoint>,
-    pub popularity: u8,
-}
-
-/// Rows for building the recommender's index, streamed by
-/// [`Store::index_rows`].
-pub trait IndexRows {
-    fn song(&mut self, song: IndexSong<'_>);
-    fn filing(&mut self, song_id: i64, emotion: Emotion, rank: u32);
 }
 
 impl Store {
@@ -164,6 +150,59 @@ impl Store {
         })
     }
 
+    /// The whole catalog as a [`CatalogFile`]: every song, and the filings
+    /// in the order [`Store::index_rows`] streams them, so the file's index
+    /// is this store's.
+    pub fn catalog_file(&self) -> Result<CatalogFile> {
+        let mut statement = self
+            .conn
+            .prepare(&format!("SELECT {SONG_COLUMNS} FROM songs ORDER BY id"))?;
+        let mut rows = statement.query([])?;
+        let mut songs = Vec::new();
+        while let Some(row) = rows.next()? {
+            let track = track_from_row(row)?;
+            songs.push(Song {
+                id: row.get(0)?,
+                link: track.link(),
+                track,
+                emotions: Vec::new(),
+            });
+        }
+        let mut filings = Vec::new();
+        self.each_filing(|song_id, emotion, rank| filings.push((song_id, emotion, rank)))?;
+        let position: HashMap<i64, usize> =
+            songs.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
+        for &(song_id, emotion, _) in &filings {
+            if let Some(&i) = position.get(&song_id) {
+                songs[i].emotions.push(emotion);
+            }
+        }
+        for song in &mut songs {
+            song.emotions.sort();
+            song.emotions.dedup();
+        }
+        Ok(CatalogFile::new(songs, filings))
+    }
+
+    /// Every filing the build knows the emotion of, in table order.
+    fn each_filing(&self, mut each: impl FnMut(i64, Emotion, u32)) -> Result<()> {
+        let mut filings = self
+            .conn
+            .prepare("SELECT song_id, emotion, rank FROM filings")?;
+        let mut rows = filings.query([])?;
+        while let Some(row) = rows.next()? {
+            if let Ok(emotion) = row
+                .get_ref(1)?
+                .as_str()
+                .map_err(rusqlite::Error::from)?
+                .parse::<Emotion>()
+            {
+                each(row.get(0)?, emotion, row.get::<_, i64>(2)?.max(0) as u32);
+            }
+        }
+        Ok(())
+    }
+
     /// Streams every song and filing to `sink`, for the recommender's index.
     pub fn index_rows(&self, sink: &mut dyn IndexRows) -> Result<()> {
         let mut songs = self
@@ -183,21 +222,7 @@ impl Store {
                 popularity: row.get::<_, Option<i64>>(4)?.unwrap_or(0).clamp(0, 100) as u8,
             });
         }
-        let mut filings = self
-            .conn
-            .prepare("SELECT song_id, emotion, rank FROM filings")?;
-        let mut rows = filings.query([])?;
-        while let Some(row) = rows.next()? {
-            if let Ok(emotion) = row
-                .get_ref(1)?
-                .as_str()
-                .map_err(rusqlite::Error::from)?
-                .parse::<Emotion>()
-            {
-                sink.filing(row.get(0)?, emotion, row.get::<_, i64>(2)?.max(0) as u32);
-            }
-        }
-        Ok(())
+        self.each_filing(|song_id, emotion, rank| sink.filing(song_id, emotion, rank))
     }
 }
 
