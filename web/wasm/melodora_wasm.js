@@ -109,6 +109,130 @@ export class Analyzer {
     }
 }
 if (Symbol.dispose) Analyzer.prototype[Symbol.dispose] = Analyzer.prototype.free;
+
+/**
+ * The recommender and one listening session.
+ */
+export class Playlists {
+    __destroy_into_raw() {
+        const ptr = this.__wbg_ptr;
+        this.__wbg_ptr = 0;
+        PlaylistsFinalization.unregister(this);
+        return ptr;
+    }
+    free() {
+        const ptr = this.__destroy_into_raw();
+        wasm.__wbg_playlists_free(ptr, 0);
+    }
+    /**
+     * Loads a catalog file (JSON text, as `melodora site` writes it) and
+     * starts a session whose tie-breaking follows `seed`.
+     * @param {string} catalog_json
+     * @param {number} seed
+     */
+    constructor(catalog_json, seed) {
+        const val2 = +seed;
+        const ptr0 = passStringToWasm0(catalog_json, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        const len0 = WASM_VECTOR_LEN;
+        const ret = wasm.playlists_new(ptr0, len0, val2);
+        if (ret[2]) {
+            throw takeFromExternrefTable0(ret[1]);
+        }
+        this.__wbg_ptr = ret[0];
+        PlaylistsFinalization.register(this, this.__wbg_ptr, this);
+        return this;
+    }
+    /**
+     * A list for `emotion` (a FER name or the original's) in `mode`
+     * (`match` or `uplift`), at most `limit` songs, following `feedback`
+     * (JSON: `[[song_id, "like" | "skip"], ...]`); as JSON, the
+     * recommendations the server's `songs` message carries.
+     * @param {string} emotion
+     * @param {string} mode
+     * @param {number} limit
+     * @param {string} feedback_json
+     * @returns {string}
+     */
+    recommend(emotion, mode, limit, feedback_json) {
+        let deferred6_0;
+        let deferred6_1;
+        try {
+            const val4 = +limit;
+            let ptr0, len0, ptr1, len1, ptr2, len2;
+            try {
+                ptr0 = passStringToWasm0(emotion, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+                len0 = WASM_VECTOR_LEN;
+                ptr1 = passStringToWasm0(mode, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+                len1 = WASM_VECTOR_LEN;
+                ptr2 = passStringToWasm0(feedback_json, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+                len2 = WASM_VECTOR_LEN;
+            } catch (e) {
+                if (ptr2) { wasm.__wbindgen_free(ptr2, len2 * 1, 1); }
+                if (ptr1) { wasm.__wbindgen_free(ptr1, len1 * 1, 1); }
+                if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
+                throw e;
+            }
+            const ret = wasm.playlists_recommend(this.__wbg_ptr, ptr0, len0, ptr1, len1, val4, ptr2, len2);
+            var ptr5 = ret[0];
+            var len5 = ret[1];
+            if (ret[3]) {
+                ptr5 = 0; len5 = 0;
+                throw takeFromExternrefTable0(ret[2]);
+            }
+            deferred6_0 = ptr5;
+            deferred6_1 = len5;
+            return getStringFromWasm0(ptr5, len5);
+        } finally {
+            wasm.__wbindgen_free(deferred6_0, deferred6_1, 1);
+        }
+    }
+    /**
+     * Continues a session the page kept ([`Playlists::session_json`]).
+     * @param {string} json
+     */
+    restoreSession(json) {
+        const ptr0 = passStringToWasm0(json, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        const len0 = WASM_VECTOR_LEN;
+        const ret = wasm.playlists_restoreSession(this.__wbg_ptr, ptr0, len0);
+        if (ret[1]) {
+            throw takeFromExternrefTable0(ret[0]);
+        }
+    }
+    /**
+     * The session as JSON ([`SessionState`]), for the page to keep.
+     * @returns {string}
+     */
+    sessionJson() {
+        let deferred1_0;
+        let deferred1_1;
+        try {
+            const ret = wasm.playlists_sessionJson(this.__wbg_ptr);
+            deferred1_0 = ret[0];
+            deferred1_1 = ret[1];
+            return getStringFromWasm0(ret[0], ret[1]);
+        } finally {
+            wasm.__wbindgen_free(deferred1_0, deferred1_1, 1);
+        }
+    }
+    /**
+     * Songs in the catalog.
+     * @returns {number}
+     */
+    songCount() {
+        const ret = wasm.playlists_songCount(this.__wbg_ptr);
+        return ret >>> 0;
+    }
+}
+if (Symbol.dispose) Playlists.prototype[Symbol.dispose] = Playlists.prototype.free;
+
+/**
+ * The server's default list length, for the page.
+ * @returns {number}
+ */
+export function defaultLimit() {
+    const ret = wasm.defaultLimit();
+    return ret >>> 0;
+}
 function __wbg_get_imports() {
     const import0 = {
         __proto__: null,
@@ -137,6 +261,9 @@ function __wbg_get_imports() {
 const AnalyzerFinalization = (typeof FinalizationRegistry === 'undefined')
     ? { register: () => {}, unregister: () => {} }
     : new FinalizationRegistry(ptr => wasm.__wbg_analyzer_free(ptr, 1));
+const PlaylistsFinalization = (typeof FinalizationRegistry === 'undefined')
+    ? { register: () => {}, unregister: () => {} }
+    : new FinalizationRegistry(ptr => wasm.__wbg_playlists_free(ptr, 1));
 
 function getStringFromWasm0(ptr, len) {
     ptr = ptr >>> 0;
