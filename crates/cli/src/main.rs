@@ -1,6 +1,7 @@
 //! `melodora`: the command-line entry point. Thin: parses arguments, calls
 //! the library crates, prints results.
 
+mod analysis_args;
 mod commands;
 mod detector_args;
 mod emotion_args;
@@ -22,6 +23,9 @@ struct Cli {
 enum Command {
     /// Run the web app: webcam in the browser, live mood, live playlist.
     Serve(commands::serve::ServeArgs),
+    /// Write the app as a static site (no server needed): page, analyzer,
+    /// model and the catalog, for any static HTTPS host.
+    Site(commands::site::SiteArgs),
     /// Detect faces in images (Haar cascade, OpenCV-compatible).
     Detect(commands::detect::DetectArgs),
     /// Time face detection on images (median of repeated runs, decode excluded).
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Serve(args) => commands::serve::run(args),
+        Command::Site(args) => commands::site::run(args),
         Command::Detect(args) => commands::detect::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Eval(args) => commands::eval::run(args),

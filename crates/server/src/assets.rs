@@ -13,8 +13,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use melodora_vision::{DEFAULT_CASCADE_XML, DEFAULT_MODEL_ONNX};
 
-/// (URL path, content type, bytes) of every embedded file.
-const FILES: &[(&str, &str, &[u8])] = &[
+/// (URL path, content type, bytes) of every embedded file; `index.html`
+/// is served at `/`, the others under `/static/`.
+pub(crate) const FILES: &[(&str, &str, &[u8])] = &[
     (
         "index.html",
         "text/html; charset=utf-8",

@@ -8,6 +8,9 @@
 //! * `/video_feed`: in server camera mode, the annotated frames as MJPEG
 //!   (see `capture`).
 //!
+//! [`site`] writes the same page, with the catalog for the browser's own
+//! recommender, as a static site that needs no server.
+//!
 //! Every request passes `access::guard` first: it must be sent to one of
 //! the server's own names (no DNS rebinding) and, except for the page
 //! itself, come from the server's own pages or an allowed origin (no
@@ -33,6 +36,7 @@ mod connections;
 mod engine;
 mod feed;
 mod openapi;
+pub mod site;
 mod viewer;
 mod ws;
 

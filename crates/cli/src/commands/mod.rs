@@ -7,3 +7,4 @@ pub mod eval;
 pub mod feedback;
 pub mod recommend;
 pub mod serve;
+pub mod site;

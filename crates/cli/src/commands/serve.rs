@@ -11,12 +11,11 @@ use clap::Args;
 use melodora_server::ConnectionLimits;
 use melodora_server::{AccessOptions, AllowedOrigin, PublicHost};
 use melodora_server::{
-    AppOptions, AppState, Follow, LoopingVideo, Music, ServerCamera, Vision, MAX_FILE_FPS,
-    MIN_FILE_FPS,
+    AppOptions, AppState, LoopingVideo, Music, ServerCamera, Vision, MAX_FILE_FPS, MIN_FILE_FPS,
 };
 use melodora_vision::tracking::TrackingConfig;
-use melodora_vision::StabilityConfig;
 
+use crate::analysis_args::AnalysisArgs;
 use crate::detector_args::DetectorArgs;
 use crate::emotion_args::EmotionArgs;
 use crate::store_args::StoreArgs;
@@ -27,18 +26,8 @@ pub struct ServeArgs {
     /// 0.0.0.0:8000 to let other machines in (frames then cross the network).
     #[arg(long, default_value = "127.0.0.1:8000")]
     pub addr: SocketAddr,
-    /// Follow the mood most faces share instead of the largest face.
-    #[arg(long)]
-    pub group: bool,
-    /// Milliseconds a new emotion must lead before the mood (and playlist) changes.
-    #[arg(long, default_value_t = 700, value_name = "MS")]
-    pub dwell_ms: u64,
-    /// Half-life of the probability smoothing, in milliseconds.
-    #[arg(long, default_value_t = 250, value_name = "MS")]
-    pub half_life_ms: u64,
-    /// Smoothed probability an emotion needs to become the mood.
-    #[arg(long, default_value_t = 0.40, value_name = "P")]
-    pub min_confidence: f32,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
     /// Server camera mode: analyse this video file (Y4M or Motion JPEG),
     /// looping, and stream it annotated at /video_feed instead of using the
     /// browsers' webcams.
@@ -52,14 +41,6 @@ pub struct ServeArgs {
     /// the file declares if in that range; 15 for MJPEG, which declares none).
     #[arg(long, value_name = "FPS", requires = "video")]
     pub fps: Option<f64>,
-    /// Scan every frame whole instead of tracking faces between full scans.
-    #[arg(long)]
-    pub no_tracking: bool,
-    /// When tracking, scan the whole frame at least every this many frames
-    /// (new faces are found within that many frames).
-    #[arg(long, value_name = "FRAMES", default_value_t = TrackingConfig::default().full_scan_interval,
-          value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub full_scan_every: u32,
     /// Longest a frame waits for a free core before it is dropped (its
     /// client then sends a fresh one): keeps latency bounded under load.
     #[arg(long, value_name = "MS", default_value_t = 60,
@@ -100,10 +81,7 @@ pub struct ServeArgs {
 
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
     let started = Instant::now();
-    anyhow::ensure!(
-        (0.0..=1.0).contains(&args.min_confidence),
-        "--min-confidence must be from 0 to 1"
-    );
+    let stability = args.analysis.stability()?;
     let vision = Vision::new(
         args.detector.detector()?,
         args.detector.params()?,
@@ -117,10 +95,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         );
     }
     let vision = Arc::new(vision);
-    let tracking = (!args.no_tracking).then_some(TrackingConfig {
-        full_scan_interval: args.full_scan_every,
-        ..TrackingConfig::default()
-    });
+    let tracking = args.analysis.tracking();
     let camera = server_camera(&args, &vision, tracking)?;
     if let Some(camera) = &camera {
         tracing::info!(source = camera.description(), "server camera mode");
@@ -128,17 +103,8 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     let store = args.store.open()?;
     let music = Music::new(store).context("cannot index the song catalog")?;
     let options = AppOptions {
-        stability: StabilityConfig {
-            half_life: Duration::from_millis(args.half_life_ms),
-            dwell: Duration::from_millis(args.dwell_ms),
-            min_confidence: args.min_confidence,
-            ..StabilityConfig::default()
-        },
-        follow: if args.group {
-            Follow::Group
-        } else {
-            Follow::LargestFace
-        },
+        stability,
+        follow: args.analysis.follow(),
         tracking,
         max_queue_wait: Duration::from_millis(args.max_queue_wait_ms),
         access: AccessOptions {

@@ -1,0 +1,175 @@
+//! The app as a static site: the page and every file it loads, written to
+//! a directory that any static web server can publish, plus what the page
+//! needs to work without a Melodora server: the catalog for the browser's
+//! recommender and the analysis settings.
+//!
+//! The page is the one `serve` embeds; the site's `index.html` only says
+//! `data-melodora="static"` where the server's says `"server"`, and the
+//! page switches on that.
+//!
+//! ```text
+//! DIR/index.html
+//! DIR/static/...            the page's scripts, styles, wasm, cascade, model
+//! DIR/static/catalog.json   the catalog (melodora_music::CatalogFile)
+//! DIR/static/site.json      {"analysis": AnalysisSettings, "model_description"?: ...}
+//! ```
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use melodora_music::CatalogFile;
+use melodora_vision::{AnalysisSettings, ModelDescription};
+use serde::Serialize;
+
+use crate::assets::FILES;
+
+/// What a site is made of besides the embedded page.
+pub struct SiteContents<'a> {
+    /// The catalog the browser recommends from.
+    pub catalog: &'a CatalogFile,
+    /// The emotion model to ship instead of the embedded one (ONNX bytes;
+    /// the caller checks that the browser's engine runs it).
+    pub model: Option<&'a [u8]>,
+    /// How to feed `model` and read it, when it does not carry its own
+    /// description (a sidecar or command-line description).
+    pub model_description: Option<&'a ModelDescription>,
+    /// The cascade to ship instead of the embedded one (OpenCV XML).
+    pub cascade: Option<&'a str>,
+    /// How the page turns frames into a mood.
+    pub analysis: AnalysisSettings,
+}
+
+/// What was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteSummary {
+    /// Files written.
+    pub files: usize,
+    /// Their total size in bytes.
+    pub bytes: u64,
+    /// Songs in the catalog.
+    pub songs: usize,
+}
+
+/// Why a site could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum SiteError {
+    /// The directory has files of its own and `--force` was not given.
+    #[error("{0} is not empty; pass --force to write the site into it anyway (its index.html and static/ are replaced, other files are left)")]
+    NotEmpty(PathBuf),
+    /// A file or directory could not be written or read.
+    #[error("cannot write {path}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// The marker in the embedded `index.html` that tells the page a Melodora
+/// server is there.
+const SERVER_MARKER: &str = "data-melodora=\"server\"";
+
+/// `static/site.json`: what the page needs besides the files.
+#[derive(Serialize)]
+struct SiteConfig<'a> {
+    analysis: AnalysisSettings,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model_description: Option<&'a ModelDescription>,
+}
+
+/// Writes the site into `dir` (created if missing). Refuses a directory
+/// that holds anything unless `force`; then replaces `index.html` and
+/// `static/` and leaves everything else.
+pub fn write_site(
+    dir: &Path,
+    contents: &SiteContents<'_>,
+    force: bool,
+) -> Result<SiteSummary, SiteError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| SiteError::Io { path, source }
+    };
+    if dir.exists() {
+        let has_entries = fs::read_dir(dir).map_err(io(dir))?.next().is_some();
+        if has_entries && !force {
+            return Err(SiteError::NotEmpty(dir.to_path_buf()));
+        }
+    }
+    let static_dir = dir.join("static");
+    if static_dir.exists() {
+        fs::remove_dir_all(&static_dir).map_err(io(&static_dir))?;
+    }
+    fs::create_dir_all(&static_dir).map_err(io(&static_dir))?;
+
+    let mut summary = SiteSummary {
+        files: 0,
+        bytes: 0,
+        songs: contents.catalog.songs.len(),
+    };
+    let mut write = |relative: &str, bytes: &[u8]| -> Result<(), SiteError> {
+        let path = dir.join(relative);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        fs::write(&path, bytes).map_err(io(&path))?;
+        summary.files += 1;
+        summary.bytes += bytes.len() as u64;
+        Ok(())
+    };
+    for &(name, _, bytes) in FILES {
+        match name {
+            "index.html" => write(name, &static_index(bytes))?,
+            "models/emotion.onnx" => {
+                write(&format!("static/{name}"), contents.model.unwrap_or(bytes))?
+            }
+            "models/haarcascade_frontalface_default.xml" => write(
+                &format!("static/{name}"),
+                contents.cascade.map_or(bytes, str::as_bytes),
+            )?,
+            _ => write(&format!("static/{name}"), bytes)?,
+        }
+    }
+    write("static/catalog.json", contents.catalog.to_json().as_bytes())?;
+    let config = SiteConfig {
+        analysis: contents.analysis,
+        model_description: contents.model_description,
+    };
+    let config = serde_json::to_vec(&config).expect("site settings serialise");
+    write("static/site.json", &config)?;
+    Ok(summary)
+}
+
+/// The embedded page with its marker switched to static mode.
+fn static_index(server_index: &[u8]) -> Vec<u8> {
+    let text = std::str::from_utf8(server_index).expect("index.html is UTF-8");
+    assert_eq!(
+        text.matches(SERVER_MARKER).count(),
+        1,
+        "index.html carries the mode marker once"
+    );
+    text.replace(SERVER_MARKER, "data-melodora=\"static\"")
+        .into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_static_index_differs_only_in_its_marker() {
+        let (_, _, index) = FILES.iter().find(|f| f.0 == "index.html").unwrap();
+        let site = String::from_utf8(static_index(index)).unwrap();
+        assert!(site.contains("data-melodora=\"static\""));
+        assert_eq!(
+            site.replace("data-melodora=\"static\"", SERVER_MARKER),
+            std::str::from_utf8(index).unwrap()
+        );
+        assert!(
+            !site.contains("\"/static/"),
+            "relative paths, so the site works under any path"
+        );
+    }
+}
