@@ -4,7 +4,8 @@
 // thread) or as ImageData; faces, emotions and the stable mood go back.
 // Nothing here touches the network after loading the analyzer and models.
 //
-// Messages in:  {type: "load", settings}            settings: the server's hello.analysis (or null)
+// Messages in:  {type: "load", settings, description} settings: the server's hello.analysis (or null);
+//                                                    description: the model's, when it has none of its own
 //               {type: "configure", settings}
 //               {type: "frame", bitmap | image, now} one frame; answered by one "result" or "error"
 //               {type: "reset"}
@@ -24,7 +25,7 @@ async function fetchOk(path) {
   return response;
 }
 
-async function load(settings) {
+async function load(settings, description) {
   const started = performance.now();
   if (typeof WebAssembly !== "object") throw new Error("this browser has no WebAssembly");
   const [, cascade, model] = await Promise.all([
@@ -32,7 +33,7 @@ async function load(settings) {
     fetchOk("models/haarcascade_frontalface_default.xml").then((r) => r.text()),
     fetchOk("models/emotion.onnx").then((r) => r.arrayBuffer()),
   ]);
-  analyzer = new Analyzer(cascade, new Uint8Array(model));
+  analyzer = new Analyzer(cascade, new Uint8Array(model), description ? JSON.stringify(description) : undefined);
   if (settings) analyzer.configure(JSON.stringify(settings));
   return performance.now() - started;
 }
@@ -59,7 +60,7 @@ self.onmessage = async (event) => {
   const message = event.data;
   try {
     if (message.type === "load") {
-      const loadMs = await load(message.settings);
+      const loadMs = await load(message.settings, message.description);
       self.postMessage({ type: "ready", loadMs });
     } else if (message.type === "configure") {
       if (analyzer && message.settings) analyzer.configure(JSON.stringify(message.settings));

@@ -8,6 +8,10 @@
 // running Melodora's analyzer in WebAssembly, see device-analysis.js) and
 // only the stable mood goes to the server; "on the server" sends the frames
 // instead, as JPEG over the WebSocket. The choice is kept in localStorage.
+//
+// A static site (`melodora site`, <html data-melodora="static">) has no
+// server: the page analyses on the device, makes playlists itself
+// (static-site.js) and keeps likes, skips, mode and history in the browser.
 "use strict";
 
 (function () {
@@ -38,7 +42,9 @@
   let pendingSongs = null;        // a list that arrived while the server camera was paused
   let noticeTimer = null;
   const moods = [];               // [{t, emotion}] of the session
-  const startedAt = Date.now();
+  let startedAt = Date.now();
+  const staticSite = document.documentElement.dataset.melodora === "static";
+  let site = null;                // the static site's playlists and kept state
 
   function status(text, kind) {
     $("#status").text(text).attr("class", "badge text-bg-" + (kind || "secondary"));
@@ -75,17 +81,20 @@
   }
 
   /** Starts loading the on-device analyzer; on failure falls back to the server. */
-  function loadDevice() {
+  function loadDevice(modelDescription) {
     if (device || deviceFailed) return;
     device = new window.MelodoraDevice.DeviceAnalyzer();
-    device.load().then((ms) => {
+    device.load(modelDescription).then((ms) => {
       console.info(`melodora: on-device analyzer ready in ${Math.round(ms)} ms`);
       if (analysisSettings) device.configure(analysisSettings);
     }, (error) => {
       deviceFailed = error.message;
       device = null;
-      $("#analysis-message").text("Analysing on this device is not possible here (" + deviceFailed +
-        "), so camera frames are sent to the Melodora server instead.").removeClass("d-none");
+      $("#analysis-message").text(staticSite
+        ? "This browser cannot run Melodora's analyzer (" + deviceFailed + "), so the camera cannot be read here."
+        : "Analysing on this device is not possible here (" + deviceFailed +
+          "), so camera frames are sent to the Melodora server instead.").removeClass("d-none");
+      if (staticSite) status("analyzer failed", "danger");
       if (analysis === "device") analysis = "server";
       $("#analysis-info").text("");
       showAnalysisChoice();
@@ -164,7 +173,9 @@
     $("#mood-confidence").text(Math.round(mood.confidence * 100) + "%");
     const last = moods[moods.length - 1];
     if (!last || last.emotion !== mood.emotion) {
-      moods.push({ t: Date.now(), emotion: mood.emotion });
+      const t = Date.now();
+      moods.push({ t, emotion: mood.emotion });
+      if (site) site.remember(t, mood.emotion);
     }
     drawTimeline();
   }
@@ -200,6 +211,12 @@
       row.attr("data-song-id", song.id).append(buttons);
       body.append(row);
     }
+    if (site) {
+      for (const song of songs) {
+        const verdict = site.verdictOf(song.id);
+        if (verdict) markVerdict(song.id, verdict);
+      }
+    }
   }
 
   function feedbackButton(id, verdict, label) {
@@ -207,7 +224,12 @@
       .text(label)
       .attr({ title: verdict === "like" ? "More like this" : "Less like this", "data-verdict": verdict })
       .on("click", () => {
-        if (!send({ type: "feedback", song_id: id, verdict: verdict })) notice("Not connected; try again in a moment.");
+        if (site) {
+          if (!site.judge(id, verdict)) showStorageMessage();
+          markVerdict(id, verdict);
+        } else if (!send({ type: "feedback", song_id: id, verdict: verdict })) {
+          notice("Not connected; try again in a moment.");
+        }
       });
   }
 
@@ -298,7 +320,7 @@
   /** Starts showing frames from wherever the server says they come from. */
   function start(hello) {
     captureMode = hello.capture;
-    $("#analysis-switch").toggleClass("d-none", captureMode !== "browser");
+    $("#analysis-switch").toggleClass("d-none", captureMode !== "browser" || staticSite);
     if (captureMode === "server") {
       $("#analysis-info").text("");
       $("#video").addClass("d-none");
@@ -322,7 +344,7 @@
   }
 
   function nextFrame() {
-    if (analysis === "device" && device) analyseOnDevice(); else sendFrame();
+    if (analysis === "device" && device) analyseOnDevice(); else if (!staticSite) sendFrame();
   }
 
   /** The current frame to the worker; its answer drawn as the server's would be. */
@@ -353,10 +375,67 @@
     });
   }
 
-  /** Tells the server the stable mood; it answers with songs. */
+  /** Tells the server the stable mood (it answers with songs), or, on a
+   *  static site, makes the list here. */
   function sendMood(mood) {
     deviceMood = mood;
-    send({ type: "mood", emotion: mood.emotion, confidence: mood.confidence });
+    if (site) {
+      showSiteList(mood);
+    } else {
+      send({ type: "mood", emotion: mood.emotion, confidence: mood.confidence });
+    }
+  }
+
+  // ---- the static site ------------------------------------------------------
+  /** Loads the site's settings, catalog and kept state, then the camera. */
+  async function startStatic() {
+    analysis = "device";          // there is no server to analyse on
+    status("loading", "secondary");
+    try {
+      site = await window.MelodoraSite.Site.load();
+    } catch (error) {
+      showCameraMessage("Melodora could not load its files (" + error.message + "). Reload to try again.");
+      status("failed", "danger");
+      return;
+    }
+    if (!site.storageWorks) showStorageMessage();
+    $("#forget").removeClass("d-none");
+    $("input[name=mode][value=" + site.state.mode + "]").prop("checked", true);
+    for (const m of site.state.history) moods.push(m);
+    if (moods.length) startedAt = moods[0].t;
+    if (site.state.mood) { deviceMood = site.state.mood; showMood(site.state.mood); }
+    if (site.state.list.length) showSongs(site.state.list);
+    loadDevice(site.settings.model_description);
+    start({ capture: "browser", analysis: site.settings.analysis });
+  }
+
+  function showSiteList(mood) {
+    try {
+      showSongs(site.recommend(mood));
+    } catch (error) {
+      notice("No playlist: " + error.message);
+    }
+    if (!site.storageWorks) showStorageMessage();
+  }
+
+  function showStorageMessage() {
+    $("#storage-message").text("This browser does not let Melodora keep anything (storage is full or turned off): " +
+      "it still works, but likes, skips and your history will not be kept.").removeClass("d-none");
+  }
+
+  function forgetMe() {
+    site.forget();
+    moods.length = 0;
+    startedAt = Date.now();
+    deviceMood = null;
+    if (device) device.reset();
+    $("#mood").text("—");
+    $("#mood-confidence").text("");
+    $("#songs").empty();
+    $("#songs-empty").removeClass("d-none");
+    $("input[name=mode][value=match]").prop("checked", true);
+    drawTimeline();
+    notice("Forgotten: likes, skips, mode, history and the last playlist are cleared from this browser.");
   }
 
   function sendFrame() {
@@ -404,7 +483,15 @@
 
   // ---- controls ---------------------------------------------------------
   // While disconnected the change waits: the hello of the next connection sends it.
-  $("input[name=mode]").on("change", function () { send({ type: "mode", mode: this.value }); });
+  $("input[name=mode]").on("change", function () {
+    if (site) {
+      site.setMode(this.value);
+      if (site.state.mood) showSiteList(site.state.mood);
+    } else {
+      send({ type: "mode", mode: this.value });
+    }
+  });
+  $("#forget").on("click", () => { if (site) forgetMe(); });
   $("input[name=analysis]").on("change", function () { chooseAnalysis(this.value); });
   $("#pause").on("click", function () {
     paused = !paused;
@@ -419,6 +506,10 @@
   status("connecting", "secondary");
   // The analyzer loads while the page connects: the first frame is
   // analysed as soon as the camera runs.
-  if (analysis === "device") loadDevice();
-  connect();
+  if (staticSite) {
+    startStatic();
+  } else {
+    if (analysis === "device") loadDevice();
+    connect();
+  }
 })();

@@ -27,8 +27,10 @@ window.MelodoraDevice = (function () {
       this.bitmaps = typeof createImageBitmap === "function" && typeof OffscreenCanvas === "function";
     }
 
-    /** Starts the worker and loads the analyzer and models (once). */
-    load() {
+    /** Starts the worker and loads the analyzer and models (once); a
+     *  model description (a static site's, for a model without its own)
+     *  goes with them. */
+    load(modelDescription) {
       if (this.ready) return this.ready;
       const reason = unsupported();
       if (reason) return (this.ready = Promise.reject(new Error(reason)));
@@ -56,7 +58,7 @@ window.MelodoraDevice = (function () {
           else if (message.type === "result") this.settle(message, null);
           else if (message.type === "error") this.settle(null, new Error(message.message));
         };
-        this.worker.postMessage({ type: "load", settings: null });
+        this.worker.postMessage({ type: "load", settings: null, description: modelDescription || null });
       });
       return this.ready;
     }

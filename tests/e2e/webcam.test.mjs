@@ -32,12 +32,17 @@
 //    (http://evil.test:PORT/, DNS rebinding) is answered 421.
 // 6. A full server (--max-connections 1): a second page says the server is
 //    busy, and connects by itself once the first page is closed.
+// 7. A static site: `melodora site DIR` published by Python's http.server
+//    (not Melodora), with the fake webcam: mood happy then sad, >= 10
+//    Spotify links made in the browser, a like that survives a reload
+//    (with the list and mood), "Forget me" clearing them; no request goes
+//    anywhere but the static host.
 //
 // Environment: MELODORA_BIN (default target/debug/melodora), CHROMIUM
 // (default /usr/bin/chromium), E2E_OUT (default tests/e2e/out),
 // E2E_SCREENSHOT (also copy the screenshot there, e.g. docs/screenshot.png).
 
-import { spawn } from "node:child_process";
+import { spawn, execFileSync } from "node:child_process";
 import { rmSync, mkdtempSync, mkdirSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve, dirname } from "node:path";
@@ -420,7 +425,7 @@ async function serverCameraMode(clip, work) {
 }
 
 /** A second page on a full server says so, and gets in once there is room. */
-async function fullServer(work) {
+async function fullServer(_clip, work) {
   log("a full server (--max-connections 1)");
   const port = await freePort();
   const server = await startServer(port, join(work, "data-full"), ["--max-connections", "1"]);
@@ -444,6 +449,68 @@ async function fullServer(work) {
   }
 }
 
+/** `melodora site` served by a plain static file server. */
+async function staticSite(clip, work) {
+  log("a static site (melodora site, served by python3 -m http.server)");
+  const dir = join(work, "site");
+  execFileSync(bin, ["site", dir, "--data-dir", join(work, "data-site")]);
+  const port = await freePort();
+  const host = spawn("python3", ["-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", dir],
+    { stdio: ["ignore", "ignore", "pipe"] });
+  await waitForHttp(`http://127.0.0.1:${port}/`);
+  const browser = await cameraBrowser(clip);
+  try {
+    const origin = `http://127.0.0.1:${port}`;
+    let requests = [];
+    const page = await openPage(browser, port, true, async (page) => {
+      page.on("request", (request) => requests.push(request.url()));
+      page.on("websocket", (socket) => requests.push(socket.url()));
+    });
+    await page.waitForFunction(() => document.querySelector("[data-testid=analysis-info]").textContent.startsWith("on this device"), null, { timeout: 30000 });
+    if (await page.isVisible("[data-testid=analysis-switch]")) fail("a static site offers analysis on a server");
+    await checkMoodsAndSongs(page, () => expectOverlayBox(page));
+
+    // A like survives a reload, with the list and the mood it was made for.
+    await page.click("#pause");
+    await page.waitForTimeout(1000);
+    const liked = await page.$eval("[data-testid=song]", (row) => row.getAttribute("data-song-id"));
+    await page.click(`[data-testid=song][data-song-id="${liked}"] button[data-verdict=like]`);
+    const mood = await page.textContent("[data-testid=mood]");
+    await page.reload();
+    await page.waitForFunction((id) => {
+      const button = document.querySelector(`[data-testid=song][data-song-id="${id}"] button[data-verdict=like]`);
+      return button && button.classList.contains("btn-success");
+    }, liked, { timeout: 30000 });
+    const moodAfter = await page.textContent("[data-testid=mood]");
+    if (moodAfter !== mood) fail(`the mood after a reload is ${moodAfter}, was ${mood}`);
+    log(`after a reload: song ${liked} still liked, mood still ${moodAfter}`);
+
+    await page.click("[data-testid=forget]");
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=song]").length === 0, null, { timeout: 5000 });
+    const kept = await page.evaluate(() => localStorage.getItem("melodora.site.v1"));
+    if (kept !== null) fail(`"Forget me" left ${kept.slice(0, 80)}`);
+    log("Forget me cleared the list and what the browser kept");
+
+    const elsewhere = requests.filter((url) => !url.startsWith(origin + "/") && !url.startsWith("data:"));
+    if (elsewhere.length) fail(`requests beyond the static host: ${elsewhere.join(", ")}`);
+    log(`${requests.length} requests, all to ${origin}`);
+    await screenshot(page, "static-site.png");
+  } finally {
+    await browser.close();
+    host.kill();
+  }
+}
+
+async function waitForHttp(url) {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch (error) { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  fail(`${url} did not answer`);
+}
+
 async function main() {
   mkdirSync(out, { recursive: true });
   const work = mkdtempSync(join(tmpdir(), "melodora-e2e-"));
@@ -457,10 +524,13 @@ async function main() {
     writeY4m(clip, [happy, sad], SECONDS_PER_FACE, CLIP);
     log(`clip: ${clip}`);
 
-    await onDeviceMode(clip, work);
-    await serverAnalysisMode(clip, work);
-    await serverCameraMode(clip, work);
-    await fullServer(work);
+    const parts = { onDeviceMode, serverAnalysisMode, serverCameraMode, fullServer, staticSite };
+    // E2E_ONLY=name,name runs some parts while developing; CI runs them all.
+    const only = process.env.E2E_ONLY ? process.env.E2E_ONLY.split(",") : Object.keys(parts);
+    for (const name of only) {
+      if (!parts[name]) fail(`no part ${name} (parts: ${Object.keys(parts).join(", ")})`);
+      await parts[name](clip, work);
+    }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -32,6 +32,11 @@ pub(crate) const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../../web/device-analysis.js"),
     ),
     (
+        "static-site.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../web/static-site.js"),
+    ),
+    (
         "analyzer-worker.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../../web/analyzer-worker.js"),
