@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Browser end-to-end tests: installs what they need (Debian's chromium via
-# apt-get, playwright-core via npm ci), builds melodora and runs them.
+# Browser end-to-end tests: installs what they need (Debian's chromium and,
+# when missing, python3 via apt-get, playwright-core via npm ci), builds
+# melodora and runs them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -12,6 +13,10 @@ if ! command -v chromium >/dev/null 2>&1; then
     echo "e2e: installing chromium (apt-get)"
     as_root apt-get update -q
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q chromium
+fi
+if ! command -v python3 >/dev/null 2>&1; then
+    echo "e2e: installing python3 (apt-get), the static site's plain file server"
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q python3
 fi
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     echo "e2e: installing node and npm (apt-get)"

@@ -38,7 +38,8 @@
 //    (with the list and mood), "Forget me" clearing them; no request goes
 //    anywhere but the static host.
 //
-// Environment: MELODORA_BIN (default target/debug/melodora), CHROMIUM
+// Environment: E2E_ONLY (comma-separated parts to run while developing, e.g.
+// staticSite; all by default), MELODORA_BIN (default target/debug/melodora), CHROMIUM
 // (default /usr/bin/chromium), E2E_OUT (default tests/e2e/out),
 // E2E_SCREENSHOT (also copy the screenshot there, e.g. docs/screenshot.png).
 
