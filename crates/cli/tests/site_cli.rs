@@ -47,7 +47,7 @@ fn writes_a_static_site_and_refuses_to_overwrite_without_force() {
         assert!(out.join(file).is_file(), "{file}");
     }
     let catalog = std::fs::read_to_string(out.join("static/catalog.json")).unwrap();
-    let catalog = melodora_music::CatalogFile::from_json(&catalog).unwrap();
+    let catalog = melodora_music::CatalogSnapshot::from_json(&catalog).unwrap();
     assert!(catalog.songs.len() > 500, "the default catalog");
     let config: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("static/site.json")).unwrap()).unwrap();

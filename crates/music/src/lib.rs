@@ -7,8 +7,8 @@
 //!   and starts from an embedded default catalog.
 //! * [`Recommender`] turns an emotion into a list of songs, placing songs
 //!   on the circumplex of affect ([`circumplex`]).
-//! * [`CatalogFile`] is the catalog as one JSON document, which a static
-//!   site's browser recommends from ([`FileCatalog`]) without SQLite.
+//! * [`CatalogSnapshot`] is the catalog as one JSON document, which a static
+//!   site's browser recommends from ([`SnapshotCatalog`]) without SQLite.
 //!
 //! Features: `store` (default: SQLite through rusqlite, the embedded
 //! default catalog, export) and `spotify` (default: the Web API client).
@@ -17,7 +17,6 @@
 //!
 //! This crate knows nothing of vision or HTTP servers.
 
-mod catalog_file;
 pub mod circumplex;
 mod error;
 #[cfg(feature = "store")]
@@ -25,18 +24,19 @@ mod export;
 mod feedback;
 pub mod import;
 pub mod recommend;
+mod snapshot;
 mod song;
 #[cfg(feature = "spotify")]
 pub mod spotify;
 #[cfg(feature = "store")]
 mod store;
 
-pub use catalog_file::{CatalogFile, CatalogFileError, FileCatalog, CATALOG_FILE_FORMAT};
 pub use error::{Error, Result};
 #[cfg(feature = "store")]
 pub use export::{export_original_format, ExportedFile};
 pub use feedback::{check_profile_name, Verdict, MAX_PROFILE_CHARS};
 pub use recommend::{Mode, Recommendation, Recommender, Request, Session, DEFAULT_LIMIT};
+pub use snapshot::{CatalogSnapshot, SnapshotCatalog, SnapshotError, SNAPSHOT_FORMAT};
 pub use song::{search_link, AudioFeatures, InvalidSpotifyId, Song, SpotifyId, Track};
 #[cfg(feature = "store")]
 pub use store::{

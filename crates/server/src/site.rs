@@ -10,7 +10,7 @@
 //! ```text
 //! DIR/index.html
 //! DIR/static/...            the page's scripts, styles, wasm, cascade, model
-//! DIR/static/catalog.json   the catalog (melodora_music::CatalogFile)
+//! DIR/static/catalog.json   the catalog (melodora_music::CatalogSnapshot)
 //! DIR/static/site.json      {"analysis": AnalysisSettings, "model_description"?: ...}
 //! ```
 
@@ -18,7 +18,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use melodora_music::CatalogFile;
+use melodora_music::CatalogSnapshot;
 use melodora_vision::{AnalysisSettings, ModelDescription};
 use serde::Serialize;
 
@@ -27,7 +27,7 @@ use crate::assets::FILES;
 /// What a site is made of besides the embedded page.
 pub struct SiteContents<'a> {
     /// The catalog the browser recommends from.
-    pub catalog: &'a CatalogFile,
+    pub catalog: &'a CatalogSnapshot,
     /// The emotion model to ship instead of the embedded one (ONNX bytes;
     /// the caller checks that the browser's engine runs it).
     pub model: Option<&'a [u8]>,

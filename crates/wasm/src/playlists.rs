@@ -5,7 +5,8 @@ use std::collections::HashSet;
 
 use melodora_core::Emotion;
 use melodora_music::{
-    CatalogFile, FileCatalog, Mode, Recommendation, Request, Session, Verdict, DEFAULT_LIMIT,
+    CatalogSnapshot, Mode, Recommendation, Request, Session, SnapshotCatalog, Verdict,
+    DEFAULT_LIMIT,
 };
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
@@ -16,7 +17,7 @@ pub const MAX_LIMIT: u32 = 100;
 /// The recommender and one listening session.
 #[wasm_bindgen]
 pub struct Playlists {
-    catalog: FileCatalog,
+    catalog: SnapshotCatalog,
     session: Session,
 }
 
@@ -81,9 +82,9 @@ impl Playlists {
 impl Playlists {
     /// [`Playlists::new`] with Rust errors.
     pub fn load(catalog_json: &str, seed: u64) -> Result<Playlists, String> {
-        let file = CatalogFile::from_json(catalog_json).map_err(|e| e.to_string())?;
+        let file = CatalogSnapshot::from_json(catalog_json).map_err(|e| e.to_string())?;
         Ok(Playlists {
-            catalog: FileCatalog::new(file),
+            catalog: SnapshotCatalog::new(file),
             session: Session::new("default", seed),
         })
     }

@@ -9,7 +9,7 @@ use melodora_wasm::Playlists;
 fn catalog_json() -> String {
     Store::open_in_memory(true)
         .unwrap()
-        .catalog_file()
+        .snapshot()
         .unwrap()
         .to_json()
 }

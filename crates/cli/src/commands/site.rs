@@ -69,9 +69,7 @@ pub fn run(args: SiteArgs) -> Result<ExitCode> {
         }
     };
     let store = args.store.open()?;
-    let catalog = store
-        .catalog_file()
-        .context("cannot read the song catalog")?;
+    let catalog = store.snapshot().context("cannot read the song catalog")?;
     anyhow::ensure!(
         !catalog.songs.is_empty(),
         "the catalog is empty; import songs first (melodora catalog import)"

@@ -147,7 +147,7 @@ const ADJUSTMENT_CACHE: usize = 64;
 
 impl Recommender {
     /// A recommender over `index` (see `Recommender::load` for the
-    /// store's catalog, [`crate::CatalogFile`] for a catalog file's).
+    /// store's catalog, [`crate::CatalogSnapshot`] for a catalog file's).
     pub fn new(index: CatalogIndex) -> Recommender {
         Recommender {
             index,

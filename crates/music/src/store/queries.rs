@@ -8,10 +8,10 @@ use rusqlite::Row;
 use serde::Serialize;
 
 use super::{CatalogOrigin, Store};
-use crate::catalog_file::CatalogFile;
 use crate::circumplex::{center, nearest_emotion, MoodPoint};
 use crate::error::Result;
 use crate::recommend::{IndexRows, IndexSong};
+use crate::snapshot::CatalogSnapshot;
 use crate::song::{AudioFeatures, Song, SpotifyId, Track};
 
 const SONG_COLUMNS: &str =
@@ -150,10 +150,10 @@ impl Store {
         })
     }
 
-    /// The whole catalog as a [`CatalogFile`]: every song, and the filings
+    /// The whole catalog as a [`CatalogSnapshot`]: every song, and the filings
     /// in the order [`Store::index_rows`] streams them, so the file's index
     /// is this store's.
-    pub fn catalog_file(&self) -> Result<CatalogFile> {
+    pub fn snapshot(&self) -> Result<CatalogSnapshot> {
         let mut statement = self
             .conn
             .prepare(&format!("SELECT {SONG_COLUMNS} FROM songs ORDER BY id"))?;
@@ -181,7 +181,7 @@ impl Store {
             song.emotions.sort();
             song.emotions.dedup();
         }
-        Ok(CatalogFile::new(songs, filings))
+        Ok(CatalogSnapshot::new(songs, filings))
     }
 
     /// Every filing the build knows the emotion of, in table order.

@@ -18,15 +18,15 @@ use crate::recommend::{
 use crate::song::Song;
 
 /// The `format` a catalog file declares.
-pub const CATALOG_FILE_FORMAT: &str = "melodora-catalog";
+pub const SNAPSHOT_FORMAT: &str = "melodora-catalog";
 
 /// The version of the layout this build writes and reads.
 const VERSION: u32 = 1;
 
 /// A whole catalog, serialisable as JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CatalogFile {
-    /// Always [`CATALOG_FILE_FORMAT`]: a file that says otherwise is not one.
+pub struct CatalogSnapshot {
+    /// Always [`SNAPSHOT_FORMAT`]: a file that says otherwise is not one.
     pub format: String,
     /// Layout version (1).
     pub version: u32,
@@ -39,12 +39,12 @@ pub struct CatalogFile {
 
 /// Why a catalog file cannot be used.
 #[derive(Debug, thiserror::Error)]
-pub enum CatalogFileError {
+pub enum SnapshotError {
     /// Not JSON, or not shaped like a catalog file.
     #[error("not a Melodora catalog file: {0}")]
     Malformed(#[from] serde_json::Error),
     /// JSON of some other kind, or a newer layout.
-    #[error("not a Melodora catalog file (format {format:?}, version {version}; expected {CATALOG_FILE_FORMAT:?}, version {VERSION})")]
+    #[error("not a Melodora catalog file (format {format:?}, version {version}; expected {SNAPSHOT_FORMAT:?}, version {VERSION})")]
     WrongFormat {
         /// The format it declares.
         format: String,
@@ -65,12 +65,12 @@ pub enum CatalogFileError {
     BadOrder(i64),
 }
 
-impl CatalogFile {
+impl CatalogSnapshot {
     /// A file of `songs` (sorted here by id) and `filings`.
-    pub fn new(mut songs: Vec<Song>, filings: Vec<(i64, Emotion, u32)>) -> CatalogFile {
+    pub fn new(mut songs: Vec<Song>, filings: Vec<(i64, Emotion, u32)>) -> CatalogSnapshot {
         songs.sort_by_key(|s| s.id);
-        CatalogFile {
-            format: CATALOG_FILE_FORMAT.to_string(),
+        CatalogSnapshot {
+            format: SNAPSHOT_FORMAT.to_string(),
             version: VERSION,
             songs,
             filings,
@@ -78,10 +78,10 @@ impl CatalogFile {
     }
 
     /// Reads and checks a catalog file.
-    pub fn from_json(json: &str) -> Result<CatalogFile, CatalogFileError> {
-        let file: CatalogFile = serde_json::from_str(json)?;
-        if file.format != CATALOG_FILE_FORMAT || file.version != VERSION {
-            return Err(CatalogFileError::WrongFormat {
+    pub fn from_json(json: &str) -> Result<CatalogSnapshot, SnapshotError> {
+        let file: CatalogSnapshot = serde_json::from_str(json)?;
+        if file.format != SNAPSHOT_FORMAT || file.version != VERSION {
+            return Err(SnapshotError::WrongFormat {
                 format: file.format,
                 version: file.version,
             });
@@ -89,12 +89,12 @@ impl CatalogFile {
         let mut previous = None;
         for song in &file.songs {
             if previous.is_some_and(|p| p >= song.id) {
-                return Err(CatalogFileError::BadOrder(song.id));
+                return Err(SnapshotError::BadOrder(song.id));
             }
             previous = Some(song.id);
             let link = song.link.to_ascii_lowercase();
             if !(link.starts_with("https://") || link.starts_with("http://")) {
-                return Err(CatalogFileError::BadLink {
+                return Err(SnapshotError::BadLink {
                     id: song.id,
                     link: song.link.clone(),
                 });
@@ -131,16 +131,16 @@ impl CatalogFile {
 
 /// A catalog file with its recommender: lists without a store, the
 /// listener's verdicts given with each request (the browser keeps them).
-pub struct FileCatalog {
+pub struct SnapshotCatalog {
     songs: HashMap<i64, Song>,
     recommender: Recommender,
 }
 
-impl FileCatalog {
+impl SnapshotCatalog {
     /// Indexes `file`.
-    pub fn new(file: CatalogFile) -> FileCatalog {
+    pub fn new(file: CatalogSnapshot) -> SnapshotCatalog {
         let recommender = Recommender::new(file.index());
-        FileCatalog {
+        SnapshotCatalog {
             songs: file.songs.into_iter().map(|s| (s.id, s)).collect(),
             recommender,
         }

@@ -5,7 +5,8 @@
 
 use melodora_core::Emotion;
 use melodora_music::{
-    CatalogFile, CatalogFileError, FileCatalog, Mode, Recommender, Request, Session, Store, Verdict,
+    CatalogSnapshot, Mode, Recommender, Request, Session, SnapshotCatalog, SnapshotError, Store,
+    Verdict,
 };
 
 fn ids(list: &[melodora_music::Recommendation]) -> Vec<i64> {
@@ -15,11 +16,11 @@ fn ids(list: &[melodora_music::Recommendation]) -> Vec<i64> {
 #[test]
 fn a_file_from_the_store_recommends_exactly_as_the_store() {
     let mut store = Store::open_in_memory(true).unwrap();
-    let file = store.catalog_file().unwrap();
+    let file = store.snapshot().unwrap();
     assert!(file.songs.len() > 500, "the default catalog");
-    let reread = CatalogFile::from_json(&file.to_json()).unwrap();
+    let reread = CatalogSnapshot::from_json(&file.to_json()).unwrap();
     assert_eq!(reread, file, "JSON round trip");
-    let catalog = FileCatalog::new(reread);
+    let catalog = SnapshotCatalog::new(reread);
     let recommender = Recommender::load(&store).unwrap();
 
     let liked = file.songs[3].id;
@@ -58,32 +59,32 @@ fn a_file_from_the_store_recommends_exactly_as_the_store() {
 #[test]
 fn files_that_are_not_catalogs_are_refused_with_a_reason() {
     let store = Store::open_in_memory(true).unwrap();
-    let file = store.catalog_file().unwrap();
+    let file = store.snapshot().unwrap();
 
-    let malformed = CatalogFile::from_json("{\"songs\": 3}").unwrap_err();
+    let malformed = CatalogSnapshot::from_json("{\"songs\": 3}").unwrap_err();
     assert!(
-        matches!(malformed, CatalogFileError::Malformed(_)),
+        matches!(malformed, SnapshotError::Malformed(_)),
         "{malformed}"
     );
-    assert!(CatalogFile::from_json("not json").is_err());
+    assert!(CatalogSnapshot::from_json("not json").is_err());
 
     let mut other = file.clone();
     other.format = "something-else".into();
-    let wrong = CatalogFile::from_json(&other.to_json()).unwrap_err();
+    let wrong = CatalogSnapshot::from_json(&other.to_json()).unwrap_err();
     assert!(wrong.to_string().contains("something-else"), "{wrong}");
 
     let mut hostile = file.clone();
     hostile.songs[0].link = "javascript:alert(1)".into();
-    let bad_link = CatalogFile::from_json(&hostile.to_json()).unwrap_err();
+    let bad_link = CatalogSnapshot::from_json(&hostile.to_json()).unwrap_err();
     assert!(
-        matches!(bad_link, CatalogFileError::BadLink { .. }),
+        matches!(bad_link, SnapshotError::BadLink { .. }),
         "{bad_link}"
     );
 
     let mut unordered = file.clone();
     unordered.songs.swap(0, 1);
-    let order = CatalogFile::from_json(&unordered.to_json()).unwrap_err();
-    assert!(matches!(order, CatalogFileError::BadOrder(_)), "{order}");
+    let order = CatalogSnapshot::from_json(&unordered.to_json()).unwrap_err();
+    assert!(matches!(order, SnapshotError::BadOrder(_)), "{order}");
 
     let mut bad_id = file;
     bad_id.songs[0].track.spotify_id = None;
@@ -91,7 +92,7 @@ fn files_that_are_not_catalogs_are_refused_with_a_reason() {
         .to_json()
         .replacen("\"title\"", "\"spotify_id\":\"not-an-id\",\"title\"", 1);
     assert!(
-        CatalogFile::from_json(&json).is_err(),
+        CatalogSnapshot::from_json(&json).is_err(),
         "a malformed Spotify id"
     );
 }
