@@ -42,6 +42,11 @@ pub struct BenchArgs {
     /// Recommendations to time with --catalog.
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub calls: u64,
+    /// With --catalog: also write the synthetic catalog as a snapshot (the
+    /// JSON a static site's browser recommends from), for
+    /// bench/browser/node_playlists.mjs to time the same lists in wasm.
+    #[arg(long, value_name = "FILE", requires = "catalog")]
+    pub snapshot_out: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub detector: DetectorArgs,
     /// Time the emotion classifier instead of the detector: each image is a
@@ -95,7 +100,12 @@ fn median_ms(repeat: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
 
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
     if let Some(songs) = args.catalog {
-        super::bench_catalog::run(songs, args.calls as usize, args.json)?;
+        super::bench_catalog::run(
+            songs,
+            args.calls as usize,
+            args.snapshot_out.as_deref(),
+            args.json,
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(video) = &args.video {

@@ -10,13 +10,15 @@
 //! profile with likes and skips, so that every rule is exercised.
 
 use std::io::Write;
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use melodora_core::Emotion;
 use melodora_music::import::catalog_files;
 use melodora_music::{
-    ImportOptions, Mode, Recommender, Request, Session, Store, Verdict, DEFAULT_LIMIT,
+    CatalogSnapshot, ImportOptions, Mode, Recommender, Request, Session, SnapshotCatalog, Store,
+    Verdict, DEFAULT_LIMIT,
 };
 use serde::Serialize;
 
@@ -36,14 +38,19 @@ pub struct CatalogBench {
     pub recommend_max_ms: f64,
     pub pick_p50_ms: f64,
     pub pick_p99_ms: f64,
+    /// The same calls on the catalog's snapshot (what a static site's
+    /// browser runs, here natively).
+    pub snapshot_p50_ms: f64,
+    pub snapshot_p99_ms: f64,
     pub match_p99_ms: f64,
     pub uplift_p99_ms: f64,
     pub rss_mb: Option<f64>,
     pub peak_rss_mb: Option<f64>,
 }
 
-/// Runs the benchmark on `songs` synthetic songs with `calls` recommendations.
-pub fn run(songs: u64, calls: usize, json: bool) -> Result<()> {
+/// Runs the benchmark on `songs` synthetic songs with `calls`
+/// recommendations; writes the catalog's snapshot to `snapshot_out` if given.
+pub fn run(songs: u64, calls: usize, snapshot_out: Option<&Path>, json: bool) -> Result<()> {
     let work = tempfile::tempdir().context("cannot create a scratch directory")?;
     let csv_path = work.path().join("synthetic.csv");
     write_synthetic_catalog(&csv_path, songs)?;
@@ -70,9 +77,12 @@ pub fn run(songs: u64, calls: usize, json: bool) -> Result<()> {
     let recommender = Recommender::load(&store)?;
     let index_s = started.elapsed().as_secs_f64();
 
-    // A profile with 20 likes and 20 skips spread over the catalog.
-    for i in 0..40i64 {
-        let id = 1 + (i * 7919 * 101) % songs as i64;
+    // A profile with 20 likes and 20 skips spread over the catalog (ids
+    // in order; they need not start at 1).
+    let snapshot = store.snapshot()?;
+    let ids: Vec<i64> = snapshot.songs.iter().map(|s| s.id).collect();
+    for i in 0..40usize {
+        let id = ids[(i * 7919 * 101) % ids.len()];
         let verdict = if i % 2 == 0 {
             Verdict::Like
         } else {
@@ -112,6 +122,7 @@ pub fn run(songs: u64, calls: usize, json: bool) -> Result<()> {
         anyhow::ensure!(picks.len() == DEFAULT_LIMIT, "short list for {emotion}");
     }
     let (rss_mb, peak_rss_mb) = memory_mb();
+    let mut snapshot_ms = snapshot_lists(snapshot, calls, &feedback, snapshot_out)?;
     let result = CatalogBench {
         songs,
         csv_mb,
@@ -124,6 +135,8 @@ pub fn run(songs: u64, calls: usize, json: bool) -> Result<()> {
         recommend_max_ms: percentile(&mut full_ms, 1.0),
         pick_p50_ms: percentile(&mut pick_ms, 0.50),
         pick_p99_ms: percentile(&mut pick_ms, 0.99),
+        snapshot_p50_ms: percentile(&mut snapshot_ms, 0.50),
+        snapshot_p99_ms: percentile(&mut snapshot_ms, 0.99),
         match_p99_ms: percentile(&mut by_mode[0], 0.99),
         uplift_p99_ms: percentile(&mut by_mode[1], 0.99),
         rss_mb,
@@ -163,12 +176,49 @@ fn print_result(r: &CatalogBench, json: bool) -> Result<()> {
             format!("{:.3} / {:.3} ms", r.pick_p50_ms, r.pick_p99_ms),
         ],
         vec![
+            "  on the catalog's snapshot (the browser's recommender, native): p50 / p99".into(),
+            format!("{:.3} / {:.3} ms", r.snapshot_p50_ms, r.snapshot_p99_ms),
+        ],
+        vec![
             "resident memory now / peak".into(),
             format!("{} / {}", mb(r.rss_mb), mb(r.peak_rss_mb)),
         ],
     ];
     print!("{}", format_table(&["measure", "value"], &rows));
     Ok(())
+}
+
+/// The call mix of [`run`] on the catalog's snapshot (fresh sessions): the
+/// per-call milliseconds. Writes the snapshot to `out` if given.
+fn snapshot_lists(
+    snapshot: CatalogSnapshot,
+    calls: usize,
+    feedback: &[(i64, Verdict)],
+    out: Option<&Path>,
+) -> Result<Vec<f64>> {
+    if let Some(out) = out {
+        std::fs::write(out, snapshot.to_json())
+            .with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    let catalog = SnapshotCatalog::new(snapshot);
+    let mut sessions: Vec<Session> = (0..14).map(|s| Session::new("bench", s)).collect();
+    let mut ms = Vec::with_capacity(calls);
+    for call in 0..calls {
+        let request = Request {
+            emotion: Emotion::ALL[call % 7],
+            mode: if call % 14 < 7 {
+                Mode::Match
+            } else {
+                Mode::Uplift
+            },
+            limit: DEFAULT_LIMIT,
+        };
+        let started = Instant::now();
+        let list = catalog.recommend(&request, &mut sessions[call % 14], feedback);
+        ms.push(started.elapsed().as_secs_f64() * 1e3);
+        anyhow::ensure!(list.len() == DEFAULT_LIMIT, "short list");
+    }
+    Ok(ms)
 }
 
 /// Nearest-rank percentile (sorts `values`).
