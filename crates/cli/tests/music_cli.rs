@@ -402,3 +402,40 @@ fn an_import_killed_midway_leaves_all_or_nothing() {
         assert_eq!(after, before);
     }
 }
+
+/// `bench --catalog` on a small synthetic catalog: every list is full (it
+/// fails otherwise), its feedback names songs the store has, and the
+/// snapshot it writes for the browser benchmark is a valid one.
+#[test]
+fn bench_catalog_times_the_store_and_the_snapshot_and_writes_the_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = dir.path().join("snapshot.json");
+    let output = Command::new(BIN)
+        .args([
+            "bench",
+            "--catalog",
+            "300",
+            "--calls",
+            "60",
+            "--json",
+            "--snapshot-out",
+        ])
+        .arg(&snapshot)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(result["songs"], 300, "{result}");
+    assert!(
+        result["snapshot_p99_ms"].as_f64().unwrap() > 0.0,
+        "{result}"
+    );
+    let snapshot =
+        melodora_music::CatalogSnapshot::from_json(&std::fs::read_to_string(snapshot).unwrap())
+            .unwrap();
+    assert_eq!(snapshot.songs.len(), 300);
+}
