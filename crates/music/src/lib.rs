@@ -36,7 +36,10 @@ pub use error::{Error, Result};
 pub use export::{export_original_format, ExportedFile};
 pub use feedback::{check_profile_name, Verdict, MAX_PROFILE_CHARS};
 pub use recommend::{Mode, Recommendation, Recommender, Request, Session, DEFAULT_LIMIT};
-pub use snapshot::{CatalogSnapshot, SnapshotCatalog, SnapshotError, SNAPSHOT_FORMAT};
+pub use snapshot::{
+    CatalogSnapshot, SnapshotCatalog, SnapshotError, SnapshotImport, MAX_IMPORT_BYTES,
+    SNAPSHOT_FORMAT,
+};
 pub use song::{search_link, AudioFeatures, InvalidSpotifyId, Song, SpotifyId, Track};
 #[cfg(feature = "store")]
 pub use store::{

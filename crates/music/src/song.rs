@@ -271,7 +271,6 @@ pub enum LinkValue {
 
 /// Normalised identity of a song: case-folded artist and title with runs of
 /// white space collapsed, so "Adele / Hello " and "adele / hello" are one.
-#[cfg(feature = "store")]
 pub(crate) fn song_key(artist: &str, title: &str) -> String {
     format!("{}\u{1f}{}", fold_name(artist), fold_name(title))
 }

@@ -96,3 +96,131 @@ fn files_that_are_not_catalogs_are_refused_with_a_reason() {
         "a malformed Spotify id"
     );
 }
+
+fn shared(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/catalogs")
+        .join(path)
+}
+
+fn named_bytes(paths: &[std::path::PathBuf]) -> Vec<(String, Vec<u8>)> {
+    paths
+        .iter()
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(p).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The browser's import gives the catalog a store's import gives: the
+/// original's seed files replacing the default catalog, then the Spotify
+/// moods export merged in, then a file with broken rows.
+#[test]
+fn importing_into_a_snapshot_matches_importing_into_a_store() {
+    use melodora_music::import::catalog_files;
+    use melodora_music::ImportOptions;
+
+    let mut store = Store::open_in_memory(true).unwrap();
+    let mut snapshot = store.snapshot().unwrap();
+    assert!(snapshot.default_catalog);
+    let options = ImportOptions {
+        strict: false,
+        add: false,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("happy.csv");
+    std::fs::write(
+        &broken,
+        "Name,Album,Artist\nGood Song,Album,Someone New\n\"unterminated,x,y\nAnother,,Artist B\n,,\n",
+    )
+    .unwrap();
+
+    let seed = catalog_files(&shared("seed-format"), None).unwrap();
+    let seed_paths: Vec<_> = seed.iter().map(|f| f.path.clone()).collect();
+    let moods = shared("spotify-moods/data_moods.csv");
+    for (step, paths) in [seed_paths, vec![moods], vec![broken]]
+        .into_iter()
+        .enumerate()
+    {
+        let files = catalog_files(&paths[0], None)
+            .ok()
+            .filter(|_| paths.len() == 1)
+            .unwrap_or_else(|| {
+                paths
+                    .iter()
+                    .flat_map(|p| catalog_files(p, None).unwrap())
+                    .collect()
+            });
+        let in_store = store.import_files(&files, options).unwrap();
+        let in_browser = snapshot.import(&named_bytes(&paths)).unwrap();
+        assert_eq!(in_browser.songs_added, in_store.songs_added, "step {step}");
+        assert_eq!(in_browser.songs_known, in_store.songs_known, "step {step}");
+        assert_eq!(
+            in_browser.replaced_default, in_store.replaced_default,
+            "step {step}"
+        );
+        assert_eq!(
+            in_browser.problems.len(),
+            in_store.problems.len(),
+            "step {step}"
+        );
+        let expected = store.snapshot().unwrap();
+        for (a, b) in snapshot.songs.iter().zip(&expected.songs) {
+            assert_eq!(
+                serde_json::to_value(a).unwrap(),
+                serde_json::to_value(b).unwrap(),
+                "step {step}: song {}",
+                b.id
+            );
+        }
+        assert_eq!(snapshot.songs.len(), expected.songs.len(), "step {step}");
+        for (i, (a, b)) in snapshot.filings.iter().zip(&expected.filings).enumerate() {
+            assert_eq!(a, b, "step {step}: filing {i}");
+        }
+        assert_eq!(snapshot.filings, expected.filings, "step {step}");
+        assert_eq!(
+            serde_json::to_value(&snapshot).unwrap(),
+            serde_json::to_value(&expected).unwrap(),
+            "step {step}: the same catalog"
+        );
+        let (from_store, from_browser) = (
+            SnapshotCatalog::new(expected),
+            SnapshotCatalog::new(snapshot.clone()),
+        );
+        for emotion in Emotion::ALL {
+            let request = Request {
+                emotion,
+                mode: Mode::Match,
+                limit: 15,
+            };
+            let a = from_store.recommend(&request, &mut Session::new("p", 1), &[]);
+            let b = from_browser.recommend(&request, &mut Session::new("p", 1), &[]);
+            assert_eq!(ids(&a), ids(&b), "step {step}, {emotion:?}");
+        }
+    }
+    assert!(!snapshot.default_catalog);
+}
+
+#[test]
+fn an_import_that_accepts_nothing_changes_nothing() {
+    let mut snapshot = Store::open_in_memory(true).unwrap().snapshot().unwrap();
+    let before = snapshot.clone();
+    let nothing = snapshot
+        .import(&[("sad.csv".into(), b"Name,Album,Artist\n,,\n".to_vec())])
+        .unwrap_err();
+    assert!(
+        nothing.to_string().contains("no song was accepted"),
+        "{nothing}"
+    );
+    let not_csv = snapshot
+        .import(&[("notes.txt".into(), b"just some words".to_vec())])
+        .unwrap_err();
+    assert!(!not_csv.to_string().is_empty());
+    let huge = vec![b'a'; melodora_music::MAX_IMPORT_BYTES + 1];
+    let too_big = snapshot.import(&[("sad.csv".into(), huge)]).unwrap_err();
+    assert!(too_big.to_string().contains("at most"), "{too_big}");
+    assert_eq!(snapshot, before);
+}

@@ -181,14 +181,18 @@ impl Store {
             song.emotions.sort();
             song.emotions.dedup();
         }
-        Ok(CatalogSnapshot::new(songs, filings))
+        let mut snapshot = CatalogSnapshot::new(songs, filings);
+        snapshot.default_catalog = self.origin()? == CatalogOrigin::Default;
+        Ok(snapshot)
     }
 
-    /// Every filing the build knows the emotion of, in table order.
+    /// Every filing the build knows the emotion of, by emotion, rank and
+    /// song (the order of the `filings_by_emotion` index, so no sort): a
+    /// stated order, which a snapshot's import reproduces.
     fn each_filing(&self, mut each: impl FnMut(i64, Emotion, u32)) -> Result<()> {
-        let mut filings = self
-            .conn
-            .prepare("SELECT song_id, emotion, rank FROM filings")?;
+        let mut filings = self.conn.prepare(
+            "SELECT song_id, emotion, rank FROM filings ORDER BY emotion, rank, song_id",
+        )?;
         let mut rows = filings.query([])?;
         while let Some(row) = rows.next()? {
             if let Ok(emotion) = row

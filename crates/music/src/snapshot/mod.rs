@@ -8,6 +8,10 @@
 
 use std::collections::HashMap;
 
+mod import;
+
+pub use import::{SnapshotImport, MAX_IMPORT_BYTES};
+
 use melodora_core::Emotion;
 use serde::{Deserialize, Serialize};
 
@@ -32,9 +36,13 @@ pub struct CatalogSnapshot {
     pub version: u32,
     /// Every song, by ascending id.
     pub songs: Vec<Song>,
-    /// `(song id, emotion, position in that emotion's list)`, in the store's
-    /// order.
+    /// `(song id, emotion, position in that emotion's list)`, by emotion,
+    /// rank and song id (the store's order).
     pub filings: Vec<(i64, Emotion, u32)>,
+    /// Whether this is the embedded default catalog (the first import
+    /// replaces it, as in a store).
+    #[serde(default)]
+    pub default_catalog: bool,
 }
 
 /// Why a catalog file cannot be used.
@@ -74,6 +82,7 @@ impl CatalogSnapshot {
             version: VERSION,
             songs,
             filings,
+            default_catalog: false,
         }
     }
 
