@@ -399,7 +399,7 @@
       return;
     }
     if (!site.storageWorks) showStorageMessage();
-    $("#forget").removeClass("d-none");
+    $("#forget, #import").removeClass("d-none");
     $("input[name=mode][value=" + site.state.mode + "]").prop("checked", true);
     for (const m of site.state.history) moods.push(m);
     if (moods.length) startedAt = moods[0].t;
@@ -423,8 +423,28 @@
       "it still works, but likes, skips and your history will not be kept.").removeClass("d-none");
   }
 
-  function forgetMe() {
-    site.forget();
+  async function importSongs(files) {
+    $("#import-report").empty().removeClass("d-none");
+    try {
+      const report = await site.importFiles(files);
+      const lines = [`Imported ${report.songs_added} new songs (${report.songs_known} already known)` +
+        (report.replaced_default ? ", which replace the site's catalog" : "") +
+        (report.kept ? "." : "; this browser cannot keep them, so they last until the page is closed.")];
+      if (report.problems.length) {
+        lines.push(`${report.problems.length} rows were skipped:`);
+        for (const problem of report.problems.slice(0, 20)) lines.push("• " + problem);
+        if (report.problems.length > 20) lines.push(`… and ${report.problems.length - 20} more.`);
+      }
+      for (const line of lines) $("#import-report").append($("<div></div>").text(line));
+      if (site.state.mood) showSiteList(site.state.mood);
+    } catch (error) {
+      $("#import-report").append($('<div class="text-danger"></div>').text("Nothing imported: " + error.message));
+    }
+  }
+
+  async function forgetMe() {
+    await site.forget();
+    $("#import-report").empty().addClass("d-none");
     moods.length = 0;
     startedAt = Date.now();
     deviceMood = null;
@@ -492,6 +512,9 @@
     }
   });
   $("#forget").on("click", () => { if (site) forgetMe(); });
+  $("#import-files").on("change", function () {
+    if (site && this.files.length) importSongs(this.files).finally(() => { this.value = ""; });
+  });
   $("input[name=analysis]").on("change", function () { chooseAnalysis(this.value); });
   $("#pause").on("click", function () {
     paused = !paused;

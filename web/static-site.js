@@ -2,12 +2,16 @@
 // loads the site's settings and catalog, makes playlists in the browser
 // (the recommender compiled to WebAssembly, web/wasm), and keeps the
 // listener's mode, likes and skips, session, mood history and last list in
-// localStorage. app.js decides when; this file only knows how.
+// localStorage, and songs the listener imported (CSV files, read by the same
+// importer as `melodora catalog import`) in IndexedDB, which holds more.
+// app.js decides when; this file only knows how.
 "use strict";
 
 window.MelodoraSite = (function () {
   const STATE_KEY = "melodora.site.v1";
   const MAX_HISTORY = 500;        // mood changes kept for the timeline
+  const MAX_FILE_BYTES = 20 * 1024 * 1024;   // as the importer's limit (MAX_IMPORT_BYTES)
+  const DB = "melodora", DB_STORE = "catalog", DB_KEY = "imported";
   // Files of the site, beside this script wherever the site is published.
   const BASE = new URL("./", document.currentScript.src);
 
@@ -15,6 +19,26 @@ window.MelodoraSite = (function () {
     const response = await fetch(new URL(path, BASE));
     if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
     return response;
+  }
+
+  /** The imported catalog kept in IndexedDB: get (null when none), put
+   *  (JSON) or delete (null). Fails where IndexedDB does not work. */
+  function importedCatalog(value) {
+    return new Promise((resolve, reject) => {
+      if (typeof indexedDB === "undefined") { reject(new Error("no IndexedDB")); return; }
+      const open = indexedDB.open(DB, 1);
+      open.onupgradeneeded = () => open.result.createObjectStore(DB_STORE);
+      open.onerror = () => reject(open.error);
+      open.onsuccess = () => {
+        const db = open.result;
+        const tx = db.transaction(DB_STORE, value === undefined ? "readonly" : "readwrite");
+        const store = tx.objectStore(DB_STORE);
+        const request = value === undefined ? store.get(DB_KEY)
+          : value === null ? store.delete(DB_KEY) : store.put(value, DB_KEY);
+        tx.oncomplete = () => { db.close(); resolve(value === undefined ? request.result || null : null); };
+        tx.onerror = () => { db.close(); reject(tx.error); };
+      };
+    });
   }
 
   /** What survives a reload; a fresh state when nothing (readable) is kept. */
@@ -32,15 +56,49 @@ window.MelodoraSite = (function () {
 
     /** Loads site.json, the recommender and the catalog. */
     static async load() {
-      const [settings, wasm, catalog] = await Promise.all([
+      const [settings, wasm, imported] = await Promise.all([
         fetchOk("site.json").then((r) => r.json()),
         import(new URL("wasm/melodora_wasm.js", BASE).href),
-        fetchOk("catalog.json").then((r) => r.text()),
+        importedCatalog().catch(() => null),
       ]);
       await wasm.default({ module_or_path: new URL("wasm/melodora_wasm_bg.wasm", BASE) });
-      const site = new Site(settings, new wasm.Playlists(catalog, Math.random() * 2 ** 52));
+      const seed = Math.random() * 2 ** 52;
+      let playlists = null;
+      if (imported) {
+        try { playlists = new wasm.Playlists(imported, seed); } catch (error) { playlists = null; }
+      }
+      if (!playlists) playlists = new wasm.Playlists(await fetchOk("catalog.json").then((r) => r.text()), seed);
+      const site = new Site(settings, playlists);
+      site.wasm = wasm;
       site.restore();
       return site;
+    }
+
+    /** Imports CSV files (a FileList); resolves with the importer's report
+     *  ({songs_added, songs_known, replaced_default, problems, rows}), or
+     *  rejects with a message (too big, not a catalog, nothing accepted). */
+    async importFiles(files) {
+      const chosen = Array.from(files);
+      if (!chosen.length) throw new Error("no file chosen");
+      for (const file of chosen) {
+        if (file.size > MAX_FILE_BYTES) {
+          throw new Error(`${file.name} is ${(file.size / 1e6).toFixed(1)} MB; files of at most ${MAX_FILE_BYTES / (1024 * 1024)} MB can be imported here`);
+        }
+      }
+      const buffers = await Promise.all(chosen.map((f) => f.arrayBuffer()));
+      const bytes = new Uint8Array(buffers.reduce((n, b) => n + b.byteLength, 0));
+      let at = 0;
+      for (const buffer of buffers) { bytes.set(new Uint8Array(buffer), at); at += buffer.byteLength; }
+      const report = JSON.parse(this.playlists.importFiles(
+        chosen.map((f) => f.name), new Uint32Array(buffers.map((b) => b.byteLength)), bytes));
+      try {
+        await importedCatalog(this.playlists.snapshotJson());
+        report.kept = true;
+      } catch (error) {
+        report.kept = false;            // imported for this visit only
+      }
+      this.save();
+      return report;
     }
 
     /** Reads the kept state; a session kept before is continued. */
@@ -111,11 +169,14 @@ window.MelodoraSite = (function () {
       return this.state.feedback[songId] || null;
     }
 
-    /** Forgets everything kept; the next list starts a new session. */
-    forget() {
+    /** Forgets everything kept, imported songs included (the site's own
+     *  catalog comes back); the next list starts a new session. */
+    async forget() {
       this.state = emptyState();
       try { localStorage.removeItem(STATE_KEY); } catch (error) { /* nothing kept */ }
-      this.playlists.restoreSession(JSON.stringify({ seed: Math.floor(Math.random() * 2 ** 52), seen: [] }));
+      await importedCatalog(null).catch(() => null);
+      const catalog = await fetchOk("catalog.json").then((r) => r.text());
+      this.playlists = new this.wasm.Playlists(catalog, Math.random() * 2 ** 52);
     }
   }
 

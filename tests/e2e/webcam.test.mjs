@@ -35,7 +35,8 @@
 // 7. A static site: `melodora site DIR` published by Python's http.server
 //    (not Melodora), with the fake webcam: mood happy then sad, >= 10
 //    Spotify links made in the browser, a like that survives a reload
-//    (with the list and mood), "Forget me" clearing them; no request goes
+//    (with the list and mood), the original's sad.csv imported in the page
+//    becoming the playlist, "Forget me" clearing it all; no request goes
 //    anywhere but the static host.
 //
 // Environment: E2E_ONLY (comma-separated parts to run while developing, e.g.
@@ -44,7 +45,7 @@
 // E2E_SCREENSHOT (also copy the screenshot there, e.g. docs/screenshot.png).
 
 import { spawn, execFileSync } from "node:child_process";
-import { rmSync, mkdtempSync, mkdirSync, copyFileSync } from "node:fs";
+import { rmSync, mkdtempSync, mkdirSync, copyFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -486,10 +487,38 @@ async function staticSite(clip, work) {
     if (moodAfter !== mood) fail(`the mood after a reload is ${moodAfter}, was ${mood}`);
     log(`after a reload: song ${liked} still liked, mood still ${moodAfter}`);
 
+    // The listener's own songs: the original's sad.csv replaces the catalog.
+    const seedSad = resolve(root, "../shared/catalogs/seed-format/sad.csv");
+    const importedText = readFileSync(seedSad, "utf8");
+    await page.click("#pause");
+    await page.setInputFiles("[data-testid=import-files]", seedSad);
+    await page.waitForFunction(() => document.querySelector("[data-testid=import-report]").textContent.includes("Imported"), null, { timeout: 20000 });
+    const report = await page.textContent("[data-testid=import-report]");
+    if (!report.includes("replace the site's catalog") || report.includes("cannot keep")) fail(`import report: ${report}`);
+    // Imported songs get ids above every id of the site's catalog.
+    const siteIds = JSON.parse(readFileSync(join(dir, "static/catalog.json"), "utf8")).songs.map((song) => song.id);
+    const highest = Math.max(...siteIds);
+    await page.waitForFunction(({ csv, highest }) => {
+      const rows = [...document.querySelectorAll("[data-testid=song]")];
+      return rows.length >= 10 && rows.every((row) =>
+        Number(row.getAttribute("data-song-id")) > highest && csv.includes(row.querySelector("a").textContent));
+    }, { csv: importedText, highest }, { timeout: 20000 });
+    log(`imported sad.csv: ${report.split("\n")[0].slice(0, 90)}; the playlist now comes from it`);
+
     await page.click("[data-testid=forget]");
     await page.waitForFunction(() => document.querySelectorAll("[data-testid=song]").length === 0, null, { timeout: 5000 });
     const kept = await page.evaluate(() => localStorage.getItem("melodora.site.v1"));
     if (kept !== null) fail(`"Forget me" left ${kept.slice(0, 80)}`);
+    const importedKept = await page.evaluate(() => new Promise((resolve) => {
+      const open = indexedDB.open("melodora", 1);
+      open.onsuccess = () => {
+        const get = open.result.transaction("catalog").objectStore("catalog").get("imported");
+        get.onsuccess = () => resolve(get.result !== undefined);
+        get.onerror = () => resolve(false);
+      };
+      open.onerror = () => resolve(false);
+    }));
+    if (importedKept) fail(`"Forget me" left the imported songs`);
     log("Forget me cleared the list and what the browser kept");
 
     const elsewhere = requests.filter((url) => !url.startsWith(origin + "/") && !url.startsWith("data:"));

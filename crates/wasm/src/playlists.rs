@@ -3,10 +3,10 @@
 
 use std::collections::HashSet;
 
-use melodora_core::Emotion;
+use melodora_core::{Emotion, ErrorChain};
 use melodora_music::{
-    CatalogSnapshot, Mode, Recommendation, Request, Session, SnapshotCatalog, Verdict,
-    DEFAULT_LIMIT,
+    CatalogSnapshot, Mode, Recommendation, Request, Session, SnapshotCatalog, SnapshotImport,
+    Verdict, DEFAULT_LIMIT,
 };
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
@@ -17,6 +17,9 @@ pub const MAX_LIMIT: u32 = 100;
 /// The recommender and one listening session.
 #[wasm_bindgen]
 pub struct Playlists {
+    /// The catalog as loaded or imported (kept for the next import and for
+    /// the page to store).
+    snapshot: CatalogSnapshot,
     catalog: SnapshotCatalog,
     session: Session,
 }
@@ -69,6 +72,30 @@ impl Playlists {
         serde_json::to_string(&self.session_state()).expect("a session serialises")
     }
 
+    /// Imports catalog CSVs chosen by the listener, as `melodora catalog
+    /// import` would: `names[i]` (e.g. `sad.csv`, which files its rows under
+    /// sad) is `sizes[i]` bytes of `bytes`, the files one after another.
+    /// Answers with the report as JSON ([`SnapshotImport`]); the catalog
+    /// is unchanged when nothing could be imported.
+    #[wasm_bindgen(js_name = importFiles)]
+    pub fn import_files(
+        &mut self,
+        names: Vec<String>,
+        sizes: &[u32],
+        bytes: &[u8],
+    ) -> Result<String, JsError> {
+        let report = self
+            .import(&names, sizes, bytes)
+            .map_err(|e| JsError::new(&e))?;
+        Ok(serde_json::to_string(&report).expect("a report serialises"))
+    }
+
+    /// The catalog as JSON, for the page to keep an imported one.
+    #[wasm_bindgen(js_name = snapshotJson)]
+    pub fn snapshot_json(&self) -> String {
+        self.snapshot.to_json()
+    }
+
     /// Continues a session the page kept ([`Playlists::session_json`]).
     #[wasm_bindgen(js_name = restoreSession)]
     pub fn restore_session(&mut self, json: &str) -> Result<(), JsError> {
@@ -82,11 +109,40 @@ impl Playlists {
 impl Playlists {
     /// [`Playlists::new`] with Rust errors.
     pub fn load(catalog_json: &str, seed: u64) -> Result<Playlists, String> {
-        let file = CatalogSnapshot::from_json(catalog_json).map_err(|e| e.to_string())?;
+        let snapshot = CatalogSnapshot::from_json(catalog_json).map_err(|e| e.to_string())?;
         Ok(Playlists {
-            catalog: SnapshotCatalog::new(file),
+            catalog: SnapshotCatalog::new(snapshot.clone()),
+            snapshot,
             session: Session::new("default", seed),
         })
+    }
+
+    /// [`Playlists::import_files`] with Rust values.
+    pub fn import(
+        &mut self,
+        names: &[String],
+        sizes: &[u32],
+        bytes: &[u8],
+    ) -> Result<SnapshotImport, String> {
+        if names.len() != sizes.len()
+            || sizes.iter().map(|&n| n as usize).sum::<usize>() != bytes.len()
+        {
+            return Err("the files' names, sizes and bytes do not agree".into());
+        }
+        let mut files = Vec::with_capacity(names.len());
+        let mut at = 0;
+        for (name, &size) in names.iter().zip(sizes) {
+            files.push((name.clone(), bytes[at..at + size as usize].to_vec()));
+            at += size as usize;
+        }
+        let report = self
+            .snapshot
+            .import(&files)
+            .map_err(|e| ErrorChain(&e).to_string())?;
+        self.catalog = SnapshotCatalog::new(self.snapshot.clone());
+        let kept = self.session_state();
+        self.restore(kept);
+        Ok(report)
     }
 
     /// [`Playlists::recommend`] with Rust values.

@@ -111,3 +111,41 @@ fn bad_input_is_refused_with_a_message() {
         15
     );
 }
+
+#[test]
+fn an_imported_csv_replaces_the_default_catalog_and_reports_bad_rows() {
+    let mut playlists = Playlists::load(&catalog_json(), 5).unwrap();
+    let before = ids(&mut playlists, "sad", "");
+    let csv =
+        "Name,Album,Artist\nRain Song,Wet,The Clouds\nonly two,fields\nGrey Day,,The Clouds\n";
+    let report = playlists
+        .import(
+            &["sad.csv".to_string()],
+            &[csv.len() as u32],
+            csv.as_bytes(),
+        )
+        .unwrap();
+    assert_eq!(report.songs_added, 2);
+    assert!(report.replaced_default);
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    let after = playlists.list("sad", "match", 15, "").unwrap();
+    assert_eq!(after.len(), 2, "only the imported songs remain");
+    assert!(after.iter().all(|r| !before.contains(&r.song.id)));
+    // What the page keeps loads back as the same catalog.
+    let kept = Playlists::load(&playlists.snapshot_json(), 5).unwrap();
+    assert_eq!(kept.song_count(), 2);
+
+    let refused = playlists
+        .import(&["a.csv".into()], &[10], b"abc")
+        .unwrap_err();
+    assert!(refused.contains("do not agree"), "{refused}");
+    let nothing = playlists
+        .import(&["sad.csv".into()], &[20], b"Name,Album,Artist\n,,")
+        .unwrap_err();
+    assert!(nothing.contains("no song was accepted"), "{nothing}");
+    assert_eq!(
+        playlists.song_count(),
+        2,
+        "a refused import changes nothing"
+    );
+}
