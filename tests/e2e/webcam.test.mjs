@@ -470,6 +470,15 @@ async function staticSite(clip, work) {
     });
     await page.waitForFunction(() => document.querySelector("[data-testid=analysis-info]").textContent.startsWith("on this device"), null, { timeout: 30000 });
     if (await page.isVisible("[data-testid=analysis-switch]")) fail("a static site offers analysis on a server");
+    // The static host sends no CSP header; the page's own meta policy still
+    // refuses inline script (hostile song titles are text anyway).
+    const inlineRan = await page.evaluate(() => {
+      const script = document.createElement("script");
+      script.textContent = "window.__inlineRan = true";
+      document.head.appendChild(script);
+      return window.__inlineRan === true;
+    });
+    if (inlineRan) fail("inline script ran on the static site");
     await checkMoodsAndSongs(page, () => expectOverlayBox(page));
 
     // A like survives a reload, with the list and the mood it was made for.
