@@ -166,6 +166,18 @@
     }
   }
 
+  /** One analysed frame, from the server or this device: boxes on the
+   *  overlay (unless the frame already carries them), the largest face's
+   *  bars, the mood and the status. */
+  function showFrame(frame, drawBoxes) {
+    lastFrame = drawBoxes ? frame : null;
+    drawOverlay();
+    const largest = frame.faces.reduce((a, f) => (!a || f.w * f.h > a.w * a.h ? f : a), null);
+    showProbabilities(largest);
+    showMood(frame.mood);
+    if (!paused) status(frame.faces.length ? "detecting" : "no face", frame.faces.length ? "success" : "warning");
+  }
+
   // ---- mood and timeline ------------------------------------------------
   function showMood(mood) {
     if (!mood) return;
@@ -287,12 +299,7 @@
         }
         inFlight = false;
         // Server frames arrive with their boxes drawn; the overlay is for ours.
-        lastFrame = captureMode === "browser" ? message : null;
-        drawOverlay();
-        const largest = message.faces.reduce((a, f) => (!a || f.w * f.h > a.w * a.h ? f : a), null);
-        showProbabilities(largest);
-        showMood(message.mood);
-        if (!paused) status(message.faces.length ? "detecting" : "no face", message.faces.length ? "success" : "warning");
+        showFrame(message, captureMode === "browser");
         if (message.songs) showSongs(message.songs);
         scheduleFrame();
       } else if (message.type === "dropped") {
@@ -357,13 +364,8 @@
     analyser.analyze(video, capturedAt).then(({ frame, analyzeMs }) => {
       inFlight = false;
       if (analysis !== "device" || analyser !== device) { scheduleFrame(); return; }
-      lastFrame = frame;
-      drawOverlay();
-      const largest = frame.faces.reduce((a, f) => (!a || f.w * f.h > a.w * a.h ? f : a), null);
-      showProbabilities(largest);
-      showMood(frame.mood);
+      showFrame(frame, true);
       if (frame.mood && (frame.mood_changed || !deviceMood)) sendMood(frame.mood);
-      if (!paused) status(frame.faces.length ? "detecting" : "no face", frame.faces.length ? "success" : "warning");
       $("#analysis-info").text("on this device · " + Math.round(performance.now() - capturedAt) + " ms/frame (" +
         Math.round(analyzeMs) + " ms analysis)");
       scheduleFrame();

@@ -97,17 +97,8 @@ pub fn run(songs: u64, calls: usize, snapshot_out: Option<&Path>, json: bool) ->
     let mut by_mode: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     let mut pick_ms = Vec::with_capacity(calls);
     for call in 0..calls {
-        let emotion = Emotion::ALL[call % 7];
-        let mode = if call % 14 < 7 {
-            Mode::Match
-        } else {
-            Mode::Uplift
-        };
-        let request = Request {
-            emotion,
-            mode,
-            limit: DEFAULT_LIMIT,
-        };
+        let request = request_for(call);
+        let (emotion, mode) = (request.emotion, request.mode);
         let session = &mut sessions[call % 14];
         let started = Instant::now();
         let list = recommender.recommend(&store, &request, session)?;
@@ -204,21 +195,27 @@ fn snapshot_lists(
     let mut sessions: Vec<Session> = (0..14).map(|s| Session::new("bench", s)).collect();
     let mut ms = Vec::with_capacity(calls);
     for call in 0..calls {
-        let request = Request {
-            emotion: Emotion::ALL[call % 7],
-            mode: if call % 14 < 7 {
-                Mode::Match
-            } else {
-                Mode::Uplift
-            },
-            limit: DEFAULT_LIMIT,
-        };
+        let request = request_for(call);
         let started = Instant::now();
         let list = catalog.recommend(&request, &mut sessions[call % 14], feedback);
         ms.push(started.elapsed().as_secs_f64() * 1e3);
         anyhow::ensure!(list.len() == DEFAULT_LIMIT, "short list");
     }
     Ok(ms)
+}
+
+/// Call `call` of the mix: the seven emotions in turn, seven calls in
+/// match mode then seven in uplift.
+fn request_for(call: usize) -> Request {
+    Request {
+        emotion: Emotion::ALL[call % 7],
+        mode: if call % 14 < 7 {
+            Mode::Match
+        } else {
+            Mode::Uplift
+        },
+        limit: DEFAULT_LIMIT,
+    }
 }
 
 /// Nearest-rank percentile (sorts `values`).

@@ -101,7 +101,8 @@ pub fn catalog_files(path: &Path, emotion: Option<Emotion>) -> Result<Vec<Catalo
     Ok(files)
 }
 
-fn emotion_of_file_name(path: &Path) -> Option<Emotion> {
+/// The emotion a file's name spells (`sad.csv`, `fearful.csv`), if any.
+pub(crate) fn emotion_of_file_name(path: &Path) -> Option<Emotion> {
     path.file_stem()?.to_str()?.parse().ok()
 }
 

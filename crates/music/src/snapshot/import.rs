@@ -18,7 +18,7 @@ use melodora_core::Emotion;
 
 use super::CatalogSnapshot;
 use crate::error::{Error, Result, RowProblem};
-use crate::import::{read_catalog, FileCounts, ImportedTrack};
+use crate::import::{emotion_of_file_name, read_catalog, FileCounts, ImportedTrack};
 use crate::song::{search_link, song_key, AudioFeatures, Song, Track};
 
 /// Largest file the browser imports: the page refuses bigger ones before
@@ -63,10 +63,7 @@ impl CatalogSnapshot {
                     ),
                 });
             }
-            let emotion = Path::new(name)
-                .file_stem()
-                .and_then(|stem| stem.to_str())
-                .and_then(|stem| stem.parse::<Emotion>().ok());
+            let emotion = emotion_of_file_name(Path::new(name));
             let counts: FileCounts = read_catalog(
                 bytes.as_slice(),
                 Path::new(name),
