@@ -46,7 +46,7 @@ cargo test -p melodora-emotion --no-default-features --lib --locked
 
 echo "== the browser's analyzer: web/wasm is what the source builds, and finds OpenCV's boxes (Node)"
 scripts/build_wasm.sh --check
-node crates/wasm/tests/node/parity.mjs
+node crates/wasm/tests/node/parity.mjs "${CARGO_TARGET_DIR:-target}/debug/melodora"
 
 echo "== fuzz targets compile (cargo check on stable; fuzzing itself is nightly: fuzz/smoke.sh)"
 (cd fuzz && cargo check --bins --locked --quiet)
