@@ -7,6 +7,7 @@ mod detector_args;
 mod emotion_args;
 mod report;
 mod store_args;
+mod tls_args;
 
 use std::process::ExitCode;
 
@@ -15,8 +16,19 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "melodora", version, about = "Emotion-aware music recommender")]
 struct Cli {
+    /// How log lines are written to stderr: text for people, or JSON (one
+    /// object per line) for log collectors.
+    #[arg(long, global = true, value_enum, env = "MELODORA_LOG_FORMAT", default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The `--log-format` values.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -45,7 +57,7 @@ enum Command {
 /// never reach the logs (a cap, not a level: by default they stay at warn).
 const PAYLOAD_LOGGING_TARGETS: [&str; 2] = ["tungstenite", "tokio_tungstenite"];
 
-fn init_logging() {
+fn init_logging(format: LogFormat) {
     use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets};
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
@@ -57,18 +69,23 @@ fn init_logging() {
         Targets::new().with_default(LevelFilter::TRACE),
         |cap, target| cap.with_target(*target, LevelFilter::DEBUG),
     );
-    tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_filter(wanted.and(cap)),
-        )
-        .init();
+    let filter = wanted.and(cap);
+    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let layer = match format {
+        LogFormat::Text => layer.with_filter(filter).boxed(),
+        LogFormat::Json => layer
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_filter(filter)
+            .boxed(),
+    };
+    tracing_subscriber::registry().with(layer).init();
 }
 
 fn main() -> ExitCode {
-    init_logging();
     let cli = Cli::parse();
+    init_logging(cli.log_format);
     let outcome = match cli.command {
         Command::Serve(args) => commands::serve::run(args),
         Command::Site(args) => commands::site::run(args),

@@ -142,6 +142,89 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
     }))
 }
 
+/// The answer of the liveness and readiness checks.
+#[derive(Serialize, ToSchema)]
+pub struct Probe {
+    /// `"live"`, `"ready"`, or `"unready"`.
+    status: &'static str,
+    /// Each readiness check: `"ok"` or what is wrong (readiness only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checks: Option<ReadyChecks>,
+}
+
+/// What readiness checks.
+#[derive(Serialize, ToSchema)]
+pub struct ReadyChecks {
+    /// The song store answers.
+    database: String,
+    /// The emotion model is loaded.
+    model: String,
+    /// The server is not shutting down.
+    serving: String,
+}
+
+/// Longest the readiness check waits for the database.
+const READY_DATABASE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Whether the process is up and answering (a supervisor restarts it when
+/// not): nothing is checked beyond that.
+#[utoipa::path(get, path = "/api/health/live", tag = "melodora",
+    responses((status = 200, description = "The process answers", body = Probe)))]
+pub async fn live() -> Json<Probe> {
+    Json(Probe {
+        status: "live",
+        checks: None,
+    })
+}
+
+/// Whether the server can serve users now (a load balancer sends it
+/// traffic only then): its database answers within 2 s, its model is
+/// loaded, and it is not shutting down. 503 otherwise, saying which check
+/// failed; it turns ready again by itself when the database comes back.
+#[utoipa::path(get, path = "/api/health/ready", tag = "melodora",
+    responses(
+        (status = 200, description = "Ready for users", body = Probe),
+        (status = 503, description = "Not ready; `checks` says why", body = Probe)))]
+pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Probe>) {
+    let music = Arc::clone(&state.music);
+    let answer = tokio::time::timeout(
+        READY_DATABASE_WAIT,
+        tokio::task::spawn_blocking(move || music.song_count()),
+    )
+    .await;
+    let database = match answer {
+        Ok(Ok(Ok(_))) => "ok".to_string(),
+        Ok(Ok(Err(error))) => ErrorChain(&error).to_string(),
+        Ok(Err(error)) => ErrorChain(&error).to_string(),
+        Err(_) => format!("no answer within {} s", READY_DATABASE_WAIT.as_secs_f32()),
+    };
+    let model = if state.vision.has_model() {
+        "ok"
+    } else {
+        "no emotion model loaded"
+    };
+    let serving = if state.stopping.is_stopping() {
+        "shutting down"
+    } else {
+        "ok"
+    };
+    let ready = database == "ok" && model == "ok" && serving == "ok";
+    let probe = Probe {
+        status: if ready { "ready" } else { "unready" },
+        checks: Some(ReadyChecks {
+            database,
+            model: model.to_string(),
+            serving: serving.to_string(),
+        }),
+    };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(probe))
+}
+
 /// Faces and their emotions in an image.
 ///
 /// The body is the encoded image itself (JPEG, PNG, ...).

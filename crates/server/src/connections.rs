@@ -137,6 +137,14 @@ impl Connections {
         })
     }
 
+    /// Resolves once no connection is open (checked every 20 ms: only
+    /// shutting down waits on it).
+    pub async fn all_closed(&self) {
+        while self.in_use() > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, OpenConnections> {
         // The counts stay consistent whatever a panicking holder did.
         self.open.lock().unwrap_or_else(|e| e.into_inner())

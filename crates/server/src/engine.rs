@@ -13,6 +13,8 @@ use melodora_vision::{
 };
 use serde::Serialize;
 
+use crate::metrics::{MusicMetrics, VisionMetrics};
+
 /// Largest encoded frame or image accepted, in bytes.
 pub const MAX_FRAME_BYTES: usize = 2 * 1024 * 1024;
 /// Largest frame or image accepted, in pixels (a 4K frame; browsers send
@@ -27,6 +29,7 @@ pub const MAX_FACES_PER_FRAME: usize = 32;
 /// the server's limits (frame size, pixels, faces per frame).
 pub struct Vision {
     analyzer: FrameAnalyzer,
+    metrics: VisionMetrics,
 }
 
 /// One analysed frame.
@@ -110,7 +113,20 @@ impl Vision {
             max_faces: MAX_FACES_PER_FRAME,
             ..FrameAnalyzer::new(detector, params, Some(classifier))
         };
-        Vision { analyzer }
+        Vision {
+            analyzer,
+            metrics: VisionMetrics::default(),
+        }
+    }
+
+    /// The counts of its analyses, for `/metrics`.
+    pub(crate) fn metrics(&self) -> &VisionMetrics {
+        &self.metrics
+    }
+
+    /// Whether faces are classified (a model is loaded).
+    pub fn has_model(&self) -> bool {
+        self.analyzer.classifier.is_some()
     }
 
     /// The emotion model's name, if its description has one.
@@ -133,7 +149,7 @@ impl Vision {
         bytes: &[u8],
         tracker: Option<&mut FaceTracker>,
     ) -> Result<FrameAnalysis, FrameError> {
-        let gray = self.decode(bytes)?;
+        let gray = self.decode(bytes).inspect_err(|_| self.metrics.failed())?;
         self.analyze_in_stream(&gray, tracker)
     }
 
@@ -143,10 +159,13 @@ impl Vision {
         gray: &GrayImage,
         tracker: Option<&mut FaceTracker>,
     ) -> Result<FrameAnalysis, FrameError> {
+        let started = std::time::Instant::now();
         let faces = self
             .analyzer
             .analyze(gray, tracker)
+            .inspect_err(|_| self.metrics.failed())
             .map_err(FrameError::Analysis)?;
+        self.metrics.analysed(faces.len(), started.elapsed());
         Ok(FrameAnalysis {
             width: gray.width(),
             height: gray.height(),
@@ -180,6 +199,7 @@ fn report(face: AnalyzedFace) -> Option<FaceReport> {
 pub struct Music {
     store: Mutex<Store>,
     recommender: RwLock<Indexed>,
+    metrics: MusicMetrics,
 }
 
 /// A recommender and the catalog generation its index was built from.
@@ -207,13 +227,33 @@ impl Music {
         Ok(Music {
             store: Mutex::new(store),
             recommender: RwLock::new(recommender),
+            metrics: MusicMetrics::default(),
         })
+    }
+
+    /// The counts of its playlists, for `/metrics`.
+    pub(crate) fn metrics(&self) -> &MusicMetrics {
+        &self.metrics
     }
 
     /// A list for `request` in `session`, from an index rebuilt first if
     /// the catalog was imported into since it was built (by another
     /// process: the server itself does not import).
     pub fn recommend(
+        &self,
+        request: &Request,
+        session: &mut Session,
+    ) -> Result<Vec<Recommendation>, MusicError> {
+        let started = std::time::Instant::now();
+        let result = self.recommend_unmeasured(request, session);
+        match &result {
+            Ok(_) => self.metrics.served(started.elapsed()),
+            Err(_) => self.metrics.failed(),
+        }
+        result
+    }
+
+    fn recommend_unmeasured(
         &self,
         request: &Request,
         session: &mut Session,

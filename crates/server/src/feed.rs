@@ -35,18 +35,27 @@ pub async fn video_feed(
     let permit = match state.connections.open(client.ip()) {
         Ok(permit) => permit,
         Err(refusal) => {
+            state.metrics.connections_refused.inc();
             let error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, refusal.to_string());
             return ([(header::RETRY_AFTER, "5")], error).into_response();
         }
     };
     let frames = camera.subscribe();
-    // The permit lives in the stream's state: it is freed when the stream ends.
-    let parts = futures_util::stream::unfold((frames, permit), |(mut frames, permit)| async move {
-        loop {
-            frames.changed().await.ok()?;
-            let latest = frames.borrow_and_update().clone();
-            if let Some(frame) = latest {
-                return Some((Ok::<_, Infallible>(part(&frame.jpeg)), (frames, permit)));
+    let stopping = std::sync::Arc::clone(&state.stopping);
+    // The permit lives in the stream's state: it is freed when the stream
+    // ends, at the latest when the server shuts down.
+    let parts = futures_util::stream::unfold((frames, permit), move |(mut frames, permit)| {
+        let stopping = std::sync::Arc::clone(&stopping);
+        async move {
+            loop {
+                tokio::select! {
+                    changed = frames.changed() => changed.ok()?,
+                    () = stopping.begun() => return None,
+                }
+                let latest = frames.borrow_and_update().clone();
+                if let Some(frame) = latest {
+                    return Some((Ok::<_, Infallible>(part(&frame.jpeg)), (frames, permit)));
+                }
             }
         }
     });

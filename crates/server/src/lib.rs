@@ -35,8 +35,11 @@ mod capture;
 mod connections;
 mod engine;
 mod feed;
+mod metrics;
 mod openapi;
+mod shutdown;
 pub mod site;
+pub mod tls;
 mod viewer;
 mod ws;
 
@@ -49,10 +52,12 @@ use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use axum::Router;
 use melodora_vision::tracking::TrackingConfig;
 use melodora_vision::StabilityConfig;
 
+pub use access::host::machine_name;
 use access::AccessPolicy;
 pub use access::{AccessOptions, AllowedOrigin, PublicHost};
 use admission::AnalysisSlots;
@@ -63,6 +68,9 @@ use connections::Connections;
 pub use connections::{ConnectionLimits, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_PER_CLIENT};
 pub use engine::{Music, Vision, MAX_FACES_PER_FRAME, MAX_FRAME_BYTES};
 pub use melodora_vision::Follow;
+use shutdown::Stopping;
+pub use shutdown::{shutdown_signal, DEFAULT_GRACE};
+pub use tls::{TlsError, TlsIdentity};
 pub use ws::{parse_command, Command, MAX_MESSAGE_BYTES};
 
 /// Behaviour shared by all connections.
@@ -86,6 +94,8 @@ pub struct AppOptions {
     /// Caps on long-lived connections and the idle timeout (see
     /// `connections`).
     pub limits: ConnectionLimits,
+    /// Longest a graceful shutdown may take (see `shutdown`).
+    pub shutdown_grace: Duration,
 }
 
 impl Default for AppOptions {
@@ -99,6 +109,7 @@ impl Default for AppOptions {
             max_queue_wait: admission::DEFAULT_MAX_WAIT,
             access: AccessOptions::default(),
             limits: ConnectionLimits::default(),
+            shutdown_grace: DEFAULT_GRACE,
         }
     }
 }
@@ -118,6 +129,10 @@ pub struct AppState {
     pub(crate) slots: Arc<AnalysisSlots>,
     /// The open WebSockets and streams.
     pub(crate) connections: Arc<Connections>,
+    /// What `/metrics` reports.
+    pub(crate) metrics: Arc<metrics::Metrics>,
+    /// Set when the server starts shutting down.
+    pub(crate) stopping: Arc<Stopping>,
 }
 
 impl AppState {
@@ -132,6 +147,7 @@ impl AppState {
     ) -> AppState {
         let slots = AnalysisSlots::new(options.analysis_workers, options.max_queue_wait);
         let connections = Connections::new(options.limits);
+        let metrics = metrics::Metrics::new(vision.metrics(), music.metrics());
         AppState {
             vision,
             music,
@@ -139,6 +155,8 @@ impl AppState {
             camera,
             slots: Arc::new(slots),
             connections,
+            metrics: Arc::new(metrics),
+            stopping: Arc::new(Stopping::new()),
         }
     }
 }
@@ -159,6 +177,9 @@ pub fn app(state: AppState, bound: SocketAddr) -> Router {
         .route("/ws", get(websocket))
         .route("/video_feed", get(feed::video_feed))
         .route("/api/health", get(api::health))
+        .route("/api/health/live", get(api::live))
+        .route("/api/health/ready", get(api::ready))
+        .route("/metrics", get(metrics::metrics))
         .route("/api/analyze", post(api::analyze))
         .route("/api/recommendations", get(api::recommendations))
         .route("/api/feedback", post(api::feedback))
@@ -171,6 +192,10 @@ pub fn app(state: AppState, bound: SocketAddr) -> Router {
             access::guard,
         ))
         .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count_responses,
+        ))
         .with_state(state)
 }
 
@@ -188,6 +213,7 @@ async fn websocket(
     match state.connections.open(client.ip()) {
         Ok(permit) => upgrade.on_upgrade(move |socket| ws::handle(socket, state, permit)),
         Err(refusal) => {
+            state.metrics.connections_refused.inc();
             tracing::warn!(%client, %refusal, "WebSocket refused");
             upgrade.on_upgrade(move |socket| ws::refuse(socket, refusal))
         }
@@ -253,19 +279,75 @@ async fn security_headers(request: Request<axum::body::Body>, next: Next) -> Res
     response
 }
 
-/// Serves the app on `addr` until Ctrl-C; `on_ready` gets the bound address.
+/// Where and how the server listens.
+#[derive(Debug, Clone)]
+pub struct Listen {
+    /// The address to bind (port 0: any free port).
+    pub addr: SocketAddr,
+    /// HTTPS with this certificate; plain HTTP when `None`.
+    pub tls: Option<TlsIdentity>,
+}
+
+/// Serves the app until `shutdown` resolves (usually [`shutdown_signal`]),
+/// then shuts down gracefully within the state's `shutdown_grace` (see
+/// `shutdown`); `on_ready` gets the bound address once connections are
+/// accepted.
 pub async fn serve(
-    addr: SocketAddr,
+    listen: Listen,
     state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     on_ready: impl FnOnce(SocketAddr),
 ) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let listener = tokio::net::TcpListener::bind(listen.addr).await?;
     let bound = listener.local_addr()?;
-    on_ready(bound);
+    let stopping = Arc::clone(&state.stopping);
+    let connections = Arc::clone(&state.connections);
+    let grace = state.options.shutdown_grace;
     let app = app(state, bound).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    let signal = {
+        let stopping = Arc::clone(&stopping);
+        async move {
+            shutdown.await;
+            stopping.begin();
+        }
+    };
+    let serving = async {
+        match &listen.tls {
+            // Small WebSocket messages go out at once (no Nagle delay).
+            None => {
+                let listener = listener.tap_io(|tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
+                on_ready(bound);
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(signal)
+                    .await
+            }
+            Some(identity) => {
+                let listener = tls::TlsListener::new(listener, identity)?.tap_io(|tls| {
+                    let _ = tls.get_ref().0.set_nodelay(true);
+                });
+                on_ready(bound);
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(signal)
+                    .await
+            }
+        }
+    };
+    // Requests in flight finish; WebSockets and streams close themselves.
+    tokio::select! {
+        served = serving => served?,
+        () = stopping.past(grace) => {
+            tracing::warn!(grace_s = grace.as_secs_f32(), "requests still running at the end of the shutdown grace; leaving them");
+            return Ok(());
+        }
+    }
+    tokio::select! {
+        () = connections.all_closed() => tracing::info!("shut down"),
+        () = stopping.past(grace) => tracing::warn!(
+            open = connections.in_use(),
+            "connections still open at the end of the shutdown grace; leaving them"
+        ),
+    }
+    Ok(())
 }

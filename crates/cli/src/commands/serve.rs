@@ -11,7 +11,8 @@ use clap::Args;
 use melodora_server::ConnectionLimits;
 use melodora_server::{AccessOptions, AllowedOrigin, PublicHost};
 use melodora_server::{
-    AppOptions, AppState, LoopingVideo, Music, ServerCamera, Vision, MAX_FILE_FPS, MIN_FILE_FPS,
+    AppOptions, AppState, Listen, LoopingVideo, Music, ServerCamera, Vision, MAX_FILE_FPS,
+    MIN_FILE_FPS,
 };
 use melodora_vision::tracking::TrackingConfig;
 
@@ -19,13 +20,23 @@ use crate::analysis_args::AnalysisArgs;
 use crate::detector_args::DetectorArgs;
 use crate::emotion_args::EmotionArgs;
 use crate::store_args::StoreArgs;
+use crate::tls_args::TlsArgs;
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     /// Address to listen on. The default serves this machine only; use
-    /// 0.0.0.0:8000 to let other machines in (frames then cross the network).
+    /// 0.0.0.0:8000 to let other machines in, with HTTPS (--tls-self-signed
+    /// or --tls-cert): browsers give the camera only to HTTPS pages or to
+    /// localhost.
     #[arg(long, default_value = "127.0.0.1:8000")]
     pub addr: SocketAddr,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    /// Longest a graceful shutdown (SIGTERM, Ctrl-C) may take: requests in
+    /// flight finish and WebSockets are closed within it.
+    #[arg(long, value_name = "S", default_value_t = melodora_server::DEFAULT_GRACE.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub shutdown_grace_s: u64,
     #[command(flatten)]
     pub analysis: AnalysisArgs,
     /// Server camera mode: analyse this video file (Y4M or Motion JPEG),
@@ -82,6 +93,7 @@ pub struct ServeArgs {
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let stability = args.analysis.stability()?;
+    let tls = args.tls.tls(args.addr, &args.store.dir()?)?;
     let vision = Vision::new(
         args.detector.detector()?,
         args.detector.params()?,
@@ -112,27 +124,61 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             public_hosts: args.public_hosts.clone(),
         },
         limits: connection_limits(&args),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace_s),
         ..AppOptions::default()
     };
     let limits = options.limits;
     let state = AppState::new(vision, Arc::new(music), options, camera);
+    if tls.is_none() && !args.addr.ip().is_loopback() {
+        tracing::warn!(
+            addr = %args.addr,
+            "serving plain HTTP beyond this machine: browsers on other machines will refuse \
+             the camera here; add --tls-self-signed (or --tls-cert/--tls-key)"
+        );
+    }
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let notes = tls.as_ref().map(|t| t.notes.clone()).unwrap_or_default();
+    let listen = Listen {
+        addr: args.addr,
+        tls: tls.map(|t| t.identity),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let shutdown = melodora_server::shutdown_signal();
     runtime
-        .block_on(melodora_server::serve(args.addr, state, |addr| {
+        .block_on(melodora_server::serve(listen, state, shutdown, |addr| {
             tracing::info!(
                 %addr,
+                scheme,
                 startup_ms = started.elapsed().as_millis() as u64,
                 max_connections = limits.max_total,
                 max_connections_per_client = limits.max_per_client,
                 "listening"
             );
-            println!("Melodora is running at http://{addr}/ (Ctrl-C to stop)");
+            for note in &notes {
+                println!("{note}");
+            }
+            println!(
+                "Melodora is running at {scheme}://{} (Ctrl-C to stop)",
+                page_address(addr)
+            );
         }))
         .with_context(|| format!("cannot serve on {}", args.addr))?;
+    // Analyses still running past the grace are not waited for.
+    runtime.shutdown_timeout(Duration::from_secs(1));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The address to open in a browser: `localhost` for a server bound to
+/// every address (the unspecified address is not one to browse to).
+fn page_address(addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!("localhost:{}/", addr.port())
+    } else {
+        format!("{addr}/")
+    }
 }
 
 fn connection_limits(args: &ServeArgs) -> ConnectionLimits {

@@ -111,6 +111,9 @@ pub async fn handle(socket: WebSocket, state: AppState, _permit: ConnectionPermi
     if peer.send_message(&hello).await.is_err() {
         return;
     }
+    state.metrics.websockets_opened.inc();
+    state.metrics.websockets_open.inc();
+    let _open = OpenGauge(&state.metrics.websockets_open);
     loop {
         tokio::select! {
             message = peer.socket.recv() => {
@@ -138,23 +141,24 @@ pub async fn handle(socket: WebSocket, state: AppState, _permit: ConnectionPermi
                 }
             }
             Some((frame_seq, result)) = done_rx.recv() => {
-                let sent = match result {
-                    Ok(analysis) => {
-                        let reply = frame_reply(&state, &mut viewer, frame_seq, &analysis, started, queue.dropped).await;
-                        peer.send_message(&reply).await
-                    }
-                    Err(FrameError::Busy) => {
-                        queue.dropped += 1;
-                        peer.send_message(&ServerMessage::Dropped { seq: frame_seq, dropped: queue.dropped }).await
-                    }
-                    Err(error) => peer.send_message(&ServerMessage::error(ErrorAbout::Frame, ErrorChain(&error))).await,
-                };
+                let sent = answer_frame(&state, &mut peer, &mut viewer, &mut queue, started, frame_seq, result).await;
                 if sent.is_err() { break }
                 queue.finished(&state);
             }
             Some(frame) = next_camera_frame(&mut camera) => {
                 let reply = frame_reply(&state, &mut viewer, frame.seq, &frame.analysis, started, frame.skipped).await;
                 if peer.send_message(&reply).await.is_err() { break }
+            }
+            () = state.stopping.begun() => {
+                // The frame in analysis is answered; frames waiting are not.
+                queue.waiting = None;
+                if queue.in_flight {
+                    if let Some((frame_seq, result)) = done_rx.recv().await {
+                        let _ = answer_frame(&state, &mut peer, &mut viewer, &mut queue, started, frame_seq, result).await;
+                    }
+                }
+                peer.close(close_code::AWAY, "the server is shutting down; reconnect in a moment".into()).await;
+                break;
             }
             _ = pings.tick() => {
                 if last_heard.elapsed() >= idle_timeout {
@@ -165,6 +169,49 @@ pub async fn handle(socket: WebSocket, state: AppState, _permit: ConnectionPermi
                 if peer.send(Message::Ping(Bytes::new())).await.is_err() { break }
             }
         }
+    }
+}
+
+/// Sends the answer to one analysed frame: its faces, mood and songs, a
+/// "dropped" note, or why it could not be analysed.
+async fn answer_frame(
+    state: &AppState,
+    peer: &mut Peer,
+    viewer: &mut Viewer,
+    queue: &mut FrameQueue,
+    started: Instant,
+    frame_seq: u64,
+    result: Result<FrameAnalysis, FrameError>,
+) -> Result<(), axum::Error> {
+    match result {
+        Ok(analysis) => {
+            let reply =
+                frame_reply(state, viewer, frame_seq, &analysis, started, queue.dropped).await;
+            peer.send_message(&reply).await
+        }
+        Err(FrameError::Busy) => {
+            queue.dropped += 1;
+            state.metrics.frames_dropped.inc();
+            let dropped = ServerMessage::Dropped {
+                seq: frame_seq,
+                dropped: queue.dropped,
+            };
+            peer.send_message(&dropped).await
+        }
+        Err(error) => {
+            let message = ServerMessage::error(ErrorAbout::Frame, ErrorChain(&error));
+            peer.send_message(&message).await
+        }
+    }
+}
+
+/// Takes one off the open-WebSockets gauge when the connection ends,
+/// however it ends.
+struct OpenGauge<'a>(&'a prometheus_client::metrics::gauge::Gauge);
+
+impl Drop for OpenGauge<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }
 

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use melodora_music::Store;
-use melodora_server::{AppOptions, AppState, LoopingVideo, Music, ServerCamera, Vision};
+use melodora_server::{
+    AppOptions, AppState, Listen, LoopingVideo, Music, ServerCamera, TlsIdentity, Vision,
+};
 use melodora_vision::{Cascade, DetectParams, EmotionClassifier, HaarDetector, StabilityConfig};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
@@ -46,6 +48,14 @@ pub fn start(options: AppOptions, store: Store) -> SocketAddr {
 
 /// Starts the app, in server camera mode when `video` is given.
 pub fn start_with_video(options: AppOptions, store: Store, video: Option<&Path>) -> SocketAddr {
+    let running = launch(state_for(options, store, video), None);
+    // Runs until the test process ends.
+    std::mem::forget(running.stop);
+    running.addr
+}
+
+/// The state of a server with the default detector and model.
+pub fn state_for(options: AppOptions, store: Store, video: Option<&Path>) -> AppState {
     let vision = Arc::new(Vision::new(
         HaarDetector::new(Cascade::frontal_face_default()),
         DetectParams::default(),
@@ -58,20 +68,38 @@ pub fn start_with_video(options: AppOptions, store: Store, video: Option<&Path>)
         Arc::new(ServerCamera::start(open, Arc::clone(&vision), options.tracking).unwrap())
     });
     let music = Arc::new(Music::new(store).unwrap());
-    let state = AppState::new(vision, music, options, camera);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+    AppState::new(vision, music, options, camera)
+}
+
+/// A server running in a thread of its own, until `stop` is sent (or
+/// dropped).
+pub struct Running {
+    pub addr: SocketAddr,
+    pub stop: tokio::sync::oneshot::Sender<()>,
+    pub thread: std::thread::JoinHandle<std::io::Result<()>>,
+}
+
+/// Serves `state` on an ephemeral loopback port, over HTTPS with `tls`.
+pub fn launch(state: AppState, tls: Option<TlsIdentity>) -> Running {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
         let runtime = tokio::runtime::Runtime::new().unwrap();
-        runtime
-            .block_on(melodora_server::serve(
-                "127.0.0.1:0".parse().unwrap(),
-                state,
-                |addr| tx.send(addr).unwrap(),
-            ))
-            .unwrap();
+        let listen = Listen {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            tls,
+        };
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        runtime.block_on(melodora_server::serve(listen, state, shutdown, |addr| {
+            ready_tx.send(addr).unwrap()
+        }))
     });
-    rx.recv_timeout(Duration::from_secs(30))
-        .expect("server started")
+    let addr = ready_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("server started");
+    Running { addr, stop, thread }
 }
 
 pub fn default_server(options: AppOptions) -> SocketAddr {
