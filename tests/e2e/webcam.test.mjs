@@ -5,8 +5,12 @@
 //    faces are the first ones in sorted order that the shipped detector and
 //    model see as happy and as sad (checked with `melodora detect --json`).
 // 2. Starts `melodora serve` on a free port with a fresh data directory.
-// 3. On-device mode (the default): opens the page in headless Debian
-//    chromium whose fake webcam plays the clip, and checks: the page
+// 3. On-device mode (the default), over HTTPS as on a phone on the network:
+//    `serve --tls-self-signed`, and a browser that trusts exactly that
+//    certificate (its public key pinned, nothing else ignored). Opens the
+//    page in headless Debian chromium whose fake webcam plays the clip, and
+//    checks: the page is a secure context on https with its WebSocket on
+//    wss, the page
 //    analyses on this device (the WebAssembly analyzer in a worker), a face
 //    box is drawn on the overlay, the stable mood reads happy and later sad,
 //    and the song table then holds >= 10 rows whose links open Spotify;
@@ -46,6 +50,7 @@
 
 import { spawn, execFileSync } from "node:child_process";
 import { rmSync, mkdtempSync, mkdirSync, copyFileSync, readFileSync } from "node:fs";
+import { X509Certificate, createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -231,19 +236,30 @@ async function expectOverlayBox(page) {
 
 /** The page analyses its (fake) webcam itself; only moods reach the server. */
 async function onDeviceMode(clip, work) {
-  log("on-device mode (the default)");
+  log("on-device mode (the default), over HTTPS with a self-signed certificate");
   const port = await freePort();
-  const server = await startServer(port, join(work, "data-device"));
-  const browser = await cameraBrowser(clip);
+  const dataDir = join(work, "data-device");
+  const server = await startServer(port, dataDir, ["--tls-self-signed"]);
+  // Chromium trusts this certificate's key and nothing else it would refuse.
+  const pem = readFileSync(join(dataDir, "tls/self-signed-cert.pem"));
+  const spki = new X509Certificate(pem).publicKey.export({ type: "spki", format: "der" });
+  const pin = createHash("sha256").update(spki).digest("base64");
+  const browser = await cameraBrowser(clip, [`--ignore-certificate-errors-spki-list=${pin}`]);
   try {
+    const origin = `https://127.0.0.1:${port}`;
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    await context.grantPermissions(["camera"], { origin: `http://127.0.0.1:${port}` });
+    await context.grantPermissions(["camera"], { origin });
     const page = await context.newPage();
     page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") log("page:", m.text()); });
     page.on("pageerror", (e) => fail(`page error: ${e.message}`));
     const traffic = watchTraffic(page);
-    await page.goto(`http://127.0.0.1:${port}/`);
+    const sockets = [];
+    page.on("websocket", (socket) => sockets.push(socket.url()));
+    await page.goto(`${origin}/`);
     await waitForDetecting(page);
+    if (!(await page.evaluate(() => window.isSecureContext && location.protocol === "https:"))) fail("the page is not a secure https context");
+    if (!sockets.length || !sockets.every((url) => url.startsWith("wss://"))) fail(`WebSockets not over TLS: ${sockets.join(", ")}`);
+    log(`https page, WebSocket ${sockets[0]}`);
     await page.waitForFunction(() => document.querySelector("[data-testid=analysis-info]").textContent.startsWith("on this device"), null, { timeout: 30000 });
     if (!(await page.isChecked("#analysis-device"))) fail("on-device analysis is not the chosen default");
     log(`page: ${await page.textContent("[data-testid=analysis-info]")}`);
