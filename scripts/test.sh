@@ -5,7 +5,9 @@
 # Debian's chromium (apt-get) and playwright-core (npm ci) themselves, the
 # camera feature's check installs libclang-dev (apt-get) for its bindgen, and
 # the WebAssembly checks add the wasm32-unknown-unknown target (rustup) and
-# wasm-bindgen-cli (cargo install).
+# wasm-bindgen-cli (cargo install), and the store tests start a PostgreSQL
+# server of their own (scripts/postgres.sh: Debian's postgresql, apt-get)
+# and stop it at the end.
 # Tests that use FER images or the song catalogs read ../shared (see README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +28,10 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked --quiet -p melodora-core
 echo "== cargo deny: licences, duplicate versions, sources (deny.toml)"
 scripts/install_cargo_deny.sh
 cargo deny --locked check bans licenses sources
+
+echo "== PostgreSQL for the store tests (scripts/postgres.sh)"
+eval "$(scripts/postgres.sh start)"
+trap 'scripts/postgres.sh stop' EXIT
 
 echo "== cargo test"
 cargo test --workspace --locked

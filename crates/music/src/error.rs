@@ -85,6 +85,28 @@ pub enum Error {
     #[cfg(feature = "store")]
     #[error("catalog store: {0}")]
     Store(rusqlite::Error),
+    /// PostgreSQL refused or failed; its message (and the database's).
+    #[cfg(feature = "postgres")]
+    #[error("PostgreSQL: {}", postgres_message(.0))]
+    Postgres(postgres::Error),
+    /// A `--database` URL that does not parse.
+    #[error("database URL: {message}")]
+    DatabaseUrl {
+        /// What is wrong with it.
+        message: String,
+        /// The parser's complaint, when there was one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// The database cannot be reached.
+    #[error("the database at {location} cannot be reached")]
+    DatabaseDown {
+        /// Where it should be (never with a password).
+        location: String,
+        /// Why it cannot be reached.
+        #[source]
+        source: Box<Error>,
+    },
     /// The Spotify Web API refused or failed; what it said.
     #[error("Spotify: {0}")]
     Spotify(String),
@@ -122,6 +144,32 @@ fn first_problem(problems: &[RowProblem]) -> String {
 
 /// Result with the crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The client's message with the server's detail, which the client's own
+/// Display leaves out ("db error" alone).
+#[cfg(feature = "postgres")]
+fn postgres_message(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => {
+            let mut message = error.to_string();
+            let mut source = std::error::Error::source(error);
+            while let Some(cause) = source {
+                message.push_str(": ");
+                message.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            message
+        }
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl From<postgres::Error> for Error {
+    fn from(err: postgres::Error) -> Self {
+        Error::Postgres(err)
+    }
+}
 
 #[cfg(feature = "store")]
 impl From<rusqlite::Error> for Error {

@@ -44,5 +44,5 @@ pub use song::{search_link, AudioFeatures, InvalidSpotifyId, Song, SpotifyId, Tr
 #[cfg(feature = "store")]
 pub use store::{
     build_default_catalog, default_data_dir, CatalogOrigin, CatalogStats, EmotionCount,
-    ImportOptions, ImportSummary, Store, DEFAULT_CATALOG_CSV, STORE_FILE,
+    FileSummary, ImportOptions, ImportSummary, Store, DEFAULT_CATALOG_CSV, STORE_FILE,
 };

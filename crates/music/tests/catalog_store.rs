@@ -1,4 +1,5 @@
-//! Importers, the store's transactions, deduplication and export.
+//! Importers, the store's transactions, deduplication and export, on
+//! both store backends (see `support::backends`).
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -9,6 +10,11 @@ use melodora_music::{
     build_default_catalog, export_original_format, CatalogOrigin, Error, ImportOptions, Store,
     Verdict, DEFAULT_CATALOG_CSV,
 };
+use support::backends::open;
+
+mod support {
+    pub mod backends;
+}
 
 fn shared_catalogs() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/catalogs")
@@ -57,10 +63,24 @@ fn original_rows(path: &Path) -> Vec<(String, String, String)> {
     rows
 }
 
-#[test]
+const BAD_ROWS: &str = ",Name,Album,Artist\n\
+0,Good One,A,Band\n\
+1,Too,Few\n\
+2,,A,Nameless\n\
+3,Also Good,B,Band\n\
+4,Evil \u{1b}[2J,C,Band\n\
+5,Last Good,C,Other\n";
+
+/// Sets the store file's schema version, as a newer build would.
+fn set_user_version(dir: &Path, version: i64) {
+    let conn = rusqlite::Connection::open(dir.join(melodora_music::STORE_FILE)).unwrap();
+    conn.pragma_update(None, "user_version", version).unwrap();
+}
+
+on_both_backends! {
 fn the_originals_song_lists_import_unchanged() {
     let seed = shared_catalogs().join("seed-format");
-    let mut store = Store::open_in_memory(true).unwrap();
+    let mut store = open(true);
     assert_eq!(store.origin().unwrap(), CatalogOrigin::Default);
     let summary = import(&mut store, &seed, None, ImportOptions::default()).unwrap();
     assert!(summary.replaced_default);
@@ -82,10 +102,9 @@ fn the_originals_song_lists_import_unchanged() {
     }
 }
 
-#[test]
 fn reimporting_the_same_songs_does_not_duplicate_them() {
     let seed = shared_catalogs().join("seed-format");
-    let mut store = Store::open_in_memory(false).unwrap();
+    let mut store = open(false);
     let first = import(&mut store, &seed, None, ImportOptions::default()).unwrap();
     let songs = store.song_count().unwrap();
     let second = import(&mut store, &seed, None, ImportOptions::default()).unwrap();
@@ -109,7 +128,6 @@ fn reimporting_the_same_songs_does_not_duplicate_them() {
     assert_eq!((third.songs_added, third.songs_known), (0, 1));
 }
 
-#[test]
 fn an_emotion_column_files_songs_under_either_vocabulary() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(
@@ -121,7 +139,7 @@ fn an_emotion_column_files_songs_under_either_vocabulary() {
          Three,C,X,disgusted,https://example.com/three\n\
          Four,D,X,surprise,\n",
     );
-    let mut store = Store::open_in_memory(false).unwrap();
+    let mut store = open(false);
     let summary = import(&mut store, &file, None, ImportOptions::default()).unwrap();
     assert!(summary.problems.is_empty(), "{:?}", summary.problems);
     let titles = |e: Emotion| list(&store, e).into_iter().map(|r| r.0).collect::<Vec<_>>();
@@ -145,10 +163,9 @@ fn an_emotion_column_files_songs_under_either_vocabulary() {
     assert_eq!(four.link, "https://open.spotify.com/search/D%20Four");
 }
 
-#[test]
 fn audio_feature_exports_are_placed_on_the_circumplex() {
     let moods = shared_catalogs().join("spotify-moods/data_moods.csv");
-    let mut store = Store::open_in_memory(false).unwrap();
+    let mut store = open(false);
     let summary = import(&mut store, &moods, None, ImportOptions::default()).unwrap();
     assert!(summary.problems.is_empty(), "{:?}", summary.problems);
     assert_eq!(summary.songs_added, 687);
@@ -182,7 +199,7 @@ fn audio_feature_exports_are_placed_on_the_circumplex() {
     assert!(angry.0 < 0.4 && angry.1 > 0.7, "angry {angry:?}");
     assert!(happy.0 > 0.65, "happy {happy:?}");
     // With --emotion, the same file is filed under one emotion instead.
-    let mut store = Store::open_in_memory(false).unwrap();
+    let mut store = open(false);
     import(
         &mut store,
         &moods,
@@ -193,19 +210,10 @@ fn audio_feature_exports_are_placed_on_the_circumplex() {
     assert_eq!(store.emotion_list(Emotion::Neutral).unwrap().len(), 687);
 }
 
-const BAD_ROWS: &str = ",Name,Album,Artist\n\
-0,Good One,A,Band\n\
-1,Too,Few\n\
-2,,A,Nameless\n\
-3,Also Good,B,Band\n\
-4,Evil \u{1b}[2J,C,Band\n\
-5,Last Good,C,Other\n";
-
-#[test]
 fn malformed_rows_are_reported_with_file_and_line_and_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "sad.csv", BAD_ROWS);
-    let mut store = Store::open_in_memory(false).unwrap();
+    let mut store = open(false);
     let summary = import(&mut store, &file, None, ImportOptions::default()).unwrap();
     let reported: Vec<String> = summary.problems.iter().map(ToString::to_string).collect();
     let name = file.display().to_string();
@@ -223,10 +231,9 @@ fn malformed_rows_are_reported_with_file_and_line_and_skipped() {
     assert_eq!(titles, ["Good One", "Also Good", "Last Good"]);
 }
 
-#[test]
 fn strict_mode_rejects_the_whole_import_and_leaves_the_store_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open_in_memory(true).unwrap();
+    let mut store = open(true);
     let before = store.stats().unwrap();
     let before_sad = list(&store, Emotion::Sad);
 
@@ -250,7 +257,6 @@ fn strict_mode_rejects_the_whole_import_and_leaves_the_store_as_it_was() {
     assert_eq!(list(&store, Emotion::Sad), before_sad);
 }
 
-#[test]
 fn a_failure_mid_file_rolls_back_rows_already_written() {
     // 500 good rows, then one the CSV reader cannot get past: the import
     // fails as a whole even without --strict, and nothing of it remains.
@@ -261,7 +267,7 @@ fn a_failure_mid_file_rolls_back_rows_already_written() {
     }
     text.push_str("500,\"unterminated quote,Album,Artist\n");
     let file = write(dir.path(), "happy.csv", &text);
-    let mut store = Store::open_in_memory(false).unwrap();
+    let mut store = open(false);
     import(
         &mut store,
         &write(
@@ -285,7 +291,7 @@ fn a_failure_mid_file_rolls_back_rows_already_written() {
         Err(_) => assert_eq!(store.stats().unwrap(), before),
     }
     // A strict import of the same file leaves the store exactly as before.
-    let mut store = Store::open_in_memory(false).unwrap();
+    let mut store = open(false);
     let before = store.stats().unwrap();
     assert!(import(
         &mut store,
@@ -301,7 +307,6 @@ fn a_failure_mid_file_rolls_back_rows_already_written() {
     assert_eq!(store.song_count().unwrap(), 0);
 }
 
-#[test]
 fn the_first_import_replaces_the_default_catalog_unless_add() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(
@@ -309,10 +314,10 @@ fn the_first_import_replaces_the_default_catalog_unless_add() {
         "happy.csv",
         ",Name,Album,Artist\n0,Mine,Mine,Me\n",
     );
-    let default_songs = Store::open_in_memory(true).unwrap().song_count().unwrap();
+    let default_songs = open(true).song_count().unwrap();
     assert!(default_songs > 1000);
 
-    let mut replaced = Store::open_in_memory(true).unwrap();
+    let mut replaced = open(true);
     let highest_default_id = Emotion::ALL
         .iter()
         .flat_map(|&e| replaced.emotion_list(e).unwrap())
@@ -331,7 +336,7 @@ fn the_first_import_replaces_the_default_catalog_unless_add() {
         mine.id
     );
 
-    let mut merged = Store::open_in_memory(true).unwrap();
+    let mut merged = open(true);
     let summary = import(
         &mut merged,
         &file,
@@ -355,7 +360,6 @@ fn the_first_import_replaces_the_default_catalog_unless_add() {
     assert_eq!(replaced.song_count().unwrap(), 2);
 }
 
-#[test]
 fn an_import_that_accepts_no_song_is_refused_and_keeps_the_default_catalog() {
     let dir = tempfile::tempdir().unwrap();
     let header_only = write(dir.path(), "sad.csv", ",Name,Album,Artist\n");
@@ -364,7 +368,7 @@ fn an_import_that_accepts_no_song_is_refused_and_keeps_the_default_catalog() {
         "happy.csv",
         ",Name,Album,Artist\n0,,No Title,Band\n1,\u{1b}[2J,C,Band\n",
     );
-    let mut store = Store::open_in_memory(true).unwrap();
+    let mut store = open(true);
     let before = store.stats().unwrap();
     let before_sad = list(&store, Emotion::Sad);
 
@@ -385,9 +389,8 @@ fn an_import_that_accepts_no_song_is_refused_and_keeps_the_default_catalog() {
     assert_eq!(list(&store, Emotion::Sad), before_sad);
 }
 
-#[test]
 fn the_store_refuses_profile_names_that_the_api_and_cli_refuse() {
-    let mut store = Store::open_in_memory(true).unwrap();
+    let mut store = open(true);
     let id = store.emotion_list(Emotion::Happy).unwrap()[0].id;
     for bad in [String::new(), "p".repeat(65), "a\u{7}b".into()] {
         let result = store.record_feedback(&bad, id, Verdict::Like);
@@ -401,10 +404,9 @@ fn the_store_refuses_profile_names_that_the_api_and_cli_refuse() {
         .unwrap();
 }
 
-#[test]
 fn export_writes_the_original_format_and_round_trips() {
     let seed = shared_catalogs().join("seed-format");
-    let mut store = Store::open_in_memory(false).unwrap();
+    let mut store = open(false);
     import(&mut store, &seed, None, ImportOptions::default()).unwrap();
     let out = tempfile::tempdir().unwrap();
     let first = out.path().join("first");
@@ -416,7 +418,7 @@ fn export_writes_the_original_format_and_round_trips() {
         "{header}"
     );
 
-    let mut again = Store::open_in_memory(false).unwrap();
+    let mut again = open(false);
     import(&mut again, &first, None, ImportOptions::default()).unwrap();
     for emotion in Emotion::ALL {
         assert_eq!(list(&again, emotion), list(&store, emotion), "{emotion}");
@@ -437,7 +439,6 @@ fn export_writes_the_original_format_and_round_trips() {
     export_original_format(&store, &first, true).unwrap();
 }
 
-#[test]
 fn hostile_titles_are_stored_verbatim_or_refused_never_interpreted() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(
@@ -447,7 +448,7 @@ fn hostile_titles_are_stored_verbatim_or_refused_never_interpreted() {
          0,<script>alert(1)</script>,\"Album, \"\"quoted\"\"\",'; DROP TABLE songs; --,\n\
          1,Bad link,A,B,javascript:alert(1)\n",
     );
-    let mut store = Store::open_in_memory(false).unwrap();
+    let mut store = open(false);
     let summary = import(&mut store, &file, None, ImportOptions::default()).unwrap();
     assert_eq!(summary.problems.len(), 1);
     assert!(
@@ -463,6 +464,24 @@ fn hostile_titles_are_stored_verbatim_or_refused_never_interpreted() {
     assert!(songs[0]
         .link
         .starts_with("https://open.spotify.com/search/%27%3B%20DROP"));
+}
+
+fn a_fresh_store_has_songs_with_links_for_every_emotion() {
+    let store = open(true);
+    for emotion in Emotion::ALL {
+        let songs = store.emotion_list(emotion).unwrap();
+        assert!(songs.len() >= 40, "{emotion}: {}", songs.len());
+        let mut seen = HashSet::new();
+        for song in &songs {
+            assert!(
+                song.link.starts_with("https://open.spotify.com/"),
+                "{}",
+                song.link
+            );
+            assert!(seen.insert(song.id));
+        }
+    }
+}
 }
 
 #[test]
@@ -494,12 +513,6 @@ fn the_store_persists_and_refuses_files_from_a_newer_build() {
     assert!(err.to_string().contains("newer"), "{err}");
 }
 
-/// Sets the store file's schema version, as a newer build would.
-fn set_user_version(dir: &Path, version: i64) {
-    let conn = rusqlite::Connection::open(dir.join(melodora_music::STORE_FILE)).unwrap();
-    conn.pragma_update(None, "user_version", version).unwrap();
-}
-
 #[test]
 fn the_embedded_catalog_is_what_the_builder_makes_from_the_shared_catalogs() {
     let (built, notes) = build_default_catalog(&shared_catalogs()).unwrap();
@@ -512,24 +525,6 @@ fn the_embedded_catalog_is_what_the_builder_makes_from_the_shared_catalogs() {
         notes[0].contains("disgusted.csv") && notes[0].contains("sad.csv"),
         "{notes:?}"
     );
-}
-
-#[test]
-fn a_fresh_store_has_songs_with_links_for_every_emotion() {
-    let store = Store::open_in_memory(true).unwrap();
-    for emotion in Emotion::ALL {
-        let songs = store.emotion_list(emotion).unwrap();
-        assert!(songs.len() >= 40, "{emotion}: {}", songs.len());
-        let mut seen = HashSet::new();
-        for song in &songs {
-            assert!(
-                song.link.starts_with("https://open.spotify.com/"),
-                "{}",
-                song.link
-            );
-            assert!(seen.insert(song.id));
-        }
-    }
 }
 
 #[test]

@@ -66,9 +66,14 @@ fn point(r: &Recommendation) -> MoodPoint {
     r.song.track.features.expect("audio features").point()
 }
 
-#[test]
+mod support {
+    pub mod backends;
+}
+use support::backends::open;
+
+on_both_backends! {
 fn a_fresh_store_gives_fifteen_linked_songs_of_the_mood_for_every_emotion() {
-    let store = Store::open_in_memory(true).unwrap();
+    let store = open(true);
     let mut firsts = HashSet::new();
     for emotion in Emotion::ALL {
         for mode in [Mode::Match, Mode::Uplift] {
@@ -95,10 +100,9 @@ fn a_fresh_store_gives_fifteen_linked_songs_of_the_mood_for_every_emotion() {
     assert_eq!(firsts.len(), 7, "each emotion has its own list");
 }
 
-#[test]
 fn after_importing_the_originals_lists_each_emotion_name_gets_its_own_list() {
     let seed = shared_seed_format();
-    let mut store = Store::open_in_memory(true).unwrap();
+    let mut store = open(true);
     store
         .import_files(
             &catalog_files(&seed, None).unwrap(),
@@ -143,6 +147,179 @@ fn after_importing_the_originals_lists_each_emotion_name_gets_its_own_list() {
             assert!(!r.song.link.is_empty());
         }
     }
+}
+
+fn uplift_starts_at_the_mood_and_moves_to_positive_valence() {
+    let store = store_with(&grid_catalog(41));
+    for emotion in [
+        Emotion::Sad,
+        Emotion::Angry,
+        Emotion::Fear,
+        Emotion::Disgust,
+    ] {
+        let list = recommend(&store, emotion, Mode::Uplift, 15, &mut Session::new("p", 3));
+        assert_eq!(list.len(), 15);
+        let first = point(&list[0]);
+        let last = point(&list[14]);
+        assert!(
+            first.distance(center(emotion)) < 0.05,
+            "{emotion}: starts at {first:?}"
+        );
+        assert!(
+            last.distance(UPLIFT_GOAL) < 0.05,
+            "{emotion}: ends at {last:?}"
+        );
+        let valences: Vec<f32> = list.iter().map(|r| point(r).valence).collect();
+        for pair in valences.windows(2) {
+            assert!(
+                pair[1] >= pair[0] - 0.03,
+                "{emotion}: valence falls: {valences:?}"
+            );
+        }
+        // Match mode stays put instead.
+        let matched = recommend(&store, emotion, Mode::Match, 15, &mut Session::new("p", 3));
+        assert!(matched
+            .iter()
+            .all(|r| point(r).distance(center(emotion)) < 0.1));
+    }
+
+    // Without audio features, uplift walks across the emotions' lists.
+    let mut store = open(false);
+    store
+        .import_files(
+            &catalog_files(&shared_seed_format(), None).unwrap(),
+            ImportOptions::default(),
+        )
+        .unwrap();
+    let list = recommend(
+        &store,
+        Emotion::Sad,
+        Mode::Uplift,
+        15,
+        &mut Session::new("p", 0),
+    );
+    assert!(
+        list[0].song.emotions.contains(&Emotion::Sad),
+        "{:?}",
+        list[0].song
+    );
+    assert!(
+        list[14].song.emotions.contains(&Emotion::Happy),
+        "{:?}",
+        list[14].song
+    );
+}
+
+fn likes_raise_a_song_and_similar_songs_and_skips_bury_them() {
+    let mut store = open(true);
+    let long = recommend(
+        &store,
+        Emotion::Sad,
+        Mode::Match,
+        200,
+        &mut Session::new("p", 0),
+    );
+    let top: Vec<i64> = ids(&long[..15]);
+    let position = |list: &[Recommendation], id: i64| list.iter().position(|r| r.song.id == id);
+
+    // Like an audio-feature song far down the pool: it leads the next list.
+    let liked = long[100..]
+        .iter()
+        .find(|r| r.song.track.features.is_some())
+        .unwrap()
+        .song
+        .clone();
+    store.record_feedback("p", liked.id, Verdict::Like).unwrap();
+    let after = recommend(
+        &store,
+        Emotion::Sad,
+        Mode::Match,
+        15,
+        &mut Session::new("p", 0),
+    );
+    assert_eq!(after[0].song.id, liked.id);
+
+    // Its neighbours in valence/energy rose too.
+    let long_after = recommend(
+        &store,
+        Emotion::Sad,
+        Mode::Match,
+        200,
+        &mut Session::new("p", 0),
+    );
+    let liked_point = liked.track.features.unwrap().point();
+    let neighbour = long
+        .iter()
+        .skip(30)
+        .filter(|r| r.song.id != liked.id)
+        .filter_map(|r| {
+            r.song
+                .track
+                .features
+                .map(|f| (r.song.id, f.point().distance(liked_point)))
+        })
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap();
+    assert!(
+        position(&long_after, neighbour.0) < position(&long, neighbour.0),
+        "the nearest neighbour of the liked song rose"
+    );
+
+    // Another profile is unaffected.
+    let other = recommend(
+        &store,
+        Emotion::Sad,
+        Mode::Match,
+        15,
+        &mut Session::new("q", 0),
+    );
+    assert_eq!(ids(&other), top);
+
+    // Skip the first song of the original list: it drops out of later lists.
+    store.record_feedback("q", top[0], Verdict::Skip).unwrap();
+    let skipped = recommend(
+        &store,
+        Emotion::Sad,
+        Mode::Match,
+        15,
+        &mut Session::new("q", 0),
+    );
+    assert!(!ids(&skipped).contains(&top[0]));
+    assert_eq!(ids(&skipped)[..14], top[1..], "the rest move up");
+
+    // Unknown songs are refused.
+    assert!(store.record_feedback("q", 999_999, Verdict::Like).is_err());
+}
+
+fn small_and_empty_catalogs_do_not_break_lists() {
+    let empty = open(false);
+    assert!(recommend(
+        &empty,
+        Emotion::Sad,
+        Mode::Match,
+        15,
+        &mut Session::new("p", 0)
+    )
+    .is_empty());
+
+    // Only happy songs: an angry listener still gets the nearest songs.
+    let store = store_with("title,artist,emotion\nA,X,happy\nB,Y,happy\nC,Z,happy\n");
+    let list = recommend(
+        &store,
+        Emotion::Angry,
+        Mode::Match,
+        15,
+        &mut Session::new("p", 0),
+    );
+    assert_eq!(list.len(), 3);
+    let mut session = Session::new("p", 0);
+    for _ in 0..3 {
+        assert_eq!(
+            recommend(&store, Emotion::Happy, Mode::Uplift, 15, &mut session).len(),
+            3
+        );
+    }
+}
 }
 
 #[test]
@@ -263,150 +440,6 @@ fn a_session_sees_no_song_twice_until_the_pool_is_used_up() {
 }
 
 #[test]
-fn uplift_starts_at_the_mood_and_moves_to_positive_valence() {
-    let store = store_with(&grid_catalog(41));
-    for emotion in [
-        Emotion::Sad,
-        Emotion::Angry,
-        Emotion::Fear,
-        Emotion::Disgust,
-    ] {
-        let list = recommend(&store, emotion, Mode::Uplift, 15, &mut Session::new("p", 3));
-        assert_eq!(list.len(), 15);
-        let first = point(&list[0]);
-        let last = point(&list[14]);
-        assert!(
-            first.distance(center(emotion)) < 0.05,
-            "{emotion}: starts at {first:?}"
-        );
-        assert!(
-            last.distance(UPLIFT_GOAL) < 0.05,
-            "{emotion}: ends at {last:?}"
-        );
-        let valences: Vec<f32> = list.iter().map(|r| point(r).valence).collect();
-        for pair in valences.windows(2) {
-            assert!(
-                pair[1] >= pair[0] - 0.03,
-                "{emotion}: valence falls: {valences:?}"
-            );
-        }
-        // Match mode stays put instead.
-        let matched = recommend(&store, emotion, Mode::Match, 15, &mut Session::new("p", 3));
-        assert!(matched
-            .iter()
-            .all(|r| point(r).distance(center(emotion)) < 0.1));
-    }
-
-    // Without audio features, uplift walks across the emotions' lists.
-    let mut store = Store::open_in_memory(false).unwrap();
-    store
-        .import_files(
-            &catalog_files(&shared_seed_format(), None).unwrap(),
-            ImportOptions::default(),
-        )
-        .unwrap();
-    let list = recommend(
-        &store,
-        Emotion::Sad,
-        Mode::Uplift,
-        15,
-        &mut Session::new("p", 0),
-    );
-    assert!(
-        list[0].song.emotions.contains(&Emotion::Sad),
-        "{:?}",
-        list[0].song
-    );
-    assert!(
-        list[14].song.emotions.contains(&Emotion::Happy),
-        "{:?}",
-        list[14].song
-    );
-}
-
-#[test]
-fn likes_raise_a_song_and_similar_songs_and_skips_bury_them() {
-    let mut store = Store::open_in_memory(true).unwrap();
-    let long = recommend(
-        &store,
-        Emotion::Sad,
-        Mode::Match,
-        200,
-        &mut Session::new("p", 0),
-    );
-    let top: Vec<i64> = ids(&long[..15]);
-    let position = |list: &[Recommendation], id: i64| list.iter().position(|r| r.song.id == id);
-
-    // Like an audio-feature song far down the pool: it leads the next list.
-    let liked = long[100..]
-        .iter()
-        .find(|r| r.song.track.features.is_some())
-        .unwrap()
-        .song
-        .clone();
-    store.record_feedback("p", liked.id, Verdict::Like).unwrap();
-    let after = recommend(
-        &store,
-        Emotion::Sad,
-        Mode::Match,
-        15,
-        &mut Session::new("p", 0),
-    );
-    assert_eq!(after[0].song.id, liked.id);
-
-    // Its neighbours in valence/energy rose too.
-    let long_after = recommend(
-        &store,
-        Emotion::Sad,
-        Mode::Match,
-        200,
-        &mut Session::new("p", 0),
-    );
-    let liked_point = liked.track.features.unwrap().point();
-    let neighbour = long
-        .iter()
-        .skip(30)
-        .filter(|r| r.song.id != liked.id)
-        .filter_map(|r| {
-            r.song
-                .track
-                .features
-                .map(|f| (r.song.id, f.point().distance(liked_point)))
-        })
-        .min_by(|a, b| a.1.total_cmp(&b.1))
-        .unwrap();
-    assert!(
-        position(&long_after, neighbour.0) < position(&long, neighbour.0),
-        "the nearest neighbour of the liked song rose"
-    );
-
-    // Another profile is unaffected.
-    let other = recommend(
-        &store,
-        Emotion::Sad,
-        Mode::Match,
-        15,
-        &mut Session::new("q", 0),
-    );
-    assert_eq!(ids(&other), top);
-
-    // Skip the first song of the original list: it drops out of later lists.
-    store.record_feedback("q", top[0], Verdict::Skip).unwrap();
-    let skipped = recommend(
-        &store,
-        Emotion::Sad,
-        Mode::Match,
-        15,
-        &mut Session::new("q", 0),
-    );
-    assert!(!ids(&skipped).contains(&top[0]));
-    assert_eq!(ids(&skipped)[..14], top[1..], "the rest move up");
-
-    // Unknown songs are refused.
-    assert!(store.record_feedback("q", 999_999, Verdict::Like).is_err());
-}
-
-#[test]
 fn liking_a_song_raises_the_same_artists_other_songs() {
     let mut csv = String::from("title,artist,emotion\n");
     for i in 0..40 {
@@ -474,35 +507,4 @@ fn the_same_seed_gives_the_same_list() {
         })
         .collect();
     assert!(lists.len() > 1, "seeds vary near-ties");
-}
-
-#[test]
-fn small_and_empty_catalogs_do_not_break_lists() {
-    let empty = Store::open_in_memory(false).unwrap();
-    assert!(recommend(
-        &empty,
-        Emotion::Sad,
-        Mode::Match,
-        15,
-        &mut Session::new("p", 0)
-    )
-    .is_empty());
-
-    // Only happy songs: an angry listener still gets the nearest songs.
-    let store = store_with("title,artist,emotion\nA,X,happy\nB,Y,happy\nC,Z,happy\n");
-    let list = recommend(
-        &store,
-        Emotion::Angry,
-        Mode::Match,
-        15,
-        &mut Session::new("p", 0),
-    );
-    assert_eq!(list.len(), 3);
-    let mut session = Session::new("p", 0);
-    for _ in 0..3 {
-        assert_eq!(
-            recommend(&store, Emotion::Happy, Mode::Uplift, 15, &mut session).len(),
-            3
-        );
-    }
 }

@@ -5,17 +5,39 @@
 
 use melodora_core::Emotion;
 use melodora_music::{
-    CatalogSnapshot, Mode, Recommender, Request, Session, SnapshotCatalog, SnapshotError, Store,
-    Verdict,
+    CatalogSnapshot, Mode, Recommender, Request, Session, SnapshotCatalog, SnapshotError, Verdict,
 };
 
 fn ids(list: &[melodora_music::Recommendation]) -> Vec<i64> {
     list.iter().map(|r| r.song.id).collect()
 }
 
-#[test]
+mod support {
+    pub mod backends;
+}
+use support::backends::open;
+
+fn shared(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/catalogs")
+        .join(path)
+}
+
+fn named_bytes(paths: &[std::path::PathBuf]) -> Vec<(String, Vec<u8>)> {
+    paths
+        .iter()
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(p).unwrap(),
+            )
+        })
+        .collect()
+}
+
+on_both_backends! {
 fn a_file_from_the_store_recommends_exactly_as_the_store() {
-    let mut store = Store::open_in_memory(true).unwrap();
+    let mut store = open(true);
     let file = store.snapshot().unwrap();
     assert!(file.songs.len() > 500, "the default catalog");
     let reread = CatalogSnapshot::from_json(&file.to_json()).unwrap();
@@ -56,9 +78,8 @@ fn a_file_from_the_store_recommends_exactly_as_the_store() {
     }
 }
 
-#[test]
 fn files_that_are_not_catalogs_are_refused_with_a_reason() {
-    let store = Store::open_in_memory(true).unwrap();
+    let store = open(true);
     let file = store.snapshot().unwrap();
 
     let malformed = CatalogSnapshot::from_json("{\"songs\": 3}").unwrap_err();
@@ -97,33 +118,14 @@ fn files_that_are_not_catalogs_are_refused_with_a_reason() {
     );
 }
 
-fn shared(path: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/catalogs")
-        .join(path)
-}
-
-fn named_bytes(paths: &[std::path::PathBuf]) -> Vec<(String, Vec<u8>)> {
-    paths
-        .iter()
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(p).unwrap(),
-            )
-        })
-        .collect()
-}
-
 /// The browser's import gives the catalog a store's import gives: the
 /// original's seed files replacing the default catalog, then the Spotify
 /// moods export merged in, then a file with broken rows.
-#[test]
 fn importing_into_a_snapshot_matches_importing_into_a_store() {
     use melodora_music::import::catalog_files;
     use melodora_music::ImportOptions;
 
-    let mut store = Store::open_in_memory(true).unwrap();
+    let mut store = open(true);
     let mut snapshot = store.snapshot().unwrap();
     assert!(snapshot.default_catalog);
     let options = ImportOptions {
@@ -204,9 +206,8 @@ fn importing_into_a_snapshot_matches_importing_into_a_store() {
     assert!(!snapshot.default_catalog);
 }
 
-#[test]
 fn an_import_that_accepts_nothing_changes_nothing() {
-    let mut snapshot = Store::open_in_memory(true).unwrap().snapshot().unwrap();
+    let mut snapshot = open(true).snapshot().unwrap();
     let before = snapshot.clone();
     let nothing = snapshot
         .import(&[("sad.csv".into(), b"Name,Album,Artist\n,,\n".to_vec())])
@@ -223,4 +224,5 @@ fn an_import_that_accepts_nothing_changes_nothing() {
     let too_big = snapshot.import(&[("sad.csv".into(), huge)]).unwrap_err();
     assert!(too_big.to_string().contains("at most"), "{too_big}");
     assert_eq!(snapshot, before);
+}
 }

@@ -1,29 +1,44 @@
-//! The SQLite store: songs, emotion lists, feedback and sessions.
+//! The catalog store: songs, emotion lists, imports, feedback and sessions.
 //!
-//! One file, `melodora.sqlite3`, in the user's data directory. WAL mode lets
-//! the server read while a `catalog import` writes; every import is one
-//! transaction, so an import that fails or is interrupted leaves the store
-//! exactly as it was.
+//! Two backends keep the same data with the same behaviour: SQLite, one
+//! file in the user's data directory and the embedded default
+//! ([`Store::open`]), and PostgreSQL, for several servers sharing one
+//! catalog ([`Store::connect`], feature `postgres`). [`Store`] is the one
+//! interface the rest of the program uses. What does not depend on the
+//! database (how an imported row merges with a known song, how lists and
+//! statistics are put together) is written once here, over the few
+//! primitives each backend provides (`Backend`).
+//!
+//! Every import is one transaction: an import that fails or is interrupted
+//! (even by `kill -9`) leaves the store exactly as it was.
 
 mod default_catalog;
-mod feedback;
 mod import;
-mod queries;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod recommend;
-mod schema;
+mod sqlite;
+mod stats;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension};
+use melodora_core::Emotion;
 
 pub use default_catalog::{build_default_catalog, DEFAULT_CATALOG_CSV};
-pub use import::{ImportOptions, ImportSummary};
-pub use queries::{CatalogStats, EmotionCount};
+pub use import::{FileSummary, ImportOptions, ImportSummary};
+pub use stats::{CatalogStats, EmotionCount};
 
-use crate::error::{Error, Result};
+use crate::circumplex::{center, nearest_emotion, MoodPoint};
+use crate::error::Result;
+use crate::feedback::Verdict;
+use crate::import::{CatalogFile, ImportedTrack};
+use crate::recommend::IndexRows;
+use crate::snapshot::CatalogSnapshot;
+use crate::song::Song;
+use import::{ImportKind, SongTable};
 
-/// File name of the store inside the data directory.
+/// File name of the SQLite store inside the data directory.
 pub const STORE_FILE: &str = "melodora.sqlite3";
 
 /// The per-user data directory (`~/.local/share/melodora` on Linux), used
@@ -44,100 +59,261 @@ pub enum CatalogOrigin {
     User,
 }
 
+impl CatalogOrigin {
+    /// The value kept in the store's `meta` table.
+    fn from_meta(value: Option<&str>) -> CatalogOrigin {
+        match value {
+            Some("default") => CatalogOrigin::Default,
+            Some("user") => CatalogOrigin::User,
+            _ => CatalogOrigin::Empty,
+        }
+    }
+}
+
+/// What a backend does; everything else is [`Store`]'s, written once.
+pub(crate) trait Backend: Send {
+    /// Where the data lives, for messages (never a password).
+    fn location(&self) -> String;
+    fn origin(&self) -> Result<CatalogOrigin>;
+    fn catalog_generation(&self) -> Result<i64>;
+    fn song_count(&self) -> Result<u64>;
+    /// Songs by id, in the order asked; unknown ids are left out.
+    fn songs(&self, ids: &[i64]) -> Result<Vec<Song>>;
+    /// Every song, by id, without its emotions.
+    fn all_songs(&self) -> Result<Vec<Song>>;
+    /// Ids filed under `emotion`, by rank, then popularity (descending),
+    /// then id.
+    fn listed_ids(&self, emotion: Emotion) -> Result<Vec<i64>>;
+    /// Songs with audio features and no filing: (id, point), by id.
+    fn placed_songs(&self) -> Result<Vec<(i64, MoodPoint)>>;
+    /// Filings per emotion name.
+    fn listed_counts(&self) -> Result<Vec<(String, u64)>>;
+    /// Songs with a Spotify id, songs with audio features, imports.
+    fn counts(&self) -> Result<(u64, u64, u64)>;
+    /// Every filing of a known emotion, by emotion name, rank and song.
+    fn each_filing(&self, each: &mut dyn FnMut(i64, Emotion, u32)) -> Result<()>;
+    /// Every song by id, then every filing, for the recommender's index.
+    fn index_rows(&self, sink: &mut dyn IndexRows) -> Result<()>;
+    fn record_feedback(&mut self, profile: &str, song_id: i64, verdict: Verdict) -> Result<()>;
+    fn clear_feedback(&mut self, profile: &str, song_id: i64) -> Result<()>;
+    fn feedback(&self, profile: &str) -> Result<Vec<(i64, Verdict)>>;
+    fn session_seen(&self, session: &str) -> Result<HashSet<i64>>;
+    fn save_session(&mut self, session: &str, seen: &HashSet<i64>) -> Result<()>;
+    /// Runs one import in one transaction: `body` writes the songs through
+    /// the table it is given; see [`import::run`] for the rules.
+    fn import(
+        &mut self,
+        source: &str,
+        kind: ImportKind,
+        body: &mut dyn FnMut(&mut dyn SongTable, &mut ImportSummary) -> Result<()>,
+    ) -> Result<ImportSummary>;
+    /// A cheap round trip: does the database answer?
+    fn ping(&self) -> Result<()>;
+}
+
 /// An open catalog store.
 pub struct Store {
-    conn: Connection,
+    backend: Box<dyn Backend>,
     path: PathBuf,
 }
 
 impl Store {
-    /// Opens (creating if needed) the store in `data_dir`, migrates it and,
-    /// the first time, seeds it with the embedded default catalog.
+    /// Opens (creating if needed) the SQLite store in `data_dir`, migrates
+    /// it and, the first time, seeds it with the embedded default catalog.
     pub fn open(data_dir: &Path) -> Result<Store> {
-        std::fs::create_dir_all(data_dir).map_err(|source| Error::Write {
-            path: data_dir.to_path_buf(),
-            source,
-        })?;
-        let path = data_dir.join(STORE_FILE);
-        let conn = Connection::open(&path)?;
-        let mut store = Store::configure(conn, path)?;
-        store.seed_default_if_new()?;
-        Ok(store)
+        let backend = sqlite::SqliteStore::open(data_dir)?;
+        Store::seeded(Box::new(backend), true)
     }
 
-    /// An in-memory store, seeded with the default catalog when `seed`.
-    /// For tests and benchmarks.
+    /// An in-memory SQLite store, seeded with the default catalog when
+    /// `seed`. For tests and benchmarks.
     pub fn open_in_memory(seed: bool) -> Result<Store> {
-        let conn = Connection::open_in_memory()?;
-        let mut store = Store::configure(conn, PathBuf::from(":memory:"))?;
-        if seed {
-            store.seed_default_if_new()?;
+        let backend = sqlite::SqliteStore::open_in_memory()?;
+        Store::seeded(Box::new(backend), seed)
+    }
+
+    /// Connects to the PostgreSQL database at `url`
+    /// (`postgres://user:password@host:port/database`, or key=value
+    /// settings), migrates it (one server at a time) and, the first time,
+    /// seeds it with the embedded default catalog.
+    #[cfg(feature = "postgres")]
+    pub fn connect(url: &str) -> Result<Store> {
+        let backend = postgres::PgStore::connect(url)?;
+        Store::seeded(Box::new(backend), true)
+    }
+
+    /// Connects to a PostgreSQL database and migrates it, without seeding
+    /// it. For tests and benchmarks, like `open_in_memory(false)`.
+    #[cfg(feature = "postgres")]
+    pub fn connect_unseeded(url: &str) -> Result<Store> {
+        let backend = postgres::PgStore::connect(url)?;
+        Store::seeded(Box::new(backend), false)
+    }
+
+    fn seeded(backend: Box<dyn Backend>, seed: bool) -> Result<Store> {
+        let path = PathBuf::from(backend.location());
+        let mut store = Store { backend, path };
+        if seed && store.origin()? == CatalogOrigin::Empty && store.song_count()? == 0 {
+            import::seed_default(&mut *store.backend)?;
         }
         Ok(store)
     }
 
-    fn configure(mut conn: Connection, path: PathBuf) -> Result<Store> {
-        conn.busy_timeout(Duration::from_secs(10))?;
-        // journal_mode answers with a row; in-memory databases stay "memory".
-        let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", true)?;
-        let found = schema::version(&conn)?;
-        if found > schema::latest_version() {
-            return Err(Error::NewerSchema {
-                path,
-                found,
-                known: schema::latest_version(),
-            });
-        }
-        schema::migrate(&mut conn)?;
-        Ok(Store { conn, path })
-    }
-
-    /// Where the store lives (`:memory:` for in-memory stores).
+    /// Where the store lives: the SQLite file (`:memory:` for in-memory
+    /// stores) or the PostgreSQL database, without its password.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// Whose songs the store holds.
     pub fn origin(&self) -> Result<CatalogOrigin> {
-        let value: Option<String> = self
-            .conn
-            .query_row("SELECT value FROM meta WHERE key = 'catalog'", [], |row| {
-                row.get(0)
-            })
-            .optional()?;
-        Ok(match value.as_deref() {
-            Some("default") => CatalogOrigin::Default,
-            Some("user") => CatalogOrigin::User,
-            _ => CatalogOrigin::Empty,
-        })
-    }
-
-    fn seed_default_if_new(&mut self) -> Result<()> {
-        if self.origin()? == CatalogOrigin::Empty && self.song_count()? == 0 {
-            import::seed_default(&mut self.conn)?;
-        }
-        Ok(())
+        self.backend.origin()
     }
 
     /// Changes whenever an import commits, from this connection or another
-    /// process (`melodora catalog import` while `serve` runs): the id of
-    /// the latest import. Holders of a [`crate::Recommender`] compare it to
-    /// know that their index is stale.
+    /// process (`melodora catalog import` while `serve` runs, or another
+    /// server on the same database): the id of the latest import. Holders
+    /// of a [`crate::Recommender`] compare it to know that their index is
+    /// stale.
     pub fn catalog_generation(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .query_row("SELECT COALESCE(MAX(id), 0) FROM imports", [], |row| {
-                row.get(0)
-            })?)
+        self.backend.catalog_generation()
     }
 
     /// Number of songs in the store.
     pub fn song_count(&self) -> Result<u64> {
-        Ok(self
-            .conn
-            .query_row("SELECT COUNT(*) FROM songs", [], |row| row.get::<_, i64>(0))?
-            as u64)
+        self.backend.song_count()
+    }
+
+    /// Whether the database answers (readiness checks).
+    pub fn ping(&self) -> Result<()> {
+        self.backend.ping()
+    }
+
+    /// Songs by id, in the order asked; unknown ids are left out.
+    pub fn songs(&self, ids: &[i64]) -> Result<Vec<Song>> {
+        self.backend.songs(ids)
+    }
+
+    /// The songs filed under `emotion` (by rank, then popularity), followed by
+    /// the unlisted songs the circumplex places there (nearest first). This
+    /// is the order `catalog export` writes.
+    pub fn emotion_list(&self, emotion: Emotion) -> Result<Vec<Song>> {
+        let mut ids = self.backend.listed_ids(emotion)?;
+        let mut placed: Vec<(f32, i64)> = self
+            .backend
+            .placed_songs()?
+            .into_iter()
+            .filter(|(_, point)| nearest_emotion(*point) == emotion)
+            .map(|(id, point)| (point.distance(center(emotion)), id))
+            .collect();
+        placed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        ids.extend(placed.into_iter().map(|(_, id)| id));
+        self.songs(&ids)
+    }
+
+    /// Counts for `melodora catalog stats`.
+    pub fn stats(&self) -> Result<CatalogStats> {
+        let listed = self.backend.listed_counts()?;
+        let placed = self.backend.placed_songs()?;
+        let (with_spotify_id, with_audio_features, imports) = self.backend.counts()?;
+        Ok(CatalogStats::new(
+            self.origin()?,
+            self.song_count()?,
+            with_spotify_id,
+            with_audio_features,
+            imports,
+            &listed,
+            &placed,
+        ))
+    }
+
+    /// The whole catalog as a [`CatalogSnapshot`]: every song, and the
+    /// filings in the order [`Store::index_rows`] streams them, so the
+    /// file's index is this store's.
+    pub fn snapshot(&self) -> Result<CatalogSnapshot> {
+        let mut songs = self.backend.all_songs()?;
+        let mut filings = Vec::new();
+        self.backend
+            .each_filing(&mut |song_id, emotion, rank| filings.push((song_id, emotion, rank)))?;
+        let position: std::collections::HashMap<i64, usize> =
+            songs.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
+        for &(song_id, emotion, _) in &filings {
+            if let Some(&i) = position.get(&song_id) {
+                songs[i].emotions.push(emotion);
+            }
+        }
+        for song in &mut songs {
+            song.emotions.sort();
+            song.emotions.dedup();
+        }
+        let mut snapshot = CatalogSnapshot::new(songs, filings);
+        snapshot.default_catalog = self.origin()? == CatalogOrigin::Default;
+        Ok(snapshot)
+    }
+
+    /// Streams every song and filing to `sink`, for the recommender's index.
+    pub fn index_rows(&self, sink: &mut dyn IndexRows) -> Result<()> {
+        self.backend.index_rows(sink)
+    }
+
+    /// Records `profile`'s verdict on a song; a new verdict replaces the old.
+    pub fn record_feedback(&mut self, profile: &str, song_id: i64, verdict: Verdict) -> Result<()> {
+        crate::feedback::check_profile_name(profile)?;
+        self.backend.record_feedback(profile, song_id, verdict)
+    }
+
+    /// Forgets `profile`'s verdict on a song.
+    pub fn clear_feedback(&mut self, profile: &str, song_id: i64) -> Result<()> {
+        self.backend.clear_feedback(profile, song_id)
+    }
+
+    /// All of `profile`'s verdicts, as (song id, verdict), by song id.
+    pub fn feedback(&self, profile: &str) -> Result<Vec<(i64, Verdict)>> {
+        self.backend.feedback(profile)
+    }
+
+    /// Songs the named session has been shown.
+    pub fn session_seen(&self, session: &str) -> Result<HashSet<i64>> {
+        self.backend.session_seen(session)
+    }
+
+    /// Replaces the set of songs the named session has been shown (ids of
+    /// songs the store does not have are left out).
+    pub fn save_session(&mut self, session: &str, seen: &HashSet<i64>) -> Result<()> {
+        self.backend.save_session(session, seen)
+    }
+
+    /// Imports catalog files (see [`crate::import::catalog_files`]) as one
+    /// transaction. Malformed rows are skipped and reported, or, with
+    /// `strict`, abort the import; either way a failure leaves the store
+    /// unchanged. The first import into a store holding only the embedded
+    /// default replaces it, unless `add`. An import that accepts no song at
+    /// all is an error ([`crate::Error::NothingAccepted`]) and changes
+    /// nothing.
+    pub fn import_files(
+        &mut self,
+        files: &[CatalogFile],
+        options: ImportOptions,
+    ) -> Result<ImportSummary> {
+        let kind = self.user_import(options)?;
+        import::import_files(&mut *self.backend, files, options, kind)
+    }
+
+    /// Imports songs fetched from elsewhere (a Spotify playlist) as one
+    /// transaction, with the same rules as [`Store::import_files`].
+    pub fn import_tracks(
+        &mut self,
+        source: &str,
+        tracks: &[ImportedTrack],
+        options: ImportOptions,
+    ) -> Result<ImportSummary> {
+        let kind = self.user_import(options)?;
+        import::import_tracks(&mut *self.backend, source, tracks, kind)
+    }
+
+    fn user_import(&self, options: ImportOptions) -> Result<ImportKind> {
+        Ok(ImportKind::User {
+            replace_default: !options.add && self.origin()? == CatalogOrigin::Default,
+        })
     }
 }

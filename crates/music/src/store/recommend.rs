@@ -1,4 +1,4 @@
-//! The recommender over the store's catalog: its index read from SQLite,
+//! The recommender over the store's catalog: its index read from the store,
 //! feedback and song details looked up there.
 
 use std::collections::HashMap;

@@ -1,13 +1,13 @@
 //! Likes, skips and the songs a named session has seen.
 
 use std::collections::HashSet;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, TransactionBehavior};
 
-use super::Store;
+use super::SqliteStore;
 use crate::error::{Error, Result};
-use crate::feedback::{check_profile_name, Verdict};
+use crate::feedback::Verdict;
+use crate::store::import::now_secs;
 
 /// A verdict as the store keeps it.
 fn verdict_to_sql(verdict: Verdict) -> i64 {
@@ -17,14 +17,16 @@ fn verdict_to_sql(verdict: Verdict) -> i64 {
     }
 }
 
-impl Store {
+impl SqliteStore {
     /// Records `profile`'s verdict on a song; a new verdict replaces the old.
-    pub fn record_feedback(&mut self, profile: &str, song_id: i64, verdict: Verdict) -> Result<()> {
-        check_profile_name(profile)?;
+    pub(super) fn record_feedback(
+        &mut self,
+        profile: &str,
+        song_id: i64,
+        verdict: Verdict,
+    ) -> Result<()> {
         self.require_song(song_id)?;
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
+        let now = now_secs();
         self.conn.execute(
             "INSERT INTO feedback(profile, song_id, verdict, at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(profile, song_id) DO UPDATE SET verdict = excluded.verdict, at = excluded.at",
@@ -34,7 +36,7 @@ impl Store {
     }
 
     /// Forgets `profile`'s verdict on a song.
-    pub fn clear_feedback(&mut self, profile: &str, song_id: i64) -> Result<()> {
+    pub(super) fn clear_feedback(&mut self, profile: &str, song_id: i64) -> Result<()> {
         self.conn.execute(
             "DELETE FROM feedback WHERE profile = ?1 AND song_id = ?2",
             params![profile, song_id],
@@ -43,7 +45,7 @@ impl Store {
     }
 
     /// All of `profile`'s verdicts, as (song id, verdict).
-    pub fn feedback(&self, profile: &str) -> Result<Vec<(i64, Verdict)>> {
+    pub(super) fn feedback(&self, profile: &str) -> Result<Vec<(i64, Verdict)>> {
         let mut statement = self.conn.prepare_cached(
             "SELECT song_id, verdict FROM feedback WHERE profile = ?1 ORDER BY song_id",
         )?;
@@ -59,7 +61,7 @@ impl Store {
     }
 
     /// Songs the named session has been shown.
-    pub fn session_seen(&self, session: &str) -> Result<HashSet<i64>> {
+    pub(super) fn session_seen(&self, session: &str) -> Result<HashSet<i64>> {
         let mut statement = self
             .conn
             .prepare_cached("SELECT song_id FROM session_seen WHERE session = ?1")?;
@@ -68,7 +70,7 @@ impl Store {
     }
 
     /// Replaces the set of songs the named session has been shown.
-    pub fn save_session(&mut self, session: &str, seen: &HashSet<i64>) -> Result<()> {
+    pub(super) fn save_session(&mut self, session: &str, seen: &HashSet<i64>) -> Result<()> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
