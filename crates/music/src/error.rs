@@ -112,6 +112,28 @@ pub enum Error {
     Spotify(String),
 }
 
+impl Error {
+    /// Whether the failure is the database being out of reach (down,
+    /// restarting, the network gone) rather than a fault in the request
+    /// or the data: a server answers 503 and retries later.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Error::DatabaseDown { .. } => true,
+            #[cfg(feature = "postgres")]
+            Error::Postgres(error) => {
+                error.is_closed()
+                    || error.as_db_error().is_some_and(|db| {
+                        // Class 08 (connection exception), 57P0x (shutting down).
+                        let code = db.code().code();
+                        code.starts_with("08") || code.starts_with("57P0")
+                    })
+                    || std::error::Error::source(error).is_some_and(|s| s.is::<std::io::Error>())
+            }
+            _ => false,
+        }
+    }
+}
+
 /// A row that could not be imported, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowProblem {

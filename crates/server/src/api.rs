@@ -123,7 +123,7 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
     let songs = tokio::task::spawn_blocking(move || music.song_count())
         .await
         .map_err(internal)?
-        .map_err(internal)?;
+        .map_err(music_error)?;
     Ok(Json(Health {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),
@@ -189,7 +189,7 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Probe>) {
     let music = Arc::clone(&state.music);
     let answer = tokio::time::timeout(
         READY_DATABASE_WAIT,
-        tokio::task::spawn_blocking(move || music.song_count()),
+        tokio::task::spawn_blocking(move || music.ping()),
     )
     .await;
     let database = match answer {
@@ -305,7 +305,7 @@ pub async fn recommendations(
     let songs = tokio::task::spawn_blocking(move || music.recommend(&request, &mut session))
         .await
         .map_err(internal)?
-        .map_err(internal)?;
+        .map_err(music_error)?;
     Ok(Json(songs).into_response())
 }
 
@@ -356,6 +356,18 @@ pub async fn feedback(
             StatusCode::NOT_FOUND,
             format!("no song with id {id}"),
         )),
-        Err(e) => Err(internal(e)),
+        Err(e) => Err(music_error(e)),
+    }
+}
+
+/// A store failure: 503 while the database cannot be reached (the client
+/// may retry; readiness is false meanwhile), 500 otherwise.
+fn music_error(error: melodora_music::Error) -> ApiError {
+    if error.is_unavailable() {
+        let message = ErrorChain(&error).to_string();
+        tracing::warn!(error = %message, "the database is unavailable");
+        ApiError(StatusCode::SERVICE_UNAVAILABLE, message)
+    } else {
+        internal(error)
     }
 }

@@ -287,6 +287,11 @@ impl Music {
         store.record_feedback(profile, song_id, verdict)
     }
 
+    /// Whether the store's database answers.
+    pub fn ping(&self) -> Result<(), MusicError> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner()).ping()
+    }
+
     /// Number of songs in the catalog.
     pub fn song_count(&self) -> Result<u64, MusicError> {
         self.store
