@@ -47,6 +47,10 @@ pub struct BenchArgs {
     /// bench/browser/node_playlists.mjs to time the same lists in wasm.
     #[arg(long, value_name = "FILE", requires = "catalog")]
     pub snapshot_out: Option<std::path::PathBuf>,
+    /// With --catalog: import into this PostgreSQL database (it must hold
+    /// no songs yet) instead of a scratch SQLite store.
+    #[arg(long, value_name = "URL", requires = "catalog")]
+    pub database: Option<String>,
     #[command(flatten)]
     pub detector: DetectorArgs,
     /// Time the emotion classifier instead of the detector: each image is a
@@ -104,6 +108,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             songs,
             args.calls as usize,
             args.snapshot_out.as_deref(),
+            args.database.as_deref(),
             args.json,
         )?;
         return Ok(ExitCode::SUCCESS);

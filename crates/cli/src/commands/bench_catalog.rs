@@ -27,6 +27,8 @@ use crate::report::format_table;
 /// What `bench --catalog` measured.
 #[derive(Serialize)]
 pub struct CatalogBench {
+    /// "sqlite" or "postgres".
+    pub store: &'static str,
     pub songs: u64,
     pub csv_mb: f64,
     pub import_s: f64,
@@ -50,13 +52,30 @@ pub struct CatalogBench {
 
 /// Runs the benchmark on `songs` synthetic songs with `calls`
 /// recommendations; writes the catalog's snapshot to `snapshot_out` if given.
-pub fn run(songs: u64, calls: usize, snapshot_out: Option<&Path>, json: bool) -> Result<()> {
+pub fn run(
+    songs: u64,
+    calls: usize,
+    snapshot_out: Option<&Path>,
+    database: Option<&str>,
+    json: bool,
+) -> Result<()> {
     let work = tempfile::tempdir().context("cannot create a scratch directory")?;
     let csv_path = work.path().join("synthetic.csv");
     write_synthetic_catalog(&csv_path, songs)?;
     let csv_mb = std::fs::metadata(&csv_path)?.len() as f64 / 1e6;
 
-    let mut store = Store::open(&work.path().join("data"))?;
+    let mut store = match database {
+        Some(url) => {
+            let store = Store::connect_unseeded(url)?;
+            anyhow::ensure!(
+                store.song_count()? == 0,
+                "{} already holds songs; benchmark on an empty database",
+                store.path().display()
+            );
+            store
+        }
+        None => Store::open(&work.path().join("data"))?,
+    };
     let files = catalog_files(&csv_path, None)?;
     let started = Instant::now();
     let summary = store.import_files(
@@ -115,6 +134,11 @@ pub fn run(songs: u64, calls: usize, snapshot_out: Option<&Path>, json: bool) ->
     let (rss_mb, peak_rss_mb) = memory_mb();
     let mut snapshot_ms = snapshot_lists(snapshot, calls, &feedback, snapshot_out)?;
     let result = CatalogBench {
+        store: if database.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        },
         songs,
         csv_mb,
         import_s,
@@ -143,6 +167,7 @@ fn print_result(r: &CatalogBench, json: bool) -> Result<()> {
     }
     let mb = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0} MB"));
     let rows = vec![
+        vec!["store".into(), r.store.to_string()],
         vec!["songs".into(), r.songs.to_string()],
         vec!["CSV size".into(), format!("{:.1} MB", r.csv_mb)],
         vec![
