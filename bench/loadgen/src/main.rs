@@ -5,8 +5,17 @@
 //! percentiles, the rate achieved, frames the server dropped, and the
 //! server's memory (RSS) during the run.
 //!
+//! With `--moods`, clients are on-device pages instead: each sends its
+//! stable mood now and then (`{"type":"mood",...}`, a new emotion each time)
+//! and times the playlist that answers it. With `--instances N` it starts N
+//! servers (pinned to one core each with `--pin-cores`, sharing one
+//! PostgreSQL database with `--database URL`) and spreads the clients over
+//! them, one after the other.
+//!
 //! ```text
 //! melodora-loadgen --melodora target/release/melodora --clients 30 --fps 10 --seconds 20
+//! melodora-loadgen --moods --clients 1000 --mood-every-s 5
+//! melodora-loadgen --instances 2 --pin-cores --database postgres://... --clients 20,30,40
 //! ```
 
 use std::path::PathBuf;
@@ -50,6 +59,23 @@ struct Args {
     /// answer with this probability, then reconnects (injected failures).
     #[arg(long, default_value_t = 0.0)]
     disconnect_probability: f64,
+    /// On-device clients: each sends a mood every --mood-every-s seconds
+    /// and times the playlist that answers it (no frames).
+    #[arg(long)]
+    moods: bool,
+    /// Seconds between one on-device client's moods (with --moods).
+    #[arg(long, default_value_t = 5.0)]
+    mood_every_s: f64,
+    /// Servers to start; clients are spread over them in turn.
+    #[arg(long, default_value_t = 1)]
+    instances: usize,
+    /// Pin server i to core i (taskset), so that N servers get N cores.
+    #[arg(long)]
+    pin_cores: bool,
+    /// The servers' PostgreSQL database (`serve --database`); without it
+    /// each server has a SQLite store of its own.
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
     /// Print one JSON object per run.
     #[arg(long)]
     json: bool,
@@ -57,6 +83,9 @@ struct Args {
 
 #[derive(Serialize, Default)]
 struct Report {
+    /// "frames" (server analysis) or "moods" (on-device clients).
+    kind: &'static str,
+    instances: usize,
     clients: usize,
     seconds: f64,
     offered_fps_per_client: f64,
@@ -85,15 +114,21 @@ fn main() -> Result<()> {
     let args = Args::parse();
     let frames = make_frames(&args.scene)?;
     let data = tempfile::tempdir()?;
-    let port = free_port()?;
     let started = Instant::now();
-    let mut server = ServerProcess::start(&args, port, data.path())?;
+    let mut servers = Vec::new();
+    for instance in 0..args.instances.max(1) {
+        let dir = data.path().join(format!("instance-{instance}"));
+        servers.push(ServerProcess::start(&args, instance, free_port()?, &dir)?);
+    }
     let startup = started.elapsed();
     std::thread::sleep(Duration::from_millis(500));
-    let idle_rss = rss_mb(server.child.id())?;
+    let pids: Vec<u32> = servers.iter().map(|s| s.child.id()).collect();
+    let ports: Vec<u16> = servers.iter().map(|s| s.port).collect();
+    let idle_rss = rss_mb_sum(&pids)?;
     if !args.json {
         println!(
-            "server: ready in {:.0} ms, idle RSS {idle_rss:.1} MB",
+            "{} server(s): ready in {:.0} ms, idle RSS {idle_rss:.1} MB",
+            pids.len(),
             startup.as_secs_f64() * 1e3
         );
     } else {
@@ -104,11 +139,12 @@ fn main() -> Result<()> {
     }
     let runtime = tokio::runtime::Runtime::new()?;
     for &clients in &args.clients {
-        let report =
-            runtime.block_on(run_load(&args, port, clients, &frames, server.child.id()))?;
+        let report = runtime.block_on(run_load(&args, &ports, clients, &frames, &pids))?;
         print_report(&report, args.json)?;
     }
-    server.stop();
+    for server in &mut servers {
+        server.stop();
+    }
     Ok(())
 }
 
@@ -129,26 +165,38 @@ fn connection_limits(args: &Args) -> Vec<String> {
 
 struct ServerProcess {
     child: Child,
+    port: u16,
 }
 
 impl ServerProcess {
-    /// Starts the server and waits until `/api/health` answers.
-    fn start(args: &Args, port: u16, data: &std::path::Path) -> Result<ServerProcess> {
-        let child = Command::new(&args.melodora)
-            .args([
-                "serve",
-                "--addr",
-                &format!("127.0.0.1:{port}"),
-                "--data-dir",
-            ])
-            .arg(data)
-            .args(connection_limits(args))
+    /// Starts server `instance` and waits until `/api/health` answers.
+    fn start(
+        args: &Args,
+        instance: usize,
+        port: u16,
+        data: &std::path::Path,
+    ) -> Result<ServerProcess> {
+        let mut command = if args.pin_cores {
+            let mut taskset = Command::new("taskset");
+            taskset.args(["-c", &instance.to_string()]).arg(&args.melodora);
+            taskset
+        } else {
+            Command::new(&args.melodora)
+        };
+        command
+            .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+            .args(connection_limits(args));
+        match &args.database {
+            Some(url) => command.args(["--database", url]),
+            None => command.arg("--data-dir").arg(data),
+        };
+        let child = command
             .args(&args.serve_arg)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .with_context(|| format!("cannot start {}", args.melodora.display()))?;
-        let mut server = ServerProcess { child };
+        let mut server = ServerProcess { child, port };
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if ureq::get(format!("http://127.0.0.1:{port}/api/health"))
@@ -221,6 +269,11 @@ struct ClientResult {
     disconnects: u64,
 }
 
+/// Resident memory of several processes together.
+fn rss_mb_sum(pids: &[u32]) -> Result<f64> {
+    pids.iter().map(|&pid| rss_mb(pid)).sum()
+}
+
 /// Open file descriptors of a process.
 fn fd_count(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
@@ -241,13 +294,14 @@ impl Dice {
 
 async fn run_load(
     args: &Args,
-    port: u16,
+    ports: &[u16],
     clients: usize,
     frames: &[Vec<u8>],
-    server_pid: u32,
+    server_pids: &[u32],
 ) -> Result<Report> {
     let duration = Duration::from_secs(args.seconds);
-    let fds_before = fd_count(server_pid);
+    let server_pids = server_pids.to_vec();
+    let fds_before: usize = server_pids.iter().map(|&pid| fd_count(pid)).sum();
     let stop = Arc::new(AtomicBool::new(false));
     let peak_rss_kb = Arc::new(AtomicU64::new(0));
     let warm_rss_kb = Arc::new(AtomicU64::new(0));
@@ -258,12 +312,13 @@ async fn run_load(
             Arc::clone(&warm_rss_kb),
         );
         let warm_up = duration / 5;
+        let server_pids = server_pids.clone();
         async move {
             let started = Instant::now();
             // RSS at each tenth of the run: a plateau or a steady climb.
             let mut by_tenth = Vec::new();
             while !stop.load(Ordering::Relaxed) {
-                if let Ok(mb) = rss_mb(server_pid) {
+                if let Ok(mb) = rss_mb_sum(&server_pids) {
                     let kb = (mb * 1024.0) as u64;
                     peak.fetch_max(kb, Ordering::Relaxed);
                     if started.elapsed() >= warm_up && warm.load(Ordering::Relaxed) == 0 {
@@ -283,15 +338,23 @@ async fn run_load(
     let tasks: Vec<_> = (0..clients)
         .map(|i| {
             let frames = Arc::clone(&frames);
-            let url = format!("ws://127.0.0.1:{port}/ws");
-            let interval = Duration::from_secs_f64(1.0 / args.fps);
-            // Spread the clients' first frames over one interval.
+            let url = format!("ws://127.0.0.1:{}/ws", ports[i % ports.len()]);
+            let interval = if args.moods {
+                Duration::from_secs_f64(args.mood_every_s)
+            } else {
+                Duration::from_secs_f64(1.0 / args.fps)
+            };
+            // Spread the clients' first messages over one interval.
             let offset = interval.mul_f64(i as f64 / clients as f64);
             let hang_up = args.disconnect_probability;
             let dice = Dice(0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1));
-            tokio::spawn(client(
-                url, frames, interval, offset, duration, hang_up, dice,
-            ))
+            if args.moods {
+                tokio::spawn(mood_client(url, i, interval, offset, duration))
+            } else {
+                tokio::spawn(client(
+                    url, frames, interval, offset, duration, hang_up, dice,
+                ))
+            }
         })
         .collect();
     let mut results = Vec::new();
@@ -299,12 +362,12 @@ async fn run_load(
         results.push(task.await??);
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let rss_end = rss_mb(server_pid)?;
+    let rss_end = rss_mb_sum(&server_pids)?;
     stop.store(true, Ordering::Relaxed);
     let rss_by_tenth = sampler.await?;
     // Let the server notice the closed connections before counting.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let fds_after = fd_count(server_pid);
+    let fds_after: usize = server_pids.iter().map(|&pid| fd_count(pid)).sum();
     let mut latencies: Vec<f64> = results
         .iter()
         .flat_map(|r| r.latencies_ms.clone())
@@ -317,6 +380,8 @@ async fn run_load(
             .unwrap_or(f64::NAN)
     };
     Ok(Report {
+        kind: if args.moods { "moods" } else { "frames" },
+        instances: server_pids.len(),
         clients,
         seconds: elapsed,
         offered_fps_per_client: args.fps,
@@ -403,16 +468,87 @@ async fn client(
     Ok(result)
 }
 
+/// One on-device page: connected all along, it sends its stable mood every
+/// `interval` (the next emotion each time, so that every mood is a change)
+/// and times the playlist that answers it.
+async fn mood_client(
+    url: String,
+    index: usize,
+    interval: Duration,
+    offset: Duration,
+    duration: Duration,
+) -> Result<ClientResult> {
+    const EMOTIONS: [&str; 7] = [
+        "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
+    ];
+    let (mut socket, _) = tokio_tungstenite::connect_async(&url).await?;
+    let mut result = ClientResult::default();
+    let end = tokio::time::Instant::now() + duration;
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + offset, interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut in_flight: Option<Instant> = None;
+    let mut sent = index;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(end) => break,
+            _ = ticks.tick() => {
+                if in_flight.is_none() {
+                    let emotion = EMOTIONS[sent % EMOTIONS.len()];
+                    let mood = format!(r#"{{"type":"mood","emotion":"{emotion}","confidence":0.8}}"#);
+                    socket.send(Message::Text(mood.into())).await?;
+                    in_flight = Some(Instant::now());
+                    sent += 1;
+                }
+            }
+            message = socket.next() => {
+                let Some(message) = message else { bail!("server closed the connection") };
+                let Message::Text(text) = message? else { continue };
+                let reply: serde_json::Value = serde_json::from_str(text.as_str())?;
+                match reply["type"].as_str() {
+                    Some("songs") if reply["songs"].as_array().is_some_and(|s| !s.is_empty()) => {
+                        if let Some(sent_at) = in_flight.take() {
+                            result.latencies_ms.push(sent_at.elapsed().as_secs_f64() * 1e3);
+                        }
+                    }
+                    Some("songs") | Some("error") => {
+                        result.errors += 1;
+                        in_flight = None;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    let _ = socket.close(None).await;
+    Ok(result)
+}
+
 fn print_report(report: &Report, json: bool) -> Result<()> {
     if json {
         println!("{}", serde_json::to_string(report)?);
+    } else if report.kind == "moods" {
+        println!(
+            "{:>4} on-device clients on {} server(s) for {:.0} s: {} playlists, {} errors; \
+             playlist latency p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms; server RSS peak {:.1} MB",
+            report.clients,
+            report.instances,
+            report.seconds,
+            report.frames_answered,
+            report.errors,
+            report.latency_ms_p50,
+            report.latency_ms_p90,
+            report.latency_ms_p99,
+            report.latency_ms_max,
+            report.server_rss_mb_peak,
+        );
     } else {
         println!(
-            "{:>3} clients x {:.0} fps for {:.0} s: answered {:.1} fps/client ({} frames, {} dropped by the server, {} errors); \
+            "{:>3} clients x {:.0} fps on {} server(s) for {:.0} s: answered {:.1} fps/client ({} frames, {} dropped by the server, {} errors); \
              latency p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms; server RSS peak {:.1} MB; \
              {} injected hang-ups, RSS after warm-up {:.1} MB, at the end {:.1} MB; fds {} before, {} after",
             report.clients,
             report.offered_fps_per_client,
+            report.instances,
             report.seconds,
             report.answered_fps_per_client,
             report.frames_answered,
