@@ -90,6 +90,7 @@ pub enum Error {
     #[error("PostgreSQL: {}", postgres_message(.0))]
     Postgres(postgres::Error),
     /// A `--database` URL that does not parse.
+    #[cfg(feature = "store")]
     #[error("database URL: {message}")]
     DatabaseUrl {
         /// What is wrong with it.
@@ -99,6 +100,7 @@ pub enum Error {
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// The database cannot be reached.
+    #[cfg(feature = "store")]
     #[error("the database at {location} cannot be reached")]
     DatabaseDown {
         /// Where it should be (never with a password).
@@ -112,12 +114,14 @@ pub enum Error {
     Spotify(String),
 }
 
+#[cfg(feature = "store")]
 impl Error {
     /// Whether the failure is the database being out of reach (down,
     /// restarting, the network gone) rather than a fault in the request
     /// or the data: a server answers 503 and retries later.
     pub fn is_unavailable(&self) -> bool {
         match self {
+            #[cfg(feature = "store")]
             Error::DatabaseDown { .. } => true,
             #[cfg(feature = "postgres")]
             Error::Postgres(error) => {
