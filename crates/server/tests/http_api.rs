@@ -453,6 +453,8 @@ fn the_openapi_document_covers_the_api_and_matches_its_answers() {
             "/api/analyze",
             "/api/feedback",
             "/api/health",
+            "/api/health/live",
+            "/api/health/ready",
             "/api/openapi.json",
             "/api/recommendations"
         ]
@@ -464,6 +466,10 @@ fn the_openapi_document_covers_the_api_and_matches_its_answers() {
     let (_, health) = get(addr, "/api/health");
     for name in required_properties(&doc, response_schema(&doc, "/api/health", "get")) {
         assert!(health.get(&name).is_some(), "health lacks {name}: {health}");
+    }
+    let (_, ready) = get(addr, "/api/health/ready");
+    for name in required_properties(&doc, response_schema(&doc, "/api/health/ready", "get")) {
+        assert!(ready.get(&name).is_some(), "readiness lacks {name}: {ready}");
     }
     let (_, analysis) = post(addr, "/api/analyze", "image/png", &image(FACES));
     for name in required_properties(&doc, response_schema(&doc, "/api/analyze", "post")) {
