@@ -5,6 +5,7 @@
 #
 #   eval "$(scripts/postgres.sh start)"   # installs if needed, starts, and
 #                                        # prints MELODORA_TEST_DATABASE_URL
+#                                        # and MELODORA_TEST_PG_BINDIR
 #   scripts/postgres.sh stop
 #
 # The server refuses to run as root, so the cluster belongs to the
@@ -66,6 +67,8 @@ DO \$\$ BEGIN
 END \$\$;
 SQL
   echo "export MELODORA_TEST_DATABASE_URL=$URL"
+  # For the test that stops and restarts a server of its own.
+  echo "export MELODORA_TEST_PG_BINDIR=/usr/lib/postgresql/$version/bin"
 }
 
 stop() {

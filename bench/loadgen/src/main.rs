@@ -178,7 +178,9 @@ impl ServerProcess {
     ) -> Result<ServerProcess> {
         let mut command = if args.pin_cores {
             let mut taskset = Command::new("taskset");
-            taskset.args(["-c", &instance.to_string()]).arg(&args.melodora);
+            taskset
+                .args(["-c", &instance.to_string()])
+                .arg(&args.melodora);
             taskset
         } else {
             Command::new(&args.melodora)

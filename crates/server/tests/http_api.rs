@@ -469,7 +469,10 @@ fn the_openapi_document_covers_the_api_and_matches_its_answers() {
     }
     let (_, ready) = get(addr, "/api/health/ready");
     for name in required_properties(&doc, response_schema(&doc, "/api/health/ready", "get")) {
-        assert!(ready.get(&name).is_some(), "readiness lacks {name}: {ready}");
+        assert!(
+            ready.get(&name).is_some(),
+            "readiness lacks {name}: {ready}"
+        );
     }
     let (_, analysis) = post(addr, "/api/analyze", "image/png", &image(FACES));
     for name in required_properties(&doc, response_schema(&doc, "/api/analyze", "post")) {

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::postgres::{Proxy, TestDatabase};
+use common::postgres::{OwnServer, Proxy, TestDatabase};
 use common::{get, launch, post, quick, state_for};
 use melodora_music::import::catalog_files;
 use melodora_music::{ImportOptions, Store};
@@ -120,4 +120,25 @@ fn readiness_and_requests_follow_the_database_going_away_and_coming_back() {
     let (status, list) = get(server.addr, "/api/recommendations?emotion=sad");
     assert_eq!(status, 200, "{list}");
     assert!(!ids(&list).is_empty());
+}
+
+#[test]
+fn readiness_follows_a_database_server_stopped_and_started_again() {
+    let database = OwnServer::start();
+    let server = launch(
+        state_for(quick(), Store::connect(&database.url()).unwrap(), None),
+        None,
+    );
+    wait_for_ready(server.addr, 200, Duration::from_secs(5));
+
+    database.ctl("stop");
+    let unready = wait_for_ready(server.addr, 503, Duration::from_secs(10));
+    assert_ne!(unready["checks"]["database"], "ok", "{unready}");
+    let (status, error) = get(server.addr, "/api/recommendations?emotion=happy");
+    assert_eq!(status, 503, "{error}");
+
+    database.ctl("start");
+    wait_for_ready(server.addr, 200, Duration::from_secs(15));
+    let (status, list) = get(server.addr, "/api/recommendations?emotion=happy");
+    assert_eq!(status, 200, "{list}");
 }

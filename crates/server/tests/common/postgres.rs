@@ -125,3 +125,113 @@ fn pipe(mut from: TcpStream, mut to: TcpStream) {
         let _ = to.shutdown(std::net::Shutdown::Both);
     });
 }
+
+/// A PostgreSQL server of the test's own (initdb in a scratch directory,
+/// pg_ctl), which the test may stop and start again, as an operator's
+/// database restarts. The server refuses to run as root: as root it runs
+/// as the `postgres` user. Stopped when dropped.
+pub struct OwnServer {
+    bindir: std::path::PathBuf,
+    dir: tempfile::TempDir,
+    pub port: u16,
+}
+
+impl OwnServer {
+    pub fn start() -> OwnServer {
+        let bindir: std::path::PathBuf = std::env::var("MELODORA_TEST_PG_BINDIR")
+            .unwrap_or_else(|_| {
+                panic!(
+                    "MELODORA_TEST_PG_BINDIR is not set: `eval \"$(scripts/postgres.sh start)\"` \
+                     sets it (scripts/test.sh does)"
+                )
+            })
+            .into();
+        let dir = tempfile::tempdir().unwrap();
+        if is_root() {
+            let status = std::process::Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let server = OwnServer { bindir, dir, port };
+        let data = server.data();
+        server.run("initdb", &["-D", &data, "--auth=trust", "-U", "postgres"]);
+        server.ctl("start");
+        server
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").to_string_lossy().into_owned()
+    }
+
+    /// `pg_ctl start` or `pg_ctl stop` (fast: clients are disconnected).
+    pub fn ctl(&self, action: &str) {
+        let data = self.data();
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -k {}",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("log").to_string_lossy().into_owned();
+        match action {
+            "start" => self.run(
+                "pg_ctl",
+                &["-D", &data, "-o", &options, "-l", &log, "-w", "start"],
+            ),
+            _ => self.run("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"]),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn run(&self, program: &str, args: &[&str]) {
+        let path = self.bindir.join(program);
+        let mut command = if is_root() {
+            let mut runuser = std::process::Command::new("runuser");
+            runuser.args(["-u", "postgres", "--"]).arg(&path);
+            runuser
+        } else {
+            std::process::Command::new(&path)
+        };
+        let output = command.args(args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{program} {args:?}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        let data = self.data();
+        let path = self.bindir.join("pg_ctl");
+        let mut command = if is_root() {
+            let mut runuser = std::process::Command::new("runuser");
+            runuser.args(["-u", "postgres", "--"]).arg(&path);
+            runuser
+        } else {
+            std::process::Command::new(&path)
+        };
+        let _ = command
+            .args(["-D", &data, "-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
