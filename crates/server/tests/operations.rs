@@ -106,16 +106,26 @@ fn metrics_count_frames_faces_playlists_connections_and_responses() {
 
 #[test]
 fn shutting_down_closes_websockets_with_a_reason_and_returns_within_the_grace() {
+    // Analyses of one connection at least 500 ms apart: a second frame sent
+    // right after the first one's answer waits in analysis that long.
     let options = AppOptions {
         shutdown_grace: Duration::from_secs(5),
+        min_frame_interval: Duration::from_millis(500),
         ..quick()
     };
     let state = state_for(options, Store::open_in_memory(true).unwrap(), None);
     let server = launch(state, None);
     let runtime = common::runtime();
     let mut socket = runtime.block_on(common::connect(server.addr));
-    // A frame in analysis when the signal comes is still answered.
-    runtime.block_on(common::send_frame(&mut socket, common::image(FACES)));
+    runtime.block_on(async {
+        common::send_frame(&mut socket, common::image(FACES)).await;
+        let first = common::next_json(&mut socket, Duration::from_secs(20)).await;
+        assert_eq!(first.expect("an answer")["type"], "frame");
+        // The second frame is in analysis when the signal comes: it is
+        // still answered.
+        common::send_frame(&mut socket, common::image(FACES)).await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    });
     let asked = Instant::now();
     server.stop.send(()).unwrap();
     let (answered, close) = runtime.block_on(async {
