@@ -215,7 +215,9 @@
     for (const song of songs) {
       const row = $('<tr data-testid="song"></tr>');
       const link = $('<a target="_blank" rel="noopener noreferrer"></a>').attr("href", song.link).text(song.title);
-      row.append($("<td></td>").append(link));
+      // Why the recommender chose it, under the title (as text only).
+      const reason = $('<div class="small text-body-secondary" data-testid="reason"></div>').text(song.reason || "");
+      row.append($("<td></td>").append(link, reason));
       row.append($("<td></td>").text(song.album));
       row.append($("<td></td>").text(song.artist));
       const buttons = $('<td class="text-end text-nowrap"></td>');

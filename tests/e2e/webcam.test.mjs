@@ -154,7 +154,11 @@ async function checkMoodsAndSongs(page, afterHappy) {
     if (!link.href.startsWith("https://open.spotify.com/")) fail(`song link does not open Spotify: ${link.href}`);
     if (link.target !== "_blank") fail(`song link does not open a new tab: ${link.href}`);
   }
-  log(`${links.length} songs, all opening Spotify`);
+  // Every row says why it was chosen (the recommender's reason, under the title).
+  const reasons = await page.$$eval("[data-testid=song]", (rows) => rows.map((row) => row.querySelector("[data-testid=reason]")?.textContent ?? ""));
+  const unexplained = reasons.filter((reason) => !/^(in your \w+ list|valence \d|lifts a \w+ mood)/.test(reason));
+  if (unexplained.length > 0) fail(`songs without a reason: ${JSON.stringify(reasons)}`);
+  log(`${links.length} songs, all opening Spotify, each with a reason (e.g. "${reasons[0]}")`);
 }
 
 /** Paused (no frames, so no mood change), Like marks the song and keeps the list. */

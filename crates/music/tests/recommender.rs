@@ -508,3 +508,67 @@ fn the_same_seed_gives_the_same_list() {
         .collect();
     assert!(lists.len() > 1, "seeds vary near-ties");
 }
+
+/// Every song on a list says why: its list, or its point on the
+/// circumplex, the uplift step, and the listener's likes.
+#[test]
+fn every_recommendation_says_why_it_was_chosen() {
+    let store = store_with(
+        "title,artist,emotion,valence,energy\n\
+         Listed One,A,happy,,\n\
+         Listed Two,B,happy,,\n\
+         Bright,C,,0.85,0.70\n\
+         Gloomy,D,,0.15,0.20\n",
+    );
+    let recommender = Recommender::load(&store).unwrap();
+    let mut session = Session::new("why", 1);
+    let request = Request {
+        emotion: Emotion::Happy,
+        mode: Mode::Match,
+        limit: 3,
+    };
+    let list = recommender
+        .recommend(&store, &request, &mut session)
+        .unwrap();
+    let why: Vec<(&str, &str)> = list
+        .iter()
+        .map(|r| (r.song.track.title.as_str(), r.reason.as_str()))
+        .collect();
+    assert!(
+        why.contains(&("Listed One", "in your happy list (#1)")),
+        "{why:?}"
+    );
+    assert!(
+        why.contains(&("Listed Two", "in your happy list (#2)")),
+        "{why:?}"
+    );
+    assert!(
+        why.contains(&("Bright", "valence 0.85 / energy 0.70, close to happy")),
+        "{why:?}"
+    );
+
+    // Uplift: each step says where it stands; a like shows.
+    let mut store = store;
+    let bright = list
+        .iter()
+        .find(|r| r.song.track.title == "Bright")
+        .unwrap();
+    store
+        .record_feedback("why", bright.song.id, Verdict::Like)
+        .unwrap();
+    let mut session = Session::new("why", 2);
+    let uplift = Request {
+        emotion: Emotion::Sad,
+        mode: Mode::Uplift,
+        limit: 4,
+    };
+    let list = recommender
+        .recommend(&store, &uplift, &mut session)
+        .unwrap();
+    for (step, r) in list.iter().enumerate() {
+        let prefix = format!("lifts a sad mood (uplift mode, step {} of 4): ", step + 1);
+        assert!(r.reason.starts_with(&prefix), "{}", r.reason);
+    }
+    let liked = list.iter().find(|r| r.song.id == bright.song.id).unwrap();
+    assert!(liked.reason.ends_with("; you liked it"), "{}", liked.reason);
+}

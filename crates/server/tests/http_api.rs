@@ -101,6 +101,11 @@ fn the_http_api_answers() {
     assert_eq!(status, 200);
     let songs = songs.as_array().unwrap();
     assert_eq!(songs.len(), 10);
+    for (step, song) in songs.iter().enumerate() {
+        let reason = song["reason"].as_str().unwrap_or_default();
+        let prefix = format!("lifts a sad mood (uplift mode, step {} of 10): ", step + 1);
+        assert!(reason.starts_with(&prefix), "{song}");
+    }
 
     let id = songs[0]["id"].as_i64().unwrap();
     let (status, _) = post(

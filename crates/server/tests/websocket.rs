@@ -43,6 +43,14 @@ fn frames_get_faces_emotions_a_mood_and_songs() {
             .as_str()
             .unwrap()
             .starts_with("https://open.spotify.com/")));
+        // Each says why: its list or its point, near the mood.
+        for song in songs {
+            let reason = song["reason"].as_str().unwrap_or_default();
+            assert!(
+                reason.starts_with("in your ") || reason.starts_with("valence "),
+                "{song}"
+            );
+        }
 
         // No new mood, no new list.
         send_frame(&mut socket, image(FACES)).await;

@@ -70,12 +70,13 @@ pub fn run(args: RecommendArgs) -> Result<ExitCode> {
                 r.song.track.artist.clone(),
                 r.song.track.album.clone(),
                 r.song.link.clone(),
+                r.reason.clone(),
             ]
         })
         .collect();
     print!(
         "{}",
-        format_table(&["id", "title", "artist", "album", "link"], &rows)
+        format_table(&["id", "title", "artist", "album", "link", "why"], &rows)
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -23,6 +23,7 @@ mod id_hasher;
 mod index;
 mod neighbours;
 pub mod preferences;
+mod reason;
 mod search;
 
 use std::collections::{HashMap, HashSet};
@@ -34,7 +35,8 @@ use serde::{Deserialize, Serialize};
 
 pub use index::{CatalogIndex, IndexRows, IndexSong};
 use preferences::Adjustments;
-use search::{Filter, Search};
+pub use reason::{Basis, Liking, Reason};
+use search::{Candidate, Filter, Search};
 
 use crate::circumplex::{center, uplift_target, MoodPoint};
 use crate::feedback::Verdict;
@@ -116,6 +118,10 @@ pub struct Recommendation {
     pub score: f32,
     /// The point in valence/energy space the song was chosen for.
     pub target: MoodPoint,
+    /// Why it was chosen, in a few words: "in your happy list (#3)",
+    /// "valence 0.82 / energy 0.71, close to happy", "lifts a sad mood
+    /// (uplift mode, step 4 of 15): ...", "...; like a song you liked".
+    pub reason: String,
 }
 
 /// A song picked by the index, before its details are read from the store.
@@ -127,6 +133,8 @@ pub struct Pick {
     pub score: f32,
     /// As [`Recommendation::target`].
     pub target: MoodPoint,
+    /// Why the search chose it (see [`Recommendation::reason`]).
+    pub reason: Reason,
 }
 
 /// The recommender: an index over one snapshot of the store's catalog.
@@ -224,7 +232,8 @@ impl Recommender {
                 }
                 if !search.artist_is_full(search.artist_of(&candidate)) {
                     let song = search.take(&candidate);
-                    picks.push(self.record(song, candidate.score, target, session));
+                    let why = self.reason(&candidate, None, feedback, &adjustments);
+                    picks.push(self.record(song, candidate.score, target, why, session));
                 }
             }
         }
@@ -250,19 +259,60 @@ impl Recommender {
             });
             let Some(candidate) = found else { break };
             let song = search.take(&candidate);
-            picks.push(self.record(song, candidate.score, target, session));
+            let uplift =
+                (request.mode == Mode::Uplift).then_some((request.emotion, position + 1, limit));
+            let why = self.reason(&candidate, uplift, feedback, &adjustments);
+            picks.push(self.record(song, candidate.score, target, why, session));
         }
         picks
     }
 
     /// Notes a picked song in the session.
-    fn record(&self, song: u32, score: f32, target: MoodPoint, session: &mut Session) -> Pick {
+    fn record(
+        &self,
+        song: u32,
+        score: f32,
+        target: MoodPoint,
+        reason: Reason,
+        session: &mut Session,
+    ) -> Pick {
         let song_id = self.index.songs[song as usize].id;
         session.seen.insert(song_id);
         Pick {
             song_id,
             score,
             target,
+            reason,
+        }
+    }
+
+    /// Why `candidate` was chosen: the entry it was found through, the
+    /// mode, and the profile's likes.
+    fn reason(
+        &self,
+        candidate: &Candidate,
+        uplift: Option<(Emotion, usize, usize)>,
+        feedback: &[(i64, Verdict)],
+        adjustments: &Adjustments,
+    ) -> Reason {
+        let entry = &self.index.entries[candidate.entry as usize];
+        let song = &self.index.songs[entry.song as usize];
+        let point = if entry.has_features { song.point } else { None };
+        let position = (entry.rank_cost / index::RANK_COST).round() as u32 + 1;
+        let liked = feedback
+            .iter()
+            .any(|&(id, verdict)| id == song.id && verdict == Verdict::Like);
+        let liking = if liked {
+            Liking::Liked
+        } else if adjustments.get(entry.song) < 0.0 {
+            Liking::LikeALiked
+        } else {
+            Liking::None
+        };
+        Reason {
+            basis: Reason::basis(entry.pool, point, position),
+            uplift,
+            liking,
         }
     }
 }
@@ -298,6 +348,7 @@ pub fn attach_songs(
                 song: song(pick.song_id)?,
                 score: pick.score,
                 target: pick.target,
+                reason: pick.reason.text(),
             })
         })
         .collect()
