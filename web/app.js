@@ -23,6 +23,7 @@
   const FRAME_WIDTH = 480;      // frames are downscaled to this width before sending
   const JPEG_QUALITY = 0.8;
   const ANALYSIS_KEY = "melodora.analysis";
+  const MANUAL_MS = 10 * 60 * 1000; // a mood set by hand holds this long
 
   const video = document.getElementById("video");
   const overlay = document.getElementById("overlay");
@@ -45,6 +46,8 @@
   let startedAt = Date.now();
   const staticSite = document.documentElement.dataset.melodora === "static";
   let site = null;                // the static site's playlists and kept state
+  let manual = null;              // {emotion, until}: the mood set by hand, if any
+  let manualTimer = null;
 
   function status(text, kind) {
     $("#status").text(text).attr("class", "badge text-bg-" + (kind || "secondary"));
@@ -292,6 +295,8 @@
         if (mode && mode !== "match") send({ type: "mode", mode: mode });
         // ...and the mood this device found, if it found one.
         if (deviceMood && analysis === "device") sendMood(deviceMood);
+        // ...and the mood set by hand, which holds the list.
+        if (manual) send({ type: "manual", emotion: manual.emotion });
         start(message);
       } else if (message.type === "frame") {
         if (captureMode === "server" && paused) {
@@ -384,8 +389,10 @@
   function sendMood(mood) {
     deviceMood = mood;
     if (site) {
-      showSiteList(mood);
+      if (!manual) showSiteList(mood);
     } else {
+      // The server keeps hearing the camera's mood while one is set by
+      // hand (it holds the list): following the face again is then current.
       send({ type: "mood", emotion: mood.emotion, confidence: mood.confidence });
     }
   }
@@ -478,7 +485,7 @@
 
   async function startCamera() {
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      showCameraMessage("This browser cannot use a camera here (a camera needs https or localhost).");
+      showCameraMessage("This browser cannot use a camera here (a camera needs https or localhost). Set your mood by hand with the buttons under the video.");
       status("no camera", "danger");
       return false;
     }
@@ -497,11 +504,58 @@
       return true;
     } catch (error) {
       const denied = error && (error.name === "NotAllowedError" || error.name === "SecurityError");
-      showCameraMessage(denied
-        ? "Camera access was denied. Allow the camera for this page and reload."
-        : "No camera was found. Connect one and reload.");
+      showCameraMessage((denied
+        ? "Camera access was denied. Allow the camera for this page and reload"
+        : "No camera was found. Connect one and reload") + ", or set your mood by hand with the buttons under the video.");
       status(denied ? "camera denied" : "no camera", "danger");
       return false;
+    }
+  }
+
+  // ---- mood set by hand ----------------------------------------------------
+  /** The listener's mood, chosen with a chip: the list follows it, and the
+   *  camera's reading is still shown but changes nothing, until "Follow my
+   *  face" or MANUAL_MS later (the countdown is on the page). */
+  function setManual(emotion) {
+    manual = { emotion, until: Date.now() + MANUAL_MS };
+    if (site) {
+      showSiteList({ emotion, confidence: 1 });
+    } else if (!send({ type: "manual", emotion })) {
+      notice("Not connected; the mood is sent when the page reconnects.");
+    }
+    showManual();
+    clearInterval(manualTimer);
+    manualTimer = setInterval(() => {
+      if (manual && Date.now() >= manual.until) followFace(); else showManual();
+    }, 1000);
+  }
+
+  /** Hands the mood back to the camera. */
+  function followFace() {
+    manual = null;
+    clearInterval(manualTimer);
+    if (site) {
+      if (deviceMood) showSiteList(deviceMood);
+    } else {
+      send({ type: "manual", emotion: null });
+    }
+    showManual();
+  }
+
+  function showManual() {
+    $("#mood-chips button[data-emotion]").each(function () {
+      const chosen = !!manual && manual.emotion === this.dataset.emotion;
+      $(this).toggleClass("btn-secondary", chosen).toggleClass("btn-outline-secondary", !chosen)
+        .attr("aria-pressed", String(chosen));
+    });
+    $("#follow-face").toggleClass("d-none", !manual);
+    if (manual) {
+      const left = Math.max(0, Math.ceil((manual.until - Date.now()) / 1000));
+      const clock = Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
+      $("#manual-info").text("Playlist for " + manual.emotion + ", set by hand; following your face again in " + clock + ".")
+        .removeClass("d-none");
+    } else {
+      $("#manual-info").addClass("d-none").text("");
     }
   }
 
@@ -516,6 +570,8 @@
     }
   });
   $("#forget").on("click", () => { if (site) forgetMe(); });
+  $("#mood-chips button[data-emotion]").on("click", function () { setManual(this.dataset.emotion); });
+  $("#follow-face").on("click", followFace);
   $("#import-files").on("change", function () {
     if (site && this.files.length) importSongs(this.files).finally(() => { this.value = ""; });
   });

@@ -161,6 +161,38 @@ async function checkMoodsAndSongs(page, afterHappy) {
   log(`${links.length} songs, all opening Spotify, each with a reason (e.g. "${reasons[0]}")`);
 }
 
+/** A mood set by hand: the list follows the chip, the camera's moods (happy
+ *  and sad, alternating) no longer change it, and "Follow my face" hands the
+ *  list back to the camera. */
+async function checkManualMood(page) {
+  const reasons = () => page.$$eval("[data-testid=reason]", (rs) => rs.map((r) => r.textContent));
+  const titles = () => page.$$eval("[data-testid=song] a", (as) => as.map((a) => a.textContent).join("\n"));
+  await page.click("#mood-chips button[data-emotion=neutral]");
+  await page.waitForFunction(() => {
+    const rs = [...document.querySelectorAll("[data-testid=reason]")].map((r) => r.textContent);
+    return rs.length >= 10 && rs.every((r) => /neutral/.test(r));
+  }, null, { timeout: 15000 });
+  const info = await page.textContent("[data-testid=manual-info]");
+  if (!/set by hand; following your face again in \d+:\d\d/.test(info)) fail(`no countdown: ${info}`);
+  const held = await titles();
+  // The clip changes mood every 6 s: 8 s see at least one camera change.
+  const seen = new Set();
+  for (let i = 0; i < 16; i++) {
+    await page.waitForTimeout(500);
+    seen.add(await page.textContent("[data-testid=mood]"));
+  }
+  if (seen.size < 2) fail(`the camera's mood did not change while the mood was set by hand: ${[...seen]}`);
+  if ((await titles()) !== held) fail("the camera's mood changed the list while a mood was set by hand");
+  log(`set by hand: neutral list held while the camera read ${[...seen].join(", ")}; ${info}`);
+  await page.click("[data-testid=follow-face]");
+  await page.waitForFunction((before) => {
+    const now = [...document.querySelectorAll("[data-testid=song] a")].map((a) => a.textContent).join("\n");
+    return now !== before && document.querySelectorAll("[data-testid=song]").length >= 10;
+  }, held, { timeout: 20000 });
+  if (!(await page.isHidden("[data-testid=follow-face]"))) fail("Follow my face is still offered");
+  log(`following the face again: ${(await reasons())[0]}`);
+}
+
 /** Paused (no frames, so no mood change), Like marks the song and keeps the list. */
 async function checkLikeKeepsTheList(page) {
   await page.click("#pause");
@@ -269,6 +301,7 @@ async function onDeviceMode(clip, work) {
     log(`page: ${await page.textContent("[data-testid=analysis-info]")}`);
     await checkMoodsAndSongs(page, () => expectOverlayBox(page));
     await checkLikeKeepsTheList(page);
+    await checkManualMood(page);
     await screenshot(page, "webcam.png", process.env.E2E_SCREENSHOT);
 
     // Privacy: nothing but moods, modes and verdicts went to the server.
@@ -280,6 +313,7 @@ async function onDeviceMode(clip, work) {
     const moods = traffic.commands.filter((c) => c.type === "mood").map((c) => c.emotion);
     if (!moods.includes("happy") || !moods.includes("sad")) fail(`the server heard moods ${JSON.stringify(moods)}`);
     const kinds = [...new Set(traffic.commands.map((c) => c.type))].sort();
+    if (!kinds.includes("manual")) fail(`the mood set by hand never reached the server: ${JSON.stringify(kinds)}`);
     log(`sent: no binary messages, commands ${JSON.stringify(kinds)}, moods ${JSON.stringify(moods)}`);
 
     // The switch: on the server, frames are sent; the choice is remembered.

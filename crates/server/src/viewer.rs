@@ -1,6 +1,7 @@
 //! One viewer's state: whose face the mood follows, the smoothed mood, the
 //! listening session and the list mode.
 
+use melodora_core::Emotion;
 use melodora_music::{Mode, Session};
 use melodora_vision::{followed, Follow, MoodTracker, StabilityConfig, StableMood};
 
@@ -18,6 +19,9 @@ pub struct Viewer {
     /// The mood a page analysing its own camera last reported; cleared by
     /// the next frame the server analyses itself.
     reported: Option<StableMood>,
+    /// The mood the listener set by hand, which holds the list whatever the
+    /// camera reads.
+    manual: Option<Emotion>,
 }
 
 impl Viewer {
@@ -29,6 +33,7 @@ impl Viewer {
             follow,
             list_owed: false,
             reported: None,
+            manual: None,
         }
     }
 
@@ -46,9 +51,31 @@ impl Viewer {
         self.reported = Some(mood);
     }
 
-    /// The current stable mood: the one the page reported, else the one
-    /// the server's analysis of the frames found.
+    /// Sets the mood by hand, or (`None`) follows the camera again.
+    pub fn set_manual(&mut self, emotion: Option<Emotion>) {
+        self.manual = emotion;
+    }
+
+    /// Whether the listener set the mood by hand.
+    pub fn is_manual(&self) -> bool {
+        self.manual.is_some()
+    }
+
+    /// The mood the list follows: the one set by hand (confidence 1), else
+    /// the camera's ([`Viewer::camera_mood`]).
     pub fn mood(&self) -> Option<StableMood> {
+        match self.manual {
+            Some(emotion) => Some(StableMood {
+                emotion,
+                confidence: 1.0,
+            }),
+            None => self.camera_mood(),
+        }
+    }
+
+    /// The camera's stable mood: the one the page reported, else the one
+    /// the server's analysis of the frames found.
+    pub fn camera_mood(&self) -> Option<StableMood> {
         self.reported.or_else(|| self.tracker.stable())
     }
 }

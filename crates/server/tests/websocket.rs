@@ -151,6 +151,63 @@ fn a_mood_found_on_the_device_gets_a_list_and_a_bad_one_an_error() {
     });
 }
 
+/// A mood set by hand holds the list: the camera's moods (from frames or
+/// from the device) are still reported but change nothing, until the page
+/// hands the mood back; an unknown mood is an error and the connection
+/// stays.
+#[test]
+fn a_mood_set_by_hand_holds_the_list_until_the_face_is_followed_again() {
+    let addr = default_server(quick());
+    runtime().block_on(async {
+        let mut socket = connect(addr).await;
+        async fn ask(socket: &mut Socket, text: &'static str) -> Value {
+            socket.send(Message::Text(text.into())).await.unwrap();
+            next_json(socket, Duration::from_secs(20)).await.unwrap()
+        }
+        let manual = ask(&mut socket, r#"{"type":"manual","emotion":"neutral"}"#).await;
+        assert_eq!(manual["type"], "songs", "{manual}");
+        assert_eq!(manual["mood"]["emotion"], "neutral", "{manual}");
+        assert_eq!(manual["mood"]["confidence"], 1.0, "{manual}");
+        assert_eq!(manual["songs"].as_array().unwrap().len(), 15, "{manual}");
+
+        // A frame's faces: their mood is reported, the list stays.
+        send_frame(&mut socket, image(FACES)).await;
+        let frame = next_json(&mut socket, Duration::from_secs(20))
+            .await
+            .unwrap();
+        assert_eq!(frame["type"], "frame", "{frame}");
+        assert!(frame["mood"]["emotion"].is_string(), "{frame}");
+        assert_ne!(frame["mood"]["emotion"], "neutral", "{frame}");
+        assert!(
+            frame.get("songs").is_none(),
+            "the camera changed the list: {frame}"
+        );
+        // A device's mood: heard, no list.
+        let device = ask(
+            &mut socket,
+            r#"{"type":"mood","emotion":"sad","confidence":0.9}"#,
+        )
+        .await;
+        assert_eq!(device["type"], "songs", "{device}");
+        assert!(
+            device.get("songs").is_none(),
+            "the device changed the list: {device}"
+        );
+
+        let bad = ask(&mut socket, r#"{"type":"manual","emotion":"bored"}"#).await;
+        assert_eq!(
+            (bad["type"].as_str(), bad["about"].as_str()),
+            (Some("error"), Some("command")),
+            "{bad}"
+        );
+
+        // Following the face again: the list follows the camera's mood.
+        let follow = ask(&mut socket, r#"{"type":"manual","emotion":null}"#).await;
+        assert_eq!(follow["mood"]["emotion"], "sad", "{follow}");
+        assert_eq!(follow["songs"].as_array().unwrap().len(), 15, "{follow}");
+    });
+}
+
 /// The hello tells an on-device page the server's own analysis options, so
 /// `serve --group --dwell-ms ... --no-tracking` holds in both modes.
 #[test]

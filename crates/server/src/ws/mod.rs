@@ -8,7 +8,10 @@
 //!   `{"type":"refresh"}` (another list for the current mood),
 //!   `{"type":"mood","emotion":"happy","confidence":0.83}` (the stable mood
 //!   a page analysing its own camera found: on-device mode sends no frames,
-//!   only this, when the mood changes).
+//!   only this, when the mood changes), `{"type":"manual","emotion":"happy"}`
+//!   (the listener sets the mood by hand: the list follows it, and the
+//!   camera's moods are still reported in `frame` messages but change no
+//!   list) and `{"type":"manual","emotion":null}` (follow the face again).
 //!
 //! Server → client, JSON text:
 //! * first, `{"type":"hello","capture":"browser"}`, or in server camera mode
@@ -19,7 +22,8 @@
 //!   "status":"face"|"no_face","dropped":d,"songs":[...]?}` per analysed
 //!   frame; `songs` only when the list changed;
 //! * `{"type":"songs","mood":...,"mode":...,"songs":[...]?}` after `mode`,
-//!   `refresh` or `mood` (no `songs` while there is no stable mood yet);
+//!   `refresh`, `mood` or `manual` (no `songs` while there is no stable
+//!   mood yet, nor after `mood` while a mood is set by hand);
 //! * `{"type":"feedback","song_id":12,"verdict":"like"}` once a verdict is
 //!   recorded: the list stays, later lists follow it;
 //! * `{"type":"dropped","seq":n,"dropped":d}` when the server was too busy
@@ -377,6 +381,8 @@ async fn frame_reply<'a>(
     let now_ms = started.elapsed().as_millis() as u64;
     let (mood, changed) = viewer.observe(&analysis.faces, now_ms);
     let songs = match mood {
+        // A mood set by hand holds the list; the camera's is only shown.
+        _ if viewer.is_manual() => None,
         Some(mood) if changed || viewer.list_owed => {
             let songs = songs_for(state, viewer, mood).await;
             viewer.list_owed = songs.is_none();
@@ -427,7 +433,16 @@ async fn command(
                 emotion,
                 confidence,
             });
+            if viewer.is_manual() {
+                // The list stays on the mood set by hand.
+                return ServerMessage::Songs {
+                    mood: viewer.mood(),
+                    mode: viewer.mode,
+                    songs: None,
+                };
+            }
         }
+        Command::Manual { emotion } => viewer.set_manual(emotion),
         Command::Feedback { song_id, verdict } => {
             let music = Arc::clone(&state.music);
             let profile = viewer.session.profile.clone();

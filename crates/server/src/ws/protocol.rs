@@ -37,6 +37,14 @@ pub enum Command {
         /// How sure the page is, 0 to 1.
         confidence: f32,
     },
+    /// The listener sets the mood by hand (`emotion`), or hands it back to
+    /// the camera (`null` or no `emotion`): while a mood is set by hand,
+    /// the camera's reading is still reported but does not change the list.
+    Manual {
+        /// The mood chosen; `None` to follow the face again.
+        #[serde(default)]
+        emotion: Option<Emotion>,
+    },
 }
 
 /// Parses a text message; the error says what was wrong, for the client.
