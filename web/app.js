@@ -224,6 +224,14 @@
       row.append($("<td></td>").text(song.album));
       row.append($("<td></td>").text(song.artist));
       const buttons = $('<td class="text-end text-nowrap"></td>');
+      // Play in the page: only songs with a well-formed Spotify id.
+      if (spotifyIdOk(song.spotify_id)) {
+        row.attr("data-spotify-id", song.spotify_id);
+        const playButton = $('<button type="button" class="btn btn-sm btn-outline-success" data-testid="play"></button>')
+          .text("Play").attr({ title: "Play here with Spotify's player", "aria-label": "Play " + song.title })
+          .on("click", () => play(song));
+        buttons.append(playButton, " ");
+      }
       buttons.append(feedbackButton(song.id, "like", "Like"), " ", feedbackButton(song.id, "skip", "Skip"));
       row.attr("data-song-id", song.id).append(buttons);
       body.append(row);
@@ -234,6 +242,44 @@
         if (verdict) markVerdict(song.id, verdict);
       }
     }
+  }
+
+  // ---- in-page player ------------------------------------------------------
+  // Nothing from Spotify loads until the user presses Play: the embed frame
+  // is made then, one at a time (the CSP allows only this frame origin).
+  let playing = null;             // the song in the player
+
+  function spotifyIdOk(id) {
+    return typeof id === "string" && /^[0-9A-Za-z]{22}$/.test(id);
+  }
+
+  function play(song) {
+    playing = song;
+    const frame = $('<iframe data-testid="player-frame" width="100%" height="80" allow="encrypted-media" loading="lazy"></iframe>')
+      .attr({ src: "https://open.spotify.com/embed/track/" + song.spotify_id, title: "Spotify player: " + song.title });
+    $("#player-frame").empty().append(frame);
+    $("#player-title").text(song.title + " · " + song.artist);
+    $("#player").removeClass("d-none");
+    $("#songs tr").removeClass("table-active");
+    $("#songs tr").filter(function () { return $(this).attr("data-song-id") === String(song.id); }).addClass("table-active");
+  }
+
+  /** The next playable song down the list after the one playing. */
+  function playNext() {
+    const rows = $("#songs tr").toArray();
+    const at = rows.findIndex((row) => row.getAttribute("data-song-id") === String(playing && playing.id));
+    for (const row of rows.slice(at + 1)) {
+      const button = row.querySelector("[data-testid=play]");
+      if (button) { button.click(); return; }
+    }
+    notice("That was the last song of the list with a player.");
+  }
+
+  function closePlayer() {
+    playing = null;
+    $("#player-frame").empty();
+    $("#player").addClass("d-none");
+    $("#songs tr").removeClass("table-active");
   }
 
   function feedbackButton(id, verdict, label) {
@@ -572,6 +618,8 @@
   $("#forget").on("click", () => { if (site) forgetMe(); });
   $("#mood-chips button[data-emotion]").on("click", function () { setManual(this.dataset.emotion); });
   $("#follow-face").on("click", followFace);
+  $("#player-next").on("click", playNext);
+  $("#player-close").on("click", closePlayer);
   $("#import-files").on("change", function () {
     if (site && this.files.length) importSongs(this.files).finally(() => { this.value = ""; });
   });

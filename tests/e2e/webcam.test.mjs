@@ -96,9 +96,17 @@ async function freePort() {
 
 // ---- server -------------------------------------------------------------
 
+// Servers still running when the test ends (an error thrown from an event
+// handler ends node at once, past every finally): stopped on exit, so that
+// none holds the caller's output open.
+const running = new Set();
+process.on("exit", () => { for (const server of running) server.kill(); });
+
 async function startServer(port, dataDir, extraArgs = []) {
   const args = ["serve", "--addr", `127.0.0.1:${port}`, "--data-dir", dataDir, ...extraArgs];
   const server = spawn(bin, args, { stdio: ["ignore", "pipe", "inherit"] });
+  running.add(server);
+  server.on("exit", () => running.delete(server));
   await new Promise((resolveReady, rejectReady) => {
     const timer = setTimeout(() => rejectReady(new Error("server did not start in 30 s")), 30000);
     server.stdout.on("data", (chunk) => {
@@ -191,6 +199,34 @@ async function checkManualMood(page) {
   }, held, { timeout: 20000 });
   if (!(await page.isHidden("[data-testid=follow-face]"))) fail("Follow my face is still offered");
   log(`following the face again: ${(await reasons())[0]}`);
+}
+
+/** Play opens Spotify's embed player for that row's track, in the page (the
+ *  frame's own request fails offline; its src is what counts), and Next
+ *  moves down the list. Nothing went to Spotify before Play was pressed. */
+async function checkPlayer(page, traffic) {
+  const early = traffic.requests.filter((r) => r.includes("spotify.com"));
+  if (early.length > 0) fail(`Spotify was contacted before Play: ${early.join(", ")}`);
+  // An uplift list walks through the audio-feature songs, which have ids.
+  const before = await page.$$eval("[data-testid=song] a", (as) => as.map((a) => a.textContent).join("\n"));
+  await page.click("label[for=mode-uplift]");
+  await page.waitForFunction((old) => [...document.querySelectorAll("[data-testid=song] a")]
+    .map((a) => a.textContent).join("\n") !== old, before, { timeout: 15000 });
+  const playable = await page.$$eval("[data-testid=song]", (rows) => rows
+    .filter((row) => row.querySelector("[data-testid=play]"))
+    .map((row) => row.getAttribute("data-spotify-id")));
+  if (playable.length < 2) fail(`only ${playable.length} playable songs`);
+  const frameSrc = () => page.getAttribute("[data-testid=player-frame]", "src");
+  await page.click("[data-testid=song] [data-testid=play]");
+  const first = await frameSrc();
+  if (first !== `https://open.spotify.com/embed/track/${playable[0]}`) fail(`the player opened ${first}, not ${playable[0]}`);
+  await page.click("[data-testid=player-next]");
+  const second = await frameSrc();
+  if (second !== `https://open.spotify.com/embed/track/${playable[1]}`) fail(`Next opened ${second}, not ${playable[1]}`);
+  if ((await page.$$("[data-testid=player-frame]")).length !== 1) fail("more than one player");
+  log(`Play opened ${first}; Next ${second}`);
+  await page.click("#player-close");
+  await page.click("label[for=mode-match]");
 }
 
 /** Paused (no frames, so no mood change), Like marks the song and keeps the list. */
@@ -302,6 +338,7 @@ async function onDeviceMode(clip, work) {
     await checkMoodsAndSongs(page, () => expectOverlayBox(page));
     await checkLikeKeepsTheList(page);
     await checkManualMood(page);
+    await checkPlayer(page, traffic);
     await screenshot(page, "webcam.png", process.env.E2E_SCREENSHOT);
 
     // Privacy: nothing but moods, modes and verdicts went to the server.

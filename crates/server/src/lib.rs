@@ -223,10 +223,13 @@ async fn websocket(
 /// Content-Security-Policy: scripts, styles, images and sockets from this
 /// origin only (camera frames are drawn to a canvas as blobs), WebAssembly
 /// compiled from this origin's analyzer ('wasm-unsafe-eval' allows
-/// compiling wasm, not JavaScript's eval), nothing framed, no plugins.
-const CSP: &str =
+/// compiling wasm, not JavaScript's eval), Spotify's embed player as the
+/// one frame the page may hold (loaded only when the user presses play),
+/// the page itself framed by nobody, no plugins.
+pub const CSP: &str =
     "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; \
-     media-src 'self' blob: mediastream:; connect-src 'self'; font-src 'self'; object-src 'none'; \
+     media-src 'self' blob: mediastream:; connect-src 'self'; font-src 'self'; \
+     frame-src https://open.spotify.com; object-src 'none'; \
      base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// Answers 413 at once when a request announces a body over the limit,

@@ -312,6 +312,13 @@ fn pages_carry_security_headers_and_hostile_titles_stay_text() {
         "{csp}"
     );
     assert!(!csp.contains("unsafe-inline"));
+    // One frame origin: Spotify's embed player, nothing else.
+    let frames: Vec<&str> = csp
+        .split(';')
+        .map(str::trim)
+        .filter(|d| d.starts_with("frame-src") || d.starts_with("child-src"))
+        .collect();
+    assert_eq!(frames, ["frame-src https://open.spotify.com"], "{csp}");
     assert_eq!(
         response.headers().get("x-content-type-options").unwrap(),
         "nosniff"
