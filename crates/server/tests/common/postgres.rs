@@ -193,16 +193,20 @@ impl OwnServer {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
 
-    fn run(&self, program: &str, args: &[&str]) {
+    /// A PostgreSQL program, run as `postgres` when the test runs as root.
+    fn command(&self, program: &str) -> std::process::Command {
         let path = self.bindir.join(program);
-        let mut command = if is_root() {
+        if is_root() {
             let mut runuser = std::process::Command::new("runuser");
-            runuser.args(["-u", "postgres", "--"]).arg(&path);
+            runuser.args(["-u", "postgres", "--"]).arg(path);
             runuser
         } else {
-            std::process::Command::new(&path)
-        };
-        let output = command.args(args).output().unwrap();
+            std::process::Command::new(path)
+        }
+    }
+
+    fn run(&self, program: &str, args: &[&str]) {
+        let output = self.command(program).args(args).output().unwrap();
         assert!(
             output.status.success(),
             "{program} {args:?}: {}{}",
@@ -215,15 +219,8 @@ impl OwnServer {
 impl Drop for OwnServer {
     fn drop(&mut self) {
         let data = self.data();
-        let path = self.bindir.join("pg_ctl");
-        let mut command = if is_root() {
-            let mut runuser = std::process::Command::new("runuser");
-            runuser.args(["-u", "postgres", "--"]).arg(&path);
-            runuser
-        } else {
-            std::process::Command::new(&path)
-        };
-        let _ = command
+        let _ = self
+            .command("pg_ctl")
             .args(["-D", &data, "-m", "immediate", "stop"])
             .output();
     }
