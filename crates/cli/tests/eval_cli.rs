@@ -74,6 +74,50 @@ fn embedded_model_scores_what_its_model_card_says() {
     assert!(report["per_class"]["happy"]["recall"].as_f64().unwrap() > 0.5);
 }
 
+/// The calibration study on val (docs/CALIBRATION.md): calibrating on
+/// truly neutral faces (30 frames, no lean) never costs more than half a
+/// point, and a person read 2 nats sadder gets most of the loss back.
+#[test]
+fn calibration_costs_unbiased_people_nothing_and_wins_back_a_sad_lean() {
+    let report = eval_json(&[
+        fer_val().to_str().unwrap(),
+        "--calibration",
+        "--people",
+        "100",
+    ]);
+    let rows = report["calibration"].as_array().unwrap();
+    assert_eq!(rows.len(), 9);
+    let row = |lean: Option<&str>, bias: f64, frames: u64| {
+        rows.iter()
+            .find(|r| {
+                r["bias_toward"].as_str() == lean
+                    && (r["bias"].as_f64().unwrap() - bias).abs() < 1e-6
+                    && r["frames"] == frames
+            })
+            .unwrap_or_else(|| panic!("no row {lean:?} {bias} {frames}"))
+    };
+    let unbiased = row(None, 0.0, 30);
+    let model = unbiased["accuracy_model"].as_f64().unwrap();
+    assert!((model - report["accuracy"].as_f64().unwrap()).abs() < 1e-9);
+    let worst = unbiased["accuracy_calibrated_min"].as_f64().unwrap();
+    assert!(
+        model - worst <= 0.005,
+        "calibration cost up to {:.2} points",
+        (model - worst) * 100.0
+    );
+    let sad = row(Some("sad"), 2.0, 30);
+    let biased = sad["accuracy_biased"].as_f64().unwrap();
+    let calibrated = sad["accuracy_calibrated_mean"].as_f64().unwrap();
+    assert!(
+        model - biased > 0.03,
+        "a 2-nat sad lean should cost points: {sad}"
+    );
+    assert!(
+        calibrated - biased > 0.8 * (model - biased),
+        "calibration won back too little: {sad}"
+    );
+}
+
 /// Folders named like the original's song files count as those emotions.
 #[test]
 fn accepts_the_original_folder_names() {

@@ -5,6 +5,7 @@
 //! each is ([`EmotionProbabilities`]), an axis-aligned face rectangle in image
 //! pixels ([`FaceBox`]) and which of many is largest ([`largest_face`]), the
 //! 8-bit gray frame every perception crate works on ([`GrayImage`]) and
+//! a person's correction of the classifier ([`Calibration`]),
 //! OpenCV's bilinear resize of it ([`resize_linear_exact`]), which
 //! vector instructions the CPU offers and how kernels choose by it
 //! ([`simd`]), [`read_at_most`], the one way untrusted files are read
@@ -13,6 +14,7 @@
 //!
 //! Knows nothing of image formats, models, music or HTTP.
 
+mod calibration;
 mod emotion;
 mod error;
 mod face;
@@ -22,6 +24,9 @@ mod read;
 mod resize;
 pub mod simd;
 
+pub use calibration::{
+    Calibration, CalibrationError, MAX_OFFSET, MIN_RESTING_SAMPLES, RESTING_MARGIN,
+};
 pub use emotion::{Emotion, UnknownEmotion};
 pub use error::ErrorChain;
 pub use face::{largest_face, FaceBox};

@@ -9,6 +9,7 @@
 //! [`EmotionProbabilities`](melodora_core::EmotionProbabilities). Knows
 //! nothing of image files, face detection, tracking, music or HTTP.
 
+pub mod calibration_study;
 mod classifier;
 mod description;
 mod direct;

@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use melodora_core::{largest_face, Emotion, ErrorChain};
+use melodora_core::{largest_face, Emotion, EmotionProbabilities, ErrorChain};
+use melodora_emotion::calibration_study::{simulate, StudyRow};
 use melodora_emotion::{crop_face, resize_face, ClassMetrics, ConfusionMatrix};
 use melodora_vision::{load_image, GrayImage};
 use serde::Serialize;
@@ -36,7 +37,30 @@ pub struct EvalArgs {
     /// Print the result as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Also measure personal calibration on simulated people (see
+    /// docs/CALIBRATION.md): readings leaning towards one emotion,
+    /// calibrated on neutral faces, scored on all.
+    #[arg(long)]
+    pub calibration: bool,
+    /// Simulated people per condition of `--calibration`.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub people: u32,
 }
+
+/// The conditions `--calibration` runs: (lean, nats, resting frames). No
+/// lean measures what calibrating costs people the model reads right; one
+/// frame is one face seen for the whole capture.
+const CALIBRATION_CONDITIONS: [(Option<Emotion>, f32, usize); 9] = [
+    (None, 0.0, 30),
+    (None, 0.0, 1),
+    (Some(Emotion::Sad), 1.0, 30),
+    (Some(Emotion::Sad), 2.0, 30),
+    (Some(Emotion::Sad), 2.0, 1),
+    (Some(Emotion::Angry), 1.0, 30),
+    (Some(Emotion::Angry), 2.0, 30),
+    (Some(Emotion::Happy), 1.0, 30),
+    (Some(Emotion::Fear), 1.0, 30),
+];
 
 #[derive(Serialize)]
 struct EvalReport {
@@ -48,6 +72,8 @@ struct EvalReport {
     model: String,
     unreadable: usize,
     no_face: usize,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    calibration: Vec<StudyRow>,
 }
 
 const IMAGE_EXTENSIONS: [&str; 6] = ["jpg", "jpeg", "png", "bmp", "webp", "gif"];
@@ -125,6 +151,7 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         (spec.width as usize, spec.height as usize)
     };
     let mut confusion = ConfusionMatrix::new();
+    let mut readings: Vec<(Emotion, EmotionProbabilities)> = Vec::new();
     let (mut unreadable, mut no_face) = (0, 0);
     for chunk in items.chunks(args.batch as usize) {
         let mut faces: Vec<GrayImage> = Vec::with_capacity(chunk.len());
@@ -160,6 +187,9 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         }
         for (probabilities, truth) in classifier.classify(&faces)?.iter().zip(truths) {
             confusion.add(truth, probabilities.top().0);
+            if args.calibration {
+                readings.push((truth, *probabilities));
+            }
         }
         progress.inc(chunk.len() as u64);
     }
@@ -181,6 +211,11 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
             .unwrap_or_else(|| "unnamed".into()),
         unreadable,
         no_face,
+        calibration: if args.calibration {
+            calibration_study(&readings, args.people as usize)?
+        } else {
+            Vec::new()
+        },
     };
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
@@ -188,6 +223,67 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         print_report(&report);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every condition of [`CALIBRATION_CONDITIONS`], each with its own seed.
+fn calibration_study(
+    readings: &[(Emotion, EmotionProbabilities)],
+    people: usize,
+) -> Result<Vec<StudyRow>> {
+    CALIBRATION_CONDITIONS
+        .iter()
+        .enumerate()
+        .map(|(seed, &(lean, nats, frames))| {
+            simulate(
+                readings,
+                lean.map(|e| (e, nats)),
+                frames,
+                people,
+                seed as u64,
+            )
+            .context("--calibration needs neutral faces in the data set (a neutral folder)")
+        })
+        .collect()
+}
+
+fn print_calibration(rows: &[StudyRow]) {
+    println!("\ncalibration on simulated people (see docs/CALIBRATION.md)");
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.bias_toward.map_or("none".to_string(), |e| {
+                    format!("{} +{:.1}", e.name(), r.bias)
+                }),
+                r.frames.to_string(),
+                r.people.to_string(),
+                format!("{:.2}%", r.accuracy_biased * 100.0),
+                format!("{:.2}%", r.accuracy_calibrated_mean * 100.0),
+                format!(
+                    "{:.2}% .. {:.2}%",
+                    r.accuracy_calibrated_min * 100.0,
+                    r.accuracy_calibrated_max * 100.0
+                ),
+                r.recovered()
+                    .map_or("-".to_string(), |f| format!("{:.0}%", f * 100.0)),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        format_table(
+            &[
+                "LEAN",
+                "FRAMES",
+                "PEOPLE",
+                "UNCALIBRATED",
+                "CALIBRATED",
+                "RANGE",
+                "RECOVERED"
+            ],
+            &cells
+        )
+    );
 }
 
 fn print_report(r: &EvalReport) {
@@ -225,5 +321,8 @@ fn print_report(r: &EvalReport) {
     for (label, row) in r.labels.iter().zip(&r.confusion) {
         let cells: Vec<String> = row.iter().map(|c| format!("{c:>5}")).collect();
         println!("{label:<9}{}", cells.join(""));
+    }
+    if !r.calibration.is_empty() {
+        print_calibration(&r.calibration);
     }
 }
