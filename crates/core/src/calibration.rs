@@ -144,7 +144,7 @@ impl Calibration {
             *p *= o.exp();
         }
         let sum: f32 = scaled.iter().sum();
-        if !reading.is_finite() || !(sum > 0.0) || !sum.is_finite() {
+        if !reading.is_finite() || sum <= 0.0 || !sum.is_finite() {
             return *reading;
         }
         EmotionProbabilities::new(scaled.map(|p| p / sum))
