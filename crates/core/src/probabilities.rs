@@ -1,5 +1,7 @@
 use std::ops::Index;
 
+use serde::Deserialize;
+
 use crate::Emotion;
 
 /// How likely each of the seven emotions is, for one face or a smoothed
@@ -54,6 +56,21 @@ impl From<[f32; 7]> for EmotionProbabilities {
     }
 }
 
+impl<'de> Deserialize<'de> for EmotionProbabilities {
+    /// A map from emotion name to probability, as the server and the page
+    /// report faces (`{"happy": 0.8, "neutral": 0.1, ...}`); emotions left
+    /// out are 0, an unknown name is an error. Values are not checked here:
+    /// whoever uses them decides what is valid.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map = std::collections::BTreeMap::<Emotion, f32>::deserialize(deserializer)?;
+        let mut probabilities = [0f32; 7];
+        for (emotion, p) in map {
+            probabilities[emotion as usize] = p;
+        }
+        Ok(EmotionProbabilities(probabilities))
+    }
+}
+
 impl Index<Emotion> for EmotionProbabilities {
     type Output = f32;
 
@@ -81,6 +98,16 @@ mod tests {
         let nan = EmotionProbabilities::new([f32::NAN, 0.0, 0.0, 0.0, 0.0, 0.3, 0.0]);
         assert_eq!(nan.top(), (Emotion::Sad, 0.3));
         assert!(!nan.is_finite());
+    }
+
+    #[test]
+    fn reads_a_map_by_emotion_name() {
+        let p: EmotionProbabilities =
+            serde_json::from_str(r#"{"sad": 0.7, "neutral": 0.3, "disgust": 0}"#).unwrap();
+        assert_eq!(p.top(), (Emotion::Sad, 0.7));
+        assert_eq!(p[Emotion::Neutral], 0.3);
+        assert!(serde_json::from_str::<EmotionProbabilities>(r#"{"grumpy": 1}"#).is_err());
+        assert!(serde_json::from_str::<EmotionProbabilities>("[0.5]").is_err());
     }
 
     #[test]

@@ -70,6 +70,15 @@ pub enum Error {
         /// The longest name accepted, in characters.
         max_chars: usize,
     },
+    /// A stored calibration that cannot be read back (or written).
+    #[error("the calibration of profile {profile:?} is not valid")]
+    BadCalibration {
+        /// Whose calibration.
+        profile: String,
+        /// What is wrong with it.
+        #[source]
+        source: serde_json::Error,
+    },
     /// The database's schema is newer than this build understands; it is
     /// left untouched.
     #[error("the store at {path} was written by a newer Melodora (schema version {found}, this build knows up to {known})")]

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use melodora_core::Emotion;
+use melodora_core::{Calibration, Emotion};
 use melodora_music::import::catalog_files;
 use melodora_music::{
     build_default_catalog, export_original_format, CatalogOrigin, Error, ImportOptions, Store,
@@ -404,6 +404,23 @@ fn the_store_refuses_profile_names_that_the_api_and_cli_refuse() {
         .unwrap();
 }
 
+fn a_profiles_calibration_is_kept_replaced_and_forgotten() {
+    let mut store = open(false);
+    assert_eq!(store.calibration("ana").unwrap(), None);
+    let sad = Calibration::from_offsets([0.0, 0.0, 0.0, 0.0, 0.0, -1.25, 0.0]).unwrap();
+    store.set_calibration("ana", Some(&sad)).unwrap();
+    assert_eq!(store.calibration("ana").unwrap(), Some(sad));
+    assert_eq!(store.calibration("ben").unwrap(), None, "per profile");
+    let angry = Calibration::from_offsets([-2.0, 0.0, 0.0, 0.0, 0.0, -0.5, 0.0]).unwrap();
+    store.set_calibration("ana", Some(&angry)).unwrap();
+    assert_eq!(store.calibration("ana").unwrap(), Some(angry));
+    store.set_calibration("ana", None).unwrap();
+    assert_eq!(store.calibration("ana").unwrap(), None);
+    store.set_calibration("ana", None).unwrap();
+    let refused = store.set_calibration("", Some(&sad));
+    assert!(matches!(refused, Err(Error::BadProfileName { .. })), "{refused:?}");
+}
+
 fn export_writes_the_original_format_and_round_trips() {
     let seed = shared_catalogs().join("seed-format");
     let mut store = open(false);
@@ -511,6 +528,35 @@ fn the_store_persists_and_refuses_files_from_a_newer_build() {
     set_user_version(dir.path(), 99);
     let err = Store::open(dir.path()).err().expect("newer schema refused");
     assert!(err.to_string().contains("newer"), "{err}");
+}
+
+/// A store made before calibrations existed (schema version 1) gets the
+/// table on open; a calibration edited into nonsense is an error, not a
+/// silently uncalibrated listener.
+#[test]
+fn an_older_store_gains_calibrations_and_a_corrupt_one_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::open(dir.path()).unwrap());
+    {
+        let conn = rusqlite::Connection::open(dir.path().join(melodora_music::STORE_FILE)).unwrap();
+        conn.execute_batch("DROP TABLE calibrations").unwrap();
+    }
+    set_user_version(dir.path(), 1);
+    let mut store = Store::open(dir.path()).unwrap();
+    let calibration = Calibration::from_offsets([0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0]).unwrap();
+    store
+        .set_calibration("default", Some(&calibration))
+        .unwrap();
+    assert_eq!(store.calibration("default").unwrap(), Some(calibration));
+    drop(store);
+    {
+        let conn = rusqlite::Connection::open(dir.path().join(melodora_music::STORE_FILE)).unwrap();
+        conn.execute("UPDATE calibrations SET offsets = '{\"sad\": -99}'", [])
+            .unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let error = store.calibration("default").unwrap_err();
+    assert!(matches!(error, Error::BadCalibration { .. }), "{error:?}");
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! The frame analyzer: detector, classifier, tracker and mood tracker on
 //! RGBA frames, answering with the server's frame JSON.
 
-use melodora_core::{rgb_to_gray, Emotion, EmotionProbabilities, ErrorChain, GrayImage};
+use melodora_core::{
+    rgb_to_gray, Calibration, Emotion, EmotionProbabilities, ErrorChain, GrayImage,
+};
 use melodora_vision::pipeline::{AnalyzedFace, FrameAnalyzer};
 use melodora_vision::tracking::{FaceTracker, Scan, TrackingConfig};
 use melodora_vision::{
@@ -62,6 +64,8 @@ pub struct Analyzer {
     tracker: Option<FaceTracker>,
     mood: MoodTracker,
     settings: AnalysisSettings,
+    /// This person's correction of the classifier, if they calibrated.
+    calibration: Option<Calibration>,
 }
 
 #[wasm_bindgen]
@@ -108,6 +112,31 @@ impl Analyzer {
         self.apply(self.settings);
     }
 
+    /// Calibrates on readings of a resting face (JSON: an array of the
+    /// `probabilities` maps of uncalibrated frames, one face each) and
+    /// corrects every later frame by it; answers the calibration as JSON
+    /// (a map of offsets by emotion, for the page to keep). Refused, and
+    /// the old calibration kept, when the readings are too few or invalid.
+    pub fn calibrate(&mut self, readings_json: &str) -> Result<String, JsError> {
+        let readings: Vec<EmotionProbabilities> = serde_json::from_str(readings_json)
+            .map_err(|e| JsError::new(&format!("resting readings: {e}")))?;
+        let calibration = Calibration::from_resting(&readings).map_err(|e| js_error(&e))?;
+        self.use_calibration(Some(calibration));
+        serde_json::to_string(&calibration).map_err(|e| js_error(&e))
+    }
+
+    /// Uses a calibration made before (the JSON [`Analyzer::calibrate`]
+    /// answered), or none (`undefined`): frames are then read uncorrected.
+    #[wasm_bindgen(js_name = setCalibration)]
+    pub fn set_calibration(&mut self, calibration_json: Option<String>) -> Result<(), JsError> {
+        let calibration = calibration_json
+            .map(|json| serde_json::from_str::<Calibration>(&json))
+            .transpose()
+            .map_err(|e| JsError::new(&format!("calibration: {e}")))?;
+        self.use_calibration(calibration);
+        Ok(())
+    }
+
     /// Analyses one RGBA frame (`width * height * 4` bytes, as `ImageData`
     /// holds it) taken at `now_ms` (the page's clock, milliseconds) and
     /// answers with a [`FrameJson`] as JSON text.
@@ -146,7 +175,13 @@ impl Analyzer {
             tracker: settings.tracking().map(FaceTracker::new),
             mood: MoodTracker::new(settings.stability()),
             settings,
+            calibration: None,
         })
+    }
+
+    /// Corrects later frames by `calibration` (none: uncorrected).
+    pub fn use_calibration(&mut self, calibration: Option<Calibration>) {
+        self.calibration = calibration;
     }
 
     /// Starts afresh under `settings`.
@@ -164,7 +199,12 @@ impl Analyzer {
         now_ms: f64,
     ) -> Result<FrameJson, Box<dyn std::error::Error>> {
         let (faces, scan) = self.analyzer.find_faces(frame, self.tracker.as_mut())?;
-        let faces = self.analyzer.classify(frame, faces)?;
+        let mut faces = self.analyzer.classify(frame, faces)?;
+        if let Some(calibration) = &self.calibration {
+            for face in &mut faces {
+                face.probabilities = face.probabilities.map(|p| calibration.apply(&p));
+            }
+        }
         let classified: Vec<_> = faces
             .iter()
             .filter_map(|f| Some((f.face, f.probabilities?)))

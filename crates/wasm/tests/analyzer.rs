@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use melodora_core::GrayImage;
+use melodora_core::{Calibration, Emotion, EmotionProbabilities, GrayImage};
 use melodora_vision::{AnalysisSettings, Cascade, DetectParams, HaarDetector};
 use melodora_wasm::{gray_from_rgba, Analyzer, FrameJson};
 
@@ -87,6 +87,39 @@ fn a_steady_face_becomes_the_stable_mood_after_the_dwell_time() {
     analyzer.reset();
     let out = analyzer.analyze(&gray, 5000.0).unwrap();
     assert!(out.mood.is_none(), "reset forgets the mood");
+}
+
+/// Calibrated on the face's own readings, every later reading of it is the
+/// calibration applied (neutral up, its emotion down); uncalibrated again,
+/// it reads as before.
+#[test]
+fn a_calibration_corrects_every_face_and_can_be_taken_back() {
+    let (cascade, model) = assets();
+    let mut analyzer = Analyzer::load(&cascade, &model, None).unwrap();
+    analyzer.set_tracking(false);
+    let (w, h, pixels) = rgba("scene_02_one_face.png");
+    let gray = gray_from_rgba(w, h, &pixels).unwrap();
+    let before = analyzer.analyze(&gray, 0.0).unwrap();
+    let face = &before.faces[0];
+    assert_ne!(
+        face.emotion,
+        Emotion::Neutral,
+        "the fixture's face must not already read neutral"
+    );
+    let reading: EmotionProbabilities =
+        serde_json::from_value(serde_json::to_value(&face.probabilities).unwrap()).unwrap();
+    let calibration = Calibration::from_resting(&[reading; 5]).unwrap();
+    analyzer.use_calibration(Some(calibration));
+    let calibrated = &analyzer.analyze(&gray, 50.0).unwrap().faces[0];
+    let expected = calibration.apply(&reading);
+    for (emotion, p) in expected.iter() {
+        assert!((calibrated.probabilities[emotion.name()] - p).abs() < 1e-6);
+    }
+    let name = face.emotion.name();
+    assert!(calibrated.probabilities[name] < face.probabilities[name]);
+    assert!(calibrated.probabilities["neutral"] > face.probabilities["neutral"]);
+    analyzer.use_calibration(None);
+    assert_eq!(analyzer.analyze(&gray, 100.0).unwrap().faces[0], *face);
 }
 
 #[test]

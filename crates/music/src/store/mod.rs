@@ -23,14 +23,14 @@ mod stats;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use melodora_core::Emotion;
+use melodora_core::{Calibration, Emotion};
 
 pub use default_catalog::{build_default_catalog, DEFAULT_CATALOG_CSV};
 pub use import::{FileSummary, ImportOptions, ImportSummary};
 pub use stats::{CatalogStats, EmotionCount};
 
 use crate::circumplex::{center, nearest_emotion, MoodPoint};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::feedback::Verdict;
 use crate::import::{CatalogFile, ImportedTrack};
 use crate::recommend::IndexRows;
@@ -99,6 +99,10 @@ pub(crate) trait Backend: Send {
     fn feedback(&self, profile: &str) -> Result<Vec<(i64, Verdict)>>;
     fn session_seen(&self, session: &str) -> Result<HashSet<i64>>;
     fn save_session(&mut self, session: &str, seen: &HashSet<i64>) -> Result<()>;
+    /// A profile's calibration as stored (JSON text), if it has one.
+    fn calibration(&self, profile: &str) -> Result<Option<String>>;
+    /// Stores (or, `None`, forgets) a profile's calibration.
+    fn set_calibration(&mut self, profile: &str, offsets_json: Option<&str>) -> Result<()>;
     /// Runs one import in one transaction: `body` writes the songs through
     /// the table it is given; see [`import::run`] for the rules.
     fn import(
@@ -270,6 +274,38 @@ impl Store {
     /// All of `profile`'s verdicts, as (song id, verdict), by song id.
     pub fn feedback(&self, profile: &str) -> Result<Vec<(i64, Verdict)>> {
         self.backend.feedback(profile)
+    }
+
+    /// `profile`'s personal calibration, if they made one. A stored value
+    /// this build cannot read (edited by hand, say) is an error, not `None`.
+    pub fn calibration(&self, profile: &str) -> Result<Option<Calibration>> {
+        self.backend
+            .calibration(profile)?
+            .map(|json| {
+                serde_json::from_str(&json).map_err(|source| Error::BadCalibration {
+                    profile: profile.to_string(),
+                    source,
+                })
+            })
+            .transpose()
+    }
+
+    /// Keeps `profile`'s personal calibration (replacing one made before),
+    /// or forgets it (`None`).
+    pub fn set_calibration(
+        &mut self,
+        profile: &str,
+        calibration: Option<&Calibration>,
+    ) -> Result<()> {
+        crate::feedback::check_profile_name(profile)?;
+        let json = calibration
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|source| Error::BadCalibration {
+                profile: profile.to_string(),
+                source,
+            })?;
+        self.backend.set_calibration(profile, json.as_deref())
     }
 
     /// Songs the named session has been shown.

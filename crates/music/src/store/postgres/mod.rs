@@ -349,7 +349,7 @@ impl super::Backend for PgStore {
         if known.is_empty() {
             return Err(Error::UnknownSong(song_id));
         }
-        let now = super::import::now_secs();
+        let now = crate::store::import::now_secs();
         connection.query(
             "INSERT INTO feedback(profile, song_id, verdict, at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (profile, song_id) DO UPDATE SET verdict = excluded.verdict, at = excluded.at",
@@ -382,6 +382,27 @@ impl super::Backend for PgStore {
                 (row.get(0), verdict)
             })
             .collect())
+    }
+
+    fn calibration(&self, profile: &str) -> Result<Option<String>> {
+        let rows = self.connection()?.query(
+            "SELECT offsets FROM calibrations WHERE profile = $1",
+            &[&profile],
+        )?;
+        Ok(rows.first().map(|row| row.get(0)))
+    }
+
+    fn set_calibration(&mut self, profile: &str, offsets_json: Option<&str>) -> Result<()> {
+        let mut connection = self.connection()?;
+        match offsets_json {
+            Some(json) => connection.query(
+                "INSERT INTO calibrations(profile, offsets, at) VALUES ($1, $2, $3)
+                 ON CONFLICT (profile) DO UPDATE SET offsets = excluded.offsets, at = excluded.at",
+                &[&profile, &json, &crate::store::import::now_secs()],
+            )?,
+            None => connection.query("DELETE FROM calibrations WHERE profile = $1", &[&profile])?,
+        };
+        Ok(())
     }
 
     fn session_seen(&self, session: &str) -> Result<HashSet<i64>> {

@@ -65,6 +65,14 @@ const MIGRATIONS: &[&str] = &[
         value  TEXT NOT NULL
     );
     "#,
+    // 2: a profile's personal calibration, as in the SQLite store's second.
+    r#"
+    CREATE TABLE calibrations (
+        profile  TEXT PRIMARY KEY,
+        offsets  TEXT NOT NULL,
+        at       BIGINT NOT NULL
+    );
+    "#,
 ];
 
 /// The advisory lock key migrations hold ("melodora" in ASCII, folded).

@@ -154,6 +154,32 @@ impl super::Backend for SqliteStore {
         SqliteStore::save_session(self, session, seen)
     }
 
+    fn calibration(&self, profile: &str) -> Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT offsets FROM calibrations WHERE profile = ?1",
+                [profile],
+                |row| row.get(0),
+            )
+            .optional()?)
+    }
+
+    fn set_calibration(&mut self, profile: &str, offsets_json: Option<&str>) -> Result<()> {
+        match offsets_json {
+            Some(json) => self.conn.execute(
+                "INSERT INTO calibrations(profile, offsets, at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(profile) DO UPDATE SET offsets = excluded.offsets, at = excluded.at",
+                rusqlite::params![profile, json, crate::store::import::now_secs()],
+            )?,
+            None => self
+                .conn
+                .execute("DELETE FROM calibrations WHERE profile = ?1", [profile])?,
+        };
+        Ok(())
+    }
+
     fn import(
         &mut self,
         source: &str,

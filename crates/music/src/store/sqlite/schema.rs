@@ -62,6 +62,14 @@ pub(super) const MIGRATIONS: &[&str] = &[
         value  TEXT NOT NULL
     );
     "#,
+    // 2: a profile's personal calibration (JSON offsets by emotion name).
+    r#"
+    CREATE TABLE calibrations (
+        profile  TEXT PRIMARY KEY,
+        offsets  TEXT NOT NULL,
+        at       INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.
