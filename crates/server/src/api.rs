@@ -8,7 +8,8 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use melodora_core::{Emotion, ErrorChain};
+
+use melodora_core::{Calibration, Emotion, EmotionProbabilities, ErrorChain};
 use melodora_music::{Mode, Request, Session, Verdict, DEFAULT_LIMIT};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -229,18 +230,26 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Probe>) {
 ///
 /// The body is the encoded image itself (JPEG, PNG, ...).
 #[utoipa::path(post, path = "/api/analyze", tag = "melodora",
+    params(AnalyzeQuery),
     request_body(content = ImageBody, description = "An image: JPEG, PNG, BMP, WebP or GIF; at most 2 MB and 3840x2160 pixels",
         content_type = "application/octet-stream"),
     responses(
         (status = 200, description = "Every face found, with its emotion", body = FrameAnalysis),
-        (status = 400, description = "Not a readable image", body = ErrorBody),
+        (status = 400, description = "Not a readable image, or a bad profile name", body = ErrorBody),
         (status = 413, description = "Image over the size limit", body = ErrorBody),
         (status = 503, description = "Too busy to analyse it now", body = ErrorBody)))]
 pub async fn analyze(
     State(state): State<AppState>,
+    query: Result<Query<AnalyzeQuery>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(query) = query?;
     let body = body?;
+    // The calibration is looked up before the image waits for its turn.
+    let calibration = match query.profile {
+        Some(profile) => stored_calibration(&state, profile_name(Some(profile))?).await?,
+        None => None,
+    };
     // Uploads wait longer for a turn than live frames (nothing newer replaces them).
     let _turn = state
         .slots
@@ -248,10 +257,139 @@ pub async fn analyze(
         .await
         .ok_or(FrameError::Busy)?;
     let vision = Arc::clone(&state.vision);
-    let analysis = tokio::task::spawn_blocking(move || vision.analyze_encoded(&body))
+    let mut analysis = tokio::task::spawn_blocking(move || vision.analyze_encoded(&body))
         .await
         .map_err(internal)??;
+    if let Some(calibration) = calibration {
+        for face in &mut analysis.faces {
+            *face = face.calibrated(&calibration);
+        }
+    }
     Ok(Json(analysis).into_response())
+}
+
+/// Whose eyes to read an uploaded image with.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AnalyzeQuery {
+    /// Read the faces through this profile's personal calibration, if it
+    /// has one (default: uncorrected).
+    profile: Option<String>,
+}
+
+/// A profile, for the calibration endpoints.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProfileQuery {
+    /// Whose calibration (default `"default"`; 1 to 64 characters).
+    profile: Option<String>,
+}
+
+/// A profile's personal calibration.
+#[derive(Serialize, ToSchema)]
+pub struct CalibrationAnswer {
+    profile: String,
+    /// Log-probability offset per emotion, added to the model's output
+    /// before renormalising; `null` when the profile is not calibrated.
+    #[schema(value_type = Option<BTreeMap<String, f32>>)]
+    calibration: Option<Calibration>,
+}
+
+/// Readings of a relaxed face to calibrate on.
+#[derive(Deserialize, ToSchema)]
+pub struct CalibrateBody {
+    /// Whose calibration (default `"default"`; 1 to 64 characters).
+    profile: Option<String>,
+    /// The `probabilities` of the face in each of at least 5 uncalibrated
+    /// frames (3 s of camera), as `/api/analyze` and the WebSocket report them.
+    #[schema(value_type = Vec<BTreeMap<String, f32>>)]
+    resting: Vec<EmotionProbabilities>,
+}
+
+/// A profile's personal calibration, if it has one.
+#[utoipa::path(get, path = "/api/calibration", tag = "melodora",
+    params(ProfileQuery),
+    responses(
+        (status = 200, description = "The calibration, or `null`", body = CalibrationAnswer),
+        (status = 400, description = "A bad profile name", body = ErrorBody),
+        (status = 503, description = "The database cannot be reached", body = ErrorBody)))]
+pub async fn calibration(
+    State(state): State<AppState>,
+    query: Result<Query<ProfileQuery>, QueryRejection>,
+) -> Result<Json<CalibrationAnswer>, ApiError> {
+    let Query(query) = query?;
+    let profile = profile_name(query.profile)?;
+    let calibration = stored_calibration(&state, profile.clone()).await?;
+    Ok(Json(CalibrationAnswer {
+        profile,
+        calibration,
+    }))
+}
+
+/// Calibrates a profile on readings of their relaxed face: from then on
+/// the live page (server analysis) and `/api/analyze?profile=` read their
+/// faces through it. Replaces an earlier calibration. See
+/// docs/CALIBRATION.md for the method and its limits.
+#[utoipa::path(put, path = "/api/calibration", tag = "melodora",
+    request_body = CalibrateBody,
+    responses(
+        (status = 200, description = "Kept; the calibration made", body = CalibrationAnswer),
+        (status = 400, description = "Not JSON, or a bad profile name", body = ErrorBody),
+        (status = 415, description = "Not sent as application/json", body = ErrorBody),
+        (status = 422, description = "Too few readings, or readings that are not probabilities", body = ErrorBody),
+        (status = 503, description = "The database cannot be reached", body = ErrorBody)))]
+pub async fn calibrate(
+    State(state): State<AppState>,
+    body: Result<Json<CalibrateBody>, JsonRejection>,
+) -> Result<Json<CalibrationAnswer>, ApiError> {
+    let Json(body) = body?;
+    let profile = profile_name(body.profile)?;
+    let calibration = Calibration::from_resting(&body.resting)
+        .map_err(|e| ApiError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+    keep_calibration(&state, profile.clone(), Some(calibration)).await?;
+    Ok(Json(CalibrationAnswer {
+        profile,
+        calibration: Some(calibration),
+    }))
+}
+
+/// Forgets a profile's calibration.
+#[utoipa::path(delete, path = "/api/calibration", tag = "melodora",
+    params(ProfileQuery),
+    responses(
+        (status = 204, description = "Forgotten (or there was none)"),
+        (status = 400, description = "A bad profile name", body = ErrorBody),
+        (status = 503, description = "The database cannot be reached", body = ErrorBody)))]
+pub async fn uncalibrate(
+    State(state): State<AppState>,
+    query: Result<Query<ProfileQuery>, QueryRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Query(query) = query?;
+    keep_calibration(&state, profile_name(query.profile)?, None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn stored_calibration(
+    state: &AppState,
+    profile: String,
+) -> Result<Option<Calibration>, ApiError> {
+    let music = Arc::clone(&state.music);
+    tokio::task::spawn_blocking(move || music.calibration(&profile))
+        .await
+        .map_err(internal)?
+        .map_err(music_error)
+}
+
+async fn keep_calibration(
+    state: &AppState,
+    profile: String,
+    calibration: Option<Calibration>,
+) -> Result<(), ApiError> {
+    let music = Arc::clone(&state.music);
+    tokio::task::spawn_blocking(move || music.set_calibration(&profile, calibration.as_ref()))
+        .await
+        .map_err(internal)?
+        .map_err(music_error)
 }
 
 /// What list to make.

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, RwLock};
 
-use melodora_core::{Emotion, EmotionProbabilities, FaceBox};
+use melodora_core::{Calibration, Emotion, EmotionProbabilities, FaceBox};
 use melodora_music::{Recommendation, Recommender, Request, Session, Store, Verdict};
 use melodora_vision::pipeline::{AnalyzeError, AnalyzedFace, FrameAnalyzer};
 use melodora_vision::tracking::FaceTracker;
@@ -79,6 +79,11 @@ impl FaceReport {
     /// The face box.
     pub fn face_box(&self) -> FaceBox {
         FaceBox::new(self.x, self.y, self.w, self.h)
+    }
+
+    /// The same face read through a listener's calibration.
+    pub fn calibrated(&self, calibration: &Calibration) -> FaceReport {
+        FaceReport::new(self.face_box(), calibration.apply(&self.ordered))
     }
 }
 
@@ -285,6 +290,26 @@ impl Music {
     ) -> Result<(), MusicError> {
         let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
         store.record_feedback(profile, song_id, verdict)
+    }
+
+    /// `profile`'s personal calibration, if they made one.
+    pub fn calibration(&self, profile: &str) -> Result<Option<Calibration>, MusicError> {
+        self.store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .calibration(profile)
+    }
+
+    /// Keeps (or, `None`, forgets) `profile`'s personal calibration.
+    pub fn set_calibration(
+        &self,
+        profile: &str,
+        calibration: Option<&Calibration>,
+    ) -> Result<(), MusicError> {
+        self.store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .set_calibration(profile, calibration)
     }
 
     /// Whether the store's database answers.

@@ -183,6 +183,12 @@ pub fn app(state: AppState, bound: SocketAddr) -> Router {
         .route("/api/analyze", post(api::analyze))
         .route("/api/recommendations", get(api::recommendations))
         .route("/api/feedback", post(api::feedback))
+        .route(
+            "/api/calibration",
+            get(api::calibration)
+                .put(api::calibrate)
+                .delete(api::uncalibrate),
+        )
         .route("/api/openapi.json", get(openapi::openapi_json))
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(MAX_FRAME_BYTES))

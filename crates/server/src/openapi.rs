@@ -17,7 +17,8 @@ use crate::api;
             the server's own or an allowed one) are refused with 403, and requests to a host name the server \
             does not answer to with 421."
     ),
-    paths(api::health, api::live, api::ready, api::analyze, api::recommendations, api::feedback, openapi_json),
+    paths(api::health, api::live, api::ready, api::analyze, api::recommendations, api::feedback,
+        api::calibration, api::calibrate, api::uncalibrate, openapi_json),
     tags((name = "melodora", description = "Melodora's HTTP API"))
 )]
 pub struct ApiDoc;

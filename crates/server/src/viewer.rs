@@ -1,7 +1,7 @@
 //! One viewer's state: whose face the mood follows, the smoothed mood, the
 //! listening session and the list mode.
 
-use melodora_core::Emotion;
+use melodora_core::{Calibration, Emotion};
 use melodora_music::{Mode, Session};
 use melodora_vision::{followed, Follow, MoodTracker, StabilityConfig, StableMood};
 
@@ -22,6 +22,9 @@ pub struct Viewer {
     /// The mood the listener set by hand, which holds the list whatever the
     /// camera reads.
     manual: Option<Emotion>,
+    /// The profile's personal calibration, applied to the frames this
+    /// server analyses for the viewer.
+    pub calibration: Option<Calibration>,
 }
 
 impl Viewer {
@@ -34,6 +37,7 @@ impl Viewer {
             list_owed: false,
             reported: None,
             manual: None,
+            calibration: None,
         }
     }
 

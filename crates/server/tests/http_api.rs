@@ -117,6 +117,87 @@ fn the_http_api_answers() {
     assert_eq!(status, 204);
 }
 
+/// Calibration over HTTP: PUT makes and keeps one for a profile (422 for
+/// too few readings), GET reads it back, `/api/analyze?profile=` reads
+/// faces through it, DELETE forgets it; the OpenAPI document has all three.
+#[test]
+fn a_profile_is_calibrated_read_through_and_forgotten_over_http() {
+    let addr = default_server(quick());
+    let (_, plain) = post(addr, "/api/analyze", "image/png", &image(FACES));
+    let largest = |analysis: &Value| {
+        analysis["faces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .max_by_key(|f| f["w"].as_i64().unwrap())
+            .unwrap()
+            .clone()
+    };
+    let face = largest(&plain);
+    let reading = face["probabilities"].to_string();
+    let (status, empty) = get(addr, "/api/calibration?profile=ana");
+    assert_eq!(status, 200);
+    assert!(empty["calibration"].is_null(), "{empty}");
+
+    let few = format!(r#"{{"profile":"ana","resting":[{reading}]}}"#);
+    let (status, refused) = send(addr, "PUT", "/api/calibration", few.as_bytes());
+    assert_eq!(status, 422, "{refused}");
+    let body = format!(
+        r#"{{"profile":"ana","resting":[{}]}}"#,
+        [reading.as_str(); 5].join(",")
+    );
+    let (status, made) = send(addr, "PUT", "/api/calibration", body.as_bytes());
+    assert_eq!(status, 200, "{made}");
+    assert_eq!(made["profile"], "ana");
+    let (_, kept) = get(addr, "/api/calibration?profile=ana");
+    assert_eq!(kept["calibration"], made["calibration"]);
+
+    let (status, through) = post(addr, "/api/analyze?profile=ana", "image/png", &image(FACES));
+    assert_eq!(status, 200, "{through}");
+    let corrected = largest(&through);
+    let p = |face: &Value, e: &str| face["probabilities"][e].as_f64().unwrap();
+    assert!(
+        p(&corrected, "neutral") > p(&face, "neutral"),
+        "{face} -> {corrected}"
+    );
+    let (_, other) = post(addr, "/api/analyze?profile=ben", "image/png", &image(FACES));
+    assert_eq!(
+        largest(&other)["probabilities"],
+        face["probabilities"],
+        "ben is not calibrated"
+    );
+    let (status, _) = post(addr, "/api/analyze?profile=", "image/png", &image(FACES));
+    assert_eq!(status, 400, "an empty profile name");
+
+    let (status, _) = send(addr, "DELETE", "/api/calibration?profile=ana", b"");
+    assert_eq!(status, 204);
+    let (_, gone) = get(addr, "/api/calibration?profile=ana");
+    assert!(gone["calibration"].is_null(), "{gone}");
+}
+
+/// A request with any method and a JSON body.
+fn send(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> (u16, Value) {
+    let request = ureq::http::Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"))
+        .header("Content-Type", "application/json")
+        .body(body.to_vec())
+        .unwrap();
+    let mut response = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .allow_non_standard_methods(true)
+        .build()
+        .new_agent()
+        .run(request)
+        .unwrap();
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
 /// One hostile HTTP request: what it is, the request, and the status it must get.
 struct HostileRequest {
     what: &'static str,
@@ -463,6 +544,7 @@ fn the_openapi_document_covers_the_api_and_matches_its_answers() {
         paths,
         [
             "/api/analyze",
+            "/api/calibration",
             "/api/feedback",
             "/api/health",
             "/api/health/live",

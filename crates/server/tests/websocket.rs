@@ -210,6 +210,106 @@ fn a_mood_set_by_hand_holds_the_list_until_the_face_is_followed_again() {
 
 /// The hello tells an on-device page the server's own analysis options, so
 /// `serve --group --dwell-ms ... --no-tracking` holds in both modes.
+/// Calibration over the socket: the resting readings of the page's face
+/// make a correction that every later frame is read through (the face's
+/// emotion falls, neutral rises), kept for the profile (a new connection's
+/// hello carries it), refused with an error when the readings are too few,
+/// and forgotten with `uncalibrate`.
+#[test]
+fn a_calibration_corrects_later_frames_is_kept_and_can_be_forgotten() {
+    let addr = default_server(quick());
+    runtime().block_on(async {
+        let (mut socket, hello) = connect_with_hello(addr).await;
+        assert!(hello.get("calibration").is_none(), "{hello}");
+        async fn ask(socket: &mut Socket, text: String) -> Value {
+            socket.send(Message::Text(text.into())).await.unwrap();
+            next_json(socket, Duration::from_secs(10)).await.unwrap()
+        }
+        async fn largest_face(socket: &mut Socket) -> Value {
+            send_frame(socket, image(FACES)).await;
+            let reply = next_json(socket, Duration::from_secs(30)).await.unwrap();
+            let faces = reply["faces"].as_array().unwrap().clone();
+            faces
+                .into_iter()
+                .max_by_key(|f| f["w"].as_i64().unwrap())
+                .unwrap()
+        }
+        let before = largest_face(&mut socket).await;
+        let read_as = before["emotion"].as_str().unwrap().to_string();
+        assert_ne!(
+            read_as, "neutral",
+            "the fixture's face must not read neutral: {before}"
+        );
+        let reading = before["probabilities"].to_string();
+
+        let few = ask(
+            &mut socket,
+            format!(r#"{{"type":"calibrate","resting":[{reading},{reading}]}}"#),
+        )
+        .await;
+        assert_eq!(
+            (&few["type"], &few["about"]),
+            (&"error".into(), &"command".into()),
+            "{few}"
+        );
+        assert!(
+            few["message"].as_str().unwrap().contains("at least 5"),
+            "{few}"
+        );
+        let nonsense = ask(
+            &mut socket,
+            r#"{"type":"calibrate","resting":[{"grumpy":1}]}"#.to_string(),
+        )
+        .await;
+        assert_eq!(nonsense["type"], "error", "{nonsense}");
+
+        let resting = [reading.as_str(); 6].join(",");
+        let made = ask(
+            &mut socket,
+            format!(r#"{{"type":"calibrate","resting":[{resting}]}}"#),
+        )
+        .await;
+        assert_eq!(made["type"], "calibration", "{made}");
+        assert!(
+            made["calibration"][read_as.as_str()].as_f64().unwrap() < 0.0,
+            "{made}"
+        );
+        assert_eq!(made["calibration"]["neutral"], 0.0, "{made}");
+
+        let after = largest_face(&mut socket).await;
+        let p = |face: &Value, e: &str| face["probabilities"][e].as_f64().unwrap();
+        assert!(
+            p(&after, &read_as) < p(&before, &read_as),
+            "{before} -> {after}"
+        );
+        assert!(
+            p(&after, "neutral") > p(&before, "neutral"),
+            "{before} -> {after}"
+        );
+
+        // Kept for the profile: the next connection starts calibrated.
+        let (mut other, hello) = connect_with_hello(addr).await;
+        assert_eq!(hello["calibration"], made["calibration"], "{hello}");
+        // (Frames are tracked, so crops and readings differ a little.)
+        let seen = largest_face(&mut other).await;
+        assert!(
+            p(&seen, "neutral") > 1.5 * p(&before, "neutral"),
+            "{before} -> {seen}"
+        );
+
+        let gone = ask(&mut socket, r#"{"type":"uncalibrate"}"#.to_string()).await;
+        assert_eq!(gone["type"], "calibration", "{gone}");
+        assert!(gone["calibration"].is_null(), "{gone}");
+        let plain = largest_face(&mut socket).await;
+        assert!(
+            p(&plain, "neutral") < p(&after, "neutral") / 1.5,
+            "{after} -> {plain}"
+        );
+        let (_, hello) = connect_with_hello(addr).await;
+        assert!(hello.get("calibration").is_none(), "{hello}");
+    });
+}
+
 #[test]
 fn the_hello_carries_the_servers_analysis_options() {
     let mut options = quick();

@@ -11,7 +11,11 @@
 //!   only this, when the mood changes), `{"type":"manual","emotion":"happy"}`
 //!   (the listener sets the mood by hand: the list follows it, and the
 //!   camera's moods are still reported in `frame` messages but change no
-//!   list) and `{"type":"manual","emotion":null}` (follow the face again).
+//!   list), `{"type":"manual","emotion":null}` (follow the face again),
+//!   `{"type":"calibrate","resting":[{"sad":0.6,"neutral":0.3,...},...]}`
+//!   (personal calibration from the probabilities of uncalibrated frames
+//!   of a relaxed face; kept for the profile, applied to every frame the
+//!   server analyses from then on) and `{"type":"uncalibrate"}`.
 //!
 //! Server → client, JSON text:
 //! * first, `{"type":"hello","capture":"browser"}`, or in server camera mode
@@ -24,6 +28,9 @@
 //! * `{"type":"songs","mood":...,"mode":...,"songs":[...]?}` after `mode`,
 //!   `refresh`, `mood` or `manual` (no `songs` while there is no stable
 //!   mood yet, nor after `mood` while a mood is set by hand);
+//! * `{"type":"calibration","calibration":{"sad":-1.2,...}|null}` after
+//!   `calibrate` or `uncalibrate` (the hello carries the profile's
+//!   calibration too, when it has one);
 //! * `{"type":"feedback","song_id":12,"verdict":"like"}` once a verdict is
 //!   recorded: the list stays, later lists follow it;
 //! * `{"type":"dropped","seq":n,"dropped":d}` when the server was too busy
@@ -47,12 +54,13 @@
 //! cannot start within a short wait is dropped, so latency stays bounded
 //! when more clients send frames than the cores can analyse.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
-use melodora_core::ErrorChain;
+use melodora_core::{Calibration, ErrorChain};
 use melodora_music::{Recommendation, Request, DEFAULT_LIMIT};
 use melodora_vision::tracking::{FaceTracker, TrackingConfig};
 use melodora_vision::{AnalysisSettings, StableMood};
@@ -60,7 +68,7 @@ use tokio::sync::mpsc;
 
 use crate::capture::CapturedFrame;
 use crate::connections::{ConnectionPermit, Refusal};
-use crate::engine::{FrameAnalysis, FrameError, MAX_FRAME_BYTES};
+use crate::engine::{FaceReport, FrameAnalysis, FrameError, MAX_FRAME_BYTES};
 use crate::viewer::Viewer;
 use crate::AppState;
 
@@ -93,6 +101,7 @@ pub async fn handle(socket: WebSocket, state: AppState, _permit: ConnectionPermi
         state.options.follow,
         connection_seed(),
     );
+    viewer.calibration = stored_calibration(&state, &viewer.session.profile).await;
     let (done_tx, mut done_rx) = mpsc::channel::<AnalysisResult>(1);
     let mut queue = FrameQueue::new(done_tx, state.options.tracking);
     let mut camera = state.camera.as_ref().map(|c| c.subscribe());
@@ -111,6 +120,7 @@ pub async fn handle(socket: WebSocket, state: AppState, _permit: ConnectionPermi
                 options.follow,
             )
         }),
+        calibration: viewer.calibration,
     };
     if peer.send_message(&hello).await.is_err() {
         return;
@@ -379,7 +389,15 @@ async fn frame_reply<'a>(
     dropped: u64,
 ) -> ServerMessage<'a> {
     let now_ms = started.elapsed().as_millis() as u64;
-    let (mood, changed) = viewer.observe(&analysis.faces, now_ms);
+    let faces: Cow<'a, [FaceReport]> = match &viewer.calibration {
+        Some(calibration) => analysis
+            .faces
+            .iter()
+            .map(|face| face.calibrated(calibration))
+            .collect(),
+        None => Cow::Borrowed(&analysis.faces),
+    };
+    let (mood, changed) = viewer.observe(&faces, now_ms);
     let songs = match mood {
         // A mood set by hand holds the list; the camera's is only shown.
         _ if viewer.is_manual() => None,
@@ -394,7 +412,7 @@ async fn frame_reply<'a>(
         seq,
         width: analysis.width,
         height: analysis.height,
-        faces: &analysis.faces,
+        faces,
         mood,
         status: if analysis.faces.is_empty() {
             FrameStatus::NoFace
@@ -443,6 +461,13 @@ async fn command(
             }
         }
         Command::Manual { emotion } => viewer.set_manual(emotion),
+        Command::Calibrate { resting } => {
+            return match Calibration::from_resting(&resting) {
+                Ok(calibration) => calibrate(state, viewer, Some(calibration)).await,
+                Err(e) => ServerMessage::error(ErrorAbout::Command, e),
+            }
+        }
+        Command::Uncalibrate => return calibrate(state, viewer, None).await,
         Command::Feedback { song_id, verdict } => {
             let music = Arc::clone(&state.music);
             let profile = viewer.session.profile.clone();
@@ -480,6 +505,52 @@ async fn command(
         mood,
         mode: viewer.mode,
         songs,
+    }
+}
+
+/// Keeps (or forgets) the viewer's calibration for their profile, then
+/// uses it; if the store fails, the calibration in use stays as it was.
+async fn calibrate(
+    state: &AppState,
+    viewer: &mut Viewer,
+    calibration: Option<Calibration>,
+) -> ServerMessage<'static> {
+    let music = Arc::clone(&state.music);
+    let profile = viewer.session.profile.clone();
+    let result =
+        tokio::task::spawn_blocking(move || music.set_calibration(&profile, calibration.as_ref()))
+            .await;
+    match result {
+        Ok(Ok(())) => {
+            viewer.calibration = calibration;
+            ServerMessage::Calibration { calibration }
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %ErrorChain(&e), "calibration not kept");
+            ServerMessage::error(
+                ErrorAbout::Command,
+                "cannot keep the calibration now (see the server log)",
+            )
+        }
+        Err(e) => ServerMessage::error(ErrorAbout::Command, e),
+    }
+}
+
+/// The calibration kept for `profile`; none if there is none, or if the
+/// store cannot say (logged: frames are then read uncorrected).
+async fn stored_calibration(state: &AppState, profile: &str) -> Option<Calibration> {
+    let music = Arc::clone(&state.music);
+    let profile = profile.to_string();
+    match tokio::task::spawn_blocking(move || music.calibration(&profile)).await {
+        Ok(Ok(calibration)) => calibration,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %ErrorChain(&e), "calibration not read; frames uncorrected");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = %ErrorChain(&e), "calibration not read; frames uncorrected");
+            None
+        }
     }
 }
 

@@ -4,7 +4,9 @@
 
 use std::fmt::Display;
 
-use melodora_core::Emotion;
+use std::borrow::Cow;
+
+use melodora_core::{Calibration, Emotion, EmotionProbabilities};
 use melodora_music::{Mode, Recommendation, Verdict};
 use melodora_vision::{AnalysisSettings, StableMood};
 use serde::{Deserialize, Serialize};
@@ -45,6 +47,16 @@ pub enum Command {
         #[serde(default)]
         emotion: Option<Emotion>,
     },
+    /// Personal calibration: `resting` holds the `probabilities` of the
+    /// listener's face in uncalibrated frames (3 s of them, one face each)
+    /// while they held a relaxed face. The server makes the correction,
+    /// keeps it for the profile and applies it to every later frame.
+    Calibrate {
+        /// One reading per frame, as maps of probability by emotion name.
+        resting: Vec<EmotionProbabilities>,
+    },
+    /// Forgets the profile's calibration: frames are read uncorrected.
+    Uncalibrate,
 }
 
 /// Parses a text message; the error says what was wrong, for the client.
@@ -66,13 +78,17 @@ pub enum ServerMessage<'a> {
         /// itself (on-device mode) should: the server's own options.
         #[serde(skip_serializing_if = "Option::is_none")]
         analysis: Option<AnalysisSettings>,
+        /// The profile's calibration, when it has one: frames this server
+        /// analyses are corrected by it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        calibration: Option<Calibration>,
     },
     /// One analysed frame; `songs` only when the list changed.
     Frame {
         seq: u64,
         width: usize,
         height: usize,
-        faces: &'a [FaceReport],
+        faces: Cow<'a, [FaceReport]>,
         mood: Option<StableMood>,
         status: FrameStatus,
         dropped: u64,
@@ -89,6 +105,9 @@ pub enum ServerMessage<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         songs: Option<Vec<Recommendation>>,
     },
+    /// The answer to `calibrate` and `uncalibrate`: the correction now in
+    /// use (`null`: none).
+    Calibration { calibration: Option<Calibration> },
     /// A like or skip was recorded; the list stays as it is and later
     /// lists follow the verdict.
     Feedback { song_id: i64, verdict: Verdict },
@@ -146,6 +165,7 @@ mod tests {
             capture: Capture::Server,
             video_feed: Some("/video_feed"),
             analysis: None,
+            calibration: None,
         };
         assert_eq!(
             serde_json::to_string(&hello).unwrap(),
@@ -155,6 +175,7 @@ mod tests {
             capture: Capture::Browser,
             video_feed: None,
             analysis: Some(AnalysisSettings::default()),
+            calibration: None,
         };
         assert_eq!(
             serde_json::to_string(&hello).unwrap(),
@@ -164,7 +185,7 @@ mod tests {
             seq: 3,
             width: 4,
             height: 2,
-            faces: &[],
+            faces: Cow::Borrowed(&[]),
             mood: None,
             status: FrameStatus::NoFace,
             dropped: 0,
@@ -174,6 +195,15 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&frame).unwrap(),
             r#"{"type":"frame","seq":3,"width":4,"height":2,"faces":[],"mood":null,"status":"no_face","dropped":0,"mode":"match"}"#
+        );
+        let calibration = ServerMessage::Calibration {
+            calibration: Some(
+                Calibration::from_offsets([0.0, 0.0, 0.0, 0.0, 0.0, -1.5, 0.0]).unwrap(),
+            ),
+        };
+        assert_eq!(
+            serde_json::to_string(&calibration).unwrap(),
+            r#"{"type":"calibration","calibration":{"angry":0.0,"disgust":0.0,"fear":0.0,"happy":0.0,"neutral":0.0,"sad":-1.5,"surprise":0.0}}"#
         );
         let error = ServerMessage::error(ErrorAbout::Command, "unknown command");
         assert_eq!(
