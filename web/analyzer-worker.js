@@ -9,8 +9,13 @@
 //               {type: "configure", settings}
 //               {type: "frame", bitmap | image, now} one frame; answered by one "result" or "error"
 //               {type: "reset"}
+//               {type: "calibrate", readings} resting readings (uncalibrated probabilities, one
+//                                             face per frame): answered "calibrated" or "calibrate-failed"
+//               {type: "calibration", calibration} use a kept calibration (or null: none)
 // Messages out: {type: "ready", loadMs} | {type: "failed", message}
 //               {type: "result", frame, analyzeMs} | {type: "error", message}
+//               {type: "calibrated", calibration} | {type: "calibrate-failed", message}
+//               {type: "calibration-refused", message} (a kept calibration it cannot use)
 "use strict";
 
 import init, { Analyzer } from "./wasm/melodora_wasm.js";
@@ -66,6 +71,22 @@ self.onmessage = async (event) => {
       if (analyzer && message.settings) analyzer.configure(JSON.stringify(message.settings));
     } else if (message.type === "reset") {
       if (analyzer) analyzer.reset();
+    } else if (message.type === "calibration") {
+      try {
+        if (analyzer) analyzer.setCalibration(message.calibration ? JSON.stringify(message.calibration) : undefined);
+      } catch (error) {
+        // A kept calibration this analyzer cannot read: frames go uncorrected.
+        analyzer.setCalibration(undefined);
+        self.postMessage({ type: "calibration-refused", message: error && error.message ? error.message : String(error) });
+      }
+    } else if (message.type === "calibrate") {
+      try {
+        if (!analyzer) throw new Error("the analyzer is not loaded");
+        const calibration = JSON.parse(analyzer.calibrate(JSON.stringify(message.readings)));
+        self.postMessage({ type: "calibrated", calibration });
+      } catch (error) {
+        self.postMessage({ type: "calibrate-failed", message: error && error.message ? error.message : String(error) });
+      }
     } else if (message.type === "frame") {
       if (!analyzer) throw new Error("the analyzer is not loaded");
       const started = performance.now();

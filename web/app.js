@@ -24,6 +24,9 @@
   const JPEG_QUALITY = 0.8;
   const ANALYSIS_KEY = "melodora.analysis";
   const MANUAL_MS = 10 * 60 * 1000; // a mood set by hand holds this long
+  const CALIBRATION_KEY = "melodora.calibration";
+  const CALIBRATION_MS = 3000;    // how long the relaxed face is held
+  const MIN_CALIBRATION_READINGS = 5;
 
   const video = document.getElementById("video");
   const overlay = document.getElementById("overlay");
@@ -48,6 +51,10 @@
   let site = null;                // the static site's playlists and kept state
   let manual = null;              // {emotion, until}: the mood set by hand, if any
   let manualTimer = null;
+  let cameraWorks = false;        // the browser's camera started (browser capture)
+  let deviceCalibration = storedCalibration(); // on-device analysis: kept in this browser
+  let serverCalibration = null;   // server analysis: the profile's, kept by the server
+  let calibrating = null;         // a calibration being captured or made
 
   function status(text, kind) {
     $("#status").text(text).attr("class", "badge text-bg-" + (kind || "secondary"));
@@ -87,9 +94,16 @@
   function loadDevice(modelDescription) {
     if (device || deviceFailed) return;
     device = new window.MelodoraDevice.DeviceAnalyzer();
+    device.onCalibrationRefused = (why) => {
+      forgetDeviceCalibration();
+      $("#calibration-info").text("Your calibration could not be used (" + why + ") and was reset; calibrate again.");
+      showCalibration();
+    };
     device.load(modelDescription).then((ms) => {
       console.info(`melodora: on-device analyzer ready in ${Math.round(ms)} ms`);
       if (analysisSettings) device.configure(analysisSettings);
+      if (deviceCalibration && device) device.setCalibration(deviceCalibration);
+      showCalibration();
     }, (error) => {
       deviceFailed = error.message;
       device = null;
@@ -107,6 +121,7 @@
   }
 
   function chooseAnalysis(where) {
+    if (calibrating) calibrationRefused("the analysis moved; calibrate again");
     analysis = where;
     rememberAnalysis(where);
     if (where === "device") {
@@ -116,6 +131,7 @@
       deviceMood = null;
     }
     $("#analysis-info").text("");
+    showCalibration();
     scheduleFrame();
   }
 
@@ -178,6 +194,7 @@
     const largest = frame.faces.reduce((a, f) => (!a || f.w * f.h > a.w * a.h ? f : a), null);
     showProbabilities(largest);
     showMood(frame.mood);
+    if (calibrating && calibrating.capturing) collectCalibrationFrame(frame);
     if (!paused) status(frame.faces.length ? "detecting" : "no face", frame.faces.length ? "success" : "warning");
   }
 
@@ -343,7 +360,9 @@
         if (deviceMood && analysis === "device") sendMood(deviceMood);
         // ...and the mood set by hand, which holds the list.
         if (manual) send({ type: "manual", emotion: manual.emotion });
+        serverCalibration = message.calibration || null;
         start(message);
+        showCalibration();
       } else if (message.type === "frame") {
         if (captureMode === "server" && paused) {
           // Lists come only with mood changes: keep the latest for Resume.
@@ -363,10 +382,14 @@
         if (message.songs) showSongs(message.songs);
       } else if (message.type === "feedback") {
         markVerdict(message.song_id, message.verdict);
+      } else if (message.type === "calibration") {
+        serverCalibration = message.calibration || null;
+        if (calibrating && calibrating.sent) calibrationMade(serverCalibration);
+        showCalibration();
       } else if (message.type === "error") {
         console.warn("melodora:", message.message);
         if (message.about === "command") {
-          notice(message.message);
+          if (calibrating && calibrating.sent) calibrationRefused(message.message); else notice(message.message);
         } else {
           // A frame the server could not use still counts as answered.
           inFlight = false;
@@ -505,14 +528,16 @@
     moods.length = 0;
     startedAt = Date.now();
     deviceMood = null;
-    if (device) device.reset();
+    forgetDeviceCalibration();
+    if (device) { device.reset(); device.setCalibration(null); }
+    showCalibration();
     $("#mood").text("—");
     $("#mood-confidence").text("");
     $("#songs").empty();
     $("#songs-empty").removeClass("d-none");
     $("input[name=mode][value=match]").prop("checked", true);
     drawTimeline();
-    notice("Forgotten: likes, skips, mode, history and the last playlist are cleared from this browser.");
+    notice("Forgotten: likes, skips, mode, history, calibration and the last playlist are cleared from this browser.");
   }
 
   function sendFrame() {
@@ -539,6 +564,7 @@
     try {
       const stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 } }, audio: false });
       video.srcObject = stream;
+      cameraWorks = true;
       for (const track of stream.getVideoTracks()) {
         track.addEventListener("ended", () => {
           showCameraMessage("The camera stopped (unplugged, or taken by another app). Reload the page to start it again.");
@@ -605,6 +631,159 @@
     }
   }
 
+  // ---- personal calibration -----------------------------------------------
+  // The listener holds a relaxed face for CALIBRATION_MS; the probabilities
+  // of their face in those frames (one face each, read without correction)
+  // make a per-emotion correction (see docs/CALIBRATION.md). On this device
+  // it is made by the analyzer and kept in localStorage; with the server
+  // analysing, the server makes it and keeps it for the profile.
+
+  function storedCalibration() {
+    try {
+      const text = localStorage.getItem(CALIBRATION_KEY);
+      return text ? JSON.parse(text) : null;
+    } catch (error) {
+      return null;            // storage off, or not JSON: not calibrated
+    }
+  }
+
+  function forgetDeviceCalibration() {
+    deviceCalibration = null;
+    try { localStorage.removeItem(CALIBRATION_KEY); } catch (error) { /* nothing kept */ }
+  }
+
+  /** Whether this page's frames are read by the analyzer in the page. */
+  function analysingOnDevice() {
+    return staticSite || (captureMode === "browser" && analysis === "device" && !!device);
+  }
+
+  function calibrationInUse() {
+    return analysingOnDevice() ? deviceCalibration : serverCalibration;
+  }
+
+  function showCalibration() {
+    const calibrated = !!calibrationInUse();
+    $("#calibrated").toggleClass("d-none", !calibrated);
+    $("#calibration-reset").toggleClass("d-none", !calibrated);
+    $("#calibrate").prop("disabled", !!calibrating).text(calibrated ? "Calibrate again" : "Calibrate");
+  }
+
+  function startCalibration() {
+    if (calibrating) return;
+    if (paused) { $("#calibration-info").text("Resume first: calibration needs the camera running."); return; }
+    if (captureMode === "browser" && !cameraWorks) {
+      $("#calibration-info").text("Calibration needs a camera; set your mood by hand instead.");
+      return;
+    }
+    const connected = socket && socket.readyState === WebSocket.OPEN;
+    if (!captureMode || (!analysingOnDevice() && !connected)) {
+      $("#calibration-info").text("Not connected; try again in a moment.");
+      return;
+    }
+    // Readings arrive corrected by the calibration in use; it is undone on them.
+    calibrating = { capturing: true, sent: false, readings: [], frames: 0, several: 0, undo: calibrationInUse() };
+    const ends = Date.now() + CALIBRATION_MS;
+    const tick = () => {
+      const left = Math.ceil((ends - Date.now()) / 1000);
+      $("#calibration-info").text("Hold a relaxed face, looking at the camera… " + left);
+    };
+    tick();
+    calibrating.timer = setInterval(() => {
+      if (Date.now() >= ends) finishCalibration(); else tick();
+    }, 250);
+    showCalibration();
+  }
+
+  function collectCalibrationFrame(frame) {
+    calibrating.frames++;
+    if (frame.faces.length > 1) calibrating.several++;
+    if (frame.faces.length === 1) calibrating.readings.push(uncorrected(frame.faces[0].probabilities, calibrating.undo));
+  }
+
+  /** A reading as the model gave it, before `calibration` corrected it. */
+  function uncorrected(probabilities, calibration) {
+    if (!calibration) return probabilities;
+    const raw = {};
+    let sum = 0;
+    for (const e of EMOTIONS) {
+      raw[e] = (probabilities[e] || 0) * Math.exp(-(calibration[e] || 0));
+      sum += raw[e];
+    }
+    if (!(sum > 0)) return probabilities;
+    for (const e of EMOTIONS) raw[e] /= sum;
+    return raw;
+  }
+
+  function finishCalibration() {
+    const capture = calibrating;
+    clearInterval(capture.timer);
+    capture.capturing = false;
+    if (capture.several > 0) {
+      calibrationRefused("several faces were in view; calibrate with only your face in the picture");
+      return;
+    }
+    if (capture.readings.length < MIN_CALIBRATION_READINGS || capture.readings.length < capture.frames / 2) {
+      calibrationRefused("your face was not seen (or too rarely); face the camera in good light and try again");
+      return;
+    }
+    capture.restingRead = leading(capture.readings);
+    $("#calibration-info").text("Calibrating…");
+    if (analysingOnDevice() && device) {
+      device.calibrate(capture.readings).then((calibration) => {
+        deviceCalibration = calibration;
+        try {
+          localStorage.setItem(CALIBRATION_KEY, JSON.stringify(calibration));
+        } catch (error) {
+          notice("This browser does not let Melodora keep the calibration: it lasts until the page is closed.");
+        }
+        calibrationMade(calibration);
+      }, (error) => calibrationRefused(error.message));
+    } else {
+      capture.sent = true;
+      if (!send({ type: "calibrate", resting: capture.readings })) calibrationRefused("not connected; try again in a moment");
+    }
+  }
+
+  /** The emotion the readings lean to on average. */
+  function leading(readings) {
+    let best = null;
+    let bestSum = -1;
+    for (const e of EMOTIONS) {
+      const sum = readings.reduce((total, r) => total + (r[e] || 0), 0);
+      if (sum > bestSum) { best = e; bestSum = sum; }
+    }
+    return best;
+  }
+
+  function calibrationMade(calibration) {
+    const read = calibrating ? calibrating.restingRead : null;
+    calibrating = null;
+    const changed = calibration && Object.values(calibration).some((offset) => offset !== 0);
+    $("#calibration-info").text(changed
+      ? "Calibrated: your relaxed face read " + read + " and now reads neutral."
+      : "Calibrated: your relaxed face already reads neutral, so nothing needs correcting.");
+    showCalibration();
+  }
+
+  function calibrationRefused(why) {
+    if (calibrating) clearInterval(calibrating.timer);
+    calibrating = null;
+    $("#calibration-info").text("Not calibrated: " + why + ".");
+    showCalibration();
+  }
+
+  function resetCalibration() {
+    if (analysingOnDevice()) {
+      forgetDeviceCalibration();
+      if (device) device.setCalibration(null);
+    } else if (!send({ type: "uncalibrate" })) {
+      notice("Not connected; try again in a moment.");
+      return;
+    }
+    $("#calibration-info").text("Calibration reset: your faces are read as the model sees them.");
+    showCalibration();
+  }
+
   // ---- controls ---------------------------------------------------------
   // While disconnected the change waits: the hello of the next connection sends it.
   $("input[name=mode]").on("change", function () {
@@ -618,6 +797,8 @@
   $("#forget").on("click", () => { if (site) forgetMe(); });
   $("#mood-chips button[data-emotion]").on("click", function () { setManual(this.dataset.emotion); });
   $("#follow-face").on("click", followFace);
+  $("#calibrate").on("click", startCalibration);
+  $("#calibration-reset").on("click", () => { if (!calibrating) resetCalibration(); });
   $("#player-next").on("click", playNext);
   $("#player-close").on("click", closePlayer);
   $("#import-files").on("change", function () {

@@ -23,6 +23,8 @@ window.MelodoraDevice = (function () {
       this.worker = null;
       this.ready = null;          // promise of the load: resolves with ms, rejects with an Error
       this.pending = null;        // {resolve, reject} of the frame in the worker
+      this.calibrating = null;    // {resolve, reject} of a calibration being made
+      this.onCalibrationRefused = () => {};
       this.capture = null;        // a canvas, where frames go as ImageData
       this.bitmaps = typeof createImageBitmap === "function" && typeof OffscreenCanvas === "function";
     }
@@ -57,6 +59,9 @@ window.MelodoraDevice = (function () {
           else if (message.type === "failed") fail(message.message);
           else if (message.type === "result") this.settle(message, null);
           else if (message.type === "error") this.settle(null, new Error(message.message));
+          else if (message.type === "calibrated") this.settleCalibration(message.calibration, null);
+          else if (message.type === "calibrate-failed") this.settleCalibration(null, new Error(message.message));
+          else if (message.type === "calibration-refused") this.onCalibrationRefused(message.message);
         };
         this.worker.postMessage({ type: "load", settings: null, description: modelDescription || null });
       });
@@ -66,6 +71,33 @@ window.MelodoraDevice = (function () {
     /** The server's analysis settings (its hello), applied from the next frame. */
     configure(settings) {
       if (this.worker && settings) this.worker.postMessage({ type: "configure", settings });
+    }
+
+    /** Reads later frames through `calibration` (a map of offsets by
+     *  emotion, as calibrate resolved with), or uncorrected (null). A
+     *  calibration the analyzer cannot use is dropped, and onCalibrationRefused
+     *  called with why. */
+    setCalibration(calibration) {
+      if (this.worker) this.worker.postMessage({ type: "calibration", calibration: calibration || null });
+    }
+
+    /** Makes a calibration from resting readings (uncalibrated
+     *  probabilities of one face, a frame each) and uses it: resolves with
+     *  it, or rejects with why not (too few readings, say). */
+    calibrate(readings) {
+      if (!this.worker) return Promise.reject(new Error("the analyzer is not running"));
+      if (this.calibrating) return Promise.reject(new Error("a calibration is already being made"));
+      return new Promise((resolve, reject) => {
+        this.calibrating = { resolve, reject };
+        this.worker.postMessage({ type: "calibrate", readings });
+      });
+    }
+
+    settleCalibration(calibration, error) {
+      const pending = this.calibrating;
+      this.calibrating = null;
+      if (!pending) return;
+      if (error) pending.reject(error); else pending.resolve(calibration);
     }
 
     /** Forgets tracked faces and the mood. */
@@ -112,6 +144,7 @@ window.MelodoraDevice = (function () {
       if (this.worker) this.worker.terminate();
       this.worker = null;
       if (this.pending) this.settle(null, new Error("the analyzer stopped"));
+      if (this.calibrating) this.settleCalibration(null, new Error("the analyzer stopped"));
     }
   }
 

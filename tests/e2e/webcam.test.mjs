@@ -14,7 +14,11 @@
 //    analyses on this device (the WebAssembly analyzer in a worker), a face
 //    box is drawn on the overlay, the stable mood reads happy and later sad,
 //    and the song table then holds >= 10 rows whose links open Spotify;
-//    paused, Like marks its song and leaves the list as it was. Throughout,
+//    paused, Like marks its song and leaves the list as it was; a mood chip
+//    holds the list while the camera's mood changes; Play opens Spotify's
+//    embed frame for the row's track; Calibrate on the sad face (a resting
+//    face that reads sad) makes that face read neutral, kept in
+//    localStorage, and Reset brings sad back. Throughout,
 //    no binary WebSocket message and no request to /api/analyze leaves the
 //    page, and the server hears the moods as `mood` commands. Then "on the
 //    server" is chosen: frames go to the server, and the choice survives a
@@ -207,7 +211,11 @@ async function checkManualMood(page) {
 async function checkPlayer(page, traffic) {
   const early = traffic.requests.filter((r) => r.includes("spotify.com"));
   if (early.length > 0) fail(`Spotify was contacted before Play: ${early.join(", ")}`);
-  // An uplift list walks through the audio-feature songs, which have ids.
+  // An uplift list for a sad mood (set by hand, so the camera cannot change
+  // it meanwhile) walks through the audio-feature songs, which have ids.
+  await page.click("#mood-chips button[data-emotion=sad]");
+  await page.waitForFunction(() => [...document.querySelectorAll("[data-testid=reason]")].some((r) => /sad/.test(r.textContent)),
+    null, { timeout: 15000 });
   const before = await page.$$eval("[data-testid=song] a", (as) => as.map((a) => a.textContent).join("\n"));
   await page.click("label[for=mode-uplift]");
   await page.waitForFunction((old) => [...document.querySelectorAll("[data-testid=song] a")]
@@ -227,6 +235,31 @@ async function checkPlayer(page, traffic) {
   log(`Play opened ${first}; Next ${second}`);
   await page.click("#player-close");
   await page.click("label[for=mode-match]");
+  await page.click("[data-testid=follow-face]");
+}
+
+/** Calibration: while the clip shows the sad face (standing in for a
+ *  resting face that reads sad), Calibrate takes 3 s of it; from then on
+ *  that face reads neutral. The calibration is kept in the browser (on
+ *  device) and Reset takes it back. */
+async function checkCalibration(page) {
+  await waitForMood(page, "sad", 30000);
+  await page.click("[data-testid=calibrate]");
+  await page.waitForFunction(() => /^(Calibrated|Not calibrated)/.test(document.querySelector("[data-testid=calibration-info]").textContent),
+    null, { timeout: 15000 });
+  const info = await page.textContent("[data-testid=calibration-info]");
+  if (!info.startsWith("Calibrated: your relaxed face read sad and now reads neutral")) fail(`calibration: ${info}`);
+  if (!(await page.isVisible("[data-testid=calibrated]"))) fail("no calibrated badge");
+  const kept = await page.evaluate(() => JSON.parse(localStorage.getItem("melodora.calibration")));
+  if (!kept || !(kept.sad < 0)) fail(`calibration not kept in the browser: ${JSON.stringify(kept)}`);
+  // The next time the clip shows that face, it reads neutral.
+  await waitForMood(page, "neutral", 30000);
+  log(`${info} (sad offset ${kept.sad.toFixed(2)}); the sad face now reads neutral`);
+  await page.click("[data-testid=calibration-reset]");
+  if (!(await page.isHidden("[data-testid=calibrated]"))) fail("the calibrated badge stayed after Reset");
+  if (await page.evaluate(() => localStorage.getItem("melodora.calibration"))) fail("Reset left the calibration kept");
+  await waitForMood(page, "sad", 30000);
+  log("reset: the face reads sad again");
 }
 
 /** Paused (no frames, so no mood change), Like marks the song and keeps the list. */
@@ -339,6 +372,7 @@ async function onDeviceMode(clip, work) {
     await checkLikeKeepsTheList(page);
     await checkManualMood(page);
     await checkPlayer(page, traffic);
+    await checkCalibration(page);
     await screenshot(page, "webcam.png", process.env.E2E_SCREENSHOT);
 
     // Privacy: nothing but moods, modes and verdicts went to the server.

@@ -46,6 +46,35 @@ export class Analyzer {
         }
     }
     /**
+     * Calibrates on readings of a resting face (JSON: an array of the
+     * `probabilities` maps of uncalibrated frames, one face each) and
+     * corrects every later frame by it; answers the calibration as JSON
+     * (a map of offsets by emotion, for the page to keep). Refused, and
+     * the old calibration kept, when the readings are too few or invalid.
+     * @param {string} readings_json
+     * @returns {string}
+     */
+    calibrate(readings_json) {
+        let deferred3_0;
+        let deferred3_1;
+        try {
+            const ptr0 = passStringToWasm0(readings_json, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            const len0 = WASM_VECTOR_LEN;
+            const ret = wasm.analyzer_calibrate(this.__wbg_ptr, ptr0, len0);
+            var ptr2 = ret[0];
+            var len2 = ret[1];
+            if (ret[3]) {
+                ptr2 = 0; len2 = 0;
+                throw takeFromExternrefTable0(ret[2]);
+            }
+            deferred3_0 = ptr2;
+            deferred3_1 = len2;
+            return getStringFromWasm0(ptr2, len2);
+        } finally {
+            wasm.__wbindgen_free(deferred3_0, deferred3_1, 1);
+        }
+    }
+    /**
      * Takes a server's analysis settings (the `analysis` of its `hello`,
      * as JSON): whose face the mood follows, smoothing, dwell and
      * tracking, as `melodora serve` was started with. Forgets the faces
@@ -97,6 +126,19 @@ export class Analyzer {
      */
     reset() {
         wasm.analyzer_reset(this.__wbg_ptr);
+    }
+    /**
+     * Uses a calibration made before (the JSON [`Analyzer::calibrate`]
+     * answered), or none (`undefined`): frames are then read uncorrected.
+     * @param {string | null} [calibration_json]
+     */
+    setCalibration(calibration_json) {
+        var ptr0 = isLikeNone(calibration_json) ? 0 : passStringToWasm0(calibration_json, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        var len0 = WASM_VECTOR_LEN;
+        const ret = wasm.analyzer_setCalibration(this.__wbg_ptr, ptr0, len0);
+        if (ret[1]) {
+            throw takeFromExternrefTable0(ret[0]);
+        }
     }
     /**
      * Turns tracking on (faces searched near where they were, a full scan

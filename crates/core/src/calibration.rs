@@ -6,9 +6,11 @@
 //! is one log-probability offset per emotion, added to every reading of
 //! that person and renormalised. It is made from resting frames by
 //! [`Calibration::from_resting`] with the least correction that makes the
-//! resting face read neutral: only the emotions that beat neutral at rest
-//! (or come within [`RESTING_MARGIN`] of it) are lowered, each just enough,
-//! and a face that already reads neutral is left exactly as it was.
+//! resting face read neutral, confidently: only the emotions that beat
+//! neutral at rest (or come within [`RESTING_MARGIN`] of it) are lowered,
+//! each just enough, neutral is raised if it still has less than
+//! [`RESTING_NEUTRAL`], and a face that already reads neutral so is left
+//! exactly as it was.
 //!
 //! Knowing only the resting face, it cannot tell a bias from a real
 //! expression: a person who truly frowns at rest calibrates their frown
@@ -25,6 +27,16 @@ use crate::{Emotion, EmotionProbabilities};
 /// docs/CALIBRATION.md): 1.5 cost people the model already reads right up
 /// to 0.6 points, 1.0 cost them nothing and won back as much of a lean.
 pub const RESTING_MARGIN: f32 = 1.0;
+
+/// The probability of neutral in the resting face's profile after
+/// calibration, at least: a resting face that leads with neutral at 30 %
+/// (six others just behind) would never make a confident mood.
+pub const RESTING_NEUTRAL: f32 = 0.5;
+
+fn logit(p: f32) -> f32 {
+    let p = p.clamp(PROBABILITY_FLOOR, 1.0 - PROBABILITY_FLOOR);
+    (p / (1.0 - p)).ln()
+}
 
 /// Largest correction of one emotion, in nats (a factor of about 55): a
 /// calibration never silences an emotion altogether.
@@ -89,7 +101,10 @@ impl Calibration {
     /// `-MAX_OFFSET`; neutral's is 0. Offsets shift the log-probabilities
     /// before renormalising, so after calibration the resting face's mean
     /// log-probabilities have neutral ahead of every other emotion by the
-    /// margin (unless an offset hit its floor).
+    /// margin (unless an offset hit its floor). Then, if neutral has less
+    /// than [`RESTING_NEUTRAL`] of the corrected resting profile (the
+    /// normalised geometric mean of the readings), its offset raises it to
+    /// that (at most [`MAX_OFFSET`]).
     pub fn from_resting(
         readings: &[EmotionProbabilities],
     ) -> Result<Calibration, CalibrationError> {
@@ -118,6 +133,20 @@ impl Calibration {
             if i != Emotion::Neutral as usize {
                 *offset = (target - mean[i]).clamp(-MAX_OFFSET, 0.0);
             }
+        }
+        // Ahead is not enough when the rest share the probability: the mood
+        // needs neutral confident. Raise it until the resting profile (the
+        // normalised geometric mean of the readings) gives it
+        // RESTING_NEUTRAL: that multiplies its odds by e^offset.
+        let neutral = Emotion::Neutral as usize;
+        let corrected: Vec<f32> = mean
+            .iter()
+            .zip(offsets)
+            .map(|(m, o)| (m + o).exp())
+            .collect();
+        let share = corrected[neutral] / corrected.iter().sum::<f32>();
+        if share < RESTING_NEUTRAL {
+            offsets[neutral] = (logit(RESTING_NEUTRAL) - logit(share)).min(MAX_OFFSET);
         }
         Ok(Calibration { offsets })
     }
@@ -233,6 +262,20 @@ mod tests {
         for e in Emotion::ALL.into_iter().filter(|&e| e != Emotion::Neutral) {
             assert!(neutral - mean_log(e) >= RESTING_MARGIN - 1e-4, "{e:?}");
         }
+    }
+
+    #[test]
+    fn neutral_is_raised_until_the_resting_face_reads_it_confidently() {
+        // Neutral leads once sad is lowered, but six others share the rest.
+        let rest = vec![reading([0.1, 0.1, 0.12, 0.1, 0.16, 0.32, 0.1]); 5];
+        let calibration = Calibration::from_resting(&rest).unwrap();
+        assert!(calibration.offsets()[Emotion::Neutral as usize] > 0.0);
+        let corrected = calibration.apply(&rest[0]);
+        assert_eq!(corrected.top().0, Emotion::Neutral);
+        assert!(
+            corrected[Emotion::Neutral] >= RESTING_NEUTRAL - 1e-4,
+            "{corrected:?}"
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ mod resize;
 pub mod simd;
 
 pub use calibration::{
-    Calibration, CalibrationError, MAX_OFFSET, MIN_RESTING_SAMPLES, RESTING_MARGIN,
+    Calibration, CalibrationError, MAX_OFFSET, MIN_RESTING_SAMPLES, RESTING_MARGIN, RESTING_NEUTRAL,
 };
 pub use emotion::{Emotion, UnknownEmotion};
 pub use error::ErrorChain;
