@@ -12,10 +12,13 @@
 //               {type: "calibrate", readings} resting readings (uncalibrated probabilities, one
 //                                             face per frame): answered "calibrated" or "calibrate-failed"
 //               {type: "calibration", calibration} use a kept calibration (or null: none)
+//               {type: "photo", bitmap} a still image on its own (the camera's mood untouched):
+//                                       answered "photo-result" or "photo-failed"
 // Messages out: {type: "ready", loadMs} | {type: "failed", message}
 //               {type: "result", frame, analyzeMs} | {type: "error", message}
 //               {type: "calibrated", calibration} | {type: "calibrate-failed", message}
 //               {type: "calibration-refused", message} (a kept calibration it cannot use)
+//               {type: "photo-result", frame} | {type: "photo-failed", message}
 "use strict";
 
 import init, { Analyzer } from "./wasm/melodora_wasm.js";
@@ -78,6 +81,15 @@ self.onmessage = async (event) => {
         // A kept calibration this analyzer cannot read: frames go uncorrected.
         analyzer.setCalibration(undefined);
         self.postMessage({ type: "calibration-refused", message: error && error.message ? error.message : String(error) });
+      }
+    } else if (message.type === "photo") {
+      try {
+        if (!analyzer) throw new Error("the analyzer is not loaded");
+        const image = pixels(message);
+        const frame = JSON.parse(analyzer.analyzeImageRgba(image.width, image.height, image.data));
+        self.postMessage({ type: "photo-result", frame });
+      } catch (error) {
+        self.postMessage({ type: "photo-failed", message: error && error.message ? error.message : String(error) });
       }
     } else if (message.type === "calibrate") {
       try {

@@ -27,6 +27,8 @@
   const CALIBRATION_KEY = "melodora.calibration";
   const CALIBRATION_MS = 3000;    // how long the relaxed face is held
   const MIN_CALIBRATION_READINGS = 5;
+  const PHOTO_MAX_BYTES = 20 * 1024 * 1024; // larger files are refused before decoding
+  const PHOTO_MAX_SIDE = 1280;    // photos are scaled down to this before analysis
 
   const video = document.getElementById("video");
   const overlay = document.getElementById("overlay");
@@ -55,6 +57,7 @@
   let deviceCalibration = storedCalibration(); // on-device analysis: kept in this browser
   let serverCalibration = null;   // server analysis: the profile's, kept by the server
   let calibrating = null;         // a calibration being captured or made
+  let photoShown = false;         // a photo is on the stage instead of the camera
 
   function status(text, kind) {
     $("#status").text(text).attr("class", "badge text-bg-" + (kind || "secondary"));
@@ -189,6 +192,7 @@
    *  overlay (unless the frame already carries them), the largest face's
    *  bars, the mood and the status. */
   function showFrame(frame, drawBoxes) {
+    if (photoShown) { showMood(frame.mood); return; }
     lastFrame = drawBoxes ? frame : null;
     drawOverlay();
     const largest = frame.faces.reduce((a, f) => (!a || f.w * f.h > a.w * a.h ? f : a), null);
@@ -423,7 +427,7 @@
   }
 
   function scheduleFrame() {
-    if (captureMode === "browser" && !paused && !inFlight) requestAnimationFrame(nextFrame);
+    if (captureMode === "browser" && !paused && !inFlight && !photoShown) requestAnimationFrame(nextFrame);
   }
 
   function nextFrame() {
@@ -588,8 +592,8 @@
   /** The listener's mood, chosen with a chip: the list follows it, and the
    *  camera's reading is still shown but changes nothing, until "Follow my
    *  face" or MANUAL_MS later (the countdown is on the page). */
-  function setManual(emotion) {
-    manual = { emotion, until: Date.now() + MANUAL_MS };
+  function setManual(emotion, from) {
+    manual = { emotion, until: Date.now() + MANUAL_MS, from: from || "set by hand" };
     if (site) {
       showSiteList({ emotion, confidence: 1 });
     } else if (!send({ type: "manual", emotion })) {
@@ -606,6 +610,7 @@
   function followFace() {
     manual = null;
     clearInterval(manualTimer);
+    hidePhoto();
     if (site) {
       if (deviceMood) showSiteList(deviceMood);
     } else {
@@ -624,7 +629,7 @@
     if (manual) {
       const left = Math.max(0, Math.ceil((manual.until - Date.now()) / 1000));
       const clock = Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
-      $("#manual-info").text("Playlist for " + manual.emotion + ", set by hand; following your face again in " + clock + ".")
+      $("#manual-info").text("Playlist for " + manual.emotion + ", " + manual.from + "; following your face again in " + clock + ".")
         .removeClass("d-none");
     } else {
       $("#manual-info").addClass("d-none").text("");
@@ -784,6 +789,92 @@
     showCalibration();
   }
 
+  // ---- a photo instead of the camera ----------------------------------------
+  // The photo is decoded and scaled down here, then analysed where camera
+  // frames are (by the analyzer in this page, or by the server's
+  // /api/analyze); the largest face's emotion sets the mood as a chip would.
+  // Whatever goes wrong, the playlist stays as it was.
+
+  async function usePhoto(file) {
+    const refuse = (why) => { $("#photo-info").text("That photo " + why + "; the playlist stays as it was."); };
+    if (file.size > PHOTO_MAX_BYTES) {
+      refuse("is too large (" + (file.size / 1048576).toFixed(1) + " MB; at most " + PHOTO_MAX_BYTES / 1048576 + " MB)");
+      return;
+    }
+    $("#photo-info").text("Reading the photo…");
+    let canvas;
+    try {
+      canvas = await photoCanvas(file);
+    } catch (error) {
+      refuse("is not an image this browser can read");
+      return;
+    }
+    let frame;
+    try {
+      frame = await analysePhoto(canvas);
+    } catch (error) {
+      refuse("could not be analysed (" + error.message + ")");
+      return;
+    }
+    const largest = frame.faces.reduce((a, f) => (!a || f.w * f.h > a.w * a.h ? f : a), null);
+    if (!largest) {
+      refuse("has no face Melodora can find");
+      return;
+    }
+    showPhoto(canvas, frame, largest);
+    setManual(largest.emotion, "from your photo");
+    const faces = frame.faces.length === 1 ? "one face" : frame.faces.length + " faces, the largest";
+    $("#photo-info").text("Your photo: " + faces + " reads " + largest.emotion + " (" +
+      Math.round(largest.confidence * 100) + "%). Follow my face returns to the camera.");
+  }
+
+  /** The photo drawn on a canvas, at most PHOTO_MAX_SIDE on each side. */
+  async function photoCanvas(file) {
+    const bitmap = await createImageBitmap(file);
+    const scale = Math.min(1, PHOTO_MAX_SIDE / Math.max(bitmap.width, bitmap.height));
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+    canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+    canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    bitmap.close();
+    return canvas;
+  }
+
+  /** The photo's faces, from the analyzer in this page or from the server. */
+  async function analysePhoto(canvas) {
+    if (analysingOnDevice() && device) {
+      await device.ready;
+      return device.analyzePhoto(await createImageBitmap(canvas));
+    }
+    if (staticSite) throw new Error("this browser cannot run Melodora's analyzer");
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.9));
+    if (!blob) throw new Error("the photo could not be encoded");
+    const url = "api/analyze" + (serverCalibration ? "?profile=default" : "");
+    const response = await fetch(url, { method: "POST", body: blob, headers: { "Content-Type": "image/jpeg" } });
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(answer.error || "the server answered " + response.status);
+    return answer;
+  }
+
+  function showPhoto(canvas, frame, largest) {
+    photoShown = true;
+    $("#photo").attr("src", canvas.toDataURL("image/jpeg", 0.9)).removeClass("d-none");
+    $("#video, #feed").addClass("d-none");
+    lastFrame = frame;
+    drawOverlay();
+    showProbabilities(largest);
+  }
+
+  function hidePhoto() {
+    if (!photoShown) return;
+    photoShown = false;
+    $("#photo").addClass("d-none").removeAttr("src");
+    $(captureMode === "server" ? "#feed" : "#video").removeClass("d-none");
+    lastFrame = null;
+    drawOverlay();
+    scheduleFrame();
+  }
+
   // ---- controls ---------------------------------------------------------
   // While disconnected the change waits: the hello of the next connection sends it.
   $("input[name=mode]").on("change", function () {
@@ -796,6 +887,16 @@
   });
   $("#forget").on("click", () => { if (site) forgetMe(); });
   $("#mood-chips button[data-emotion]").on("click", function () { setManual(this.dataset.emotion); });
+  $("#photo-pick").on("click", () => $("#photo-input").trigger("click"));
+  $("#photo-input").on("change", function () {
+    if (this.files.length) usePhoto(this.files[0]).finally(() => { this.value = ""; });
+  });
+  $("#stage").on("dragover", (event) => { event.preventDefault(); })
+    .on("drop", (event) => {
+      event.preventDefault();
+      const files = event.originalEvent.dataTransfer && event.originalEvent.dataTransfer.files;
+      if (files && files.length) usePhoto(files[0]);
+    });
   $("#follow-face").on("click", followFace);
   $("#calibrate").on("click", startCalibration);
   $("#calibration-reset").on("click", () => { if (!calibrating) resetCalibration(); });

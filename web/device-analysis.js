@@ -24,6 +24,7 @@ window.MelodoraDevice = (function () {
       this.ready = null;          // promise of the load: resolves with ms, rejects with an Error
       this.pending = null;        // {resolve, reject} of the frame in the worker
       this.calibrating = null;    // {resolve, reject} of a calibration being made
+      this.photo = null;          // {resolve, reject} of a photo being analysed
       this.onCalibrationRefused = () => {};
       this.capture = null;        // a canvas, where frames go as ImageData
       this.bitmaps = typeof createImageBitmap === "function" && typeof OffscreenCanvas === "function";
@@ -62,6 +63,8 @@ window.MelodoraDevice = (function () {
           else if (message.type === "calibrated") this.settleCalibration(message.calibration, null);
           else if (message.type === "calibrate-failed") this.settleCalibration(null, new Error(message.message));
           else if (message.type === "calibration-refused") this.onCalibrationRefused(message.message);
+          else if (message.type === "photo-result") this.settlePhoto(message.frame, null);
+          else if (message.type === "photo-failed") this.settlePhoto(null, new Error(message.message));
         };
         this.worker.postMessage({ type: "load", settings: null, description: modelDescription || null });
       });
@@ -91,6 +94,25 @@ window.MelodoraDevice = (function () {
         this.calibrating = { resolve, reject };
         this.worker.postMessage({ type: "calibrate", readings });
       });
+    }
+
+    /** Analyses a still image (an ImageBitmap, handed over) on its own:
+     *  resolves with its frame (faces, no mood); the camera's tracked
+     *  faces and mood are left alone. */
+    analyzePhoto(bitmap) {
+      if (!this.worker) return Promise.reject(new Error("the analyzer is not running"));
+      if (this.photo) return Promise.reject(new Error("a photo is already being analysed"));
+      return new Promise((resolve, reject) => {
+        this.photo = { resolve, reject };
+        this.worker.postMessage({ type: "photo", bitmap }, [bitmap]);
+      });
+    }
+
+    settlePhoto(frame, error) {
+      const pending = this.photo;
+      this.photo = null;
+      if (!pending) return;
+      if (error) pending.reject(error); else pending.resolve(frame);
     }
 
     settleCalibration(calibration, error) {
@@ -145,6 +167,7 @@ window.MelodoraDevice = (function () {
       this.worker = null;
       if (this.pending) this.settle(null, new Error("the analyzer stopped"));
       if (this.calibrating) this.settleCalibration(null, new Error("the analyzer stopped"));
+      if (this.photo) this.settlePhoto(null, new Error("the analyzer stopped"));
     }
   }
 

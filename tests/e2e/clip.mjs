@@ -39,8 +39,8 @@ function dataUrl(path) {
 
 /** The RGBA frame of the first val face of `emotion` (sorted by file name)
  *  that melodora (`bin detect --json`) finds alone and classifies as such
- *  with confidence > 0.8. `val` is the FER2013 val directory, `work` a
- *  scratch directory. */
+ *  with confidence > 0.8; the frame is also written to `work/<emotion>.png`.
+ *  `val` is the FER2013 val directory, `work` a scratch directory. */
 export async function pickFace(page, { bin, val, emotion, work, clip, log = () => {} }) {
   const dir = join(val, emotion);
   const files = readdirSync(dir).filter((f) => f.endsWith(".jpg")).sort().slice(0, 60);
@@ -51,6 +51,7 @@ export async function pickFace(page, { bin, val, emotion, work, clip, log = () =
     const faces = JSON.parse(execFileSync(bin, ["detect", "--json", png]).toString()).faces;
     if (faces.length === 1 && faces[0].emotion === emotion && faces[0].confidence > 0.8) {
       log(`${emotion}: ${file} (confidence ${faces[0].confidence.toFixed(2)})`);
+      writeFileSync(join(work, `${emotion}.png`), frame.png);
       return frame.rgba;
     }
   }

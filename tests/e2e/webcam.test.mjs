@@ -26,7 +26,10 @@
 //    Browser camera, server analysis: the same checks in a page without
 //    WebAssembly (removed before the page's scripts run, as in a browser
 //    that has it turned off): the page says on-device analysis is not
-//    possible and falls back to sending frames. A page whose analyzer files
+//    possible and falls back to sending frames; a photo goes to
+//    /api/analyze and its face sets the mood (on the device it is analysed
+//    in the page, and a file that is not an image or a photo without a face
+//    is refused, the list kept). A page whose analyzer files
 //    cannot be loaded, or whose model is corrupt, falls back the same way.
 // 4. Server camera mode: starts `melodora serve --video clip.y4m` and opens
 //    the page in a browser with no camera at all; checks that the page
@@ -262,6 +265,42 @@ async function checkCalibration(page) {
   log("reset: the face reads sad again");
 }
 
+/** A photo instead of the camera: a file that is not an image, and a
+ *  photo without a face, are refused with a message and the list stays;
+ *  the happy face's photo sets the mood to happy (as a chip would) and the
+ *  list follows it; Follow my face returns to the camera. */
+async function checkPhoto(page, work) {
+  const titles = () => page.$$eval("[data-testid=song] a", (as) => as.map((a) => a.textContent).join("\n"));
+  const info = () => page.textContent("[data-testid=photo-info]");
+  const settled = () => page.waitForFunction(() => /^(That photo|Your photo)/.test(document.querySelector("[data-testid=photo-info]").textContent),
+    null, { timeout: 20000 });
+  if (await page.isVisible("[data-testid=follow-face]")) await page.click("[data-testid=follow-face]");
+  await page.click("label[for=mode-match]");
+  await page.click("#mood-chips button[data-emotion=sad]");
+  await page.waitForFunction(() => [...document.querySelectorAll("[data-testid=reason]")].every((r) => /sad/.test(r.textContent)),
+    null, { timeout: 15000 });
+  const before = await titles();
+  await page.setInputFiles("[data-testid=photo-input]", { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("not a photo") });
+  await settled();
+  if (!/^That photo is not an image .*the playlist stays as it was/.test(await info())) fail(`not an image: ${await info()}`);
+  await page.setInputFiles("[data-testid=photo-input]", join(root, "crates/vision/tests/fixtures/parity/images/noface_flat_gray_640x480.png"));
+  await page.waitForFunction(() => /has no face/.test(document.querySelector("[data-testid=photo-info]").textContent), null, { timeout: 20000 });
+  if ((await titles()) !== before) fail("a refused photo changed the list");
+  log(`refused: ${await info()}`);
+  await page.setInputFiles("[data-testid=photo-input]", join(work, "happy.png"));
+  await page.waitForFunction(() => /^Your photo/.test(document.querySelector("[data-testid=photo-info]").textContent), null, { timeout: 20000 });
+  if (!/reads happy/.test(await info())) fail(`the happy photo: ${await info()}`);
+  await page.waitForFunction(() => {
+    const rs = [...document.querySelectorAll("[data-testid=reason]")].map((r) => r.textContent);
+    return rs.length >= 10 && rs.every((r) => /happy/.test(r));
+  }, null, { timeout: 15000 });
+  if (!(await page.isVisible("[data-testid=photo]"))) fail("the photo is not shown");
+  if (!/from your photo/.test(await page.textContent("[data-testid=manual-info]"))) fail("the mood is not marked as the photo's");
+  log(`${await info()} -> ${(await page.$$("[data-testid=song]")).length} happy songs`);
+  await page.click("[data-testid=follow-face]");
+  if (!(await page.isHidden("[data-testid=photo]"))) fail("Follow my face left the photo on the stage");
+}
+
 /** Paused (no frames, so no mood change), Like marks the song and keeps the list. */
 async function checkLikeKeepsTheList(page) {
   await page.click("#pause");
@@ -373,6 +412,7 @@ async function onDeviceMode(clip, work) {
     await checkManualMood(page);
     await checkPlayer(page, traffic);
     await checkCalibration(page);
+    await checkPhoto(page, work);
     await screenshot(page, "webcam.png", process.env.E2E_SCREENSHOT);
 
     // Privacy: nothing but moods, modes and verdicts went to the server.
@@ -440,6 +480,9 @@ async function serverAnalysisMode(clip, work) {
     await checkMoodsAndSongs(page, () => expectOverlayBox(page));
     if (traffic.binaryFrames === 0) fail("no frames went to the server");
     log(`${traffic.binaryFrames} frames sent to the server`);
+    // Without the analyzer in the page, a photo is analysed by the server.
+    await checkPhoto(page, work);
+    if (!traffic.requests.some((r) => r.startsWith("POST ") && r.includes("/api/analyze"))) fail("the photo did not go to /api/analyze");
     await screenshot(page, "server-analysis.png");
   } finally {
     await browser.close();

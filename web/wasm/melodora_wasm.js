@@ -13,6 +13,37 @@ export class Analyzer {
         wasm.__wbg_analyzer_free(ptr, 0);
     }
     /**
+     * Analyses a still image (RGBA, as [`Analyzer::analyze_rgba`] takes a
+     * frame) on its own, leaving the camera's tracked faces and mood as
+     * they are; answers a [`FrameJson`] whose `mood` is `null`.
+     * @param {number} width
+     * @param {number} height
+     * @param {Uint8Array | number[]} rgba
+     * @returns {string}
+     */
+    analyzeImageRgba(width, height, rgba) {
+        let deferred5_0;
+        let deferred5_1;
+        try {
+            const val2 = +width;
+            const val3 = +height;
+            const ptr0 = passArray8ToWasm0(rgba, wasm.__wbindgen_malloc);
+            const len0 = WASM_VECTOR_LEN;
+            const ret = wasm.analyzer_analyzeImageRgba(this.__wbg_ptr, val2, val3, ptr0, len0);
+            var ptr4 = ret[0];
+            var len4 = ret[1];
+            if (ret[3]) {
+                ptr4 = 0; len4 = 0;
+                throw takeFromExternrefTable0(ret[2]);
+            }
+            deferred5_0 = ptr4;
+            deferred5_1 = len4;
+            return getStringFromWasm0(ptr4, len4);
+        } finally {
+            wasm.__wbindgen_free(deferred5_0, deferred5_1, 1);
+        }
+    }
+    /**
      * Analyses one RGBA frame (`width * height * 4` bytes, as `ImageData`
      * holds it) taken at `now_ms` (the page's clock, milliseconds) and
      * answers with a [`FrameJson`] as JSON text.

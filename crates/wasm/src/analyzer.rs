@@ -112,6 +112,21 @@ impl Analyzer {
         self.apply(self.settings);
     }
 
+    /// Analyses a still image (RGBA, as [`Analyzer::analyze_rgba`] takes a
+    /// frame) on its own, leaving the camera's tracked faces and mood as
+    /// they are; answers a [`FrameJson`] whose `mood` is `null`.
+    #[wasm_bindgen(js_name = analyzeImageRgba)]
+    pub fn analyze_image_rgba(
+        &self,
+        width: u32,
+        height: u32,
+        rgba: &[u8],
+    ) -> Result<String, JsError> {
+        let image = gray_from_rgba(width, height, rgba).map_err(|e| JsError::new(&e))?;
+        let json = self.analyze_image(&image).map_err(|e| js_error(&*e))?;
+        serde_json::to_string(&json).map_err(|e| js_error(&e))
+    }
+
     /// Calibrates on readings of a resting face (JSON: an array of the
     /// `probabilities` maps of uncalibrated frames, one face each) and
     /// corrects every later frame by it; answers the calibration as JSON
@@ -199,12 +214,7 @@ impl Analyzer {
         now_ms: f64,
     ) -> Result<FrameJson, Box<dyn std::error::Error>> {
         let (faces, scan) = self.analyzer.find_faces(frame, self.tracker.as_mut())?;
-        let mut faces = self.analyzer.classify(frame, faces)?;
-        if let Some(calibration) = &self.calibration {
-            for face in &mut faces {
-                face.probabilities = face.probabilities.map(|p| calibration.apply(&p));
-            }
-        }
+        let faces = self.classify(frame, faces)?;
         let classified: Vec<_> = faces
             .iter()
             .filter_map(|f| Some((f.face, f.probabilities?)))
@@ -224,6 +234,42 @@ impl Analyzer {
             mood: update.stable,
             mood_changed: update.changed,
         })
+    }
+}
+
+impl Analyzer {
+    /// Analyses a still image (a photo): the whole image is scanned, and
+    /// neither the tracked faces nor the mood of the camera's stream are
+    /// touched; `mood` is always `None`.
+    pub fn analyze_image(
+        &self,
+        image: &GrayImage,
+    ) -> Result<FrameJson, Box<dyn std::error::Error>> {
+        let (faces, _) = self.analyzer.find_faces(image, None)?;
+        let faces = self.classify(image, faces)?;
+        Ok(FrameJson {
+            width: image.width(),
+            height: image.height(),
+            faces: faces.iter().filter_map(face_json).collect(),
+            scan: "full",
+            mood: None,
+            mood_changed: false,
+        })
+    }
+
+    /// Classifies the faces found, read through the calibration if any.
+    fn classify(
+        &self,
+        frame: &GrayImage,
+        faces: Vec<melodora_core::FaceBox>,
+    ) -> Result<Vec<AnalyzedFace>, Box<dyn std::error::Error>> {
+        let mut faces = self.analyzer.classify(frame, faces)?;
+        if let Some(calibration) = &self.calibration {
+            for face in &mut faces {
+                face.probabilities = face.probabilities.map(|p| calibration.apply(&p));
+            }
+        }
+        Ok(faces)
     }
 }
 

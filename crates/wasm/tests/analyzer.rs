@@ -122,6 +122,42 @@ fn a_calibration_corrects_every_face_and_can_be_taken_back() {
     assert_eq!(analyzer.analyze(&gray, 100.0).unwrap().faces[0], *face);
 }
 
+/// A photo is scanned whole and classified, as a frame would be, without
+/// touching the camera's mood.
+#[test]
+fn a_photo_is_read_whole_and_leaves_the_cameras_mood_alone() {
+    let (cascade, model) = assets();
+    let mut analyzer = Analyzer::load(&cascade, &model, None).unwrap();
+    let (w, h, pixels) = rgba("scene_02_one_face.png");
+    let gray = gray_from_rgba(w, h, &pixels).unwrap();
+    let mut mood = None;
+    for frame in 0..20 {
+        mood = analyzer
+            .analyze(&gray, f64::from(frame) * 50.0)
+            .unwrap()
+            .mood;
+    }
+    let mood = mood.expect("a stable mood from the camera");
+    let (w3, h3, three) = rgba("scene_06_three_faces.png");
+    let photo = analyzer
+        .analyze_image(&gray_from_rgba(w3, h3, &three).unwrap())
+        .unwrap();
+    assert_eq!(photo.faces.len(), 3);
+    assert_eq!(
+        (photo.scan, photo.mood, photo.mood_changed),
+        ("full", None, false)
+    );
+    let next = analyzer.analyze(&gray, 1000.0).unwrap();
+    let next_mood = next.mood.expect("the camera's mood is kept");
+    assert_eq!(next_mood.emotion, mood.emotion);
+    assert!(
+        (next_mood.confidence - mood.confidence).abs() < 0.01,
+        "smoothing went on: {next_mood:?}"
+    );
+    assert!(!next.mood_changed);
+    assert_eq!(next.scan, "tracked", "the camera's tracker was not reset");
+}
+
 #[test]
 fn a_servers_settings_change_the_dwell_and_turn_tracking_off() {
     let (cascade, model) = assets();
