@@ -144,7 +144,8 @@
     for (const e of EMOTIONS) {
       const row = $('<div class="d-flex align-items-center gap-2 mb-1"></div>');
       row.append($('<span class="bar-label small"></span>').text(e));
-      const progress = $('<div class="progress flex-grow-1" role="progressbar"></div>');
+      const progress = $('<div class="progress flex-grow-1" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0"></div>')
+        .attr({ id: "progress-" + e, "aria-label": e });
       const bar = $('<div class="progress-bar"></div>').attr("id", "bar-" + e);
       bar.css({ width: "0%", backgroundColor: COLORS[e] });
       progress.append(bar);
@@ -157,6 +158,7 @@
     for (const e of EMOTIONS) {
       const p = face ? face.probabilities[e] || 0 : 0;
       $("#bar-" + e).css("width", (p * 100).toFixed(1) + "%");
+      $("#progress-" + e).attr("aria-valuenow", Math.round(p * 100));
     }
   }
 
@@ -241,10 +243,10 @@
       const link = $('<a target="_blank" rel="noopener noreferrer"></a>').attr("href", song.link).text(song.title);
       // Why the recommender chose it, under the title (as text only).
       const reason = $('<div class="small text-body-secondary" data-testid="reason"></div>').text(song.reason || "");
-      row.append($("<td></td>").append(link, reason));
-      row.append($("<td></td>").text(song.album));
-      row.append($("<td></td>").text(song.artist));
-      const buttons = $('<td class="text-end text-nowrap"></td>');
+      row.append($('<td class="title"></td>').append(link, reason));
+      row.append($('<td class="album"></td>').text(song.album));
+      row.append($('<td class="artist"></td>').text(song.artist));
+      const buttons = $('<td class="actions text-end text-nowrap"></td>');
       // Play in the page: only songs with a well-formed Spotify id.
       if (spotifyIdOk(song.spotify_id)) {
         row.attr("data-spotify-id", song.spotify_id);
@@ -902,6 +904,7 @@
   $("#calibration-reset").on("click", () => { if (!calibrating) resetCalibration(); });
   $("#player-next").on("click", playNext);
   $("#player-close").on("click", closePlayer);
+  $("#import-pick").on("click", () => $("#import-files").trigger("click"));
   $("#import-files").on("change", function () {
     if (site && this.files.length) importSongs(this.files).finally(() => { this.value = ""; });
   });

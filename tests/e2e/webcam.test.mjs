@@ -47,8 +47,14 @@
 //    (not Melodora), with the fake webcam: mood happy then sad, >= 10
 //    Spotify links made in the browser, a like that survives a reload
 //    (with the list and mood), the original's sad.csv imported in the page
-//    becoming the playlist, "Forget me" clearing it all; no request goes
+//    becoming the playlist, "Forget me" clearing it all, a mood chip holding
+//    the list made in the browser; no request goes
 //    anywhere but the static host.
+//
+// Every mode's page also passes axe-core's accessibility check (no serious
+// or critical violation), and on-device mode is opened once more on a
+// 390x844 phone: no sideways scrolling, every button on screen and at
+// least 44 px high, the video and mood above the playlist.
 //
 // Environment: E2E_ONLY (comma-separated parts to run while developing, e.g.
 // staticSite; all by default), MELODORA_BIN (default target/debug/melodora), CHROMIUM
@@ -65,6 +71,7 @@ import net from "node:net";
 import http from "node:http";
 import { chromium } from "playwright-core";
 import { pickFace, writeY4m } from "./clip.mjs";
+import { createRequire } from "node:module";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "../..");
@@ -74,6 +81,8 @@ const out = resolve(root, process.env.E2E_OUT || "tests/e2e/out");
 const val = resolve(root, "../shared/datasets/fer2013/val");
 const CLIP = { width: 480, height: 360, fps: 10, side: 240 };
 const SECONDS_PER_FACE = 6;
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 function log(...args) { console.log("[e2e]", ...args); }
 
@@ -301,6 +310,61 @@ async function checkPhoto(page, work) {
   if (!(await page.isHidden("[data-testid=photo]"))) fail("Follow my face left the photo on the stage");
 }
 
+/** axe-core's automated accessibility check of the page as it is now (run
+ *  through DevTools, so the page's CSP is left as it is): no serious or
+ *  critical violation. */
+async function checkAccessibility(page, what) {
+  await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ["violations"] });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 25).map((n) => n.target.join(" ") + ": " + (n.failureSummary || "").slice(0, 300)) }));
+  });
+  const bad = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  if (bad.length > 0) fail(`accessibility (${what}): ${JSON.stringify(bad, null, 1)}`);
+  log(`axe (${what}): no serious or critical violations` +
+    (violations.length ? ` (${violations.length} lesser: ${violations.map((v) => v.id).join(", ")})` : ""));
+}
+
+/** The page on a 390x844 phone: a playlist, no horizontal overflow, every
+ *  button inside the screen and at least 44 px high (a thumb's target),
+ *  and the video and mood above the playlist. */
+async function checkPhone(browser, origin) {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+  try {
+    await context.grantPermissions(["camera"], { origin });
+    const page = await context.newPage();
+    page.on("pageerror", (e) => fail(`page error: ${e.message}`));
+    await page.goto(`${origin}/`);
+    await waitForDetecting(page);
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=song]").length >= 10, null, { timeout: 60000 });
+    const layout = await page.evaluate(() => {
+      const box = (el) => el.getBoundingClientRect();
+      const buttons = [...document.querySelectorAll("button, label.btn")]
+        .filter((b) => b.offsetParent !== null)
+        .map((b) => ({ text: b.textContent.trim(), left: box(b).left + scrollX, right: box(b).right + scrollX, height: box(b).height }));
+      return {
+        scrollWidth: document.documentElement.scrollWidth,
+        width: innerWidth,
+        buttons,
+        stageBottom: box(document.getElementById("stage")).bottom,
+        moodBottom: box(document.getElementById("mood")).bottom,
+        playlistTop: box(document.querySelector("[data-testid=song]")).top,
+      };
+    });
+    if (layout.width !== 390) fail(`viewport ${layout.width}`);
+    if (layout.scrollWidth !== layout.width) fail(`the phone page scrolls sideways: scroll width ${layout.scrollWidth} at ${layout.width}`);
+    const outside = layout.buttons.filter((b) => b.left < 0 || b.right > layout.width + 0.5);
+    if (outside.length) fail(`buttons off the screen: ${JSON.stringify(outside)}`);
+    const small = layout.buttons.filter((b) => b.height < 43.5);
+    if (small.length) fail(`buttons under 44 px: ${JSON.stringify(small)}`);
+    if (!(layout.stageBottom <= layout.playlistTop && layout.moodBottom <= layout.playlistTop)) fail(`the video or mood is not above the playlist: ${JSON.stringify(layout)}`);
+    log(`phone 390x844: scroll width ${layout.scrollWidth}, ${layout.buttons.length} buttons on screen and >= 44 px, video and mood above the playlist`);
+    await screenshot(page, "phone.png");
+  } finally {
+    await context.close();
+  }
+}
+
 /** Paused (no frames, so no mood change), Like marks the song and keeps the list. */
 async function checkLikeKeepsTheList(page) {
   await page.click("#pause");
@@ -413,7 +477,9 @@ async function onDeviceMode(clip, work) {
     await checkPlayer(page, traffic);
     await checkCalibration(page);
     await checkPhoto(page, work);
+    await checkAccessibility(page, "on this device");
     await screenshot(page, "webcam.png", process.env.E2E_SCREENSHOT);
+    await checkPhone(browser, origin);
 
     // Privacy: nothing but moods, modes and verdicts went to the server.
     if (traffic.binaryFrames > 0) fail(`${traffic.binaryFrames} binary WebSocket messages left the page`);
@@ -483,6 +549,7 @@ async function serverAnalysisMode(clip, work) {
     // Without the analyzer in the page, a photo is analysed by the server.
     await checkPhoto(page, work);
     if (!traffic.requests.some((r) => r.startsWith("POST ") && r.includes("/api/analyze"))) fail("the photo did not go to /api/analyze");
+    await checkAccessibility(page, "server analysis");
     await screenshot(page, "server-analysis.png");
   } finally {
     await browser.close();
@@ -585,6 +652,7 @@ async function serverCameraMode(clip, work) {
       if (green < 300) fail(`no face box on the server's stream (${green} box pixels)`);
       log(`server stream: ${green} box pixels`);
     });
+    await checkAccessibility(page, "server camera");
     await screenshot(page, "server-camera.png");
     await checkOtherSites(browser, port, foreignPort, partnerPort);
   } finally {
@@ -648,6 +716,8 @@ async function staticSite(clip, work) {
     });
     if (inlineRan) fail("inline script ran on the static site");
     await checkMoodsAndSongs(page, () => expectOverlayBox(page));
+    await checkManualMood(page);
+    await checkAccessibility(page, "static site");
 
     // A like survives a reload, with the list and the mood it was made for.
     await page.click("#pause");
