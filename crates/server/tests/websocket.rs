@@ -274,7 +274,11 @@ fn a_calibration_corrects_later_frames_is_kept_and_can_be_forgotten() {
             made["calibration"][read_as.as_str()].as_f64().unwrap() < 0.0,
             "{made}"
         );
-        assert_eq!(made["calibration"]["neutral"], 0.0, "{made}");
+        // The face reads its emotion so strongly that neutral is raised too.
+        assert!(
+            made["calibration"]["neutral"].as_f64().unwrap() > 0.0,
+            "{made}"
+        );
 
         let after = largest_face(&mut socket).await;
         let p = |face: &Value, e: &str| face["probabilities"][e].as_f64().unwrap();
