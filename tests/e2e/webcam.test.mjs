@@ -29,7 +29,10 @@
 //    possible and falls back to sending frames; a photo goes to
 //    /api/analyze and its face sets the mood (on the device it is analysed
 //    in the page, and a file that is not an image or a photo without a face
-//    is refused, the list kept). A page whose analyzer files
+//    is refused, the list kept). Calibration with the server analysing is
+//    refused when frames show several faces or none (the WebSocket's answers
+//    edited in flight), and otherwise kept by the server across a reload
+//    until Reset. A page whose analyzer files
 //    cannot be loaded, or whose model is corrupt, falls back the same way.
 // 4. Server camera mode: starts `melodora serve --video clip.y4m` and opens
 //    the page in a browser with no camera at all; checks that the page
@@ -365,6 +368,60 @@ async function checkPhone(browser, origin) {
   }
 }
 
+/** Calibration with the server analysing: a page whose WebSocket answers
+ *  are edited in flight (two faces, then none, in every frame) is refused
+ *  with a message each time; unedited, Calibrate is made and kept by the
+ *  server for the profile (a reload is still calibrated, from the hello),
+ *  and Reset forgets it there. */
+async function checkServerCalibration(browser, port) {
+  let edit = null;                // "several", "none" or null: what frames say
+  const page = await openPage(browser, port, true, async (page) => {
+    await page.addInitScript(() => { delete globalThis.WebAssembly; });
+    await page.routeWebSocket(/\/ws$/, (ws) => {
+      const server = ws.connectToServer();
+      server.onMessage((message) => {
+        if (edit && typeof message === "string") {
+          const parsed = JSON.parse(message);
+          if (parsed.type === "frame" && parsed.faces.length) {
+            parsed.faces = edit === "several" ? [parsed.faces[0], { ...parsed.faces[0], x: 0, y: 0 }] : [];
+            message = JSON.stringify(parsed);
+          }
+        }
+        ws.send(message);
+      });
+    });
+  });
+  const info = () => page.textContent("[data-testid=calibration-info]");
+  const calibrate = async () => {
+    await page.click("[data-testid=calibrate]");
+    await page.waitForFunction(() => /^(Calibrated|Not calibrated)/.test(document.querySelector("[data-testid=calibration-info]").textContent),
+      null, { timeout: 20000 });
+    return info();
+  };
+  try {
+    edit = "several";
+    if (!/^Not calibrated: several faces/.test(await calibrate())) fail(`several faces: ${await info()}`);
+    edit = "none";
+    if (!/^Not calibrated: your face was not seen/.test(await calibrate())) fail(`no face: ${await info()}`);
+    if (await page.isVisible("[data-testid=calibrated]")) fail("a refused calibration shows as calibrated");
+    log(`refused: several faces, then no face ("${await info()}")`);
+    edit = null;
+    if (!/^Calibrated: /.test(await calibrate())) fail(`server calibration: ${await info()}`);
+    await page.reload();
+    await waitForDetecting(page);
+    await page.waitForSelector("[data-testid=calibrated]", { state: "visible", timeout: 10000 });
+    log(`${await page.textContent("[data-testid=calibrate]")}: the server kept the calibration across a reload`);
+    await page.click("[data-testid=calibration-reset]");
+    await page.reload();
+    await waitForDetecting(page);
+    await page.waitForTimeout(1000);
+    if (await page.isVisible("[data-testid=calibrated]")) fail("Reset did not forget the server's calibration");
+    log("reset: forgotten by the server");
+  } finally {
+    await page.context().close();
+  }
+}
+
 /** Paused (no frames, so no mood change), Like marks the song and keeps the list. */
 async function checkLikeKeepsTheList(page) {
   await page.click("#pause");
@@ -536,6 +593,7 @@ async function serverAnalysisMode(clip, work) {
       (route) => route.fulfill({ status: 200, contentType: "application/octet-stream", body: "not a model" })));
     await expectFallback(corrupt, "not an ONNX model");
     await corrupt.context().close();
+    await checkServerCalibration(browser, port);
 
     let traffic;
     const page = await openPage(browser, port, true, async (page) => {
