@@ -6,6 +6,7 @@
 //! pixels ([`FaceBox`]) and which of many is largest ([`largest_face`]), the
 //! 8-bit gray frame every perception crate works on ([`GrayImage`]) and
 //! a person's correction of the classifier ([`Calibration`]),
+//! a seeded generator for repeatable draws ([`SplitMix64`]),
 //! OpenCV's bilinear resize of it ([`resize_linear_exact`]), which
 //! vector instructions the CPU offers and how kernels choose by it
 //! ([`simd`]), [`read_at_most`], the one way untrusted files are read
@@ -20,6 +21,7 @@ mod error;
 mod face;
 mod gray;
 mod probabilities;
+mod random;
 mod read;
 mod resize;
 pub mod simd;
@@ -32,5 +34,6 @@ pub use error::ErrorChain;
 pub use face::{largest_face, FaceBox};
 pub use gray::{rgb_to_gray, GrayImage};
 pub use probabilities::EmotionProbabilities;
+pub use random::SplitMix64;
 pub use read::read_at_most;
 pub use resize::resize_linear_exact;

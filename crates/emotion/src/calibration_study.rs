@@ -14,7 +14,7 @@
 //! others' in more than one shared offset, and whose 3 s of frames are one
 //! face seen 30 times (the `frames = 1` rows come closest to that).
 
-use melodora_core::{Calibration, Emotion, EmotionProbabilities};
+use melodora_core::{Calibration, Emotion, EmotionProbabilities, SplitMix64};
 use serde::Serialize;
 
 use crate::ConfusionMatrix;
@@ -81,13 +81,13 @@ pub fn simulate(
     if neutral.is_empty() || people == 0 {
         return None;
     }
-    let mut random = SplitMix64(seed);
+    let mut random = SplitMix64::new(seed);
     let mut scores = Vec::with_capacity(people);
     for _ in 0..people {
         // A person's resting frames; with fewer than the minimum, one face
         // is seen several times (as a camera sees one face for 3 s).
         let picked: Vec<EmotionProbabilities> = (0..frames.max(1))
-            .map(|_| neutral[random.below(neutral.len())])
+            .map(|_| neutral[random.below(neutral.len() as u64) as usize])
             .collect();
         let resting: Vec<EmotionProbabilities> = picked
             .iter()
@@ -119,25 +119,6 @@ fn accuracy(readings: impl Iterator<Item = (Emotion, EmotionProbabilities)>) -> 
         confusion.add(truth, p.top().0);
     }
     confusion.accuracy()
-}
-
-/// A small, seeded generator (SplitMix64): the study is repeatable, and
-/// needs no more than uniform picks.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (n > 0), up to a bias far below what is measured.
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use melodora_core::Emotion;
+use melodora_core::{Emotion, SplitMix64};
 use melodora_music::import::catalog_files;
 use melodora_music::{
     CatalogSnapshot, ImportOptions, Mode, Recommender, Request, Session, SnapshotCatalog, Store,
@@ -273,11 +273,12 @@ fn write_synthetic_catalog(path: &std::path::Path, songs: u64) -> Result<()> {
         out,
         "title,album,artist,spotify_id,emotion,valence,energy,tempo,popularity"
     )?;
-    let mut rng = SplitMix(0x5EED);
+    // Seeded: every run benchmarks the same catalog.
+    let mut rng = SplitMix64::new(0x5EED);
     for i in 0..songs {
-        let artist = rng.next() % (songs / 10).max(1);
-        let popularity = rng.next() % 101;
-        if rng.next() % 10 < 7 {
+        let artist = rng.next_u64() % (songs / 10).max(1);
+        let popularity = rng.next_u64() % 101;
+        if rng.next_u64() % 10 < 7 {
             let valence = rng.unit();
             let energy = rng.unit();
             let tempo = 60.0 + rng.unit() * 120.0;
@@ -288,7 +289,7 @@ fn write_synthetic_catalog(path: &std::path::Path, songs: u64) -> Result<()> {
                 spotify_like_id(i)
             )?;
         } else {
-            let emotion = Emotion::ALL[(rng.next() % 7) as usize];
+            let emotion = Emotion::ALL[(rng.next_u64() % 7) as usize];
             writeln!(
                 out,
                 "Song {i},Album {},Artist {artist},,{emotion},,,,{popularity}",
@@ -315,21 +316,4 @@ fn spotify_like_id(i: u64) -> String {
         y /= 62;
     }
     String::from_utf8(id).expect("ASCII")
-}
-
-/// A small deterministic generator, so that every run benchmarks the same catalog.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
 }
