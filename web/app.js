@@ -24,11 +24,8 @@
   const JPEG_QUALITY = 0.8;
   const ANALYSIS_KEY = "melodora.analysis";
   const MANUAL_MS = 10 * 60 * 1000; // a mood set by hand holds this long
-  const CALIBRATION_KEY = "melodora.calibration";
-  const CALIBRATION_MS = 3000;    // how long the relaxed face is held
-  const MIN_CALIBRATION_READINGS = 5;
-  const PHOTO_MAX_BYTES = 20 * 1024 * 1024; // larger files are refused before decoding
-  const PHOTO_MAX_SIDE = 1280;    // photos are scaled down to this before analysis
+  const Calibration = window.MelodoraCalibration;
+  const Photo = window.MelodoraPhoto;
 
   const video = document.getElementById("video");
   const overlay = document.getElementById("overlay");
@@ -54,9 +51,9 @@
   let manual = null;              // {emotion, until}: the mood set by hand, if any
   let manualTimer = null;
   let cameraWorks = false;        // the browser's camera started (browser capture)
-  let deviceCalibration = storedCalibration(); // on-device analysis: kept in this browser
+  let deviceCalibration = Calibration.load(); // on-device analysis: kept in this browser
   let serverCalibration = null;   // server analysis: the profile's, kept by the server
-  let calibrating = null;         // a calibration being captured or made
+  let calibrating = null;         // {capture, capturing, sent, timer}: a calibration being made
   let photoShown = false;         // a photo is on the stage instead of the camera
 
   function status(text, kind) {
@@ -98,7 +95,8 @@
     if (device || deviceFailed) return;
     device = new window.MelodoraDevice.DeviceAnalyzer();
     device.onCalibrationRefused = (why) => {
-      forgetDeviceCalibration();
+      deviceCalibration = null;
+      Calibration.forget();
       $("#calibration-info").text("Your calibration could not be used (" + why + ") and was reset; calibrate again.");
       showCalibration();
     };
@@ -190,6 +188,11 @@
     }
   }
 
+  /** The frame's largest face, or null. */
+  function largestFace(frame) {
+    return frame.faces.reduce((a, f) => (!a || f.w * f.h > a.w * a.h ? f : a), null);
+  }
+
   /** One analysed frame, from the server or this device: boxes on the
    *  overlay (unless the frame already carries them), the largest face's
    *  bars, the mood and the status. */
@@ -197,10 +200,10 @@
     if (photoShown) { showMood(frame.mood); return; }
     lastFrame = drawBoxes ? frame : null;
     drawOverlay();
-    const largest = frame.faces.reduce((a, f) => (!a || f.w * f.h > a.w * a.h ? f : a), null);
+    const largest = largestFace(frame);
     showProbabilities(largest);
     showMood(frame.mood);
-    if (calibrating && calibrating.capturing) collectCalibrationFrame(frame);
+    if (calibrating && calibrating.capturing) calibrating.capture.add(frame);
     if (!paused) status(frame.faces.length ? "detecting" : "no face", frame.faces.length ? "success" : "warning");
   }
 
@@ -534,7 +537,8 @@
     moods.length = 0;
     startedAt = Date.now();
     deviceMood = null;
-    forgetDeviceCalibration();
+    deviceCalibration = null;
+    Calibration.forget();
     if (device) { device.reset(); device.setCalibration(null); }
     showCalibration();
     $("#mood").text("—");
@@ -639,25 +643,11 @@
   }
 
   // ---- personal calibration -----------------------------------------------
-  // The listener holds a relaxed face for CALIBRATION_MS; the probabilities
-  // of their face in those frames (one face each, read without correction)
-  // make a per-emotion correction (see docs/CALIBRATION.md). On this device
-  // it is made by the analyzer and kept in localStorage; with the server
-  // analysing, the server makes it and keeps it for the profile.
-
-  function storedCalibration() {
-    try {
-      const text = localStorage.getItem(CALIBRATION_KEY);
-      return text ? JSON.parse(text) : null;
-    } catch (error) {
-      return null;            // storage off, or not JSON: not calibrated
-    }
-  }
-
-  function forgetDeviceCalibration() {
-    deviceCalibration = null;
-    try { localStorage.removeItem(CALIBRATION_KEY); } catch (error) { /* nothing kept */ }
-  }
+  // The listener holds a relaxed face for 3 s; their face's readings in
+  // those frames make a per-emotion correction (calibration.js, and
+  // docs/CALIBRATION.md). On this device the analyzer makes it and the
+  // browser keeps it; with the server analysing, the server makes it and
+  // keeps it for the profile.
 
   /** Whether this page's frames are read by the analyzer in the page. */
   function analysingOnDevice() {
@@ -678,6 +668,7 @@
   function startCalibration() {
     if (calibrating) return;
     if (paused) { $("#calibration-info").text("Resume first: calibration needs the camera running."); return; }
+    if (photoShown) { $("#calibration-info").text("Follow my face first: calibration needs the camera, not a photo."); return; }
     if (captureMode === "browser" && !cameraWorks) {
       $("#calibration-info").text("Calibration needs a camera; set your mood by hand instead.");
       return;
@@ -687,9 +678,8 @@
       $("#calibration-info").text("Not connected; try again in a moment.");
       return;
     }
-    // Readings arrive corrected by the calibration in use; it is undone on them.
-    calibrating = { capturing: true, sent: false, readings: [], frames: 0, several: 0, undo: calibrationInUse() };
-    const ends = Date.now() + CALIBRATION_MS;
+    calibrating = { capture: new Calibration.Capture(calibrationInUse()), capturing: true, sent: false };
+    const ends = Date.now() + Calibration.CAPTURE_MS;
     const tick = () => {
       const left = Math.ceil((ends - Date.now()) / 1000);
       $("#calibration-info").text("Hold a relaxed face, looking at the camera… " + left);
@@ -701,69 +691,29 @@
     showCalibration();
   }
 
-  function collectCalibrationFrame(frame) {
-    calibrating.frames++;
-    if (frame.faces.length > 1) calibrating.several++;
-    if (frame.faces.length === 1) calibrating.readings.push(uncorrected(frame.faces[0].probabilities, calibrating.undo));
-  }
-
-  /** A reading as the model gave it, before `calibration` corrected it. */
-  function uncorrected(probabilities, calibration) {
-    if (!calibration) return probabilities;
-    const raw = {};
-    let sum = 0;
-    for (const e of EMOTIONS) {
-      raw[e] = (probabilities[e] || 0) * Math.exp(-(calibration[e] || 0));
-      sum += raw[e];
-    }
-    if (!(sum > 0)) return probabilities;
-    for (const e of EMOTIONS) raw[e] /= sum;
-    return raw;
-  }
-
   function finishCalibration() {
-    const capture = calibrating;
-    clearInterval(capture.timer);
-    capture.capturing = false;
-    if (capture.several > 0) {
-      calibrationRefused("several faces were in view; calibrate with only your face in the picture");
-      return;
-    }
-    if (capture.readings.length < MIN_CALIBRATION_READINGS || capture.readings.length < capture.frames / 2) {
-      calibrationRefused("your face was not seen (or too rarely); face the camera in good light and try again");
-      return;
-    }
-    capture.restingRead = leading(capture.readings);
+    clearInterval(calibrating.timer);
+    calibrating.capturing = false;
+    const capture = calibrating.capture;
+    const refusal = capture.refusal();
+    if (refusal) { calibrationRefused(refusal); return; }
     $("#calibration-info").text("Calibrating…");
     if (analysingOnDevice() && device) {
       device.calibrate(capture.readings).then((calibration) => {
         deviceCalibration = calibration;
-        try {
-          localStorage.setItem(CALIBRATION_KEY, JSON.stringify(calibration));
-        } catch (error) {
+        if (!Calibration.save(calibration)) {
           notice("This browser does not let Melodora keep the calibration: it lasts until the page is closed.");
         }
         calibrationMade(calibration);
       }, (error) => calibrationRefused(error.message));
     } else {
-      capture.sent = true;
+      calibrating.sent = true;
       if (!send({ type: "calibrate", resting: capture.readings })) calibrationRefused("not connected; try again in a moment");
     }
   }
 
-  /** The emotion the readings lean to on average. */
-  function leading(readings) {
-    let best = null;
-    let bestSum = -1;
-    for (const e of EMOTIONS) {
-      const sum = readings.reduce((total, r) => total + (r[e] || 0), 0);
-      if (sum > bestSum) { best = e; bestSum = sum; }
-    }
-    return best;
-  }
-
   function calibrationMade(calibration) {
-    const read = calibrating ? calibrating.restingRead : null;
+    const read = calibrating ? calibrating.capture.leading() : null;
     calibrating = null;
     const changed = calibration && Object.values(calibration).some((offset) => offset !== 0);
     $("#calibration-info").text(changed
@@ -781,7 +731,8 @@
 
   function resetCalibration() {
     if (analysingOnDevice()) {
-      forgetDeviceCalibration();
+      deviceCalibration = null;
+      Calibration.forget();
       if (device) device.setCalibration(null);
     } else if (!send({ type: "uncalibrate" })) {
       notice("Not connected; try again in a moment.");
@@ -792,21 +743,19 @@
   }
 
   // ---- a photo instead of the camera ----------------------------------------
-  // The photo is decoded and scaled down here, then analysed where camera
-  // frames are (by the analyzer in this page, or by the server's
-  // /api/analyze); the largest face's emotion sets the mood as a chip would.
-  // Whatever goes wrong, the playlist stays as it was.
+  // The photo (photo.js) is analysed where camera frames are: by the
+  // analyzer in this page, or by the server's /api/analyze. The largest
+  // face's emotion sets the mood as a chip would. Whatever goes wrong, the
+  // playlist stays as it was.
 
   async function usePhoto(file) {
     const refuse = (why) => { $("#photo-info").text("That photo " + why + "; the playlist stays as it was."); };
-    if (file.size > PHOTO_MAX_BYTES) {
-      refuse("is too large (" + (file.size / 1048576).toFixed(1) + " MB; at most " + PHOTO_MAX_BYTES / 1048576 + " MB)");
-      return;
-    }
+    const refusal = Photo.refusal(file);
+    if (refusal) { refuse(refusal); return; }
     $("#photo-info").text("Reading the photo…");
     let canvas;
     try {
-      canvas = await photoCanvas(file);
+      canvas = await Photo.decode(file);
     } catch (error) {
       refuse("is not an image this browser can read");
       return;
@@ -818,7 +767,7 @@
       refuse("could not be analysed (" + error.message + ")");
       return;
     }
-    const largest = frame.faces.reduce((a, f) => (!a || f.w * f.h > a.w * a.h ? f : a), null);
+    const largest = largestFace(frame);
     if (!largest) {
       refuse("has no face Melodora can find");
       return;
@@ -830,32 +779,15 @@
       Math.round(largest.confidence * 100) + "%). Follow my face returns to the camera.");
   }
 
-  /** The photo drawn on a canvas, at most PHOTO_MAX_SIDE on each side. */
-  async function photoCanvas(file) {
-    const bitmap = await createImageBitmap(file);
-    const scale = Math.min(1, PHOTO_MAX_SIDE / Math.max(bitmap.width, bitmap.height));
-    const canvas = document.createElement("canvas");
-    canvas.width = Math.max(1, Math.round(bitmap.width * scale));
-    canvas.height = Math.max(1, Math.round(bitmap.height * scale));
-    canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-    bitmap.close();
-    return canvas;
-  }
-
-  /** The photo's faces, from the analyzer in this page or from the server. */
+  /** The photo's faces, from the analyzer in this page or from the server
+   *  (read through the profile's calibration when it has one). */
   async function analysePhoto(canvas) {
     if (analysingOnDevice() && device) {
       await device.ready;
       return device.analyzePhoto(await createImageBitmap(canvas));
     }
     if (staticSite) throw new Error("this browser cannot run Melodora's analyzer");
-    const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.9));
-    if (!blob) throw new Error("the photo could not be encoded");
-    const url = "api/analyze" + (serverCalibration ? "?profile=default" : "");
-    const response = await fetch(url, { method: "POST", body: blob, headers: { "Content-Type": "image/jpeg" } });
-    const answer = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(answer.error || "the server answered " + response.status);
-    return answer;
+    return Photo.analyseOnServer(canvas, serverCalibration ? "default" : null);
   }
 
   function showPhoto(canvas, frame, largest) {

@@ -32,6 +32,16 @@ pub(crate) const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../../web/device-analysis.js"),
     ),
     (
+        "calibration.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../web/calibration.js"),
+    ),
+    (
+        "photo.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../web/photo.js"),
+    ),
+    (
         "static-site.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../../web/static-site.js"),
