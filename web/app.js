@@ -24,6 +24,7 @@
   const JPEG_QUALITY = 0.8;
   const ANALYSIS_KEY = "melodora.analysis";
   const MANUAL_MS = 10 * 60 * 1000; // a mood set by hand holds this long
+  const PROFILE_KEY = "melodora.profile";
   const Calibration = window.MelodoraCalibration;
   const Photo = window.MelodoraPhoto;
 
@@ -55,6 +56,7 @@
   let serverCalibration = null;   // server analysis: the profile's, kept by the server
   let calibrating = null;         // {capture, capturing, sent, timer}: a calibration being made
   let photoShown = false;         // a photo is on the stage instead of the camera
+  let profile = null;             // whose likes and calibration the server keeps (made on connecting)
 
   function status(text, kind) {
     $("#status").text(text).attr("class", "badge text-bg-" + (kind || "secondary"));
@@ -69,6 +71,20 @@
 
   function showCameraMessage(text) {
     $("#camera-message").text(text).removeClass("d-none");
+  }
+
+  /** This browser's listener profile on the server: made once, at random,
+   *  and kept in localStorage, so that people sharing a server keep their
+   *  own likes, skips and calibration (without storage: one per visit). */
+  function browserProfile() {
+    try {
+      const kept = localStorage.getItem(PROFILE_KEY);
+      if (kept && /^browser-[0-9a-f]{32}$/.test(kept)) return kept;
+    } catch (error) { /* not kept: a profile for this visit */ }
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    const made = "browser-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    try { localStorage.setItem(PROFILE_KEY, made); } catch (error) { /* this visit only */ }
+    return made;
   }
 
   // ---- where frames are analysed ----------------------------------------
@@ -345,7 +361,8 @@
 
   function connect() {
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(scheme + location.host + "/ws");
+    profile = profile || browserProfile();
+    socket = new WebSocket(scheme + location.host + "/ws?profile=" + encodeURIComponent(profile));
     socket.binaryType = "arraybuffer";
     socket.onclose = (event) => {
       inFlight = false;
@@ -787,7 +804,7 @@
       return device.analyzePhoto(await createImageBitmap(canvas));
     }
     if (staticSite) throw new Error("this browser cannot run Melodora's analyzer");
-    return Photo.analyseOnServer(canvas, serverCalibration ? "default" : null);
+    return Photo.analyseOnServer(canvas, serverCalibration ? profile : null);
   }
 
   function showPhoto(canvas, frame, largest) {

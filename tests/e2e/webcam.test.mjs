@@ -317,6 +317,11 @@ async function checkPhoto(page, work) {
  *  through DevTools, so the page's CSP is left as it is): no serious or
  *  critical violation. */
 async function checkAccessibility(page, what) {
+  // The page at rest: no button under the mouse mid-way through its hover
+  // transition (colours between two states are not the page's colours).
+  await page.mouse.move(0, 0);
+  await page.evaluate(() => document.activeElement && document.activeElement.blur());
+  await page.waitForTimeout(400);
   await page.evaluate(axeSource);
   const violations = await page.evaluate(async () => {
     const result = await window.axe.run(document, { resultTypes: ["violations"] });
@@ -377,7 +382,7 @@ async function checkServerCalibration(browser, port) {
   let edit = null;                // "several", "none" or null: what frames say
   const page = await openPage(browser, port, true, async (page) => {
     await page.addInitScript(() => { delete globalThis.WebAssembly; });
-    await page.routeWebSocket(/\/ws$/, (ws) => {
+    await page.routeWebSocket(/\/ws(\?|$)/, (ws) => {
       const server = ws.connectToServer();
       server.onMessage((message) => {
         if (edit && typeof message === "string") {
@@ -524,6 +529,8 @@ async function onDeviceMode(clip, work) {
     await waitForDetecting(page);
     if (!(await page.evaluate(() => window.isSecureContext && location.protocol === "https:"))) fail("the page is not a secure https context");
     if (!sockets.length || !sockets.every((url) => url.startsWith("wss://"))) fail(`WebSockets not over TLS: ${sockets.join(", ")}`);
+    // The page listens as a profile of this browser's own (likes, calibration).
+    if (!sockets.every((url) => /\/ws\?profile=browser-[0-9a-f]{32}$/.test(url))) fail(`WebSocket without this browser's profile: ${sockets.join(", ")}`);
     log(`https page, WebSocket ${sockets[0]}`);
     await page.waitForFunction(() => document.querySelector("[data-testid=analysis-info]").textContent.startsWith("on this device"), null, { timeout: 30000 });
     if (!(await page.isChecked("#analysis-device"))) fail("on-device analysis is not the chosen default");

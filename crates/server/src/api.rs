@@ -449,7 +449,7 @@ pub async fn recommendations(
 
 /// The profile a request names, `"default"` if none; a name the store would
 /// refuse (see [`melodora_music::check_profile_name`]) is a 400.
-fn profile_name(given: Option<String>) -> Result<String, ApiError> {
+pub(crate) fn profile_name(given: Option<String>) -> Result<String, ApiError> {
     let Some(name) = given else {
         return Ok("default".into());
     };

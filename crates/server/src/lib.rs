@@ -47,7 +47,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, DefaultBodyLimit, State, WebSocketUpgrade};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State, WebSocketUpgrade};
 use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -212,18 +213,35 @@ async fn websocket(
     upgrade: WebSocketUpgrade,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     State(state): State<AppState>,
+    query: Result<Query<WsQuery>, QueryRejection>,
 ) -> Response {
+    let profile = match query
+        .map_err(api::ApiError::from)
+        .and_then(|Query(q)| api::profile_name(q.profile))
+    {
+        Ok(profile) => profile,
+        Err(error) => return error.into_response(),
+    };
     let upgrade = upgrade
         .max_message_size(ws::MAX_MESSAGE_BYTES)
         .max_frame_size(ws::MAX_MESSAGE_BYTES);
     match state.connections.open(client.ip()) {
-        Ok(permit) => upgrade.on_upgrade(move |socket| ws::handle(socket, state, permit)),
+        Ok(permit) => upgrade.on_upgrade(move |socket| ws::handle(socket, state, permit, profile)),
         Err(refusal) => {
             state.metrics.connections_refused.inc();
             tracing::warn!(%client, %refusal, "WebSocket refused");
             upgrade.on_upgrade(move |socket| ws::refuse(socket, refusal))
         }
     }
+}
+
+/// Who is listening on a WebSocket.
+#[derive(serde::Deserialize)]
+struct WsQuery {
+    /// The listener profile whose likes, skips and calibration the
+    /// connection uses (default `"default"`; the page sends one of its own,
+    /// kept in the browser).
+    profile: Option<String>,
 }
 
 /// Content-Security-Policy: scripts, styles, images and sockets from this

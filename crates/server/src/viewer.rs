@@ -28,10 +28,11 @@ pub struct Viewer {
 }
 
 impl Viewer {
-    pub fn new(stability: StabilityConfig, follow: Follow, seed: u64) -> Self {
+    /// A viewer listening as `profile` (whose likes, skips and calibration count).
+    pub fn new(stability: StabilityConfig, follow: Follow, profile: &str, seed: u64) -> Self {
         Viewer {
             tracker: MoodTracker::new(stability),
-            session: Session::new("default", seed),
+            session: Session::new(profile, seed),
             mode: Mode::Match,
             follow,
             list_owed: false,

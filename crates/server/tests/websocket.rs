@@ -314,6 +314,66 @@ fn a_calibration_corrects_later_frames_is_kept_and_can_be_forgotten() {
     });
 }
 
+/// Each connection listens as the profile its URL names: a calibration
+/// and the likes made on one profile's socket are that profile's alone; a
+/// name the store would refuse fails the handshake with a 400.
+#[test]
+fn each_socket_listens_as_the_profile_it_names() {
+    let addr = default_server(quick());
+    runtime().block_on(async {
+        let (mut ana, hello) = connect_at(addr, "/ws?profile=ana").await;
+        assert!(hello.get("calibration").is_none(), "{hello}");
+        let reading = r#"{"sad":0.7,"neutral":0.2,"angry":0.1}"#;
+        let resting = [reading; 5].join(",");
+        ana.send(Message::Text(
+            format!(r#"{{"type":"calibrate","resting":[{resting}]}}"#).into(),
+        ))
+        .await
+        .unwrap();
+        let made = next_json(&mut ana, Duration::from_secs(10)).await.unwrap();
+        assert_eq!(made["type"], "calibration", "{made}");
+
+        let (_, again) = connect_at(addr, "/ws?profile=ana").await;
+        assert_eq!(again["calibration"], made["calibration"], "{again}");
+        let (_, ben) = connect_at(addr, "/ws?profile=ben").await;
+        assert!(
+            ben.get("calibration").is_none(),
+            "ana's calibration reached ben: {ben}"
+        );
+        let (_, default) = connect_with_hello(addr).await;
+        assert!(default.get("calibration").is_none(), "{default}");
+
+        for bad in ["/ws?profile=", &format!("/ws?profile={}", "p".repeat(65))] {
+            let refused = tokio_tungstenite::connect_async(format!("ws://{addr}{bad}")).await;
+            match refused {
+                Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                    assert_eq!(response.status(), 400, "{bad}")
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+    });
+    // Likes follow the profile too: ana's like is not ben's.
+    let (_, songs) = get(addr, "/api/recommendations?emotion=happy&limit=1");
+    let id = songs[0]["id"].as_i64().unwrap();
+    runtime().block_on(async {
+        let (mut ana, _) = connect_at(addr, "/ws?profile=ana").await;
+        let like = format!(r#"{{"type":"feedback","song_id":{id},"verdict":"skip"}}"#);
+        ana.send(Message::Text(like.into())).await.unwrap();
+        let ack = next_json(&mut ana, Duration::from_secs(10)).await.unwrap();
+        assert_eq!(ack["type"], "feedback", "{ack}");
+    });
+    let top = |profile: &str| {
+        let (_, songs) = get(
+            addr,
+            &format!("/api/recommendations?emotion=happy&limit=1&profile={profile}"),
+        );
+        songs[0]["id"].as_i64().unwrap()
+    };
+    assert_ne!(top("ana"), id, "ana skipped it");
+    assert_eq!(top("ben"), id, "ben did not");
+}
+
 #[test]
 fn the_hello_carries_the_servers_analysis_options() {
     let mut options = quick();

@@ -1,5 +1,9 @@
 //! The live WebSocket protocol at `/ws`.
 //!
+//! The URL may name the listener: `/ws?profile=NAME` (default `default`;
+//! a name the store would refuse is a 400 before the upgrade). Likes,
+//! skips and the calibration of the connection are that profile's.
+//!
 //! Client → server:
 //! * a **binary** message is one camera frame, JPEG (or PNG) encoded, at
 //!   most [`MAX_FRAME_BYTES`];
@@ -85,7 +89,14 @@ type AnalysisResult = (u64, Result<FrameAnalysis, FrameError>);
 
 /// Runs one client's connection until it closes; its place (`_permit`)
 /// is freed then.
-pub async fn handle(socket: WebSocket, state: AppState, _permit: ConnectionPermit) {
+/// Serves one WebSocket for the listener `profile` (whose likes, skips and
+/// calibration it uses).
+pub async fn handle(
+    socket: WebSocket,
+    state: AppState,
+    _permit: ConnectionPermit,
+    profile: String,
+) {
     let idle_timeout = state.connections.limits().idle_timeout;
     let mut peer = Peer {
         socket,
@@ -99,6 +110,7 @@ pub async fn handle(socket: WebSocket, state: AppState, _permit: ConnectionPermi
     let mut viewer = Viewer::new(
         state.options.stability,
         state.options.follow,
+        &profile,
         connection_seed(),
     );
     viewer.calibration = stored_calibration(&state, &viewer.session.profile).await;

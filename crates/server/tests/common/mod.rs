@@ -120,7 +120,12 @@ pub async fn connect(addr: SocketAddr) -> Socket {
 
 /// Connects and reads the server's hello.
 pub async fn connect_with_hello(addr: SocketAddr) -> (Socket, Value) {
-    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+    connect_at(addr, "/ws").await
+}
+
+/// Connects to `path` (`/ws` with a query, say) and reads the server's hello.
+pub async fn connect_at(addr: SocketAddr, path: &str) -> (Socket, Value) {
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}{path}"))
         .await
         .unwrap();
     let hello = next_json(&mut socket, Duration::from_secs(10))
