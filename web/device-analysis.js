@@ -22,9 +22,8 @@ window.MelodoraDevice = (function () {
     constructor() {
       this.worker = null;
       this.ready = null;          // promise of the load: resolves with ms, rejects with an Error
-      this.pending = null;        // {resolve, reject} of the frame in the worker
-      this.calibrating = null;    // {resolve, reject} of a calibration being made
-      this.photo = null;          // {resolve, reject} of a photo being analysed
+      // {resolve, reject} of each request in the worker, by kind (one each at most)
+      this.waiting = { frame: null, calibrate: null, photo: null };
       this.onCalibrationRefused = () => {};
       this.capture = null;        // a canvas, where frames go as ImageData
       this.bitmaps = typeof createImageBitmap === "function" && typeof OffscreenCanvas === "function";
@@ -51,20 +50,20 @@ window.MelodoraDevice = (function () {
         this.worker.onerror = (event) => {
           event.preventDefault();
           const text = event.message || "the analyzer worker failed to load";
-          if (this.pending) this.settle(null, new Error(text));
+          this.settle("frame", null, new Error(text));
           fail(text);
         };
         this.worker.onmessage = (event) => {
           const message = event.data;
           if (message.type === "ready") { clearTimeout(timer); resolve(message.loadMs); }
           else if (message.type === "failed") fail(message.message);
-          else if (message.type === "result") this.settle(message, null);
-          else if (message.type === "error") this.settle(null, new Error(message.message));
-          else if (message.type === "calibrated") this.settleCalibration(message.calibration, null);
-          else if (message.type === "calibrate-failed") this.settleCalibration(null, new Error(message.message));
+          else if (message.type === "result") this.settle("frame", message, null);
+          else if (message.type === "error") this.settle("frame", null, new Error(message.message));
+          else if (message.type === "calibrated") this.settle("calibrate", message.calibration, null);
+          else if (message.type === "calibrate-failed") this.settle("calibrate", null, new Error(message.message));
           else if (message.type === "calibration-refused") this.onCalibrationRefused(message.message);
-          else if (message.type === "photo-result") this.settlePhoto(message.frame, null);
-          else if (message.type === "photo-failed") this.settlePhoto(null, new Error(message.message));
+          else if (message.type === "photo-result") this.settle("photo", message.frame, null);
+          else if (message.type === "photo-failed") this.settle("photo", null, new Error(message.message));
         };
         this.worker.postMessage({ type: "load", settings: null, description: modelDescription || null });
       });
@@ -88,38 +87,34 @@ window.MelodoraDevice = (function () {
      *  probabilities of one face, a frame each) and uses it: resolves with
      *  it, or rejects with why not (too few readings, say). */
     calibrate(readings) {
-      if (!this.worker) return Promise.reject(new Error("the analyzer is not running"));
-      if (this.calibrating) return Promise.reject(new Error("a calibration is already being made"));
-      return new Promise((resolve, reject) => {
-        this.calibrating = { resolve, reject };
-        this.worker.postMessage({ type: "calibrate", readings });
-      });
+      return this.request("calibrate", "a calibration is already being made", [{ type: "calibrate", readings }]);
     }
 
     /** Analyses a still image (an ImageBitmap, handed over) on its own:
      *  resolves with its frame (faces, no mood); the camera's tracked
      *  faces and mood are left alone. */
     analyzePhoto(bitmap) {
+      return this.request("photo", "a photo is already being analysed", [{ type: "photo", bitmap }, [bitmap]]);
+    }
+
+    /** Posts `message` (postMessage's arguments) for a request of `kind`:
+     *  resolves or rejects with the worker's answer to it; refused while
+     *  one of that kind is still waiting, or when the worker is gone. */
+    request(kind, busy, message) {
       if (!this.worker) return Promise.reject(new Error("the analyzer is not running"));
-      if (this.photo) return Promise.reject(new Error("a photo is already being analysed"));
+      if (this.waiting[kind]) return Promise.reject(new Error(busy));
       return new Promise((resolve, reject) => {
-        this.photo = { resolve, reject };
-        this.worker.postMessage({ type: "photo", bitmap }, [bitmap]);
+        this.waiting[kind] = { resolve, reject };
+        this.worker.postMessage(...message);
       });
     }
 
-    settlePhoto(frame, error) {
-      const pending = this.photo;
-      this.photo = null;
-      if (!pending) return;
-      if (error) pending.reject(error); else pending.resolve(frame);
-    }
-
-    settleCalibration(calibration, error) {
-      const pending = this.calibrating;
-      this.calibrating = null;
-      if (!pending) return;
-      if (error) pending.reject(error); else pending.resolve(calibration);
+    /** Answers the request of `kind` waiting, if any. */
+    settle(kind, value, error) {
+      const waiting = this.waiting[kind];
+      this.waiting[kind] = null;
+      if (!waiting) return;
+      if (error) waiting.reject(error); else waiting.resolve(value);
     }
 
     /** Forgets tracked faces and the mood. */
@@ -130,7 +125,7 @@ window.MelodoraDevice = (function () {
     /** Analyses the video's current frame: resolves with {frame, analyzeMs}. */
     async analyze(video, now) {
       await this.ready;
-      if (this.pending) throw new Error("a frame is already being analysed");
+      if (this.waiting.frame) throw new Error("a frame is already being analysed");
       const scale = Math.min(1, MAX_WIDTH / video.videoWidth);
       const width = Math.max(1, Math.round(video.videoWidth * scale));
       const height = Math.max(1, Math.round(video.videoHeight * scale));
@@ -149,25 +144,13 @@ window.MelodoraDevice = (function () {
         message = [{ type: "frame", image, now }, [image.data.buffer]];
       }
       if (!this.worker) throw new Error("the analyzer stopped");
-      return new Promise((resolve, reject) => {
-        this.pending = { resolve, reject };
-        this.worker.postMessage(...message);
-      });
-    }
-
-    settle(result, error) {
-      const pending = this.pending;
-      this.pending = null;
-      if (!pending) return;
-      if (error) pending.reject(error); else pending.resolve(result);
+      return this.request("frame", "a frame is already being analysed", message);
     }
 
     stop() {
       if (this.worker) this.worker.terminate();
       this.worker = null;
-      if (this.pending) this.settle(null, new Error("the analyzer stopped"));
-      if (this.calibrating) this.settleCalibration(null, new Error("the analyzer stopped"));
-      if (this.photo) this.settlePhoto(null, new Error("the analyzer stopped"));
+      for (const kind of Object.keys(this.waiting)) this.settle(kind, null, new Error("the analyzer stopped"));
     }
   }
 

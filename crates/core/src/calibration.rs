@@ -194,12 +194,9 @@ impl Serialize for Calibration {
 impl<'de> Deserialize<'de> for Calibration {
     /// A map from emotion name to offset; emotions left out have offset 0.
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let map = std::collections::BTreeMap::<Emotion, f32>::deserialize(deserializer)?;
-        let mut offsets = [0f32; 7];
-        for (emotion, offset) in map {
-            offsets[emotion as usize] = offset;
-        }
-        Calibration::from_offsets(offsets).map_err(serde::de::Error::custom)
+        // The same map by emotion name as a reading's probabilities.
+        let offsets = EmotionProbabilities::deserialize(deserializer)?;
+        Calibration::from_offsets(*offsets.as_array()).map_err(serde::de::Error::custom)
     }
 }
 

@@ -553,17 +553,14 @@ async fn calibrate(
 async fn stored_calibration(state: &AppState, profile: &str) -> Option<Calibration> {
     let music = Arc::clone(&state.music);
     let profile = profile.to_string();
-    match tokio::task::spawn_blocking(move || music.calibration(&profile)).await {
-        Ok(Ok(calibration)) => calibration,
-        Ok(Err(e)) => {
-            tracing::warn!(error = %ErrorChain(&e), "calibration not read; frames uncorrected");
-            None
-        }
-        Err(e) => {
-            tracing::warn!(error = %ErrorChain(&e), "calibration not read; frames uncorrected");
-            None
-        }
-    }
+    let read = tokio::task::spawn_blocking(move || music.calibration(&profile)).await;
+    let error = match read {
+        Ok(Ok(calibration)) => return calibration,
+        Ok(Err(e)) => ErrorChain(&e).to_string(),
+        Err(e) => ErrorChain(&e).to_string(),
+    };
+    tracing::warn!(%error, "calibration not read; frames uncorrected");
+    None
 }
 
 /// A new list for the viewer's mood; `None` if the recommender failed
