@@ -127,20 +127,22 @@ def normalise(x_uint8: torch.Tensor) -> torch.Tensor:
 def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """Random affine (shift +-10%, scale 0.85-1.15, rotation +-12 deg, h-flip) and random erasing.
 
-    The random draws come from `gen` on the CPU (so a run is the same on any device); the images
-    stay on their own device."""
+    The random draws come from `gen` on its own device: a CPU generator (train.py's) makes a run
+    the same on any device, a generator on the GPU (fleet.py's) keeps the host out of the step.
+    The images stay on their own device."""
     n = x.shape[0]
-    u = lambda lo, hi: (torch.rand(n, generator=gen) * (hi - lo) + lo).to(x.device)  # noqa: E731
+    rand = lambda: torch.rand(n, generator=gen, device=gen.device).to(x.device)  # noqa: E731
+    u = lambda lo, hi: rand() * (hi - lo) + lo  # noqa: E731
     angle = u(-12, 12) * math.pi / 180
     scale = u(0.85, 1.15)
-    flip = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0).to(x.device)
+    flip = torch.where(rand() < 0.5, -1.0, 1.0)
     tx, ty = u(-0.1, 0.1) * 2, u(-0.1, 0.1) * 2
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
     theta = torch.stack([torch.stack([cos * flip, -sin, tx], 1), torch.stack([sin * flip, cos, ty], 1)], 1)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
     # Random erasing of one rectangle in half of the images.
-    erase = (torch.rand(n, generator=gen) < 0.5).to(x.device)
+    erase = rand() < 0.5
     h = (u(0.1, 0.4) * SIZE).long()
     w = (u(0.1, 0.4) * SIZE).long()
     y0 = (u(0, 1) * (SIZE - h)).long()
