@@ -297,6 +297,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     torch.backends.cudnn.benchmark = True
+    torch.set_float32_matmul_precision("high")  # TF32 where anything runs outside bf16 autocast
     args.run.mkdir(parents=True, exist_ok=True)
     cache = args.cache or args.run.parent / "cache"
     xtr, ytr = load_split(args.data, "train", cache)

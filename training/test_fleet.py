@@ -22,6 +22,10 @@ from fleet import FleetTeacher, FusedFleet, LoopFleet, mix  # noqa: E402
 from train import EmotionNet, OnlineTeacher, model_from, read_checkpoint  # noqa: E402
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+# Exact comparisons in fp32: no TF32 (on by default for cuDNN convolutions on recent GPUs, where
+# it rounds products to 10 bits of mantissa).
+torch.backends.cudnn.allow_tf32 = False
+torch.backends.cuda.matmul.allow_tf32 = False
 WIDTHS = (4, 8, 8, 16)
 
 

@@ -26,6 +26,7 @@ student_epochs=${STUDENT_EPOCHS:-300}
 student_budget=${STUDENT_BUDGET:-190}          # seconds for the students' stage
 compile=${COMPILE:-default}                    # torch.compile mode, or none
 probe_epochs=${PROBE_EPOCHS:-2}                # 0: no throughput probe
+kind=${FLEET:-auto}                            # fused, loop, or auto: the faster in the probe
 work=${WORK:-/tmp/melodora-train}
 data=$work/data/fer2013
 runs=$work/runs
@@ -87,15 +88,23 @@ from_onnx=$!
 
 if [ "$probe_epochs" -gt 0 ]; then
   stage "throughput probe: $teachers wide networks fused and looped, eager, $probe_epochs epochs each"
-  for kind in fused loop; do
-    fleet "probe-$kind" --fleet "$kind" --members "$teachers" --widths "$teacher_widths" \
-      --epochs "$probe_epochs" --eval-every 1000 --checkpoint-every 1000
+  for probed in fused loop; do
+    fleet "probe-$probed" --fleet "$probed" --members "$teachers" --widths "$teacher_widths" \
+      --epochs "$probe_epochs" --eval-every 1000 --checkpoint-every 1000 || echo "the $probed probe failed"
   done
+fi
+if [ "$kind" = auto ]; then
+  # The last line of each probe: "done: N epochs, S s an epoch's training after the first, ...".
+  pace() { sed -n 's/^done: .*, \([0-9.]*\) s an epoch.*/\1/p' "$logs/probe-$1.log" 2>/dev/null; }
+  fused=$(pace fused) loop=$(pace loop)
+  kind=fused
+  if [ -n "$fused" ] && [ -n "$loop" ] && awk "BEGIN { exit !($loop < $fused) }"; then kind=loop; fi
+  echo "fleet kind: $kind (probe: fused ${fused:-?} s, loop ${loop:-?} s an epoch)"
 fi
 
 stage "training $teachers teachers ($teacher_widths, up to $teacher_epochs epochs, $teacher_budget s)"
 # shellcheck disable=SC2086  # teacher_args is a list of options
-fleet teachers --members "$teachers" --widths "$teacher_widths" --epochs "$teacher_epochs" \
+fleet teachers --fleet "$kind" --members "$teachers" --widths "$teacher_widths" --epochs "$teacher_epochs" \
   --time-budget "$teacher_budget" --compile "$compile" --seed 101 $teacher_args
 teacher_nets=()
 for i in $(seq 1 "$teachers"); do teacher_nets+=(--teacher-net "$runs/teachers/member-$i/best.pt"); done
@@ -103,7 +112,7 @@ for i in $(seq 1 "$teachers"); do teacher_nets+=(--teacher-net "$runs/teachers/m
 wait "$from_onnx"
 
 stage "distilling two students, from scratch and from the shipped model (up to $student_epochs epochs, $student_budget s)"
-fleet students --members 2 --widths "$student_widths" --epochs "$student_epochs" \
+fleet students --fleet "$kind" --members 2 --widths "$student_widths" --epochs "$student_epochs" \
   --time-budget "$student_budget" --compile "$compile" --seed 201 \
   --init none --init "$runs/shipped/best.pt" "${teacher_nets[@]}"
 
