@@ -55,6 +55,7 @@ from train import (
     load_split,
     normalise,
     read_checkpoint,
+    save_resumable,
     soften,
     synchronize,
 )
@@ -469,19 +470,6 @@ def main() -> int:
         flush=True,
     )
     return 0
-
-
-def save_resumable(run: Path, model: nn.Module, opt, sched, gen: torch.Generator, state: dict) -> None:
-    """RUN/last.pt with everything a rerun needs to go on (written whole, then renamed)."""
-    ck = {
-        "model": model.state_dict(),
-        "opt": opt.state_dict(),
-        "sched": sched.state_dict(),
-        "gen": gen.get_state(),
-        "state": state,
-    }
-    torch.save(ck, run / "last.pt.tmp")
-    os.replace(run / "last.pt.tmp", run / "last.pt")
 
 
 if __name__ == "__main__":
