@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole GPU training of issue 25 in one command, for a lent device machine (H100/H200):
 # the fleet's checks on the GPU, a short throughput probe, a fleet of wide teachers trained in
-# one process, then a fleet of students of the shipped size distilled from them online, every
+# one process, then a fleet of students within the latency budget distilled from them online, every
 # stage bounded by --time-budget so the run ends inside one 10-minute device call. Writes logs
 # and checkpoints to $OUT (at most 8 files, each under 16 MB); export and `melodora eval`
 # happen back here, on the CPU.
@@ -21,16 +21,33 @@ teacher_widths=${TEACHER_WIDTHS:-64,128,256,512}
 teacher_epochs=${TEACHER_EPOCHS:-300}
 teacher_budget=${TEACHER_BUDGET:-270}          # seconds for the teachers' stage
 teacher_args=${TEACHER_ARGS:---cutmix 0.3}     # regularisers for the long schedule
-student_widths=${STUDENT_WIDTHS:-32,64,128,256} # the shipped network's size
+student_widths=${STUDENT_WIDTHS:-32,80,160,320} # 1.6 ms a face on the direct engine (shipped 32,64,128,256: 1.1 ms)
+student_inits=${STUDENT_INITS:-none none}       # one word a student: none (fresh) or shipped (needs shipped widths)
 student_epochs=${STUDENT_EPOCHS:-300}
 student_budget=${STUDENT_BUDGET:-190}          # seconds for the students' stage
 compile=${COMPILE:-default}                    # torch.compile mode, or none
-probe_epochs=${PROBE_EPOCHS:-2}                # 0: no throughput probe
+probe_epochs=${PROBE_EPOCHS:-2}                # 0: no throughput probe (2 or more to time an epoch)
 kind=${FLEET:-auto}                            # fused, loop, or auto: the faster in the probe
 work=${WORK:-/tmp/melodora-train}
 data=$work/data/fer2013
 runs=$work/runs
 export PYTHONUNBUFFERED=1
+
+# Students' starts, checked before anything runs: a fresh network, or the shipped model
+# rebuilt as a trainable checkpoint (below, on the CPU while the GPU trains).
+student_init_args=()
+read -ra student_init_words <<< "$student_inits"
+for init in "${student_init_words[@]}"; do
+  case $init in
+    none) student_init_args+=(--init none) ;;
+    shipped)
+      [ "$student_widths" = 32,64,128,256 ] || { echo "STUDENT_INITS: shipped needs STUDENT_WIDTHS=32,64,128,256" >&2; exit 1; }
+      student_init_args+=(--init "$runs/shipped/best.pt") ;;
+    *) echo "STUDENT_INITS: '$init' is neither none nor shipped" >&2; exit 1 ;;
+  esac
+done
+students=${#student_init_words[@]}
+[ "$students" -gt 0 ] || { echo "STUDENT_INITS names no student" >&2; exit 1; }
 
 started=$(date +%s)
 stage() { echo "== $(( $(date +%s) - started )) s: $*"; }
@@ -80,11 +97,12 @@ stage "checking the fleet on this device"
 python3 training/test_fleet.py > "$logs/test_fleet.log" 2>&1 || { cat "$logs/test_fleet.log"; exit 1; }
 tail -n 1 "$logs/test_fleet.log"
 
-# The shipped model, rebuilt as a trainable checkpoint, is one student's start; this runs on
-# the CPU while the GPU trains.
-python3 training/from_onnx.py --onnx assets/emotion.onnx --out "$runs/shipped/best.pt" \
-  --data "$data" --cache "$runs/cache" --threads 4 > "$logs/from_onnx.log" 2>&1 &
-from_onnx=$!
+from_onnx=
+if [[ " $student_inits " == *" shipped "* ]]; then
+  python3 training/from_onnx.py --onnx assets/emotion.onnx --out "$runs/shipped/best.pt" \
+    --data "$data" --cache "$runs/cache" --threads 4 > "$logs/from_onnx.log" 2>&1 &
+  from_onnx=$!
+fi
 
 if [ "$probe_epochs" -gt 0 ]; then
   stage "throughput probe: $teachers wide networks fused and looped, eager, $probe_epochs epochs each"
@@ -95,7 +113,7 @@ if [ "$probe_epochs" -gt 0 ]; then
 fi
 if [ "$kind" = auto ]; then
   # The last line of each probe: "done: N epochs, S s an epoch's training after the first, ...".
-  pace() { sed -n 's/^done: .*, \([0-9.]*\) s an epoch.*/\1/p' "$logs/probe-$1.log" 2>/dev/null; }
+  pace() { [ ! -f "$logs/probe-$1.log" ] || sed -n 's/^done: .*, \([0-9.]*\) s an epoch.*/\1/p' "$logs/probe-$1.log"; }
   fused=$(pace fused) loop=$(pace loop)
   kind=fused
   if [ -n "$fused" ] && [ -n "$loop" ] && awk "BEGIN { exit !($loop < $fused) }"; then kind=loop; fi
@@ -109,15 +127,15 @@ fleet teachers --fleet "$kind" --members "$teachers" --widths "$teacher_widths" 
 teacher_nets=()
 for i in $(seq 1 "$teachers"); do teacher_nets+=(--teacher-net "$runs/teachers/member-$i/best.pt"); done
 
-wait "$from_onnx"
+[ -z "$from_onnx" ] || wait "$from_onnx"
 
-stage "distilling two students, from scratch and from the shipped model (up to $student_epochs epochs, $student_budget s)"
-fleet students --fleet "$kind" --members 2 --widths "$student_widths" --epochs "$student_epochs" \
-  --time-budget "$student_budget" --compile "$compile" --seed 201 \
-  --init none --init "$runs/shipped/best.pt" "${teacher_nets[@]}"
+stage "distilling $students students ($student_widths from $student_inits, up to $student_epochs epochs, $student_budget s)"
+fleet students --fleet "$kind" --members "$students" --widths "$student_widths" --epochs "$student_epochs" \
+  --time-budget "$student_budget" --compile "$compile" --seed 201 "${student_init_args[@]}" "${teacher_nets[@]}"
 
 stage "collecting"
-for i in 1 2; do
+# Two students at most come back, best and last weights of each (fp32, 7.3 MB at the default widths).
+for i in $(seq 1 "$(( students < 2 ? students : 2 ))"); do
   for which in best last; do
     python3 training/slim_checkpoint.py "$runs/students/member-$i/$which.pt" "$out/student-$i-$which.pt"
   done
