@@ -25,6 +25,7 @@ student_widths=${STUDENT_WIDTHS:-32,80,160,320} # 1.6 ms a face on the direct en
 student_inits=${STUDENT_INITS:-none none}       # one word a student: none (fresh) or shipped (needs shipped widths)
 student_epochs=${STUDENT_EPOCHS:-300}
 student_budget=${STUDENT_BUDGET:-170}          # seconds for the students' stage
+deadline=${DEADLINE:-550}                      # seconds from the start by which training ends (the call: 600)
 compile=${COMPILE:-default}                    # torch.compile mode, or none
 probe_epochs=${PROBE_EPOCHS:-2}                # 0: no throughput probe (2 or more to time an epoch)
 kind=${FLEET:-auto}                            # fused, loop, or auto: the faster in the probe
@@ -51,6 +52,14 @@ students=${#student_init_words[@]}
 
 started=$(date +%s)
 stage() { echo "== $(( $(date +%s) - started )) s: $*"; }
+# fit BUDGET RESERVED: BUDGET, or what is left before the deadline once RESERVED seconds are
+# kept for what comes after and a stage's own start-up and saving (20 s) are paid: earlier
+# stages that ran long (compilation, a slow start) shorten the training, not the call.
+stage_overhead=20
+fit() {
+  local left=$(( deadline - ($(date +%s) - started) - stage_overhead - $2 ))
+  echo $(( $1 < left ? $1 : left ))
+}
 
 stage "unpacking the data"
 mkdir -p "$work/data" "$runs"
@@ -120,6 +129,8 @@ if [ "$kind" = auto ]; then
   echo "fleet kind: $kind (probe: fused ${fused:-?} s, loop ${loop:-?} s an epoch)"
 fi
 
+teacher_budget=$(fit "$teacher_budget" $(( student_budget + stage_overhead )))
+[ "$teacher_budget" -ge 30 ] || teacher_budget=30
 stage "training $teachers teachers ($teacher_widths, up to $teacher_epochs epochs, $teacher_budget s)"
 # shellcheck disable=SC2086  # teacher_args is a list of options
 fleet teachers --fleet "$kind" --members "$teachers" --widths "$teacher_widths" --epochs "$teacher_epochs" \
@@ -129,9 +140,15 @@ for i in $(seq 1 "$teachers"); do teacher_nets+=(--teacher-net "$runs/teachers/m
 
 [ -z "$from_onnx" ] || wait "$from_onnx"
 
-stage "distilling $students students ($student_widths from $student_inits, up to $student_epochs epochs, $student_budget s)"
-fleet students --fleet "$kind" --members "$students" --widths "$student_widths" --epochs "$student_epochs" \
-  --time-budget "$student_budget" --compile "$compile" --seed 201 "${student_init_args[@]}" "${teacher_nets[@]}"
+student_budget=$(fit "$student_budget" 0)
+if [ "$student_budget" -ge 20 ]; then
+  stage "distilling $students students ($student_widths from $student_inits, up to $student_epochs epochs, $student_budget s)"
+  fleet students --fleet "$kind" --members "$students" --widths "$student_widths" --epochs "$student_epochs" \
+    --time-budget "$student_budget" --compile "$compile" --seed 201 "${student_init_args[@]}" "${teacher_nets[@]}"
+else
+  stage "no time left before the deadline ($deadline s) for the students: the teachers come back alone"
+  students=0
+fi
 
 stage "collecting"
 # Two students at most come back, best and last weights of each (fp32, 7.3 MB at the default widths).
