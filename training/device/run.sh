@@ -37,13 +37,15 @@ export PYTHONUNBUFFERED=1
 # Students' starts, checked before anything runs: a fresh network, or the shipped model
 # rebuilt as a trainable checkpoint (below, on the CPU while the GPU trains).
 student_init_args=()
+needs_shipped=
 read -ra student_init_words <<< "$student_inits"
 for init in "${student_init_words[@]}"; do
   case $init in
     none) student_init_args+=(--init none) ;;
     shipped)
       [ "$student_widths" = 32,64,128,256 ] || { echo "STUDENT_INITS: shipped needs STUDENT_WIDTHS=32,64,128,256" >&2; exit 1; }
-      student_init_args+=(--init "$runs/shipped/best.pt") ;;
+      student_init_args+=(--init "$runs/shipped/best.pt")
+      needs_shipped=1 ;;
     *) echo "STUDENT_INITS: '$init' is neither none nor shipped" >&2; exit 1 ;;
   esac
 done
@@ -107,7 +109,7 @@ python3 training/test_fleet.py > "$logs/test_fleet.log" 2>&1 || { cat "$logs/tes
 tail -n 1 "$logs/test_fleet.log"
 
 from_onnx=
-if [[ " $student_inits " == *" shipped "* ]]; then
+if [ -n "$needs_shipped" ]; then
   python3 training/from_onnx.py --onnx assets/emotion.onnx --out "$runs/shipped/best.pt" \
     --data "$data" --cache "$runs/cache" --threads 4 > "$logs/from_onnx.log" 2>&1 &
   from_onnx=$!
