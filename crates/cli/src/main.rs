@@ -6,6 +6,7 @@ mod commands;
 mod detector_args;
 mod emotion_args;
 mod report;
+mod socket_args;
 mod store_args;
 mod tls_args;
 
@@ -34,7 +35,7 @@ enum LogFormat {
 #[derive(Subcommand)]
 enum Command {
     /// Run the web app: webcam in the browser, live mood, live playlist.
-    Serve(commands::serve::ServeArgs),
+    Serve(Box<commands::serve::ServeArgs>),
     /// Write the app as a static site (no server needed): page, analyzer,
     /// model and the catalog, for any static HTTPS host.
     Site(commands::site::SiteArgs),
@@ -87,7 +88,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let outcome = match cli.command {
-        Command::Serve(args) => commands::serve::run(args),
+        Command::Serve(args) => commands::serve::run(*args),
         Command::Site(args) => commands::site::run(args),
         Command::Detect(args) => commands::detect::run(args),
         Command::Bench(args) => commands::bench::run(args),

@@ -137,14 +137,6 @@ impl Connections {
         })
     }
 
-    /// Resolves once no connection is open (checked every 20 ms: only
-    /// shutting down waits on it).
-    pub async fn all_closed(&self) {
-        while self.in_use() > 0 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, OpenConnections> {
         // The counts stay consistent whatever a panicking holder did.
         self.open.lock().unwrap_or_else(|e| e.into_inner())
@@ -165,7 +157,7 @@ impl Drop for ConnectionPermit {
 }
 
 /// The address a client is counted under: IPv4 as it is, IPv6 by its /64.
-fn client_key(ip: IpAddr) -> IpAddr {
+pub(crate) fn client_key(ip: IpAddr) -> IpAddr {
     match canonical(ip) {
         IpAddr::V6(v6) => {
             let network = u128::from(v6) & !((1u128 << 64) - 1);

@@ -14,8 +14,11 @@
 //! Every request passes `access::guard` first: it must be sent to one of
 //! the server's own names (no DNS rebinding) and, except for the page
 //! itself, come from the server's own pages or an allowed origin (no
-//! cross-site WebSocket hijacking). Long-lived connections are capped in all
-//! and per client, and idle WebSockets are closed (`connections`). Every
+//! cross-site WebSocket hijacking). Every socket is capped in all and per
+//! client, and closed when a client is too slow or silent over a request's
+//! head, its body, a response or between requests (`sockets`); long-lived
+//! connections are also capped, and idle WebSockets closed (`connections`).
+//! Every
 //! response carries a Content-Security-Policy that allows only this origin,
 //! and the usual hardening headers. Frames are analysed in memory and never
 //! written or logged.
@@ -39,6 +42,7 @@ mod metrics;
 mod openapi;
 mod shutdown;
 pub mod site;
+mod sockets;
 pub mod tls;
 mod viewer;
 mod ws;
@@ -53,7 +57,6 @@ use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use axum::Router;
 use melodora_vision::tracking::TrackingConfig;
 use melodora_vision::StabilityConfig;
@@ -71,6 +74,12 @@ pub use engine::{Music, Vision, MAX_FACES_PER_FRAME, MAX_FRAME_BYTES};
 pub use melodora_vision::Follow;
 use shutdown::Stopping;
 pub use shutdown::{shutdown_signal, DEFAULT_GRACE};
+use sockets::Sockets;
+pub use sockets::{
+    default_max_sockets, descriptor_limit, raise_descriptor_limit, SocketLimits, BODY_RATE_WINDOW,
+    DEFAULT_HEADER_TIMEOUT, DEFAULT_KEEP_ALIVE_TIMEOUT, DEFAULT_MAX_SOCKETS_PER_CLIENT,
+    DEFAULT_MIN_BODY_RATE, DEFAULT_SEND_TIMEOUT, MAX_HEAD_BYTES,
+};
 pub use tls::{TlsError, TlsIdentity};
 pub use ws::{parse_command, Command, MAX_MESSAGE_BYTES};
 
@@ -95,6 +104,9 @@ pub struct AppOptions {
     /// Caps on long-lived connections and the idle timeout (see
     /// `connections`).
     pub limits: ConnectionLimits,
+    /// Caps on every socket, and how long a client may take over each part
+    /// of a request (see `sockets`).
+    pub sockets: SocketLimits,
     /// Longest a graceful shutdown may take (see `shutdown`).
     pub shutdown_grace: Duration,
 }
@@ -110,6 +122,7 @@ impl Default for AppOptions {
             max_queue_wait: admission::DEFAULT_MAX_WAIT,
             access: AccessOptions::default(),
             limits: ConnectionLimits::default(),
+            sockets: SocketLimits::default(),
             shutdown_grace: DEFAULT_GRACE,
         }
     }
@@ -130,6 +143,8 @@ pub struct AppState {
     pub(crate) slots: Arc<AnalysisSlots>,
     /// The open WebSockets and streams.
     pub(crate) connections: Arc<Connections>,
+    /// Every open socket.
+    pub(crate) sockets: Arc<Sockets>,
     /// What `/metrics` reports.
     pub(crate) metrics: Arc<metrics::Metrics>,
     /// Set when the server starts shutting down.
@@ -148,7 +163,9 @@ impl AppState {
     ) -> AppState {
         let slots = AnalysisSlots::new(options.analysis_workers, options.max_queue_wait);
         let connections = Connections::new(options.limits);
-        let metrics = metrics::Metrics::new(vision.metrics(), music.metrics());
+        let socket_metrics = metrics::SocketMetrics::default();
+        let metrics = metrics::Metrics::new(vision.metrics(), music.metrics(), &socket_metrics);
+        let sockets = Sockets::new(options.sockets, socket_metrics);
         AppState {
             vision,
             music,
@@ -156,6 +173,7 @@ impl AppState {
             camera,
             slots: Arc::new(slots),
             connections,
+            sockets,
             metrics: Arc::new(metrics),
             stopping: Arc::new(Stopping::new()),
         }
@@ -318,7 +336,8 @@ pub struct Listen {
 /// Serves the app until `shutdown` resolves (usually [`shutdown_signal`]),
 /// then shuts down gracefully within the state's `shutdown_grace` (see
 /// `shutdown`); `on_ready` gets the bound address once connections are
-/// accepted.
+/// accepted. Every socket is held to the state's socket limits (see
+/// `sockets`).
 pub async fn serve(
     listen: Listen,
     state: AppState,
@@ -327,52 +346,38 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen.addr).await?;
     let bound = listener.local_addr()?;
+    let tls = listen
+        .tls
+        .as_ref()
+        .map(|identity| tokio_rustls::TlsAcceptor::from(identity.server_config()));
     let stopping = Arc::clone(&state.stopping);
-    let connections = Arc::clone(&state.connections);
+    let sockets = Arc::clone(&state.sockets);
     let grace = state.options.shutdown_grace;
-    let app = app(state, bound).into_make_service_with_connect_info::<SocketAddr>();
-    let signal = {
+    let app = app(state, bound);
+    // The reaper runs until every socket is closed or the grace is over.
+    let _reaper = sockets::start_reaper(&sockets);
+    {
         let stopping = Arc::clone(&stopping);
-        async move {
+        tokio::spawn(async move {
             shutdown.await;
             stopping.begin();
-        }
-    };
-    let serving = async {
-        match &listen.tls {
-            // Small WebSocket messages go out at once (no Nagle delay).
-            None => {
-                let listener = listener.tap_io(|tcp| {
-                    let _ = tcp.set_nodelay(true);
-                });
-                on_ready(bound);
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(signal)
-                    .await
-            }
-            Some(identity) => {
-                let listener = tls::TlsListener::new(listener, identity)?.tap_io(|tls| {
-                    let _ = tls.get_ref().0.set_nodelay(true);
-                });
-                on_ready(bound);
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(signal)
-                    .await
-            }
-        }
-    };
+        });
+    }
+    on_ready(bound);
+    sockets::accept_until_stopping(
+        listener,
+        tls,
+        app,
+        Arc::clone(&sockets),
+        Arc::clone(&stopping),
+    )
+    .await;
     // Requests in flight finish; WebSockets and streams close themselves.
     tokio::select! {
-        served = serving => served?,
-        () = stopping.past(grace) => {
-            tracing::warn!(grace_s = grace.as_secs_f32(), "requests still running at the end of the shutdown grace; leaving them");
-            return Ok(());
-        }
-    }
-    tokio::select! {
-        () = connections.all_closed() => tracing::info!("shut down"),
+        () = sockets.all_closed() => tracing::info!("shut down"),
         () = stopping.past(grace) => tracing::warn!(
-            open = connections.in_use(),
+            open = sockets.open_count(),
+            grace_s = grace.as_secs_f32(),
             "connections still open at the end of the shutdown grace; leaving them"
         ),
     }

@@ -21,6 +21,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+use crate::sockets::{CloseReason, SocketRefusal};
 use crate::AppState;
 
 /// Latency buckets from 1 ms to about 4 s, doubling.
@@ -94,6 +95,36 @@ impl MusicMetrics {
     }
 }
 
+/// Why a socket was closed or refused.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SocketReason {
+    reason: &'static str,
+}
+
+/// Every socket's life: how many are open, and why the server closed or
+/// refused some (see `sockets`).
+#[derive(Debug, Clone, Default)]
+pub struct SocketMetrics {
+    pub(crate) open: Gauge,
+    closed: Family<SocketReason, Counter>,
+    refused: Family<SocketReason, Counter>,
+    pub(crate) accept_errors: Counter,
+}
+
+impl SocketMetrics {
+    /// The server closed a socket, for `reason`.
+    pub(crate) fn closed(&self, reason: CloseReason) {
+        let reason = reason.label();
+        self.closed.get_or_create(&SocketReason { reason }).inc();
+    }
+
+    /// A new socket was refused.
+    pub(crate) fn refused(&self, refusal: SocketRefusal) {
+        let reason = refusal.label();
+        self.refused.get_or_create(&SocketReason { reason }).inc();
+    }
+}
+
 /// Responses by status class (`2xx`, `4xx`, ...).
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StatusClass {
@@ -112,7 +143,11 @@ pub(crate) struct Metrics {
 }
 
 impl Metrics {
-    pub(crate) fn new(vision: &VisionMetrics, music: &MusicMetrics) -> Metrics {
+    pub(crate) fn new(
+        vision: &VisionMetrics,
+        music: &MusicMetrics,
+        sockets: &SocketMetrics,
+    ) -> Metrics {
         let mut registry = Registry::with_prefix("melodora");
         let info: Family<Vec<(String, String)>, Gauge> = Family::default();
         info.get_or_create(&vec![(
@@ -155,6 +190,26 @@ impl Metrics {
             "music_errors",
             "Store or recommender failures",
             music.failures.clone(),
+        );
+        registry.register(
+            "sockets_open",
+            "Sockets open now, of every kind (page loads, API calls, WebSockets, streams)",
+            sockets.open.clone(),
+        );
+        registry.register(
+            "sockets_closed",
+            "Sockets the server closed, by reason (a timeout, or to make room)",
+            sockets.closed.clone(),
+        );
+        registry.register(
+            "sockets_refused",
+            "New sockets refused at a socket cap, by which cap",
+            sockets.refused.clone(),
+        );
+        registry.register(
+            "accept_errors",
+            "Errors accepting a socket (out of descriptors and the like)",
+            sockets.accept_errors.clone(),
         );
         let metrics = Metrics {
             websockets_open: Gauge::default(),

@@ -19,6 +19,7 @@ use melodora_vision::tracking::TrackingConfig;
 use crate::analysis_args::AnalysisArgs;
 use crate::detector_args::DetectorArgs;
 use crate::emotion_args::EmotionArgs;
+use crate::socket_args::SocketArgs;
 use crate::store_args::StoreArgs;
 use crate::tls_args::TlsArgs;
 
@@ -83,6 +84,8 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub idle_timeout_s: u64,
     #[command(flatten)]
+    pub sockets: SocketArgs,
+    #[command(flatten)]
     pub detector: DetectorArgs,
     #[command(flatten)]
     pub model: EmotionArgs,
@@ -92,6 +95,8 @@ pub struct ServeArgs {
 
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
     let started = Instant::now();
+    // Before any limit is worked out from it.
+    let descriptor_limit = melodora_server::raise_descriptor_limit();
     let stability = args.analysis.stability()?;
     let tls = args.tls.tls(args.addr, &args.store.dir()?)?;
     let vision = Vision::new(
@@ -124,10 +129,12 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             public_hosts: args.public_hosts.clone(),
         },
         limits: connection_limits(&args),
+        sockets: args.sockets.limits(descriptor_limit),
         shutdown_grace: Duration::from_secs(args.shutdown_grace_s),
         ..AppOptions::default()
     };
     let limits = options.limits;
+    let socket_limits = options.sockets;
     let state = AppState::new(vision, Arc::new(music), options, camera);
     if tls.is_none() && !args.addr.ip().is_loopback() {
         tracing::warn!(
@@ -155,6 +162,13 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
                 startup_ms = started.elapsed().as_millis() as u64,
                 max_connections = limits.max_total,
                 max_connections_per_client = limits.max_per_client,
+                descriptor_limit,
+                max_sockets = socket_limits.max_total,
+                max_sockets_per_client = socket_limits.max_per_client,
+                header_timeout_s = socket_limits.header_timeout.as_secs(),
+                keep_alive_timeout_s = socket_limits.keep_alive_timeout.as_secs(),
+                min_body_rate = socket_limits.min_body_rate,
+                send_timeout_s = socket_limits.send_timeout.as_secs(),
                 "listening"
             );
             for note in &notes {

@@ -1,4 +1,6 @@
-//! HTTPS: the server's certificate and the TLS listener.
+//! HTTPS: the server's certificate. Handshakes run in each socket's own
+//! task, within the header timeout (see `sockets`): a client that connects
+//! and stalls holds neither the accept loop nor anyone else's handshake.
 //!
 //! Browsers give the camera only to pages from `localhost` or from HTTPS, so
 //! a phone on the network can use Melodora only over TLS. The certificate is
@@ -14,7 +16,6 @@
 //! HTTP/1.1 is offered (ALPN): WebSockets then work over TLS exactly as
 //! without it, with no HTTP/2 extended CONNECT needed.
 
-mod listener;
 pub mod self_signed;
 
 use std::path::{Path, PathBuf};
@@ -23,12 +24,6 @@ use std::sync::Arc;
 use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::ServerConfig;
-
-pub use listener::TlsListener;
-
-/// Longest a client may take over its TLS handshake before it is dropped
-/// (a client that opens a connection and says nothing must not hold it).
-pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A certificate chain and its private key, checked and ready to serve.
 #[derive(Clone)]
