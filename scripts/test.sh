@@ -68,3 +68,6 @@ cargo test -p melodora --features camera --locked --test serve_cli
 
 echo "== browser end-to-end tests"
 tests/e2e/run.sh
+
+echo "== a flood of 20,000 half-open connections, plain and TLS: the server stays up (bench/flood.sh)"
+FLOOD_PROFILE=debug bench/flood.sh

@@ -149,18 +149,23 @@ fn main() -> Result<()> {
 }
 
 /// Every simulated client connects from loopback, so the server's
-/// per-address cap (64 by default) would refuse them past it: lift both caps
-/// to twice the largest client count, unless `--serve-arg` sets them.
+/// per-address caps (64 WebSockets, 256 sockets by default) would refuse
+/// them past it: lift the caps to twice the largest client count, unless
+/// `--serve-arg` sets them.
 fn connection_limits(args: &Args) -> Vec<String> {
-    let room = (args.clients.iter().copied().max().unwrap_or(0) * 2).max(64);
-    ["--max-connections-per-client", "--max-connections"]
-        .into_iter()
-        .filter(|flag| {
-            let set = |arg: &String| arg == flag || arg.starts_with(&format!("{flag}="));
-            !args.serve_arg.iter().any(set)
-        })
-        .flat_map(|flag| [flag.to_string(), room.to_string()])
-        .collect()
+    let room = (args.clients.iter().copied().max().unwrap_or(0) * 2).max(256);
+    [
+        "--max-connections-per-client",
+        "--max-connections",
+        "--max-sockets-per-client",
+    ]
+    .into_iter()
+    .filter(|flag| {
+        let set = |arg: &String| arg == flag || arg.starts_with(&format!("{flag}="));
+        !args.serve_arg.iter().any(set)
+    })
+    .flat_map(|flag| [flag.to_string(), room.to_string()])
+    .collect()
 }
 
 struct ServerProcess {

@@ -195,4 +195,25 @@ fn webcam_frames_are_never_written_to_disk_or_logged_and_the_default_address_is_
         .unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
     assert!(help.contains("[default: 127.0.0.1:8000]"), "{help}");
+    // Every socket limit has its flag, with its default.
+    for (flag, default) in [
+        ("--max-sockets-per-client <N>", "[default: 256]"),
+        ("--header-timeout-s <S>", "[default: 10]"),
+        ("--keep-alive-timeout-s <S>", "[default: 30]"),
+        ("--min-body-rate <BYTES_PER_S>", "[default: 1024]"),
+        ("--send-timeout-s <S>", "[default: 30]"),
+    ] {
+        let at = help
+            .find(flag)
+            .unwrap_or_else(|| panic!("no {flag} in {help}"));
+        let next_flag = help[at + 2..]
+            .find("\n  -")
+            .map_or(help.len(), |i| at + 2 + i);
+        assert!(
+            help[at..next_flag].contains(default),
+            "{flag}: {}",
+            &help[at..next_flag]
+        );
+    }
+    assert!(help.contains("--max-sockets <N>"), "{help}");
 }

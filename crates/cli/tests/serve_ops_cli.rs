@@ -113,6 +113,12 @@ fn a_self_signed_server_is_reached_over_https_logs_json_and_stops_on_sigterm() {
         .expect("a listening line");
     assert_eq!(listening["scheme"], "https", "{listening}");
     assert_eq!(listening["level"], "INFO", "{listening}");
+    // The descriptor limit it runs with (raised to the hard limit), and a
+    // socket cap below it.
+    let descriptors = listening["descriptor_limit"].as_u64().expect("a limit");
+    let max_sockets = listening["max_sockets"].as_u64().expect("a cap");
+    assert!(max_sockets < descriptors, "{listening}");
+    assert_eq!(listening["header_timeout_s"], 10, "{listening}");
     assert!(lines.iter().any(|l| l["message"] == "shut down"), "{log}");
 
     // The second start keeps the certificate: same fingerprint.

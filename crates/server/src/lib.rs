@@ -344,7 +344,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     on_ready: impl FnOnce(SocketAddr),
 ) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(listen.addr).await?;
+    let listener = sockets::bind(listen.addr)?;
     let bound = listener.local_addr()?;
     let tls = listen
         .tls

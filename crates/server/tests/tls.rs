@@ -220,3 +220,66 @@ fn certificates_that_cannot_be_served_are_refused_with_a_reason() {
     assert!(matches!(missing, TlsError::Read { .. }), "{missing:?}");
     assert!(missing.to_string().contains("absent.pem"), "{missing}");
 }
+
+#[test]
+fn half_open_handshakes_and_heads_over_tls_are_closed_within_the_header_timeout() {
+    use std::io::{Read, Write};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let (identity, cert_pem) = loopback_identity(dir.path());
+    let options = melodora_server::AppOptions {
+        sockets: melodora_server::SocketLimits {
+            header_timeout: Duration::from_secs(1),
+            ..melodora_server::SocketLimits::default()
+        },
+        ..quick()
+    };
+    let state = state_for(options, Store::open_in_memory(true).unwrap(), None);
+    let server = launch(state, Some(identity));
+    let started = std::time::Instant::now();
+    // The start of a ClientHello record that announces 512 bytes and
+    // never sends them.
+    let mut half_hello = std::net::TcpStream::connect(server.addr).unwrap();
+    half_hello
+        .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01])
+        .unwrap();
+    half_hello
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut rest = Vec::new();
+    // An end or a reset: closed either way; a timeout leaves `took` at 5 s.
+    let _ = half_hello.read_to_end(&mut rest);
+    let took = started.elapsed();
+    assert!(
+        (Duration::from_millis(800)..Duration::from_millis(2500)).contains(&took),
+        "closed after {took:?}"
+    );
+    // A whole handshake, then half a request head: closed too.
+    let runtime = common::runtime();
+    runtime.block_on(async {
+        let mut tls = tls_connect(server.addr, &cert_pem, "localhost")
+            .await
+            .unwrap();
+        tls.write_all(b"GET /api/health HTTP/1.1\r\nHost: localhost\r\nX-a: ")
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        let mut buffer = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), tls.read_to_end(&mut buffer)).await;
+        assert!(read.is_ok(), "the half-open head was held for 5 s");
+        assert!(
+            started.elapsed() < Duration::from_millis(2500),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(
+            buffer.is_empty(),
+            "answered: {:?}",
+            String::from_utf8_lossy(&buffer)
+        );
+    });
+    // Meanwhile and after, a TLS client is served.
+    let agent = https_agent(&cert_pem);
+    let url = format!("https://localhost:{}/api/health/live", server.addr.port());
+    assert_eq!(https_get(&agent, &url).0, 200);
+}

@@ -43,10 +43,10 @@ pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// sockets do not pile up.
 pub const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Default [`SocketLimits::min_body_rate`]: 1 KiB/s (8 kbit/s). A 2 MB
-/// photo from a phone on GPRS (about 20-40 kbit/s upstream at worst) takes
-/// a minute or two and is never near this floor; one byte every few
-/// seconds is closed within a window.
+/// Default [`SocketLimits::min_body_rate`]: 1 KiB/s (8 kbit/s), below any
+/// phone link: a 2 MB photo over poor 3G (200 kbit/s) takes 80 s, over
+/// GPRS at its worst (20 kbit/s, 2.5 KB/s) 13 minutes, and both stay above
+/// the floor; one byte every few seconds is closed within a window.
 pub const DEFAULT_MIN_BODY_RATE: u64 = 1024;
 
 /// Default [`SocketLimits::send_timeout`].

@@ -69,6 +69,26 @@ pub use limits::{
 pub(crate) use rules::CloseReason;
 pub(crate) use table::{SocketRefusal, Sockets};
 
+/// Connections the kernel may hold for the accept loop (clamped by the
+/// system's `somaxconn`, 4096 on current Linux): a burst of connections,
+/// hostile or not, should wait in the queue rather than have its SYNs
+/// dropped, which costs a well-behaved client a one-second retransmit.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// A listener on `addr` with the [`LISTEN_BACKLOG`] queue.
+pub(crate) fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As std and tokio do: a restarted server can bind at once.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// Accepts sockets on `listener` and serves `app` on each (over TLS when
 /// `tls` is given) until shutting down begins; then stops accepting and
 /// returns, while the sockets already open finish on their own (each
