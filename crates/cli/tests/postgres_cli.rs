@@ -78,9 +78,17 @@ fn big_catalog(dir: &Path, n: usize) -> std::path::PathBuf {
     path
 }
 
+/// Whether an import has begun writing, given how long it has run.
+type Writing<'a> = dyn Fn(Duration) -> bool + 'a;
+
 /// Starts `catalog import` of `file` with `store_args`, kills it with
-/// SIGKILL while it writes, and returns the song count before and after.
-fn kill_during_import(store_args: &[&str], file: &Path) -> (String, String) {
+/// SIGKILL once `writing` says it writes, and returns the song count before
+/// and after.
+fn kill_during_import(
+    store_args: &[&str],
+    file: &Path,
+    writing: impl Fn(Duration) -> bool,
+) -> (String, String) {
     let stats = || {
         let output = Command::new(BIN)
             .args(["catalog", "stats", "--json"])
@@ -104,7 +112,10 @@ fn kill_during_import(store_args: &[&str], file: &Path) -> (String, String) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    let started = Instant::now();
+    while !writing(started.elapsed()) && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let still_running = import.try_wait().unwrap().is_none();
     assert!(
         still_running,
@@ -122,9 +133,22 @@ fn an_import_killed_midway_leaves_nothing_half_written_on_either_backend() {
     let (url, _guard) = database("kill");
     let data = dir.path().join("data");
     let data = data.to_str().unwrap();
-    for store_args in [vec!["--database", url.as_str()], vec!["--data-dir", data]] {
+    // PostgreSQL writes 400,000 songs for several seconds: killed 1.5 s in.
+    // SQLite can write them all in 1.5 s: killed once its write-ahead log
+    // holds a megabyte of the (uncommitted) import.
+    let wal = dir
+        .path()
+        .join("data")
+        .join(format!("{}-wal", melodora_music::STORE_FILE));
+    let sqlite_writing = |_: Duration| std::fs::metadata(&wal).is_ok_and(|m| m.len() > 1 << 20);
+    let postgres_writing = |elapsed: Duration| elapsed >= Duration::from_millis(1500);
+    let backends: [(Vec<&str>, &Writing); 2] = [
+        (vec!["--database", url.as_str()], &postgres_writing),
+        (vec!["--data-dir", data], &sqlite_writing),
+    ];
+    for (store_args, writing) in backends {
         let started = Instant::now();
-        let (before, after) = kill_during_import(&store_args, &file);
+        let (before, after) = kill_during_import(&store_args, &file, writing);
         assert_eq!(
             before,
             after,

@@ -21,7 +21,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-use crate::sockets::{CloseReason, SocketRefusal};
 use crate::AppState;
 
 /// Latency buckets from 1 ms to about 4 s, doubling.
@@ -112,15 +111,14 @@ pub struct SocketMetrics {
 }
 
 impl SocketMetrics {
-    /// The server closed a socket, for `reason`.
-    pub(crate) fn closed(&self, reason: CloseReason) {
-        let reason = reason.label();
+    /// The server closed a socket, for `reason` (a timeout's label, or
+    /// `evicted`).
+    pub(crate) fn closed(&self, reason: &'static str) {
         self.closed.get_or_create(&SocketReason { reason }).inc();
     }
 
-    /// A new socket was refused.
-    pub(crate) fn refused(&self, refusal: SocketRefusal) {
-        let reason = refusal.label();
+    /// A new socket was refused at the cap `reason` names.
+    pub(crate) fn refused(&self, reason: &'static str) {
         self.refused.get_or_create(&SocketReason { reason }).inc();
     }
 }

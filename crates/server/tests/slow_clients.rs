@@ -382,3 +382,50 @@ fn closed_and_refused_sockets_are_counted_in_the_metrics() {
         assert!(metrics.contains(line), "no {line} in\n{metrics}");
     }
 }
+
+#[test]
+fn a_client_that_takes_nothing_of_a_stream_is_closed_after_the_send_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("clip.y4m");
+    common::y4m_clip(&clip, &common::image(common::FACES), 10);
+    let options = AppOptions {
+        sockets: quick_limits(),
+        ..common::quick()
+    };
+    let store = Store::open_in_memory(true).unwrap();
+    let addr = common::start_with_video(options, store, Some(&clip));
+    // A viewer with a tiny receive window that never reads: the server's
+    // writes stop going out within a frame or two.
+    let runtime = common::runtime();
+    let mut viewer = runtime
+        .block_on(async {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.set_recv_buffer_size(4096).unwrap();
+            socket.connect(addr).await.unwrap()
+        })
+        .into_std()
+        .unwrap();
+    viewer.set_nonblocking(false).unwrap();
+    viewer
+        .write_all(format!("GET /video_feed HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .unwrap();
+    // The server's send buffer fills first (the kernel grows it to a few
+    // megabytes), then nothing goes out for the send timeout: closed.
+    let closed = "melodora_sockets_closed_total{reason=\"send_timeout\"} 1";
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let (_, metrics) = common::get(addr, "/metrics");
+        if metrics.as_str().unwrap().contains(closed) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a viewer that takes nothing was kept: {metrics}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        time_to_close(&mut viewer, Duration::from_secs(10)).is_some(),
+        "counted as closed, but still open"
+    );
+}

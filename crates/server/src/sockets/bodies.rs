@@ -26,7 +26,10 @@ impl<B: http_body::Body> WatchedBody<B> {
         });
         WatchedBody { inner, activity }
     }
+}
 
+impl<B> WatchedBody<B> {
+    /// The body is over, or nobody reads it any more: said once.
     fn close(&mut self) {
         if let Some(activity) = self.activity.take() {
             activity.body_closed();
@@ -36,9 +39,7 @@ impl<B: http_body::Body> WatchedBody<B> {
 
 impl<B> Drop for WatchedBody<B> {
     fn drop(&mut self) {
-        if let Some(activity) = self.activity.take() {
-            activity.body_closed();
-        }
+        self.close();
     }
 }
 

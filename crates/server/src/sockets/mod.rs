@@ -126,7 +126,7 @@ pub(crate) async fn accept_until_stopping(
         let place = match sockets.admit(client.ip()) {
             Ok(place) => place,
             Err(refusal) => {
-                sockets.metrics.refused(refusal);
+                sockets.metrics.refused(refusal.label());
                 if let Some(also) = refusals.allow() {
                     tracing::warn!(%client, %refusal, also_refused = also, "socket refused");
                 }

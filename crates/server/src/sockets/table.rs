@@ -143,7 +143,7 @@ impl Sockets {
                 continue;
             };
             if entry.activity.evictable() && entry.activity.close(CloseReason::Evicted) {
-                self.metrics.closed(CloseReason::Evicted);
+                self.metrics.closed(CloseReason::Evicted.label());
                 return true;
             }
         }
@@ -163,7 +163,7 @@ impl Sockets {
                 Verdict::Waiting { since_ms } => waiting.push((since_ms, id)),
                 Verdict::Close(reason) => {
                     if entry.activity.close(reason) {
-                        self.metrics.closed(reason);
+                        self.metrics.closed(reason.label());
                         tracing::debug!(reason = reason.label(), "closing a socket");
                     }
                 }
