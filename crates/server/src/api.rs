@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
-use axum::extract::{Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Query, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -15,16 +16,35 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::engine::{FrameAnalysis, FrameError};
+use crate::music::MusicFailure;
 use crate::AppState;
 use melodora_music::Recommendation;
 
-/// An error answer: a status and `{"error": message}`.
+/// An error answer: a status and `{"error": message}`. Made for a client's
+/// fault with its reason ([`ApiError::new`]), or for the server's with a
+/// generic message while the cause goes to the log
+/// ([`ApiError::internal`]): a store's or driver's words never reach a
+/// client.
 pub struct ApiError(StatusCode, String);
 
+/// What a client is told of a failure of the server's own.
+const INTERNAL_MESSAGE: &str = "the server failed to answer this request (see its log)";
+
+/// What a client is told while the database is away.
+const UNAVAILABLE_MESSAGE: &str = "the database is unavailable; try again shortly";
+
 impl ApiError {
-    /// An answer with `status` and `message`.
+    /// An answer with `status` and `message` (a client's fault, in words
+    /// for the client).
     pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
         ApiError(status, message.into())
+    }
+
+    /// A 500 for a failure of the server's: `error`, with its causes, goes
+    /// to the log; the client gets a generic message.
+    pub fn internal(error: &(dyn std::error::Error + 'static)) -> ApiError {
+        tracing::error!(error = %ErrorChain(error), "request failed");
+        ApiError(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE.into())
     }
 }
 
@@ -56,15 +76,75 @@ macro_rules! rejection_is_api_error {
 
 rejection_is_api_error!(BytesRejection, JsonRejection, QueryRejection);
 
+/// A JSON body whose refusal is an [`ApiError`].
+pub struct AppJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for AppJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let Json(value) = Json::<T>::from_request(request, state).await?;
+        Ok(AppJson(value))
+    }
+}
+
+/// A query string whose refusal is an [`ApiError`].
+pub struct AppQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for AppQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Query(value) = Query::<T>::from_request_parts(parts, state).await?;
+        Ok(AppQuery(value))
+    }
+}
+
+/// A request body whose refusal (too large, cut off) is an [`ApiError`].
+pub struct AppBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for AppBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        Ok(AppBytes(Bytes::from_request(request, state).await?))
+    }
+}
+
 impl From<FrameError> for ApiError {
     fn from(error: FrameError) -> Self {
         let status = match error {
             FrameError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             FrameError::Decode(_) => StatusCode::BAD_REQUEST,
-            FrameError::Analysis(_) | FrameError::Worker(_) => StatusCode::INTERNAL_SERVER_ERROR,
             FrameError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            FrameError::Analysis(_) | FrameError::Worker(_) => return ApiError::internal(&error),
         };
         ApiError(status, ErrorChain(&error).to_string())
+    }
+}
+
+/// A music failure (already logged by `Music`): 404 for an unknown song,
+/// 503 while the database is away (the client may retry; readiness is
+/// false meanwhile), 500 otherwise; never the store's own words.
+impl From<MusicFailure> for ApiError {
+    fn from(failure: MusicFailure) -> Self {
+        match failure {
+            MusicFailure::UnknownSong(_) => ApiError(StatusCode::NOT_FOUND, failure.to_string()),
+            MusicFailure::Unavailable(_) => {
+                ApiError(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE.into())
+            }
+            MusicFailure::Failed(_) | MusicFailure::Task(_) => {
+                ApiError(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE.into())
+            }
+        }
     }
 }
 
@@ -75,13 +155,6 @@ pub async fn not_found(uri: axum::http::Uri) -> ApiError {
 
 /// Longest an upload to `/api/analyze` waits for a turn before a 503.
 const API_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// A 500 for a failure that is not the client's, logged with its causes.
-fn internal(error: impl std::error::Error) -> ApiError {
-    let message = ErrorChain(&error).to_string();
-    tracing::error!(error = %message, "request failed");
-    ApiError(StatusCode::INTERNAL_SERVER_ERROR, message)
-}
 
 /// An encoded image, as the body of `/api/analyze`.
 #[derive(ToSchema)]
@@ -120,11 +193,7 @@ pub struct ConnectionsHealth {
 #[utoipa::path(get, path = "/api/health", tag = "melodora",
     responses((status = 200, description = "The server is up", body = Health)))]
 pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    let music = Arc::clone(&state.music);
-    let songs = tokio::task::spawn_blocking(move || music.song_count())
-        .await
-        .map_err(internal)?
-        .map_err(music_error)?;
+    let songs = state.music.song_count().await?;
     Ok(Json(Health {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),
@@ -187,16 +256,13 @@ pub async fn live() -> Json<Probe> {
         (status = 200, description = "Ready for users", body = Probe),
         (status = 503, description = "Not ready; `checks` says why", body = Probe)))]
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Probe>) {
-    let music = Arc::clone(&state.music);
-    let answer = tokio::time::timeout(
-        READY_DATABASE_WAIT,
-        tokio::task::spawn_blocking(move || music.ping()),
-    )
-    .await;
+    let answer = tokio::time::timeout(READY_DATABASE_WAIT, state.music.ping()).await;
+    // What is wrong in words for an operator; the driver's own words are
+    // in the log (`Music` logs them).
     let database = match answer {
-        Ok(Ok(Ok(_))) => "ok".to_string(),
-        Ok(Ok(Err(error))) => ErrorChain(&error).to_string(),
-        Ok(Err(error)) => ErrorChain(&error).to_string(),
+        Ok(Ok(())) => "ok".to_string(),
+        Ok(Err(MusicFailure::Unavailable(_))) => "unreachable".to_string(),
+        Ok(Err(_)) => "failing (see the server log)".to_string(),
         Err(_) => format!("no answer within {} s", READY_DATABASE_WAIT.as_secs_f32()),
     };
     let model = if state.vision.has_model() {
@@ -240,11 +306,9 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Probe>) {
         (status = 503, description = "Too busy to analyse it now", body = ErrorBody)))]
 pub async fn analyze(
     State(state): State<AppState>,
-    query: Result<Query<AnalyzeQuery>, QueryRejection>,
-    body: Result<Bytes, BytesRejection>,
+    AppQuery(query): AppQuery<AnalyzeQuery>,
+    AppBytes(body): AppBytes,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query?;
-    let body = body?;
     // The calibration is looked up before the image waits for its turn.
     let calibration = match query.profile {
         Some(profile) => stored_calibration(&state, profile_name(Some(profile))?).await?,
@@ -259,7 +323,7 @@ pub async fn analyze(
     let vision = Arc::clone(&state.vision);
     let mut analysis = tokio::task::spawn_blocking(move || vision.analyze_encoded(&body))
         .await
-        .map_err(internal)??;
+        .map_err(FrameError::Worker)??;
     if let Some(calibration) = calibration {
         for face in &mut analysis.faces {
             *face = face.calibrated(&calibration);
@@ -315,9 +379,8 @@ pub struct CalibrateBody {
         (status = 503, description = "The database cannot be reached", body = ErrorBody)))]
 pub async fn calibration(
     State(state): State<AppState>,
-    query: Result<Query<ProfileQuery>, QueryRejection>,
+    AppQuery(query): AppQuery<ProfileQuery>,
 ) -> Result<Json<CalibrationAnswer>, ApiError> {
-    let Query(query) = query?;
     let profile = profile_name(query.profile)?;
     let calibration = stored_calibration(&state, profile.clone()).await?;
     Ok(Json(CalibrationAnswer {
@@ -340,9 +403,8 @@ pub async fn calibration(
         (status = 503, description = "The database cannot be reached", body = ErrorBody)))]
 pub async fn calibrate(
     State(state): State<AppState>,
-    body: Result<Json<CalibrateBody>, JsonRejection>,
+    AppJson(body): AppJson<CalibrateBody>,
 ) -> Result<Json<CalibrationAnswer>, ApiError> {
-    let Json(body) = body?;
     let profile = profile_name(body.profile)?;
     let calibration = Calibration::from_resting(&body.resting)
         .map_err(|e| ApiError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
@@ -362,9 +424,8 @@ pub async fn calibrate(
         (status = 503, description = "The database cannot be reached", body = ErrorBody)))]
 pub async fn uncalibrate(
     State(state): State<AppState>,
-    query: Result<Query<ProfileQuery>, QueryRejection>,
+    AppQuery(query): AppQuery<ProfileQuery>,
 ) -> Result<StatusCode, ApiError> {
-    let Query(query) = query?;
     keep_calibration(&state, profile_name(query.profile)?, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -373,11 +434,7 @@ async fn stored_calibration(
     state: &AppState,
     profile: String,
 ) -> Result<Option<Calibration>, ApiError> {
-    let music = Arc::clone(&state.music);
-    tokio::task::spawn_blocking(move || music.calibration(&profile))
-        .await
-        .map_err(internal)?
-        .map_err(music_error)
+    Ok(state.music.calibration(profile).await?)
 }
 
 async fn keep_calibration(
@@ -385,11 +442,7 @@ async fn keep_calibration(
     profile: String,
     calibration: Option<Calibration>,
 ) -> Result<(), ApiError> {
-    let music = Arc::clone(&state.music);
-    tokio::task::spawn_blocking(move || music.set_calibration(&profile, calibration.as_ref()))
-        .await
-        .map_err(internal)?
-        .map_err(music_error)
+    Ok(state.music.set_calibration(profile, calibration).await?)
 }
 
 /// What list to make.
@@ -422,9 +475,8 @@ pub struct RecommendationQuery {
         (status = 400, description = "Unknown emotion or mode, a limit out of range, or a bad profile name", body = ErrorBody)))]
 pub async fn recommendations(
     State(state): State<AppState>,
-    query: Result<Query<RecommendationQuery>, QueryRejection>,
+    AppQuery(query): AppQuery<RecommendationQuery>,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError(
@@ -438,12 +490,8 @@ pub async fn recommendations(
         limit,
     };
     let profile = profile_name(query.profile)?;
-    let mut session = Session::new(&profile, query.seed.unwrap_or(0));
-    let music = Arc::clone(&state.music);
-    let songs = tokio::task::spawn_blocking(move || music.recommend(&request, &mut session))
-        .await
-        .map_err(internal)?
-        .map_err(music_error)?;
+    let session = Session::new(&profile, query.seed.unwrap_or(0));
+    let (songs, _) = state.music.recommend(request, session).await?;
     Ok(Json(songs).into_response())
 }
 
@@ -479,33 +527,12 @@ pub struct FeedbackBody {
         (status = 422, description = "JSON that is not a like or skip", body = ErrorBody)))]
 pub async fn feedback(
     State(state): State<AppState>,
-    body: Result<Json<FeedbackBody>, JsonRejection>,
+    AppJson(body): AppJson<FeedbackBody>,
 ) -> Result<StatusCode, ApiError> {
-    let Json(body) = body?;
-    let music = Arc::clone(&state.music);
     let profile = profile_name(body.profile)?;
-    let result =
-        tokio::task::spawn_blocking(move || music.feedback(&profile, body.song_id, body.verdict))
-            .await
-            .map_err(internal)?;
-    match result {
-        Ok(()) => Ok(StatusCode::NO_CONTENT),
-        Err(melodora_music::Error::UnknownSong(id)) => Err(ApiError(
-            StatusCode::NOT_FOUND,
-            format!("no song with id {id}"),
-        )),
-        Err(e) => Err(music_error(e)),
-    }
-}
-
-/// A store failure: 503 while the database cannot be reached (the client
-/// may retry; readiness is false meanwhile), 500 otherwise.
-fn music_error(error: melodora_music::Error) -> ApiError {
-    if error.is_unavailable() {
-        let message = ErrorChain(&error).to_string();
-        tracing::warn!(error = %message, "the database is unavailable");
-        ApiError(StatusCode::SERVICE_UNAVAILABLE, message)
-    } else {
-        internal(error)
-    }
+    state
+        .music
+        .feedback(profile, body.song_id, body.verdict)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

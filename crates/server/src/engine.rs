@@ -1,10 +1,10 @@
-//! The vision and music halves the server composes, shared by all clients.
+//! The vision half the server composes (detection and classification of
+//! frames within the server's limits), shared by all clients; the music half
+//! is `music`.
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, RwLock};
 
 use melodora_core::{Calibration, Emotion, EmotionProbabilities, FaceBox};
-use melodora_music::{Recommendation, Recommender, Request, Session, Store, Verdict};
 use melodora_vision::pipeline::{AnalyzeError, AnalyzedFace, FrameAnalyzer};
 use melodora_vision::tracking::FaceTracker;
 use melodora_vision::{
@@ -13,7 +13,7 @@ use melodora_vision::{
 };
 use serde::Serialize;
 
-use crate::metrics::{MusicMetrics, VisionMetrics};
+use crate::metrics::VisionMetrics;
 
 /// Largest encoded frame or image accepted, in bytes.
 pub const MAX_FRAME_BYTES: usize = 2 * 1024 * 1024;
@@ -87,13 +87,16 @@ impl FaceReport {
     }
 }
 
-/// Why a frame could not be analysed (the client's fault: a 4xx).
+/// Why a frame could not be analysed: the client's fault (`TooLarge`,
+/// `Decode`: a 4xx), the server's (`Analysis`, `Worker`: a 500 whose cause
+/// is logged, not sent), or a busy server (`Busy`: a 503).
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
     #[error("frame is {size} bytes; at most {max} are accepted")]
     TooLarge { size: usize, max: usize },
     #[error("not a readable image")]
     Decode(#[source] DecodeError),
+    /// The detector's parameters or the model failed.
     #[error("analysis failed")]
     Analysis(#[source] AnalyzeError),
     /// The worker thread analysing the frame panicked or was cancelled.
@@ -197,131 +200,4 @@ impl Vision {
 fn report(face: AnalyzedFace) -> Option<FaceReport> {
     face.probabilities
         .map(|probabilities| FaceReport::new(face.face, probabilities))
-}
-
-/// The catalog and recommender, behind locks: SQLite connections are not
-/// shared between threads, and the index is rebuilt after imports.
-pub struct Music {
-    store: Mutex<Store>,
-    recommender: RwLock<Indexed>,
-    metrics: MusicMetrics,
-}
-
-/// A recommender and the catalog generation its index was built from.
-struct Indexed {
-    generation: i64,
-    recommender: Recommender,
-}
-
-impl Indexed {
-    fn load(store: &Store) -> Result<Indexed, MusicError> {
-        Ok(Indexed {
-            generation: store.catalog_generation()?,
-            recommender: Recommender::load(store)?,
-        })
-    }
-}
-
-/// A music-side failure (the server's fault: a 5xx), or an unknown song.
-pub type MusicError = melodora_music::Error;
-
-impl Music {
-    /// Loads the catalog from `store` and builds the recommender's index.
-    pub fn new(store: Store) -> Result<Music, MusicError> {
-        let recommender = Indexed::load(&store)?;
-        Ok(Music {
-            store: Mutex::new(store),
-            recommender: RwLock::new(recommender),
-            metrics: MusicMetrics::default(),
-        })
-    }
-
-    /// The counts of its playlists, for `/metrics`.
-    pub(crate) fn metrics(&self) -> &MusicMetrics {
-        &self.metrics
-    }
-
-    /// A list for `request` in `session`, from an index rebuilt first if
-    /// the catalog was imported into since it was built (by another
-    /// process: the server itself does not import).
-    pub fn recommend(
-        &self,
-        request: &Request,
-        session: &mut Session,
-    ) -> Result<Vec<Recommendation>, MusicError> {
-        let started = std::time::Instant::now();
-        let result = self.recommend_unmeasured(request, session);
-        match &result {
-            Ok(_) => self.metrics.served(started.elapsed()),
-            Err(_) => self.metrics.failed(),
-        }
-        result
-    }
-
-    fn recommend_unmeasured(
-        &self,
-        request: &Request,
-        session: &mut Session,
-    ) -> Result<Vec<Recommendation>, MusicError> {
-        let store = self.store.lock().unwrap_or_else(|e| e.into_inner());
-        let generation = store.catalog_generation()?;
-        let stale = self
-            .recommender
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .generation
-            != generation;
-        if stale {
-            // The store lock is held, so no other thread rebuilds meanwhile.
-            let fresh = Indexed::load(&store)?;
-            tracing::info!(generation, "catalog changed; recommendation index rebuilt");
-            *self.recommender.write().unwrap_or_else(|e| e.into_inner()) = fresh;
-        }
-        let indexed = self.recommender.read().unwrap_or_else(|e| e.into_inner());
-        indexed.recommender.recommend(&store, request, session)
-    }
-
-    /// Records a like or skip.
-    pub fn feedback(
-        &self,
-        profile: &str,
-        song_id: i64,
-        verdict: Verdict,
-    ) -> Result<(), MusicError> {
-        let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
-        store.record_feedback(profile, song_id, verdict)
-    }
-
-    /// `profile`'s personal calibration, if they made one.
-    pub fn calibration(&self, profile: &str) -> Result<Option<Calibration>, MusicError> {
-        self.store
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .calibration(profile)
-    }
-
-    /// Keeps (or, `None`, forgets) `profile`'s personal calibration.
-    pub fn set_calibration(
-        &self,
-        profile: &str,
-        calibration: Option<&Calibration>,
-    ) -> Result<(), MusicError> {
-        self.store
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .set_calibration(profile, calibration)
-    }
-
-    /// Whether the store's database answers.
-    pub fn ping(&self) -> Result<(), MusicError> {
-        self.store.lock().unwrap_or_else(|e| e.into_inner()).ping()
-    }
-
-    /// Number of songs in the catalog.
-    pub fn song_count(&self) -> Result<u64, MusicError> {
-        self.store
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .song_count()
-    }
 }

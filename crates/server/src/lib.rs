@@ -39,6 +39,7 @@ mod connections;
 mod engine;
 mod feed;
 mod metrics;
+mod music;
 mod openapi;
 mod shutdown;
 pub mod site;
@@ -51,8 +52,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State, WebSocketUpgrade};
 use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -70,8 +70,9 @@ pub use camera::LiveCamera;
 pub use capture::{LoopingVideo, ServerCamera, MAX_FILE_FPS, MIN_FILE_FPS};
 use connections::Connections;
 pub use connections::{ConnectionLimits, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_PER_CLIENT};
-pub use engine::{Music, Vision, MAX_FACES_PER_FRAME, MAX_FRAME_BYTES};
+pub use engine::{Vision, MAX_FACES_PER_FRAME, MAX_FRAME_BYTES};
 pub use melodora_vision::Follow;
+pub use music::{Music, MusicFailure};
 use shutdown::Stopping;
 pub use shutdown::{shutdown_signal, DEFAULT_GRACE};
 use sockets::Sockets;
@@ -231,12 +232,9 @@ async fn websocket(
     upgrade: WebSocketUpgrade,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     State(state): State<AppState>,
-    query: Result<Query<WsQuery>, QueryRejection>,
+    api::AppQuery(query): api::AppQuery<WsQuery>,
 ) -> Response {
-    let profile = match query
-        .map_err(api::ApiError::from)
-        .and_then(|Query(q)| api::profile_name(q.profile))
-    {
+    let profile = match api::profile_name(query.profile) {
         Ok(profile) => profile,
         Err(error) => return error.into_response(),
     };

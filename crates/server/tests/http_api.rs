@@ -592,3 +592,35 @@ fn the_openapi_document_covers_the_api_and_matches_its_answers() {
         }
     }
 }
+
+#[test]
+fn a_store_failure_answers_a_generic_error_without_sql_paths_or_driver_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = common::start(quick(), Store::open(dir.path()).unwrap());
+    let (status, list) = get(addr, "/api/recommendations?emotion=happy&limit=1");
+    assert_eq!(status, 200, "{list}");
+    let song_id = list[0]["id"].as_i64().expect("a song id");
+    // The feedback table goes, behind the server's back.
+    let path = dir.path().join(melodora_music::STORE_FILE);
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("DROP TABLE feedback")
+        .unwrap();
+    let body = format!(r#"{{"song_id": {song_id}, "verdict": "like"}}"#);
+    let (status, answer) = post(addr, "/api/feedback", "application/json", body.as_bytes());
+    assert_eq!(status, 500, "{answer}");
+    let message = answer["error"]
+        .as_str()
+        .expect("a JSON error")
+        .to_lowercase();
+    let dir_text = dir.path().display().to_string().to_lowercase();
+    for leak in ["sql", "table", "feedback", "no such", "rusqlite", &dir_text] {
+        assert!(
+            !message.contains(leak),
+            "{leak:?} reached the client: {message}"
+        );
+    }
+    assert!(message.contains("see its log"), "{message}");
+    // The server goes on serving what does not need the lost table.
+    assert_eq!(get(addr, "/api/health").0, 200);
+}

@@ -108,10 +108,24 @@ fn readiness_and_requests_follow_the_database_going_away_and_coming_back() {
     assert_eq!(unready["checks"]["model"], "ok", "{unready}");
     let (status, error) = get(server.addr, "/api/recommendations?emotion=sad");
     assert_eq!(status, 503, "{error}");
-    assert!(
-        error["error"].as_str().unwrap().contains("database"),
-        "{error}"
-    );
+    let message = error["error"].as_str().unwrap();
+    assert!(message.contains("database"), "{error}");
+    // The driver's words and the database's address stay in the log.
+    let port = proxy.addr.port().to_string();
+    for leak in [
+        "connection",
+        "postgres",
+        "error",
+        "refused",
+        "reset",
+        port.as_str(),
+    ] {
+        assert!(
+            !message.to_lowercase().contains(leak),
+            "{leak:?} reached the client: {message}"
+        );
+    }
+    assert_eq!(unready["checks"]["database"], "unreachable", "{unready}");
     // The process itself is fine: liveness says so.
     assert_eq!(get(server.addr, "/api/health/live").0, 200);
 

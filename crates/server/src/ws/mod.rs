@@ -73,6 +73,7 @@ use tokio::sync::mpsc;
 use crate::capture::CapturedFrame;
 use crate::connections::{ConnectionPermit, Refusal};
 use crate::engine::{FaceReport, FrameAnalysis, FrameError, MAX_FRAME_BYTES};
+use crate::music::MusicFailure;
 use crate::viewer::Viewer;
 use crate::AppState;
 
@@ -481,17 +482,19 @@ async fn command(
         }
         Command::Uncalibrate => return calibrate(state, viewer, None).await,
         Command::Feedback { song_id, verdict } => {
-            let music = Arc::clone(&state.music);
             let profile = viewer.session.profile.clone();
-            let result =
-                tokio::task::spawn_blocking(move || music.feedback(&profile, song_id, verdict))
-                    .await;
+            let result = state.music.feedback(profile, song_id, verdict).await;
             // The list on the page stays: it marks the song, and the next
             // list (a new mood, a mode change, a refresh) follows the verdict.
             return match result {
-                Ok(Ok(())) => ServerMessage::Feedback { song_id, verdict },
-                Ok(Err(e)) => ServerMessage::error(ErrorAbout::Command, e),
-                Err(e) => ServerMessage::error(ErrorAbout::Command, e),
+                Ok(()) => ServerMessage::Feedback { song_id, verdict },
+                Err(failure @ MusicFailure::UnknownSong(_)) => {
+                    ServerMessage::error(ErrorAbout::Command, failure)
+                }
+                Err(_) => ServerMessage::error(
+                    ErrorAbout::Command,
+                    "cannot record the verdict now (see the server log)",
+                ),
             };
         }
     }
@@ -527,40 +530,29 @@ async fn calibrate(
     viewer: &mut Viewer,
     calibration: Option<Calibration>,
 ) -> ServerMessage<'static> {
-    let music = Arc::clone(&state.music);
     let profile = viewer.session.profile.clone();
-    let result =
-        tokio::task::spawn_blocking(move || music.set_calibration(&profile, calibration.as_ref()))
-            .await;
-    match result {
-        Ok(Ok(())) => {
+    match state.music.set_calibration(profile, calibration).await {
+        Ok(()) => {
             viewer.calibration = calibration;
             ServerMessage::Calibration { calibration }
         }
-        Ok(Err(e)) => {
-            tracing::error!(error = %ErrorChain(&e), "calibration not kept");
-            ServerMessage::error(
-                ErrorAbout::Command,
-                "cannot keep the calibration now (see the server log)",
-            )
-        }
-        Err(e) => ServerMessage::error(ErrorAbout::Command, e),
+        Err(_) => ServerMessage::error(
+            ErrorAbout::Command,
+            "cannot keep the calibration now (see the server log)",
+        ),
     }
 }
 
 /// The calibration kept for `profile`; none if there is none, or if the
 /// store cannot say (logged: frames are then read uncorrected).
 async fn stored_calibration(state: &AppState, profile: &str) -> Option<Calibration> {
-    let music = Arc::clone(&state.music);
-    let profile = profile.to_string();
-    let read = tokio::task::spawn_blocking(move || music.calibration(&profile)).await;
-    let error = match read {
-        Ok(Ok(calibration)) => return calibration,
-        Ok(Err(e)) => ErrorChain(&e).to_string(),
-        Err(e) => ErrorChain(&e).to_string(),
-    };
-    tracing::warn!(%error, "calibration not read; frames uncorrected");
-    None
+    match state.music.calibration(profile.to_string()).await {
+        Ok(calibration) => calibration,
+        Err(_) => {
+            tracing::warn!("calibration not read; frames uncorrected");
+            None
+        }
+    }
 }
 
 /// A new list for the viewer's mood; `None` if the recommender failed
@@ -570,28 +562,19 @@ async fn songs_for(
     viewer: &mut Viewer,
     mood: StableMood,
 ) -> Option<Vec<Recommendation>> {
-    let music = Arc::clone(&state.music);
     let request = Request {
         emotion: mood.emotion,
         mode: viewer.mode,
         limit: DEFAULT_LIMIT,
     };
-    let mut session = viewer.session.clone();
-    let (result, session) = tokio::task::spawn_blocking(move || {
-        let result = music.recommend(&request, &mut session);
-        (result, session)
-    })
-    .await
-    .map_err(|e| tracing::error!(error = %ErrorChain(&e), "recommendation task failed"))
-    .ok()?;
+    // A failure is logged by `Music`; the viewer's session stays as it was.
+    let (songs, session) = state
+        .music
+        .recommend(request, viewer.session.clone())
+        .await
+        .ok()?;
     viewer.session = session;
-    match result {
-        Ok(songs) => Some(songs),
-        Err(e) => {
-            tracing::error!(error = %ErrorChain(&e), "recommendation failed");
-            None
-        }
-    }
+    Some(songs)
 }
 
 /// A per-connection seed (the clock), so that two viewers get different near-ties.
