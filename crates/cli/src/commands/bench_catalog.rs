@@ -70,7 +70,7 @@ pub fn run(
             anyhow::ensure!(
                 store.song_count()? == 0,
                 "{} already holds songs; benchmark on an empty database",
-                store.path().display()
+                store.location()
             );
             store
         }

@@ -243,7 +243,7 @@ fn stats(args: StatsArgs) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&stats)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("store: {}", store.path().display());
+    println!("store: {}", store.location());
     println!(
         "catalog: {:?}; {} songs, {} with a Spotify id, {} with audio features, {} imports",
         stats.origin, stats.songs, stats.with_spotify_id, stats.with_audio_features, stats.imports

@@ -14,6 +14,7 @@
 
 mod default_catalog;
 mod import;
+mod migrations;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod recommend;
@@ -118,7 +119,7 @@ pub(crate) trait Backend: Send {
 /// An open catalog store.
 pub struct Store {
     backend: Box<dyn Backend>,
-    path: PathBuf,
+    location: String,
 }
 
 impl Store {
@@ -155,18 +156,19 @@ impl Store {
     }
 
     fn seeded(backend: Box<dyn Backend>, seed: bool) -> Result<Store> {
-        let path = PathBuf::from(backend.location());
-        let mut store = Store { backend, path };
+        let location = backend.location();
+        let mut store = Store { backend, location };
         if seed && store.origin()? == CatalogOrigin::Empty && store.song_count()? == 0 {
             import::seed_default(&mut *store.backend)?;
         }
         Ok(store)
     }
 
-    /// Where the store lives: the SQLite file (`:memory:` for in-memory
-    /// stores) or the PostgreSQL database, without its password.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where the store lives, for people: the SQLite file (`:memory:` for
+    /// in-memory stores) or the PostgreSQL database as
+    /// `postgres://user@host:port/database`, never with its password.
+    pub fn location(&self) -> &str {
+        &self.location
     }
 
     /// Whose songs the store holds.

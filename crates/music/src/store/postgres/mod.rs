@@ -7,7 +7,7 @@
 //! itself. Statements are prepared once per connection.
 
 mod import;
-mod schema;
+pub(crate) mod schema;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};

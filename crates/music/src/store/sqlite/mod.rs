@@ -5,7 +5,7 @@
 mod feedback;
 mod import;
 mod queries;
-mod schema;
+pub(crate) mod schema;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
