@@ -73,7 +73,11 @@ fn migrate_locked(client: &mut Client, location: &str) -> Result<()> {
             &[&version],
         )?;
         tx.commit()?;
-        tracing::info!(migration = migration.name, location, "PostgreSQL database migrated");
+        tracing::info!(
+            migration = migration.name,
+            location,
+            "PostgreSQL database migrated"
+        );
     }
     Ok(())
 }
