@@ -1,7 +1,7 @@
 //! Imports, whatever the backend: what an import reports, and how an
 //! imported row merges with the songs the store already has.
 //!
-//! A backend provides the transaction (see `Backend::import`) and a
+//! A backend provides the transaction (see `CatalogRepository::import`) and a
 //! [`SongTable`] inside it: find a song by Spotify id or by key, insert,
 //! update, file under an emotion. The rules are here, once:
 //!
@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{Backend, DEFAULT_CATALOG_CSV};
+use super::{CatalogRepository, DEFAULT_CATALOG_CSV};
 use crate::error::{Error, Result};
 use crate::import::{
     read_catalog, read_catalog_file, CatalogFile, FileCounts, ImportedTrack, RowProblem,
@@ -169,9 +169,9 @@ fn write(
     Ok(())
 }
 
-/// Imports catalog files through `backend` (see `Store::import_files`).
+/// Imports catalog files through `catalog` (see `Store::import_files`).
 pub(super) fn import_files(
-    backend: &mut dyn Backend,
+    catalog: &mut dyn CatalogRepository,
     files: &[CatalogFile],
     options: ImportOptions,
     kind: ImportKind,
@@ -181,7 +181,7 @@ pub(super) fn import_files(
         .map(|f| f.path.display().to_string())
         .collect::<Vec<_>>()
         .join(", ");
-    backend.import(&source, kind, &mut |table, summary| {
+    catalog.import(&source, kind, &mut |table, summary| {
         for file in files {
             let mut problems = Vec::new();
             let mut written = ImportSummary::default();
@@ -199,14 +199,14 @@ pub(super) fn import_files(
     })
 }
 
-/// Imports fetched tracks through `backend` (see `Store::import_tracks`).
+/// Imports fetched tracks through `catalog` (see `Store::import_tracks`).
 pub(super) fn import_tracks(
-    backend: &mut dyn Backend,
+    catalog: &mut dyn CatalogRepository,
     source: &str,
     tracks: &[ImportedTrack],
     kind: ImportKind,
 ) -> Result<ImportSummary> {
-    backend.import(source, kind, &mut |table, summary| {
+    catalog.import(source, kind, &mut |table, summary| {
         for track in tracks {
             write(table, track, kind.origin(), summary)?;
         }
@@ -224,9 +224,9 @@ pub(super) fn import_tracks(
 }
 
 /// Seeds an empty store with the embedded default catalog.
-pub(super) fn seed_default(backend: &mut dyn Backend) -> Result<()> {
+pub(super) fn seed_default(catalog: &mut dyn CatalogRepository) -> Result<()> {
     let name = Path::new("embedded default catalog");
-    backend.import(
+    catalog.import(
         "embedded default catalog",
         ImportKind::Default,
         &mut |table, summary| {

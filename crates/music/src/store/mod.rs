@@ -7,7 +7,13 @@
 //! interface the rest of the program uses. What does not depend on the
 //! database (how an imported row merges with a known song, how lists and
 //! statistics are put together) is written once here, over the few
-//! primitives each backend provides (`Backend`).
+//! primitives each backend provides, by kind of record: the catalog
+//! (`CatalogRepository`: songs, filings, imports, each import one
+//! transaction) and the listeners' profiles (`ProfileRepository`: verdicts,
+//! sessions, calibrations), joined by `Backend` (the connection itself).
+//! Each backend keeps them in files of those names (`sqlite/catalog.rs`,
+//! `sqlite/profiles.rs`, and the same under `postgres/`), and its schema as
+//! numbered `.sql` migrations (`migrations`).
 //!
 //! Every import is one transaction: an import that fails or is interrupted
 //! (even by `kill -9`) leaves the store exactly as it was.
@@ -71,10 +77,9 @@ impl CatalogOrigin {
     }
 }
 
-/// What a backend does; everything else is [`Store`]'s, written once.
-pub(crate) trait Backend: Send {
-    /// Where the data lives, for messages (never a password).
-    fn location(&self) -> String;
+/// The catalog's records: songs, their filings under emotions, and
+/// imports, each of which runs as one transaction (`import`).
+pub(crate) trait CatalogRepository: Send {
     fn origin(&self) -> Result<CatalogOrigin>;
     fn catalog_generation(&self) -> Result<i64>;
     fn song_count(&self) -> Result<u64>;
@@ -95,6 +100,19 @@ pub(crate) trait Backend: Send {
     fn each_filing(&self, each: &mut dyn FnMut(i64, Emotion, u32)) -> Result<()>;
     /// Every song by id, then every filing, for the recommender's index.
     fn index_rows(&self, sink: &mut dyn IndexRows) -> Result<()>;
+    /// Runs one import in one transaction: `body` writes the songs through
+    /// the table it is given; see [`import::run`] for the rules.
+    fn import(
+        &mut self,
+        source: &str,
+        kind: ImportKind,
+        body: &mut dyn FnMut(&mut dyn SongTable, &mut ImportSummary) -> Result<()>,
+    ) -> Result<ImportSummary>;
+}
+
+/// What is kept per listener profile: likes and skips, the songs a named
+/// session has been shown, a personal calibration.
+pub(crate) trait ProfileRepository: Send {
     fn record_feedback(&mut self, profile: &str, song_id: i64, verdict: Verdict) -> Result<()>;
     fn clear_feedback(&mut self, profile: &str, song_id: i64) -> Result<()>;
     fn feedback(&self, profile: &str) -> Result<Vec<(i64, Verdict)>>;
@@ -104,14 +122,13 @@ pub(crate) trait Backend: Send {
     fn calibration(&self, profile: &str) -> Result<Option<String>>;
     /// Stores (or, `None`, forgets) a profile's calibration.
     fn set_calibration(&mut self, profile: &str, offsets_json: Option<&str>) -> Result<()>;
-    /// Runs one import in one transaction: `body` writes the songs through
-    /// the table it is given; see [`import::run`] for the rules.
-    fn import(
-        &mut self,
-        source: &str,
-        kind: ImportKind,
-        body: &mut dyn FnMut(&mut dyn SongTable, &mut ImportSummary) -> Result<()>,
-    ) -> Result<ImportSummary>;
+}
+
+/// One database holding both kinds of record; everything else is
+/// [`Store`]'s, written once.
+pub(crate) trait Backend: CatalogRepository + ProfileRepository {
+    /// Where the data lives, for messages (never a password).
+    fn location(&self) -> String;
     /// A cheap round trip: does the database answer?
     fn ping(&self) -> Result<()>;
 }

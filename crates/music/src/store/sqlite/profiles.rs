@@ -1,13 +1,15 @@
-//! Likes, skips and the songs a named session has seen.
+//! What is kept per listener on SQLite: verdicts, the songs a session has
+//! seen, calibrations.
 
 use std::collections::HashSet;
 
-use rusqlite::{params, TransactionBehavior};
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use super::SqliteStore;
 use crate::error::{Error, Result};
 use crate::feedback::Verdict;
 use crate::store::import::now_secs;
+use crate::store::ProfileRepository;
 
 /// A verdict as the store keeps it.
 fn verdict_to_sql(verdict: Verdict) -> i64 {
@@ -17,14 +19,9 @@ fn verdict_to_sql(verdict: Verdict) -> i64 {
     }
 }
 
-impl SqliteStore {
+impl ProfileRepository for SqliteStore {
     /// Records `profile`'s verdict on a song; a new verdict replaces the old.
-    pub(super) fn record_feedback(
-        &mut self,
-        profile: &str,
-        song_id: i64,
-        verdict: Verdict,
-    ) -> Result<()> {
+    fn record_feedback(&mut self, profile: &str, song_id: i64, verdict: Verdict) -> Result<()> {
         self.require_song(song_id)?;
         let now = now_secs();
         self.conn.execute(
@@ -36,7 +33,7 @@ impl SqliteStore {
     }
 
     /// Forgets `profile`'s verdict on a song.
-    pub(super) fn clear_feedback(&mut self, profile: &str, song_id: i64) -> Result<()> {
+    fn clear_feedback(&mut self, profile: &str, song_id: i64) -> Result<()> {
         self.conn.execute(
             "DELETE FROM feedback WHERE profile = ?1 AND song_id = ?2",
             params![profile, song_id],
@@ -45,7 +42,7 @@ impl SqliteStore {
     }
 
     /// All of `profile`'s verdicts, as (song id, verdict).
-    pub(super) fn feedback(&self, profile: &str) -> Result<Vec<(i64, Verdict)>> {
+    fn feedback(&self, profile: &str) -> Result<Vec<(i64, Verdict)>> {
         let mut statement = self.conn.prepare_cached(
             "SELECT song_id, verdict FROM feedback WHERE profile = ?1 ORDER BY song_id",
         )?;
@@ -61,7 +58,7 @@ impl SqliteStore {
     }
 
     /// Songs the named session has been shown.
-    pub(super) fn session_seen(&self, session: &str) -> Result<HashSet<i64>> {
+    fn session_seen(&self, session: &str) -> Result<HashSet<i64>> {
         let mut statement = self
             .conn
             .prepare_cached("SELECT song_id FROM session_seen WHERE session = ?1")?;
@@ -70,7 +67,7 @@ impl SqliteStore {
     }
 
     /// Replaces the set of songs the named session has been shown.
-    pub(super) fn save_session(&mut self, session: &str, seen: &HashSet<i64>) -> Result<()> {
+    fn save_session(&mut self, session: &str, seen: &HashSet<i64>) -> Result<()> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -88,6 +85,33 @@ impl SqliteStore {
         Ok(())
     }
 
+    fn calibration(&self, profile: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT offsets FROM calibrations WHERE profile = ?1",
+                [profile],
+                |row| row.get(0),
+            )
+            .optional()?)
+    }
+
+    fn set_calibration(&mut self, profile: &str, offsets_json: Option<&str>) -> Result<()> {
+        match offsets_json {
+            Some(json) => self.conn.execute(
+                "INSERT INTO calibrations(profile, offsets, at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(profile) DO UPDATE SET offsets = excluded.offsets, at = excluded.at",
+                params![profile, json, now_secs()],
+            )?,
+            None => self
+                .conn
+                .execute("DELETE FROM calibrations WHERE profile = ?1", [profile])?,
+        };
+        Ok(())
+    }
+}
+
+impl SqliteStore {
     fn require_song(&self, song_id: i64) -> Result<()> {
         let exists: bool = self.conn.query_row(
             "SELECT EXISTS(SELECT 1 FROM songs WHERE id = ?1)",
