@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The flood of docs/RELIABILITY.md (issue 34): 20,000 half-open connections
-# from five loopback addresses (127.0.0.2-6) against a `melodora serve` with
+# from five loopback addresses (127.0.0.2-6, 2,000 new ones a second each)
+# against a `melodora serve` with
 # its default limits, once over plain HTTP and once over TLS, while a
 # checking client on 127.0.0.1 asks /api/health every 100 ms, loads the page
 # every second and keeps a WebSocket answering. Bounded: each run ends once

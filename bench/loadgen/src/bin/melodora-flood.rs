@@ -4,7 +4,8 @@
 //!
 //! Attackers are child processes (one per source address, 127.0.0.2 and
 //! up, so that each has descriptors of its own); each opens its share of
-//! connections and sends half a request head (over TLS with `--tls`: half
+//! connections (at most `--rate` new ones a second) and sends half a
+//! request head (over TLS with `--tls`: half
 //! a ClientHello), then waits for the server to close them. Meanwhile,
 //! from 127.0.0.1, the checker asks `/api/health` on a new connection every
 //! 100 ms, loads the page and its script every second, and sends a frame
@@ -50,6 +51,10 @@ struct Args {
     /// Attacking processes, from 127.0.0.2 up.
     #[arg(long, default_value_t = 5)]
     attackers: u8,
+    /// New connections each attacker opens per second at most (0: as fast
+    /// as it can, which on a shared machine takes the server's cores too).
+    #[arg(long, default_value_t = 2000)]
+    rate: u32,
     /// The server's header timeout (`serve --header-timeout-s`).
     #[arg(long, default_value_t = 10)]
     header_timeout_s: u64,
@@ -106,6 +111,8 @@ struct CheckReport {
 #[derive(Serialize, Debug)]
 struct Report {
     tls: bool,
+    /// New connections per second per attacker (0: unpaced).
+    rate_per_attacker: u32,
     serve_args: Vec<String>,
     connections: usize,
     attackers: Vec<AttackReport>,
@@ -124,7 +131,14 @@ fn main() -> Result<()> {
     if let (Some(from), Some(target)) = (args.attack_from, args.target) {
         let runtime = tokio::runtime::Runtime::new()?;
         let limit = Duration::from_secs(args.header_timeout_s + 15);
-        let report = runtime.block_on(attack(from, target, args.connections, args.tls, limit));
+        let report = runtime.block_on(attack(
+            from,
+            target,
+            args.connections,
+            args.tls,
+            args.rate,
+            limit,
+        ));
         println!("{}", serde_json::to_string(&report)?);
         return Ok(());
     }
@@ -174,7 +188,8 @@ fn run(args: &Args) -> Result<Report> {
                 .args(["--attack-from", &from.to_string()])
                 .args(["--target", &addr.to_string()])
                 .args(["--connections", &share.to_string()])
-                .args(["--header-timeout-s", &args.header_timeout_s.to_string()]);
+                .args(["--header-timeout-s", &args.header_timeout_s.to_string()])
+                .args(["--rate", &args.rate.to_string()]);
             if args.tls {
                 command.arg("--tls");
             }
@@ -206,6 +221,7 @@ fn run(args: &Args) -> Result<Report> {
     let failures = judge(args, &reports, &check);
     Ok(Report {
         tls: args.tls,
+        rate_per_attacker: args.rate,
         serve_args: args.serve_arg.clone(),
         connections: args.connections,
         attackers: reports,
@@ -496,19 +512,24 @@ impl Checker {
 }
 
 /// One attacker: `count` half-open connections from `from`, at most 256
-/// connecting at once; each waits for the server to close it, up to
-/// `limit`.
+/// connecting at once and `rate` new ones a second (0: unpaced); each
+/// waits for the server to close it, up to `limit`.
 async fn attack(
     from: Ipv4Addr,
     target: SocketAddr,
     count: usize,
     tls: bool,
+    rate: u32,
     limit: Duration,
 ) -> AttackReport {
     let started = Instant::now();
     let connecting = Arc::new(tokio::sync::Semaphore::new(256));
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..count {
+    for opened in 0..count {
+        if rate > 0 {
+            let due = started + Duration::from_secs_f64(opened as f64 / f64::from(rate));
+            tokio::time::sleep_until(due.into()).await;
+        }
         let permit = Arc::clone(&connecting).acquire_owned().await.expect("open");
         tasks.spawn(half_open(from, target, tls, limit, permit));
     }
@@ -582,9 +603,14 @@ async fn half_open(
 
 fn print_report(report: &Report) {
     println!(
-        "flood of {} half-open connections{} {}",
+        "flood of {} half-open connections{}, {} a second from each attacker {}",
         report.connections,
         if report.tls { " over TLS" } else { "" },
+        if report.rate_per_attacker == 0 {
+            "as many as it can".to_string()
+        } else {
+            report.rate_per_attacker.to_string()
+        },
         report.serve_args.join(" ")
     );
     for a in &report.attackers {
