@@ -15,7 +15,7 @@ export class Analyzer {
     /**
      * Analyses a still image (RGBA, as [`Analyzer::analyze_rgba`] takes a
      * frame) on its own, leaving the camera's tracked faces and mood as
-     * they are; answers a [`FrameJson`] whose `mood` is `null`.
+     * they are; answers a [`FrameReport`] whose `mood` is `null`.
      * @param {number} width
      * @param {number} height
      * @param {Uint8Array | number[]} rgba
@@ -46,7 +46,7 @@ export class Analyzer {
     /**
      * Analyses one RGBA frame (`width * height * 4` bytes, as `ImageData`
      * holds it) taken at `now_ms` (the page's clock, milliseconds) and
-     * answers with a [`FrameJson`] as JSON text.
+     * answers with a [`FrameReport`] as JSON text.
      * @param {number} width
      * @param {number} height
      * @param {Uint8Array | number[]} rgba

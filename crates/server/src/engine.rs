@@ -2,15 +2,13 @@
 //! frames within the server's limits), shared by all clients; the music half
 //! is `music`.
 
-use std::collections::BTreeMap;
-
-use melodora_core::{Calibration, Emotion, EmotionProbabilities, FaceBox};
-use melodora_vision::pipeline::{AnalyzeError, AnalyzedFace, FrameAnalyzer};
+use melodora_vision::pipeline::{AnalyzeError, FrameAnalyzer};
 use melodora_vision::tracking::FaceTracker;
 use melodora_vision::{
     decode_image, DecodeError, DecodeLimits, DetectParams, EmotionClassifier, GrayImage,
     HaarDetector,
 };
+pub use melodora_vision::{FaceReport, MAX_FACES_PER_FRAME};
 use serde::Serialize;
 
 use crate::metrics::VisionMetrics;
@@ -20,11 +18,6 @@ pub const MAX_FRAME_BYTES: usize = 2 * 1024 * 1024;
 /// Largest frame or image accepted, in pixels (a 4K frame; browsers send
 /// about 480x360).
 pub const MAX_FRAME_PIXELS: u64 = 3840 * 2160;
-/// Most faces classified in one frame, the largest ones: a webcam sees a
-/// few people, and a frame tiled with thousands of faces must not hold the
-/// CPU for seconds (the others are not reported).
-pub const MAX_FACES_PER_FRAME: usize = 32;
-
 /// Face detection and emotion classification of encoded frames, within
 /// the server's limits (frame size, pixels, faces per frame).
 pub struct Vision {
@@ -38,53 +31,6 @@ pub struct FrameAnalysis {
     pub width: usize,
     pub height: usize,
     pub faces: Vec<FaceReport>,
-}
-
-/// A face with its emotion, as sent to clients.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct FaceReport {
-    /// Left edge of the face box, in frame pixels.
-    pub x: i32,
-    /// Top edge of the face box.
-    pub y: i32,
-    pub w: i32,
-    pub h: i32,
-    /// The most probable emotion.
-    pub emotion: Emotion,
-    /// Its probability.
-    pub confidence: f32,
-    /// Probability of each of the seven emotions, by name.
-    #[schema(value_type = BTreeMap<String, f32>)]
-    pub probabilities: BTreeMap<&'static str, f32>,
-    /// The same probabilities, for the mood tracker.
-    #[serde(skip)]
-    pub ordered: EmotionProbabilities,
-}
-
-impl FaceReport {
-    pub(crate) fn new(face: FaceBox, probabilities: EmotionProbabilities) -> Self {
-        let (emotion, confidence) = probabilities.top();
-        FaceReport {
-            x: face.x,
-            y: face.y,
-            w: face.w,
-            h: face.h,
-            emotion,
-            confidence,
-            probabilities: probabilities.iter().map(|(e, p)| (e.name(), p)).collect(),
-            ordered: probabilities,
-        }
-    }
-
-    /// The face box.
-    pub fn face_box(&self) -> FaceBox {
-        FaceBox::new(self.x, self.y, self.w, self.h)
-    }
-
-    /// The same face read through a listener's calibration.
-    pub fn calibrated(&self, calibration: &Calibration) -> FaceReport {
-        FaceReport::new(self.face_box(), calibration.apply(&self.ordered))
-    }
 }
 
 /// Why a frame could not be analysed: the client's fault (`TooLarge`,
@@ -177,7 +123,7 @@ impl Vision {
         Ok(FrameAnalysis {
             width: gray.width(),
             height: gray.height(),
-            faces: faces.into_iter().filter_map(report).collect(),
+            faces: faces.iter().filter_map(FaceReport::of).collect(),
         })
     }
 
@@ -195,9 +141,4 @@ impl Vision {
         let image = decode_image(bytes, &limits).map_err(FrameError::Decode)?;
         Ok(GrayImage::from_dynamic(&image))
     }
-}
-
-fn report(face: AnalyzedFace) -> Option<FaceReport> {
-    face.probabilities
-        .map(|probabilities| FaceReport::new(face.face, probabilities))
 }

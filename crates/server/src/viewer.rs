@@ -1,18 +1,17 @@
-//! One viewer's state: whose face the mood follows, the smoothed mood, the
-//! listening session and the list mode.
+//! One viewer's state: how it reads the live stream (`LiveAnalysis`:
+//! calibration, whose face the mood follows, the stable mood), the mood a
+//! page reported or the listener set by hand, the listening session and
+//! the list mode.
 
 use melodora_core::{Calibration, Emotion};
 use melodora_music::{Mode, Session};
-use melodora_vision::{followed, Follow, MoodTracker, StabilityConfig, StableMood};
-
-use crate::engine::FaceReport;
+use melodora_vision::{AnalysisSettings, FaceReport, LiveAnalysis, Observation, StableMood};
 
 /// Per-connection state.
 pub struct Viewer {
-    tracker: MoodTracker,
+    live: LiveAnalysis,
     pub session: Session,
     pub mode: Mode,
-    follow: Follow,
     /// The mood changed but no list could be made for it: the next frame
     /// tries again rather than leave the page on the old mood's list.
     pub list_owed: bool,
@@ -22,33 +21,38 @@ pub struct Viewer {
     /// The mood the listener set by hand, which holds the list whatever the
     /// camera reads.
     manual: Option<Emotion>,
-    /// The profile's personal calibration, applied to the frames this
-    /// server analyses for the viewer.
-    pub calibration: Option<Calibration>,
 }
 
 impl Viewer {
-    /// A viewer listening as `profile` (whose likes, skips and calibration count).
-    pub fn new(stability: StabilityConfig, follow: Follow, profile: &str, seed: u64) -> Self {
+    /// A viewer listening as `profile` (whose likes, skips and calibration
+    /// count), reading frames under `settings` (the server tracks faces per
+    /// stream itself, so the viewer's settings need no tracking).
+    pub fn new(settings: AnalysisSettings, profile: &str, seed: u64) -> Self {
         Viewer {
-            tracker: MoodTracker::new(stability),
+            live: LiveAnalysis::new(settings),
             session: Session::new(profile, seed),
             mode: Mode::Match,
-            follow,
             list_owed: false,
             reported: None,
             manual: None,
-            calibration: None,
         }
     }
 
-    /// Feeds one frame's faces; returns the stable mood and whether it
-    /// changed with this frame.
-    pub fn observe(&mut self, faces: &[FaceReport], now_ms: u64) -> (Option<StableMood>, bool) {
+    /// Feeds one frame's faces: read through the profile's calibration,
+    /// into the stable mood.
+    pub fn observe(&mut self, faces: &[FaceReport], now_ms: u64) -> Observation {
         self.reported = None;
-        let probabilities = followed(faces, self.follow, |f| (f.face_box(), f.ordered));
-        let update = self.tracker.update(now_ms, probabilities.as_ref());
-        (update.stable, update.changed)
+        self.live.observe(faces, now_ms)
+    }
+
+    /// The profile's personal calibration in use.
+    pub fn calibration(&self) -> Option<Calibration> {
+        self.live.calibration().copied()
+    }
+
+    /// Reads later frames through `calibration` (none: uncorrected).
+    pub fn use_calibration(&mut self, calibration: Option<Calibration>) {
+        self.live.use_calibration(calibration);
     }
 
     /// Takes the stable mood a page found on its own (on-device mode).
@@ -81,6 +85,6 @@ impl Viewer {
     /// The camera's stable mood: the one the page reported, else the one
     /// the server's analysis of the frames found.
     pub fn camera_mood(&self) -> Option<StableMood> {
-        self.reported.or_else(|| self.tracker.stable())
+        self.reported.or_else(|| self.live.mood())
     }
 }

@@ -15,6 +15,7 @@ pub mod annotate;
 pub mod decode;
 pub mod follow;
 mod jpeg_segments;
+pub mod live;
 pub mod pipeline;
 pub mod settings;
 pub mod stability;
@@ -23,6 +24,7 @@ pub mod video;
 
 pub use decode::{decode_image, load_image, DecodeError, DecodeLimits};
 pub use follow::{followed, Follow};
+pub use live::{FaceReport, FrameReport, LiveAnalysis, Observation, MAX_FACES_PER_FRAME};
 pub use melodora_core::{rgb_to_gray, GrayImage};
 pub use melodora_detector::{
     Cascade, CascadeError, DetectParams, HaarDetector, DEFAULT_CASCADE_XML,

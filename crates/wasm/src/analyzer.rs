@@ -1,71 +1,28 @@
 //! The frame analyzer: detector, classifier, tracker and mood tracker on
-//! RGBA frames, answering with the server's frame JSON.
+//! RGBA frames, answering with `vision::live`'s frame report as JSON (the
+//! server's viewers read frames through the same `LiveAnalysis`).
 
-use melodora_core::{
-    rgb_to_gray, Calibration, Emotion, EmotionProbabilities, ErrorChain, GrayImage,
-};
-use melodora_vision::pipeline::{AnalyzedFace, FrameAnalyzer};
-use melodora_vision::tracking::{FaceTracker, Scan, TrackingConfig};
+use melodora_core::{rgb_to_gray, Calibration, EmotionProbabilities, ErrorChain, GrayImage};
+use melodora_vision::pipeline::{AnalyzeError, FrameAnalyzer};
+use melodora_vision::tracking::TrackingConfig;
 use melodora_vision::{
-    followed, AnalysisSettings, Cascade, DetectParams, EmotionClassifier, HaarDetector,
-    ModelDescription, MoodTracker, StableMood,
+    AnalysisSettings, Cascade, DetectParams, EmotionClassifier, FrameReport, HaarDetector,
+    LiveAnalysis, ModelDescription, MAX_FACES_PER_FRAME,
 };
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
-
-/// Most faces classified per frame, as in server mode.
-pub const MAX_FACES_PER_FRAME: usize = 32;
 
 /// Largest frame side accepted: a camera frame is a few thousand pixels
 /// wide at most; more is a mistake, refused before any allocation.
 pub const MAX_FRAME_SIDE: u32 = 8192;
 
-/// One face, as the page draws it (the server's `FaceReport` fields).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FaceJson {
-    /// Left edge of the face box, in frame pixels.
-    pub x: i32,
-    /// Top edge.
-    pub y: i32,
-    /// Width.
-    pub w: i32,
-    /// Height.
-    pub h: i32,
-    /// The most probable emotion.
-    pub emotion: Emotion,
-    /// Its probability.
-    pub confidence: f32,
-    /// Probability of each of the seven emotions, by name.
-    pub probabilities: std::collections::BTreeMap<&'static str, f32>,
-}
-
-/// What one frame produced, as JSON for the page.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FrameJson {
-    /// Frame width.
-    pub width: usize,
-    /// Frame height.
-    pub height: usize,
-    /// Faces with their emotions, in the detector's order.
-    pub faces: Vec<FaceJson>,
-    /// `"full"` (the whole frame scanned) or `"tracked"` (near known faces).
-    pub scan: &'static str,
-    /// The stable mood after this frame, if one has been established.
-    pub mood: Option<StableMood>,
-    /// Whether this frame changed the stable mood (the page then tells the
-    /// server).
-    pub mood_changed: bool,
-}
-
 /// The in-page analyzer: detector, classifier, tracker and mood tracker.
 #[wasm_bindgen]
 pub struct Analyzer {
     analyzer: FrameAnalyzer,
-    tracker: Option<FaceTracker>,
-    mood: MoodTracker,
-    settings: AnalysisSettings,
-    /// This person's correction of the classifier, if they calibrated.
-    calibration: Option<Calibration>,
+    /// The stream as this page reads it: tracked faces, calibration, whose
+    /// face the mood follows, the mood (the server's viewers read theirs
+    /// the same way).
+    live: LiveAnalysis,
 }
 
 #[wasm_bindgen]
@@ -88,12 +45,13 @@ impl Analyzer {
     /// (every frame scanned whole).
     #[wasm_bindgen(js_name = setTracking)]
     pub fn set_tracking(&mut self, on: bool) {
-        self.settings.full_scan_every = on.then(|| {
-            self.settings
+        let mut settings = self.live.settings();
+        settings.full_scan_every = on.then(|| {
+            settings
                 .full_scan_every
                 .unwrap_or(TrackingConfig::default().full_scan_interval)
         });
-        self.tracker = self.settings.tracking().map(FaceTracker::new);
+        self.live.apply(settings);
     }
 
     /// Takes a server's analysis settings (the `analysis` of its `hello`,
@@ -109,12 +67,12 @@ impl Analyzer {
 
     /// Forgets the faces being tracked and the mood (a new camera, say).
     pub fn reset(&mut self) {
-        self.apply(self.settings);
+        self.apply(self.live.settings());
     }
 
     /// Analyses a still image (RGBA, as [`Analyzer::analyze_rgba`] takes a
     /// frame) on its own, leaving the camera's tracked faces and mood as
-    /// they are; answers a [`FrameJson`] whose `mood` is `null`.
+    /// they are; answers a [`FrameReport`] whose `mood` is `null`.
     #[wasm_bindgen(js_name = analyzeImageRgba)]
     pub fn analyze_image_rgba(
         &self,
@@ -123,7 +81,7 @@ impl Analyzer {
         rgba: &[u8],
     ) -> Result<String, JsError> {
         let image = gray_from_rgba(width, height, rgba).map_err(|e| JsError::new(&e))?;
-        let json = self.analyze_image(&image).map_err(|e| js_error(&*e))?;
+        let json = self.analyze_image(&image).map_err(|e| js_error(&e))?;
         serde_json::to_string(&json).map_err(|e| js_error(&e))
     }
 
@@ -154,7 +112,7 @@ impl Analyzer {
 
     /// Analyses one RGBA frame (`width * height * 4` bytes, as `ImageData`
     /// holds it) taken at `now_ms` (the page's clock, milliseconds) and
-    /// answers with a [`FrameJson`] as JSON text.
+    /// answers with a [`FrameReport`] as JSON text.
     #[wasm_bindgen(js_name = analyzeRgba)]
     pub fn analyze_rgba(
         &mut self,
@@ -164,7 +122,7 @@ impl Analyzer {
         now_ms: f64,
     ) -> Result<String, JsError> {
         let frame = gray_from_rgba(width, height, rgba).map_err(|e| JsError::new(&e))?;
-        let json = self.analyze(&frame, now_ms).map_err(|e| js_error(&*e))?;
+        let json = self.analyze(&frame, now_ms).map_err(|e| js_error(&e))?;
         serde_json::to_string(&json).map_err(|e| js_error(&e))
     }
 }
@@ -184,107 +142,35 @@ impl Analyzer {
         let classifier = EmotionClassifier::from_onnx_bytes(model, description)?;
         let mut analyzer = FrameAnalyzer::new(detector, DetectParams::default(), Some(classifier));
         analyzer.max_faces = MAX_FACES_PER_FRAME;
-        let settings = AnalysisSettings::default();
         Ok(Analyzer {
             analyzer,
-            tracker: settings.tracking().map(FaceTracker::new),
-            mood: MoodTracker::new(settings.stability()),
-            settings,
-            calibration: None,
+            live: LiveAnalysis::new(AnalysisSettings::default()),
         })
     }
 
     /// Corrects later frames by `calibration` (none: uncorrected).
     pub fn use_calibration(&mut self, calibration: Option<Calibration>) {
-        self.calibration = calibration;
+        self.live.use_calibration(calibration);
     }
 
-    /// Starts afresh under `settings`.
+    /// Starts afresh under `settings` (the calibration stays).
     pub fn apply(&mut self, settings: AnalysisSettings) {
-        self.settings = settings;
-        self.tracker = settings.tracking().map(FaceTracker::new);
-        self.mood = MoodTracker::new(settings.stability());
+        self.live.apply(settings);
     }
 
     /// Analyses a gray frame taken at `now_ms`; the mood follows the face
     /// the settings say (the largest by default), as in server mode.
-    pub fn analyze(
-        &mut self,
-        frame: &GrayImage,
-        now_ms: f64,
-    ) -> Result<FrameJson, Box<dyn std::error::Error>> {
-        let (faces, scan) = self.analyzer.find_faces(frame, self.tracker.as_mut())?;
-        let faces = self.classify(frame, faces)?;
-        let classified: Vec<_> = faces
-            .iter()
-            .filter_map(|f| Some((f.face, f.probabilities?)))
-            .collect();
-        let mood_follows = followed(&classified, self.settings.follow, |f| *f);
-        let update = self
-            .mood
-            .update(now_ms.max(0.0) as u64, mood_follows.as_ref());
-        Ok(FrameJson {
-            width: frame.width(),
-            height: frame.height(),
-            faces: faces.iter().filter_map(face_json).collect(),
-            scan: match scan {
-                Scan::Full => "full",
-                Scan::Tracked => "tracked",
-            },
-            mood: update.stable,
-            mood_changed: update.changed,
-        })
+    pub fn analyze(&mut self, frame: &GrayImage, now_ms: f64) -> Result<FrameReport, AnalyzeError> {
+        self.live
+            .analyze(&self.analyzer, frame, now_ms.max(0.0) as u64)
     }
-}
 
-impl Analyzer {
     /// Analyses a still image (a photo): the whole image is scanned, and
     /// neither the tracked faces nor the mood of the camera's stream are
     /// touched; `mood` is always `None`.
-    pub fn analyze_image(
-        &self,
-        image: &GrayImage,
-    ) -> Result<FrameJson, Box<dyn std::error::Error>> {
-        let (faces, _) = self.analyzer.find_faces(image, None)?;
-        let faces = self.classify(image, faces)?;
-        Ok(FrameJson {
-            width: image.width(),
-            height: image.height(),
-            faces: faces.iter().filter_map(face_json).collect(),
-            scan: "full",
-            mood: None,
-            mood_changed: false,
-        })
+    pub fn analyze_image(&self, image: &GrayImage) -> Result<FrameReport, AnalyzeError> {
+        self.live.analyze_still(&self.analyzer, image)
     }
-
-    /// Classifies the faces found, read through the calibration if any.
-    fn classify(
-        &self,
-        frame: &GrayImage,
-        faces: Vec<melodora_core::FaceBox>,
-    ) -> Result<Vec<AnalyzedFace>, Box<dyn std::error::Error>> {
-        let mut faces = self.analyzer.classify(frame, faces)?;
-        if let Some(calibration) = &self.calibration {
-            for face in &mut faces {
-                face.probabilities = face.probabilities.map(|p| calibration.apply(&p));
-            }
-        }
-        Ok(faces)
-    }
-}
-
-fn face_json(face: &AnalyzedFace) -> Option<FaceJson> {
-    let p: EmotionProbabilities = face.probabilities?;
-    let (emotion, confidence) = p.top();
-    Some(FaceJson {
-        x: face.face.x,
-        y: face.face.y,
-        w: face.face.w,
-        h: face.face.h,
-        emotion,
-        confidence,
-        probabilities: p.iter().map(|(e, v)| (e.name(), v)).collect(),
-    })
 }
 
 /// OpenCV's gray conversion of an RGBA frame (alpha ignored, as `imread`

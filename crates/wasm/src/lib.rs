@@ -17,7 +17,5 @@
 mod analyzer;
 mod playlists;
 
-pub use analyzer::{
-    gray_from_rgba, Analyzer, FaceJson, FrameJson, MAX_FACES_PER_FRAME, MAX_FRAME_SIDE,
-};
+pub use analyzer::{gray_from_rgba, Analyzer, MAX_FRAME_SIDE};
 pub use playlists::Playlists;

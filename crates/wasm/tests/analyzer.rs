@@ -6,8 +6,9 @@
 use std::path::Path;
 
 use melodora_core::{Calibration, Emotion, EmotionProbabilities, GrayImage};
+use melodora_vision::FrameReport;
 use melodora_vision::{AnalysisSettings, Cascade, DetectParams, HaarDetector};
-use melodora_wasm::{gray_from_rgba, Analyzer, FrameJson};
+use melodora_wasm::{gray_from_rgba, Analyzer};
 
 fn assets() -> (String, Vec<u8>) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets");
@@ -65,7 +66,7 @@ fn a_steady_face_becomes_the_stable_mood_after_the_dwell_time() {
     let gray = gray_from_rgba(w, h, &pixels).unwrap();
     let mut changes = Vec::new();
     let mut scans = Vec::new();
-    let mut last: Option<FrameJson> = None;
+    let mut last: Option<FrameReport> = None;
     for frame in 0..40 {
         let out = analyzer.analyze(&gray, f64::from(frame) * 50.0).unwrap();
         if out.mood_changed {

@@ -72,7 +72,7 @@ use tokio::sync::mpsc;
 
 use crate::capture::CapturedFrame;
 use crate::connections::{ConnectionPermit, Refusal};
-use crate::engine::{FaceReport, FrameAnalysis, FrameError, MAX_FRAME_BYTES};
+use crate::engine::{FrameAnalysis, FrameError, MAX_FRAME_BYTES};
 use crate::music::MusicFailure;
 use crate::viewer::Viewer;
 use crate::AppState;
@@ -108,13 +108,10 @@ pub async fn handle(
         tokio::time::interval_at((Instant::now() + idle_timeout / 3).into(), idle_timeout / 3);
     pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let started = Instant::now();
-    let mut viewer = Viewer::new(
-        state.options.stability,
-        state.options.follow,
-        &profile,
-        connection_seed(),
-    );
-    viewer.calibration = stored_calibration(&state, &viewer.session.profile).await;
+    let options = &state.options;
+    let settings = AnalysisSettings::new(&options.stability, None, options.follow);
+    let mut viewer = Viewer::new(settings, &profile, connection_seed());
+    viewer.use_calibration(stored_calibration(&state, &viewer.session.profile).await);
     let (done_tx, mut done_rx) = mpsc::channel::<AnalysisResult>(1);
     let mut queue = FrameQueue::new(done_tx, state.options.tracking);
     let mut camera = state.camera.as_ref().map(|c| c.subscribe());
@@ -133,7 +130,7 @@ pub async fn handle(
                 options.follow,
             )
         }),
-        calibration: viewer.calibration,
+        calibration: viewer.calibration(),
     };
     if peer.send_message(&hello).await.is_err() {
         return;
@@ -402,15 +399,8 @@ async fn frame_reply<'a>(
     dropped: u64,
 ) -> ServerMessage<'a> {
     let now_ms = started.elapsed().as_millis() as u64;
-    let faces: Cow<'a, [FaceReport]> = match &viewer.calibration {
-        Some(calibration) => analysis
-            .faces
-            .iter()
-            .map(|face| face.calibrated(calibration))
-            .collect(),
-        None => Cow::Borrowed(&analysis.faces),
-    };
-    let (mood, changed) = viewer.observe(&faces, now_ms);
+    let seen = viewer.observe(&analysis.faces, now_ms);
+    let (mood, changed) = (seen.mood, seen.changed);
     let songs = match mood {
         // A mood set by hand holds the list; the camera's is only shown.
         _ if viewer.is_manual() => None,
@@ -425,7 +415,7 @@ async fn frame_reply<'a>(
         seq,
         width: analysis.width,
         height: analysis.height,
-        faces,
+        faces: Cow::Owned(seen.faces),
         mood,
         status: if analysis.faces.is_empty() {
             FrameStatus::NoFace
@@ -533,7 +523,7 @@ async fn calibrate(
     let profile = viewer.session.profile.clone();
     match state.music.set_calibration(profile, calibration).await {
         Ok(()) => {
-            viewer.calibration = calibration;
+            viewer.use_calibration(calibration);
             ServerMessage::Calibration { calibration }
         }
         Err(_) => ServerMessage::error(
