@@ -58,7 +58,6 @@
 //! cannot start within a short wait is dropped, so latency stays bounded
 //! when more clients send frames than the cores can analyse.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -267,7 +266,7 @@ impl Peer {
     }
 
     /// Sends a protocol message as JSON text.
-    async fn send_message(&mut self, message: &ServerMessage<'_>) -> Result<(), axum::Error> {
+    async fn send_message(&mut self, message: &ServerMessage) -> Result<(), axum::Error> {
         let text = serde_json::to_string(message).map_err(axum::Error::new)?;
         self.send(Message::Text(text.into())).await
     }
@@ -390,14 +389,14 @@ fn start_analysis(
     });
 }
 
-async fn frame_reply<'a>(
+async fn frame_reply(
     state: &AppState,
     viewer: &mut Viewer,
     seq: u64,
-    analysis: &'a FrameAnalysis,
+    analysis: &FrameAnalysis,
     started: Instant,
     dropped: u64,
-) -> ServerMessage<'a> {
+) -> ServerMessage {
     let now_ms = started.elapsed().as_millis() as u64;
     let seen = viewer.observe(&analysis.faces, now_ms);
     let (mood, changed) = (seen.mood, seen.changed);
@@ -415,7 +414,7 @@ async fn frame_reply<'a>(
         seq,
         width: analysis.width,
         height: analysis.height,
-        faces: Cow::Owned(seen.faces),
+        faces: seen.faces,
         mood,
         status: if analysis.faces.is_empty() {
             FrameStatus::NoFace
@@ -428,11 +427,7 @@ async fn frame_reply<'a>(
     }
 }
 
-async fn command(
-    state: &AppState,
-    viewer: &mut Viewer,
-    text: &Utf8Bytes,
-) -> ServerMessage<'static> {
+async fn command(state: &AppState, viewer: &mut Viewer, text: &Utf8Bytes) -> ServerMessage {
     let command = match parse_command(text.as_str()) {
         Ok(command) => command,
         Err(message) => return ServerMessage::error(ErrorAbout::Command, message),
@@ -519,7 +514,7 @@ async fn calibrate(
     state: &AppState,
     viewer: &mut Viewer,
     calibration: Option<Calibration>,
-) -> ServerMessage<'static> {
+) -> ServerMessage {
     let profile = viewer.session.profile.clone();
     match state.music.set_calibration(profile, calibration).await {
         Ok(()) => {

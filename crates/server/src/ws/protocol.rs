@@ -4,8 +4,6 @@
 
 use std::fmt::Display;
 
-use std::borrow::Cow;
-
 use melodora_core::{Calibration, Emotion, EmotionProbabilities};
 use melodora_music::{Mode, Recommendation, Verdict};
 use melodora_vision::{AnalysisSettings, StableMood};
@@ -67,7 +65,7 @@ pub fn parse_command(text: &str) -> Result<Command, String> {
 /// Everything the server says, as JSON text with a `type` field.
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
-pub enum ServerMessage<'a> {
+pub enum ServerMessage {
     /// The first message: where frames come from.
     Hello {
         capture: Capture,
@@ -88,7 +86,7 @@ pub enum ServerMessage<'a> {
         seq: u64,
         width: usize,
         height: usize,
-        faces: Cow<'a, [FaceReport]>,
+        faces: Vec<FaceReport>,
         mood: Option<StableMood>,
         status: FrameStatus,
         dropped: u64,
@@ -117,9 +115,9 @@ pub enum ServerMessage<'a> {
     Error { about: ErrorAbout, message: String },
 }
 
-impl ServerMessage<'_> {
+impl ServerMessage {
     /// An error reply about a frame or a command.
-    pub fn error(about: ErrorAbout, message: impl Display) -> ServerMessage<'static> {
+    pub fn error(about: ErrorAbout, message: impl Display) -> ServerMessage {
         ServerMessage::Error {
             about,
             message: message.to_string(),
@@ -185,7 +183,7 @@ mod tests {
             seq: 3,
             width: 4,
             height: 2,
-            faces: Cow::Borrowed(&[]),
+            faces: Vec::new(),
             mood: None,
             status: FrameStatus::NoFace,
             dropped: 0,
