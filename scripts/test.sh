@@ -54,7 +54,7 @@ echo "== the browser's analyzer: web/wasm is what the source builds, and finds O
 scripts/build_wasm.sh --check
 node crates/wasm/tests/node/parity.mjs "${CARGO_TARGET_DIR:-target}/debug/melodora"
 
-echo "== the page's logic without a browser: calibration capture and photo checks (node --test)"
+echo "== the page's modules without a browser (node --test)"
 node --test web/tests/
 
 echo "== fuzz targets compile (cargo check on stable; fuzzing itself is nightly: fuzz/smoke.sh)"

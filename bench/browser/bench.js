@@ -57,7 +57,8 @@ async function loop(step) {
 
 async function melodora(tracking) {
   const loadStarted = performance.now();
-  const device = new window.MelodoraDevice.DeviceAnalyzer();
+  const { DeviceAnalyzer } = await import("/web/analyzer/client.js");
+  const device = new DeviceAnalyzer();
   const loadMs = await device.load();
   device.configure({
     follow: "largest_face", half_life_ms: 250, dwell_ms: 700, min_confidence: 0.4, forget_after_ms: 3000,

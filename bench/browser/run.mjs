@@ -68,8 +68,8 @@ function native(clip) {
 }
 
 function downloadBytes() {
-  const files = ["web/wasm/melodora_wasm_bg.wasm", "web/wasm/melodora_wasm.js", "web/analyzer-worker.js",
-    "web/device-analysis.js", "assets/emotion.onnx", "assets/haarcascade_frontalface_default.xml"];
+  const files = ["web/wasm/melodora_wasm_bg.wasm", "web/wasm/melodora_wasm.js", "web/analyzer/worker.js",
+    "web/analyzer/client.js", "assets/emotion.onnx", "assets/haarcascade_frontalface_default.xml"];
   return files.reduce((sum, f) => sum + statSync(join(root, f)).size, 0);
 }
 

@@ -1,24 +1,24 @@
-// Unit tests of the page's logic that does not need a browser: the
-// calibration capture (what it keeps, when it refuses, what it leaned to,
-// where it is kept) and the photo's size check. The scripts are loaded as
-// the page loads them, as classic scripts that set a `window.Melodora*`
-// global, into a context with a stand-in localStorage. The browser tests
-// (tests/e2e) drive the same code through the page.
+// Unit tests of the page's logic that needs no browser, importing the
+// page's modules as the browser does: the calibration capture (what it
+// keeps, when it refuses, what it leaned to, where it is kept), the photo's
+// size check, the state store, the countdown of a mood set by hand and the
+// player's next song. localStorage is a stand-in set per test. The browser
+// tests (tests/e2e) drive the same modules through the page.
 //
 //   node --test web/tests/
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import vm from "node:vm";
 
-const EMOTIONS = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"];
+import * as Calibration from "../calibration.js";
+import * as Photo from "../photo.js";
+import { EMOTIONS } from "../emotions.js";
+import { Store, initialState, withMood, largestFace, analysingOnDevice, calibrationInUse } from "../state.js";
+import { manualText } from "../view/steering.js";
+import { nextPlayable, spotifyIdOk } from "../view/playlist.js";
 
-/** A page-like context with `script` run in it; `storage` stands in for localStorage. */
-function load(script, storage) {
-  const context = { window: {}, localStorage: storage, Math, JSON };
-  vm.createContext(context);
-  vm.runInContext(readFileSync(new URL(`../${script}`, import.meta.url), "utf8"), context, { filename: script });
-  return context.window;
+/** Puts `storage` where the page's modules find localStorage. */
+function useStorage(storage) {
+  globalThis.localStorage = storage;
 }
 
 /** localStorage as the browser has it (strings in, strings out). */
@@ -49,7 +49,7 @@ const noFace = { faces: [] };
 const twoFaces = { faces: [{ probabilities: reading("happy") }, { probabilities: reading("sad") }] };
 
 test("a capture keeps readings as the model gave them, undoing the calibration in use", () => {
-  const { MelodoraCalibration } = load("calibration.js", memoryStorage());
+  useStorage(memoryStorage());
   const inUse = { sad: -1.5, neutral: 0.8 };
   const raw = reading("sad", 0.5);
   // The analyzer's correction: each probability times e^offset, renormalised.
@@ -59,19 +59,19 @@ test("a capture keeps readings as the model gave them, undoing the calibration i
   for (const e of EMOTIONS) corrected[e] /= sum;
   assert.ok(corrected.sad < raw.sad, "the stand-in correction lowers sad");
 
-  const capture = new MelodoraCalibration.Capture(inUse);
+  const capture = new Calibration.Capture(inUse);
   capture.add(oneFace(corrected));
   assert.equal(capture.readings.length, 1);
   for (const e of EMOTIONS) assert.ok(Math.abs(capture.readings[0][e] - raw[e]) < 1e-12, e);
   // Without a calibration in use, readings are kept as they came.
-  const plain = new MelodoraCalibration.Capture(null);
+  const plain = new Calibration.Capture(null);
   plain.add(oneFace(raw));
   assert.deepEqual({ ...plain.readings[0] }, raw);
 });
 
 test("a capture is refused with several faces, or with the face seen too rarely", () => {
-  const { MelodoraCalibration } = load("calibration.js", memoryStorage());
-  const capture = () => new MelodoraCalibration.Capture(null);
+  useStorage(memoryStorage());
+  const capture = () => new Calibration.Capture(null);
 
   const enough = capture();
   for (let i = 0; i < 6; i++) enough.add(oneFace(reading("neutral")));
@@ -98,8 +98,8 @@ test("a capture is refused with several faces, or with the face seen too rarely"
 });
 
 test("a capture leans to the emotion with the largest summed share", () => {
-  const { MelodoraCalibration } = load("calibration.js", memoryStorage());
-  const capture = new MelodoraCalibration.Capture(null);
+  useStorage(memoryStorage());
+  const capture = new Calibration.Capture(null);
   capture.add(oneFace(reading("happy", 0.9)));
   capture.add(oneFace(reading("sad", 0.6)));
   capture.add(oneFace(reading("sad", 0.6)));
@@ -108,29 +108,93 @@ test("a capture leans to the emotion with the largest summed share", () => {
 
 test("a calibration is kept in, read from and forgotten by localStorage", () => {
   const storage = memoryStorage();
-  const { MelodoraCalibration } = load("calibration.js", storage);
-  assert.equal(MelodoraCalibration.load(), null);
+  useStorage(storage);
+  assert.equal(Calibration.load(), null);
   const calibration = { sad: -1.25, neutral: 0.5 };
-  assert.equal(MelodoraCalibration.save(calibration), true);
-  assert.deepEqual({ ...MelodoraCalibration.load() }, calibration);
-  MelodoraCalibration.forget();
-  assert.equal(MelodoraCalibration.load(), null);
+  assert.equal(Calibration.save(calibration), true);
+  assert.deepEqual({ ...Calibration.load() }, calibration);
+  Calibration.forget();
+  assert.equal(Calibration.load(), null);
 
   storage.setItem("melodora.calibration", "{not json");
-  assert.equal(MelodoraCalibration.load(), null, "a damaged entry reads as not calibrated");
+  assert.equal(Calibration.load(), null, "a damaged entry reads as not calibrated");
 });
 
 test("storage that refuses leaves the page uncalibrated, without throwing", () => {
-  const { MelodoraCalibration } = load("calibration.js", refusingStorage);
-  assert.equal(MelodoraCalibration.load(), null);
-  assert.equal(MelodoraCalibration.save({ sad: -1 }), false);
-  assert.doesNotThrow(() => MelodoraCalibration.forget());
+  useStorage(refusingStorage);
+  assert.equal(Calibration.load(), null);
+  assert.equal(Calibration.save({ sad: -1 }), false);
+  assert.doesNotThrow(() => Calibration.forget());
 });
 
 test("a photo over 20 MB is refused before it is read, with its size", () => {
-  const { MelodoraPhoto } = load("photo.js", memoryStorage());
-  assert.equal(MelodoraPhoto.refusal({ size: 20 * 1024 * 1024 }), null);
-  assert.equal(MelodoraPhoto.refusal({ size: 0 }), null);
-  assert.match(MelodoraPhoto.refusal({ size: 20 * 1024 * 1024 + 1 }), /too large \(20\.0 MB; at most 20 MB\)/);
-  assert.match(MelodoraPhoto.refusal({ size: 31.5 * 1024 * 1024 }), /31\.5 MB/);
+  assert.equal(Photo.refusal({ size: 20 * 1024 * 1024 }), null);
+  assert.equal(Photo.refusal({ size: 0 }), null);
+  assert.match(Photo.refusal({ size: 20 * 1024 * 1024 + 1 }), /too large \(20\.0 MB; at most 20 MB\)/);
+  assert.match(Photo.refusal({ size: 31.5 * 1024 * 1024 }), /31\.5 MB/);
+});
+
+test("the store tells subscribers of each change, and a watch redraws only for its part", () => {
+  const store = new Store(initialState());
+  const seen = [];
+  store.subscribe((state, previous) => seen.push([previous.paused, state.paused]));
+  const moods = [];
+  store.watch((s) => [s.mood], (s) => moods.push(s.mood && s.mood.emotion));
+  store.update({ paused: true });
+  store.update((s) => ({ paused: !s.paused }));
+  assert.deepEqual(seen, [[false, false], [false, true], [true, false]]);
+  assert.deepEqual(moods, [null], "the mood watch ran once, at mounting");
+  store.update({ mood: { emotion: "sad", confidence: 0.9 } });
+  store.update({ notice: null });
+  assert.deepEqual(moods, [null, "sad"]);
+  const before = store.state;
+  store.update({ paused: true });
+  assert.equal(before.paused, false, "an update makes a new state; the old one is left as it was");
+});
+
+test("a mood joins the history only when it changes, and the history keeps its newest entries", () => {
+  let state = initialState();
+  const apply = (emotion, t, limit) => { state = { ...state, ...withMood(state, { emotion, confidence: 0.8 }, t, limit) }; };
+  apply("happy", 1);
+  apply("happy", 2);
+  apply("sad", 3);
+  assert.deepEqual(state.history, [{ t: 1, emotion: "happy" }, { t: 3, emotion: "sad" }]);
+  assert.equal(state.mood.emotion, "sad");
+  apply("fear", 4, 2);
+  assert.deepEqual(state.history.map((m) => m.emotion), ["sad", "fear"]);
+});
+
+test("the largest face leads, and where frames are read decides the calibration in use", () => {
+  const face = (w, h, emotion) => ({ x: 0, y: 0, w, h, emotion });
+  assert.equal(largestFace({ faces: [] }), null);
+  assert.equal(largestFace({ faces: [face(10, 10, "sad"), face(30, 20, "happy"), face(20, 20, "fear")] }).emotion, "happy");
+  const calibrations = { deviceCalibration: { sad: -1 }, serverCalibration: { happy: 1 } };
+  const onDevice = { ...initialState(), ...calibrations, capture: "browser", analysis: "device" };
+  assert.ok(analysingOnDevice(onDevice));
+  assert.deepEqual(calibrationInUse(onDevice), { sad: -1 });
+  for (const elsewhere of [{ analysis: "server" }, { deviceFailed: "no WebAssembly" }, { capture: "server" }]) {
+    const state = { ...onDevice, ...elsewhere };
+    assert.ok(!analysingOnDevice(state), JSON.stringify(elsewhere));
+    assert.deepEqual(calibrationInUse(state), { happy: 1 });
+  }
+});
+
+test("a mood set by hand counts down to following the face again", () => {
+  const now = 1_000_000;
+  const state = { ...initialState(), now, manual: { emotion: "sad", until: now + 9 * 60_000 + 58_500, from: "set by hand" } };
+  assert.equal(manualText(state), "Playlist for sad, set by hand; following your face again in 9:59.");
+  assert.equal(manualText({ ...state, now: state.manual.until + 5 }), "Playlist for sad, set by hand; following your face again in 0:00.");
+  assert.equal(manualText({ ...state, manual: null }), "");
+});
+
+test("Next plays the next song down the list that Spotify's player can play", () => {
+  const song = (id, spotify_id) => ({ id, spotify_id, title: `song ${id}` });
+  const songs = [song(1, "4uLU6hMCjMI75M1A2tKUQC"), song(2, null), song(3, "not an id"), song(4, "7zNT9GE070fYjnhx6TFWnQ")];
+  assert.equal(nextPlayable(songs, null).id, 1);
+  assert.equal(nextPlayable(songs, songs[0]).id, 4, "songs without a well-formed id are passed over");
+  assert.equal(nextPlayable(songs, songs[3]), null, "the last one has no next");
+  assert.ok(spotifyIdOk("7zNT9GE070fYjnhx6TFWnQ"));
+  for (const bad of ["7zNT9GE070fYjnhx6TFWn", "7zNT9GE070fYjnhx6TFWnQ/", "../../evil0000000000000", 42, null]) {
+    assert.ok(!spotifyIdOk(bad), String(bad));
+  }
 });

@@ -37,12 +37,13 @@ fn writes_a_static_site_and_refuses_to_overwrite_without_force() {
     let index = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(index.contains("data-melodora=\"static\""), "{index}");
     for file in [
-        "static/app.js",
-        "static/analyzer-worker.js",
+        "static/main.js",
+        "static/view/playlist.js",
+        "static/analyzer/worker.js",
         "static/wasm/melodora_wasm_bg.wasm",
         "static/models/emotion.onnx",
         "static/models/haarcascade_frontalface_default.xml",
-        "static/vendor/jquery/jquery.min.js",
+        "static/vendor/bootstrap/bootstrap.min.css",
     ] {
         assert!(out.join(file).is_file(), "{file}");
     }

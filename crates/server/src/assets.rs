@@ -13,74 +13,15 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use melodora_vision::{DEFAULT_CASCADE_XML, DEFAULT_MODEL_ONNX};
 
-/// (URL path, content type, bytes) of every embedded file; `index.html`
-/// is served at `/`, the others under `/static/`.
-pub(crate) const FILES: &[(&str, &str, &[u8])] = &[
-    (
-        "index.html",
-        "text/html; charset=utf-8",
-        include_bytes!("../../../web/index.html"),
-    ),
-    (
-        "app.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../../web/app.js"),
-    ),
-    (
-        "device-analysis.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../../web/device-analysis.js"),
-    ),
-    (
-        "calibration.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../../web/calibration.js"),
-    ),
-    (
-        "photo.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../../web/photo.js"),
-    ),
-    (
-        "static-site.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../../web/static-site.js"),
-    ),
-    (
-        "analyzer-worker.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../../web/analyzer-worker.js"),
-    ),
-    (
-        "app.css",
-        "text/css; charset=utf-8",
-        include_bytes!("../../../web/app.css"),
-    ),
-    (
-        "vendor/bootstrap/bootstrap.min.css",
-        "text/css; charset=utf-8",
-        include_bytes!("../../../web/vendor/bootstrap/bootstrap.min.css"),
-    ),
-    (
-        "vendor/bootstrap/bootstrap.bundle.min.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../../web/vendor/bootstrap/bootstrap.bundle.min.js"),
-    ),
-    (
-        "vendor/jquery/jquery.min.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../../web/vendor/jquery/jquery.min.js"),
-    ),
-    (
-        "wasm/melodora_wasm.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../../web/wasm/melodora_wasm.js"),
-    ),
-    (
-        "wasm/melodora_wasm_bg.wasm",
-        "application/wasm",
-        include_bytes!("../../../web/wasm/melodora_wasm_bg.wasm"),
-    ),
+/// (URL path, content type, bytes) of an embedded file.
+pub(crate) type EmbeddedFile = (&'static str, &'static str, &'static [u8]);
+
+/// Every file of `web/` the browser loads, listed by `build.rs` from the
+/// folder itself; `index.html` is served at `/`, the others under `/static/`.
+const WEB_FILES: &[EmbeddedFile] = include!(concat!(env!("OUT_DIR"), "/web_files.rs"));
+
+/// The embedded cascade and model, which the page's analyzer loads.
+const MODEL_FILES: &[EmbeddedFile] = &[
     (
         "models/haarcascade_frontalface_default.xml",
         "application/xml",
@@ -92,6 +33,15 @@ pub(crate) const FILES: &[(&str, &str, &[u8])] = &[
         DEFAULT_MODEL_ONNX,
     ),
 ];
+
+/// Every embedded file: the page's, then the models.
+static FILES: LazyLock<Vec<EmbeddedFile>> =
+    LazyLock::new(|| WEB_FILES.iter().chain(MODEL_FILES).copied().collect());
+
+/// Every embedded file, in one order (the site writer copies them all).
+pub(crate) fn files() -> &'static [EmbeddedFile] {
+    &FILES
+}
 
 /// Each file's ETag, in [`FILES`] order: FNV-1a of its bytes, quoted.
 static ETAGS: LazyLock<Vec<String>> = LazyLock::new(|| {

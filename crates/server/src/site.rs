@@ -22,7 +22,7 @@ use melodora_music::CatalogSnapshot;
 use melodora_vision::{AnalysisSettings, ModelDescription};
 use serde::Serialize;
 
-use crate::assets::FILES;
+use crate::assets::files;
 
 /// What a site is made of besides the embedded page.
 pub struct SiteContents<'a> {
@@ -119,7 +119,7 @@ pub fn write_site(
         summary.bytes += bytes.len() as u64;
         Ok(())
     };
-    for &(name, _, bytes) in FILES {
+    for &(name, _, bytes) in files() {
         match name {
             "index.html" => write(name, &static_index(bytes))?,
             "models/emotion.onnx" => {
@@ -160,7 +160,7 @@ mod tests {
 
     #[test]
     fn the_static_index_differs_only_in_its_marker() {
-        let (_, _, index) = FILES.iter().find(|f| f.0 == "index.html").unwrap();
+        let (_, _, index) = files().iter().find(|f| f.0 == "index.html").unwrap();
         let site = String::from_utf8(static_index(index)).unwrap();
         assert!(site.contains("data-melodora=\"static\""));
         assert_eq!(

@@ -246,7 +246,7 @@ fn a_host_name_that_is_not_the_servers_is_refused_everywhere() {
     let rebound = format!("evil.example:{port}");
     for path in [
         "/",
-        "/static/app.js",
+        "/static/main.js",
         "/api/health",
         "/api/openapi.json",
         "/video_feed",

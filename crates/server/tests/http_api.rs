@@ -412,22 +412,36 @@ fn pages_carry_security_headers_and_hostile_titles_stay_text() {
     assert_eq!(songs[0]["artist"], "<script>alert(2)</script>");
 
     // The page puts song fields into the DOM only as text.
-    let (status, script) = get(addr, "/static/app.js");
+    let (status, script) = get(addr, "/static/view/playlist.js");
     assert_eq!(status, 200);
     let script = script.as_str().unwrap();
     assert!(
-        script.contains(".text(song.title)")
-            && script.contains(".text(song.album)")
-            && script.contains(".text(song.artist)")
+        script.contains("text: song.title")
+            && script.contains("text: song.album")
+            && script.contains("text: song.artist")
     );
-    for sink in [
-        ".html(",
-        "innerHTML",
-        "outerHTML",
-        "insertAdjacentHTML",
-        "document.write",
+    // ...and no module of the page parses text as HTML.
+    for module in [
+        "main.js",
+        "dom.js",
+        "view/playlist.js",
+        "view/status.js",
+        "view/importer.js",
+        "view/steering.js",
+        "transport/site.js",
     ] {
-        assert!(!script.contains(sink), "app.js uses {sink}");
+        let (status, script) = get(addr, &format!("/static/{module}"));
+        assert_eq!(status, 200, "{module}");
+        let script = script.as_str().unwrap();
+        for sink in [
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+            "DOMParser",
+        ] {
+            assert!(!script.contains(sink), "{module} uses {sink}");
+        }
     }
     let (status, _) = get(addr, "/static/vendor/bootstrap/bootstrap.min.css");
     assert_eq!(status, 200);

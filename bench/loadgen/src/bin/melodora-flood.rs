@@ -404,7 +404,7 @@ impl Checker {
                 let page = self
                     .get("/")
                     .is_ok_and(|(s, body)| s == 200 && body.contains("<html"));
-                let script = self.get("/static/app.js").is_ok_and(|(s, _)| s == 200);
+                let script = self.get("/static/main.js").is_ok_and(|(s, _)| s == 200);
                 let mut check = check.lock().unwrap();
                 check.page_loads += 1;
                 check.page_failures += usize::from(!(page && script));

@@ -1,5 +1,6 @@
 // Melodora's on-device analysis: a module Web Worker that runs the frame
 // analyzer compiled to WebAssembly (web/wasm, built by scripts/build_wasm.sh).
+// analyzer/client.js is its other end, in the page.
 // Frames arrive from the page as ImageBitmap (drawn here, off the page's
 // thread) or as ImageData; faces, emotions and the stable mood go back.
 // Nothing here touches the network after loading the analyzer and models.
@@ -19,13 +20,14 @@
 //               {type: "calibrated", calibration} | {type: "calibrate-failed", message}
 //               {type: "calibration-refused", message} (a kept calibration it cannot use)
 //               {type: "photo-result", frame} | {type: "photo-failed", message}
-"use strict";
+import init, { Analyzer } from "../wasm/melodora_wasm.js";
 
-import init, { Analyzer } from "./wasm/melodora_wasm.js";
-
-const base = new URL("./", import.meta.url);
+/** The page's files: the wasm and the models sit beside the worker's folder. */
+const base = new URL("../", import.meta.url);
+/** @type {Analyzer | null} */
 let analyzer = null;
-let canvas = null;   // an OffscreenCanvas for ImageBitmap frames
+/** @type {OffscreenCanvas | null} */
+let canvas = null;   // where ImageBitmap frames are drawn to read their pixels
 
 async function fetchOk(path) {
   const response = await fetch(new URL(path, base));

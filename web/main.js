@@ -1,0 +1,105 @@
+// Melodora's page: camera → faces, mood → songs. The one script the page
+// loads; it picks the transport (a Melodora server, or a static site's
+// recommender in the page), makes the one state, mounts the views and
+// starts.
+//
+// Frames come from this page's webcam or, when the server says so, from the
+// server's own camera (shown from /video_feed with the boxes drawn on it).
+// With the webcam, frames are analysed in this page by default (the
+// analyzer in a Web Worker, in WebAssembly) and only the stable mood goes to
+// the server; "on the server" sends the frames instead. A static site
+// (`melodora site`, <html data-melodora="static">) has no server: playlists
+// are made in the page and likes, skips and history are kept in the browser.
+
+import { Analysis, storedAnalysis } from "./actions/analysis.js";
+import { Calibrator } from "./actions/calibrate.js";
+import { Frames } from "./actions/frames.js";
+import { ManualMood } from "./actions/manual.js";
+import { Photos } from "./actions/photo.js";
+import * as calibration from "./calibration.js";
+import { byId } from "./dom.js";
+import { initialState, notice, Store } from "./state.js";
+import * as navbar from "./view/navbar.js";
+import * as status from "./view/status.js";
+import * as stage from "./view/stage.js";
+import * as bars from "./view/bars.js";
+import * as mood from "./view/mood.js";
+import * as steering from "./view/steering.js";
+import * as playlist from "./view/playlist.js";
+import * as importer from "./view/importer.js";
+import { nextPlayable } from "./view/playlist.js";
+
+/** @typedef {import("./transport/transport.js").Transport} Transport */
+/** @typedef {import("./actions/actions.js").Actions} Actions */
+
+/** The transport this page was published for: the only place that asks.
+ *  @param {Store} store @returns {Promise<Transport>} */
+async function transportFor(store) {
+  if (document.documentElement.dataset.melodora === "static") {
+    const { SiteTransport } = await import("./transport/site.js");
+    return new SiteTransport(store);
+  }
+  const { ServerTransport } = await import("./transport/server.js");
+  return new ServerTransport(store);
+}
+
+async function main() {
+  const store = new Store({ ...initialState(), analysis: storedAnalysis(), deviceCalibration: calibration.load() });
+  const transport = await transportFor(store);
+  const analysis = new Analysis(store);
+  const frames = new Frames(store, transport, analysis, /** @type {HTMLVideoElement} */ (byId("video")));
+  const calibrator = new Calibrator(store, transport, analysis, frames);
+  /** @type {Photos} */
+  let photos;
+  const manual = new ManualMood(store, transport, () => photos.hide());
+  photos = new Photos(store, transport, analysis, manual, frames);
+  analysis.onChange = () => frames.schedule();
+
+  /** @type {Actions} */
+  const actions = {
+    setMode: (mode) => { store.update({ mode }); transport.setMode(mode); },
+    chooseAnalysis: (where) => { calibrator.cancel("the analysis moved; calibrate again"); analysis.choose(where); },
+    togglePause: () => frames.togglePause(),
+    forget: () => {
+      transport.forget().then(() => {
+        calibration.forget();
+        analysis.device?.reset();
+        analysis.device?.setCalibration(null);
+        store.update({ deviceCalibration: null, ...notice("Forgotten: likes, skips, mode, history, calibration and the last playlist are cleared from this browser.") });
+      }, (error) => store.update(notice("Nothing was forgotten: " + error.message)));
+    },
+    setManual: (emotion) => manual.set(emotion),
+    followFace: () => manual.followFace(),
+    calibrate: () => calibrator.start(),
+    resetCalibration: () => calibrator.reset(),
+    usePhoto: (file) => photos.use(file),
+    importFiles: (files) => transport.importFiles(files),
+    feedback: (songId, verdict) => {
+      if (!transport.feedback(songId, verdict)) store.update(notice("Not connected; try again in a moment."));
+    },
+    play: (song) => store.update({ playing: song }),
+    playNext: () => {
+      const next = nextPlayable(store.state.songs, store.state.playing);
+      if (next) store.update({ playing: next }); else store.update(notice("That was the last song of the list with a player."));
+    },
+    closePlayer: () => store.update({ playing: null }),
+  };
+
+  for (const view of [status, navbar, stage, bars, mood, steering, playlist, importer]) view.mount(store, actions);
+
+  transport.start({
+    started: (start) => {
+      // The analyzer loads while the camera starts: the first frame is analysed as soon as it runs.
+      if (start.capture === "browser" && store.state.analysis === "device") analysis.load(start.modelDescription);
+      frames.started(start);
+    },
+    frame: (frame, songs) => frames.fromServer(frame, songs),
+    frameUnanswered: (retryMs) => frames.unanswered(retryMs),
+    calibration: (made) => calibrator.fromServer(made),
+    refused: (message) => calibrator.refusedByServer(message),
+  });
+  // On a server the analyzer loads while the page connects.
+  if (store.state.serverAnalysis && store.state.analysis === "device") analysis.load();
+}
+
+main();
