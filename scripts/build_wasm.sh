@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the browser's analyzer (crates/wasm) into web/wasm/: the .wasm and
-# wasm-bindgen's JavaScript glue, which the server embeds and the page loads.
+# wasm-bindgen's JavaScript glue, which the server embeds and the page loads,
+# and the glue's TypeScript declarations, which tsc reads for the page.
 # The output is committed, so `cargo run -- serve` needs no wasm tools; CI
 # runs this with --check, which rebuilds and fails if the committed files
 # differ from what the source builds.
@@ -21,11 +22,11 @@ trap 'rm -rf "$build"' EXIT
 export RUSTFLAGS="--remap-path-prefix=$PWD=/melodora --remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo -C target-feature=+simd128 -D warnings"
 export CARGO_TARGET_DIR=${WASM_TARGET_DIR:-target/wasm}
 cargo build --profile wasm --locked --target wasm32-unknown-unknown -p melodora-wasm
-wasm-bindgen --target web --no-typescript --out-dir "$build" \
+wasm-bindgen --target web --out-dir "$build" \
     "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm/melodora_wasm.wasm"
 
 if [ "${1:-}" = --check ]; then
-    for f in melodora_wasm.js melodora_wasm_bg.wasm; do
+    for f in melodora_wasm.js melodora_wasm.d.ts melodora_wasm_bg.wasm; do
         if ! cmp -s "$build/$f" "$out/$f"; then
             echo "web/wasm/$f does not match what the source builds; run scripts/build_wasm.sh and commit it" >&2
             exit 1
@@ -34,6 +35,7 @@ if [ "${1:-}" = --check ]; then
     echo "web/wasm matches the source"
 else
     mkdir -p "$out"
-    cp "$build/melodora_wasm.js" "$build/melodora_wasm_bg.wasm" "$out/"
+    # The declarations are for tsc (the page's JSDoc); the server does not serve them.
+    cp "$build/melodora_wasm.js" "$build/melodora_wasm.d.ts" "$build/melodora_wasm_bg.wasm" "$out/"
     ls -l "$out"
 fi

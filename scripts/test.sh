@@ -54,8 +54,8 @@ echo "== the browser's analyzer: web/wasm is what the source builds, and finds O
 scripts/build_wasm.sh --check
 node crates/wasm/tests/node/parity.mjs "${CARGO_TARGET_DIR:-target}/debug/melodora"
 
-echo "== the page's modules without a browser (node --test)"
-node --test web/tests/
+echo "== the page without a browser: types (tsc --checkJs, against the WebSocket's schema) and modules (node --test)"
+scripts/check_web.sh
 
 echo "== fuzz targets compile (cargo check on stable; fuzzing itself is nightly: fuzz/smoke.sh)"
 (cd fuzz && cargo check --bins --locked --quiet)

@@ -39,7 +39,7 @@ export class Analysis {
     if (this.device || this.store.state.deviceFailed) return;
     const device = new DeviceAnalyzer();
     this.device = device;
-    device.onCalibrationRefused = (why) => {
+    device.onCalibrationRefused = (/** @type {string} */ why) => {
       calibration.forget();
       this.store.update({ deviceCalibration: null,
         calibrationInfo: "Your calibration could not be used (" + why + ") and was reset; calibrate again." });

@@ -29,12 +29,14 @@ let analyzer = null;
 /** @type {OffscreenCanvas | null} */
 let canvas = null;   // where ImageBitmap frames are drawn to read their pixels
 
+/** @param {string} path */
 async function fetchOk(path) {
   const response = await fetch(new URL(path, base));
   if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
   return response;
 }
 
+/** @param {unknown} settings @param {unknown} description */
 async function load(settings, description) {
   const started = performance.now();
   if (typeof WebAssembly !== "object") throw new Error("this browser has no WebAssembly");
@@ -48,10 +50,13 @@ async function load(settings, description) {
   return performance.now() - started;
 }
 
-/** The RGBA pixels of a frame message: ImageData as is, a bitmap drawn. */
+/** The RGBA pixels of a frame message: ImageData as is, a bitmap drawn.
+ *  @param {{image?: ImageData, bitmap?: ImageBitmap}} message
+ *  @returns {ImageData} */
 function pixels(message) {
   if (message.image) return message.image;
   const bitmap = message.bitmap;
+  if (!bitmap) throw new Error("a frame without pixels");
   try {
     if (!canvas) canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
     if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {
@@ -59,6 +64,7 @@ function pixels(message) {
       canvas.height = bitmap.height;
     }
     const ctx = canvas.getContext("2d", { willReadFrequently: true });
+    if (!ctx) throw new Error("this browser cannot draw the frame");
     ctx.drawImage(bitmap, 0, 0);
     return ctx.getImageData(0, 0, bitmap.width, bitmap.height);
   } finally {
@@ -81,17 +87,17 @@ self.onmessage = async (event) => {
         if (analyzer) analyzer.setCalibration(message.calibration ? JSON.stringify(message.calibration) : undefined);
       } catch (error) {
         // A kept calibration this analyzer cannot read: frames go uncorrected.
-        analyzer.setCalibration(undefined);
-        self.postMessage({ type: "calibration-refused", message: error && error.message ? error.message : String(error) });
+        analyzer?.setCalibration(undefined);
+        self.postMessage({ type: "calibration-refused", message: errorText(error) });
       }
     } else if (message.type === "photo") {
       try {
         if (!analyzer) throw new Error("the analyzer is not loaded");
         const image = pixels(message);
-        const frame = JSON.parse(analyzer.analyzeImageRgba(image.width, image.height, image.data));
+        const frame = JSON.parse(analyzer.analyzeImageRgba(image.width, image.height, bytes(image)));
         self.postMessage({ type: "photo-result", frame });
       } catch (error) {
-        self.postMessage({ type: "photo-failed", message: error && error.message ? error.message : String(error) });
+        self.postMessage({ type: "photo-failed", message: errorText(error) });
       }
     } else if (message.type === "calibrate") {
       try {
@@ -99,17 +105,28 @@ self.onmessage = async (event) => {
         const calibration = JSON.parse(analyzer.calibrate(JSON.stringify(message.readings)));
         self.postMessage({ type: "calibrated", calibration });
       } catch (error) {
-        self.postMessage({ type: "calibrate-failed", message: error && error.message ? error.message : String(error) });
+        self.postMessage({ type: "calibrate-failed", message: errorText(error) });
       }
     } else if (message.type === "frame") {
       if (!analyzer) throw new Error("the analyzer is not loaded");
       const started = performance.now();
       const image = pixels(message);
-      const frame = JSON.parse(analyzer.analyzeRgba(image.width, image.height, image.data, message.now));
+      const frame = JSON.parse(analyzer.analyzeRgba(image.width, image.height, bytes(image), message.now));
       self.postMessage({ type: "result", frame, analyzeMs: performance.now() - started });
     }
   } catch (error) {
-    const text = error && error.message ? error.message : String(error);
+    const text = errorText(error);
     self.postMessage({ type: message.type === "load" ? "failed" : "error", message: text });
   }
 };
+
+/** @param {unknown} error */
+function errorText(error) {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The frame's RGBA bytes as the analyzer takes them (a view, not a copy).
+ *  @param {ImageData} image */
+function bytes(image) {
+  return new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength);
+}

@@ -35,6 +35,7 @@ const DB = "melodora", DB_STORE = "catalog", DB_KEY = "imported";
 // Files of the site: this module is in static/transport/, they are in static/.
 const BASE = new URL("../", import.meta.url);
 
+/** @param {string} path */
 async function fetchOk(path) {
   const response = await fetch(new URL(path, BASE));
   if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
@@ -42,7 +43,9 @@ async function fetchOk(path) {
 }
 
 /** The imported catalog kept in IndexedDB: get (null when none), put
- *  (JSON) or delete (null). Fails where IndexedDB does not work. */
+ *  (JSON) or delete (null). Fails where IndexedDB does not work.
+ *  @param {string | null} [value]
+ *  @returns {Promise<string | null>} */
 function importedCatalog(value) {
   return new Promise((resolve, reject) => {
     if (typeof indexedDB === "undefined") { reject(new Error("no IndexedDB")); return; }
@@ -61,12 +64,17 @@ function importedCatalog(value) {
   });
 }
 
-/** What survives a reload; a fresh state when nothing (readable) is kept. */
+/** What survives a reload; a fresh state when nothing (readable) is kept.
+ *  @returns {Kept} */
 function emptyState() {
   return { mode: "match", feedback: {}, session: null, mood: null, list: [], history: [] };
 }
 
+/** The site's settings (site.json, written by `melodora site`).
+ *  @typedef {{analysis: import("../protocol.js").AnalysisSettings, model_description?: unknown}} Settings */
+
 export class Site {
+  /** @param {Settings} settings @param {Playlists} playlists */
   constructor(settings, playlists) {
     this.settings = settings;       // {analysis, model_description?}
     this.playlists = playlists;     // wasm Playlists
@@ -94,7 +102,9 @@ export class Site {
 
   /** Imports CSV files (a FileList); resolves with the importer's report
    *  ({songs_added, songs_known, replaced_default, problems, rows}), or
-   *  rejects with a message (too big, not a catalog, nothing accepted). */
+   *  rejects with a message (too big, not a catalog, nothing accepted).
+   *  @param {FileList} files
+   *  @returns {Promise<ImportReport>} */
   async importFiles(files) {
     const chosen = Array.from(files);
     if (!chosen.length) throw new Error("no file chosen");
@@ -155,7 +165,9 @@ export class Site {
     }
   }
 
-  /** A new list for `mood` in the kept mode, following the kept verdicts. */
+  /** A new list for `mood` in the kept mode, following the kept verdicts.
+   *  @param {Mood} mood
+   *  @returns {Song[]} */
   recommend(mood) {
     const feedback = Object.entries(this.state.feedback).map(([id, verdict]) => [Number(id), verdict]);
     const list = JSON.parse(this.playlists.recommend(mood.emotion, this.state.mode, 15, JSON.stringify(feedback)));
@@ -175,19 +187,17 @@ export class Site {
     this.save();
   }
 
+  /** @param {Mode} mode */
   setMode(mode) {
     this.state.mode = mode;
     this.save();
   }
 
-  /** Records a like or skip; later lists follow it. */
+  /** Records a like or skip; later lists follow it.
+   *  @param {number} songId @param {Verdict} verdict */
   judge(songId, verdict) {
     this.state.feedback[songId] = verdict;
     return this.save();
-  }
-
-  verdictOf(songId) {
-    return this.state.feedback[songId] || null;
   }
 
   /** Forgets everything kept, imported songs included (the site's own

@@ -98,6 +98,7 @@ export class SiteTransport {
   uncalibrate() { return false; }
   sendFrame() { return false; }
   canSendFrame() { return false; }
+  /** @returns {Promise<import("../protocol.js").FrameReport>} */
   async analysePhoto() { throw new Error(NO_ANALYZER); }
 
   /** Forgets everything kept, imported songs included. */

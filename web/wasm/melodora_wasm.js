@@ -1,3 +1,5 @@
+/* @ts-self-types="./melodora_wasm.d.ts" */
+
 /**
  * The in-page analyzer: detector, classifier, tracker and mood tracker.
  */

@@ -82,7 +82,7 @@ pub use sockets::{
     DEFAULT_MIN_BODY_RATE, DEFAULT_SEND_TIMEOUT, MAX_HEAD_BYTES,
 };
 pub use tls::{TlsError, TlsIdentity};
-pub use ws::{parse_command, Command, MAX_MESSAGE_BYTES};
+pub use ws::{parse_command, ws_protocol_schema, Command, MAX_MESSAGE_BYTES};
 
 /// Behaviour shared by all connections.
 #[derive(Debug, Clone)]

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Which face (or faces) the mood follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Follow {
     /// The largest face: usually the person at the screen.

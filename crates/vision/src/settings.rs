@@ -13,6 +13,7 @@ use crate::tracking::TrackingConfig;
 
 /// How frames become faces and faces a mood, as plain numbers for JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AnalysisSettings {
     /// Whose face the mood follows.

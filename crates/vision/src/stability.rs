@@ -41,6 +41,7 @@ impl Default for StabilityConfig {
 
 /// The mood the app acts on, and how sure it is.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StableMood {
     /// The emotion the playlist should follow.
     pub emotion: Emotion,

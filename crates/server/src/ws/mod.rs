@@ -77,8 +77,10 @@ use crate::viewer::Viewer;
 use crate::AppState;
 
 mod protocol;
+mod schema;
 
 pub use protocol::{parse_command, Capture, Command, ErrorAbout, FrameStatus, ServerMessage};
+pub use schema::ws_protocol_schema;
 
 /// Largest WebSocket message the transport accepts; frames above
 /// [`MAX_FRAME_BYTES`] but below this get an error reply and the connection

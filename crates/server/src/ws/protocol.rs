@@ -8,11 +8,14 @@ use melodora_core::{Calibration, Emotion, EmotionProbabilities};
 use melodora_music::{Mode, Recommendation, Verdict};
 use melodora_vision::{AnalysisSettings, StableMood};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::engine::FaceReport;
 
-/// A text command from a client.
-#[derive(Debug, Deserialize)]
+/// A text command from a client (the schema's `ClientMessage`); a binary
+/// message is a camera frame (JPEG or PNG) instead.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = ClientMessage)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Command {
     /// Match or uplift the mood from now on.
@@ -51,6 +54,7 @@ pub enum Command {
     /// keeps it for the profile and applies it to every later frame.
     Calibrate {
         /// One reading per frame, as maps of probability by emotion name.
+        #[schema(value_type = Vec<EmotionMap>)]
         resting: Vec<EmotionProbabilities>,
     },
     /// Forgets the profile's calibration: frames are read uncorrected.
@@ -63,7 +67,7 @@ pub fn parse_command(text: &str) -> Result<Command, String> {
 }
 
 /// Everything the server says, as JSON text with a `type` field.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum ServerMessage {
     /// The first message: where frames come from.
@@ -71,6 +75,7 @@ pub enum ServerMessage {
         capture: Capture,
         /// In server camera mode, where the annotated stream is.
         #[serde(skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = Option<String>)]
         video_feed: Option<&'static str>,
         /// In browser capture mode, how a page that analyses its camera
         /// itself (on-device mode) should: the server's own options.
@@ -79,6 +84,7 @@ pub enum ServerMessage {
         /// The profile's calibration, when it has one: frames this server
         /// analyses are corrected by it.
         #[serde(skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = Option<EmotionMap>)]
         calibration: Option<Calibration>,
     },
     /// One analysed frame; `songs` only when the list changed.
@@ -105,7 +111,11 @@ pub enum ServerMessage {
     },
     /// The answer to `calibrate` and `uncalibrate`: the correction now in
     /// use (`null`: none).
-    Calibration { calibration: Option<Calibration> },
+    Calibration {
+        /// The offsets by emotion, or `null`.
+        #[schema(value_type = Option<EmotionMap>)]
+        calibration: Option<Calibration>,
+    },
     /// A like or skip was recorded; the list stays as it is and later
     /// lists follow the verdict.
     Feedback { song_id: i64, verdict: Verdict },
@@ -126,7 +136,7 @@ impl ServerMessage {
 }
 
 /// Where a connection's frames come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Capture {
     /// The page sends its webcam's frames.
@@ -136,7 +146,7 @@ pub enum Capture {
 }
 
 /// Whether a frame had a face.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FrameStatus {
     Face,
@@ -144,13 +154,27 @@ pub enum FrameStatus {
 }
 
 /// What an error reply is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ErrorAbout {
     /// A frame sent in; it counts as answered.
     Frame,
     /// A text command; frames in flight are unaffected.
     Command,
+}
+
+/// A number per emotion, keyed by the emotion's name: probabilities, or a
+/// calibration's log-probability offsets.
+#[derive(ToSchema)]
+#[allow(dead_code)] // a schema only: the values are (de)serialised by their own types
+struct EmotionMap {
+    angry: f32,
+    disgust: f32,
+    fear: f32,
+    happy: f32,
+    neutral: f32,
+    sad: f32,
+    surprise: f32,
 }
 
 #[cfg(test)]
