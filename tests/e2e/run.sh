@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Browser end-to-end tests: installs what they need (Debian's chromium and,
-# when missing, python3 via apt-get, playwright-core via npm ci), builds
-# melodora and runs them.
+# when missing, python3 via apt-get, @playwright/test via npm ci), builds
+# melodora and runs them, one @playwright/test test per set-up
+# (melodora.spec.mjs). Arguments go to `playwright test` (e.g. -g "static").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -24,4 +25,7 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 cargo build --locked -p melodora
-MELODORA_BIN="${CARGO_TARGET_DIR:-target}/debug/melodora" CHROMIUM="$(command -v chromium)" node tests/e2e/webcam.test.mjs
+export MELODORA_BIN
+MELODORA_BIN="$(realpath "${CARGO_TARGET_DIR:-target}/debug/melodora")"
+cd tests/e2e
+CHROMIUM="$(command -v chromium)" node_modules/.bin/playwright test "$@"

@@ -1,5 +1,5 @@
-// End-to-end test of the web app in a real browser.
-//
+// The browser end-to-end tests' set-ups (melodora.spec.mjs runs each as
+// one @playwright/test test, so a failure names its set-up):
 // 1. Builds a Y4M clip from FER2013 val faces (../shared): a happy face for
 //    6 s, then a sad face for 6 s, each upscaled on a plain background. The
 //    faces are the first ones in sorted order that the shipped detector and
@@ -54,18 +54,18 @@
 //    the list made in the browser; no request goes
 //    anywhere but the static host.
 //
+// 8. A phone: on-device mode opened on a 390x844 phone: no sideways
+//    scrolling, every button on screen and at least 44 px high, the video
+//    and mood above the playlist.
 // Every mode's page also passes axe-core's accessibility check (no serious
-// or critical violation), and on-device mode is opened once more on a
-// 390x844 phone: no sideways scrolling, every button on screen and at
-// least 44 px high, the video and mood above the playlist.
+// or critical violation).
 //
-// Environment: E2E_ONLY (comma-separated parts to run while developing, e.g.
-// staticSite; all by default), MELODORA_BIN (default target/debug/melodora), CHROMIUM
+// Environment: MELODORA_BIN (default target/debug/melodora), CHROMIUM
 // (default /usr/bin/chromium), E2E_OUT (default tests/e2e/out),
 // E2E_SCREENSHOT (also copy the screenshot there, e.g. docs/screenshot.png).
 
 import { spawn, execFileSync } from "node:child_process";
-import { rmSync, mkdtempSync, mkdirSync, copyFileSync, readFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, copyFileSync, readFileSync } from "node:fs";
 import { X509Certificate, createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join, resolve, dirname } from "node:path";
@@ -505,7 +505,7 @@ async function expectOverlayBox(page) {
 }
 
 /** The page analyses its (fake) webcam itself; only moods reach the server. */
-async function onDeviceMode(clip, work) {
+export async function onDeviceMode(clip, work) {
   log("on-device mode (the default), over HTTPS with a self-signed certificate");
   const port = await freePort();
   const dataDir = join(work, "data-device");
@@ -543,7 +543,6 @@ async function onDeviceMode(clip, work) {
     await checkPhoto(page, work);
     await checkAccessibility(page, "on this device");
     await screenshot(page, "webcam.png", process.env.E2E_SCREENSHOT);
-    await checkPhone(browser, origin);
 
     // Privacy: nothing but moods, modes and verdicts went to the server.
     if (traffic.binaryFrames > 0) fail(`${traffic.binaryFrames} binary WebSocket messages left the page`);
@@ -586,7 +585,7 @@ async function expectFallback(page, reason) {
 
 /** A page without WebAssembly: it says so and sends frames to the server,
  *  which analyses them; so does a page whose analyzer cannot be loaded. */
-async function serverAnalysisMode(clip, work) {
+export async function serverAnalysisMode(clip, work) {
   log("browser camera, server analysis (a page without WebAssembly)");
   const port = await freePort();
   const server = await startServer(port, join(work, "data-browser"));
@@ -696,7 +695,7 @@ async function checkOtherSites(browser, port, foreignPort, partnerPort) {
 }
 
 /** The server plays the clip itself; the browser has no camera. */
-async function serverCameraMode(clip, work) {
+export async function serverCameraMode(clip, work) {
   log("server camera mode (--video)");
   const port = await freePort();
   const foreignPort = await freePort();
@@ -728,7 +727,7 @@ async function serverCameraMode(clip, work) {
 }
 
 /** A second page on a full server says so, and gets in once there is room. */
-async function fullServer(_clip, work) {
+export async function fullServer(_clip, work) {
   log("a full server (--max-connections 1)");
   const port = await freePort();
   const server = await startServer(port, join(work, "data-full"), ["--max-connections", "1"]);
@@ -753,7 +752,7 @@ async function fullServer(_clip, work) {
 }
 
 /** `melodora site` served by a plain static file server. */
-async function staticSite(clip, work) {
+export async function staticSite(clip, work) {
   log("a static site (melodora site, served by python3 -m http.server)");
   const dir = join(work, "site");
   execFileSync(bin, ["site", dir, "--data-dir", join(work, "data-site")]);
@@ -853,30 +852,36 @@ async function waitForHttp(url) {
   fail(`${url} did not answer`);
 }
 
-async function main() {
+/** A phone on the network: on-device mode on a 390x844 touch screen. */
+export async function phone(clip, work) {
+  log("a phone (390x844), analysing on the device");
+  const port = await freePort();
+  const server = await startServer(port, join(work, "data-phone"));
+  const browser = await cameraBrowser(clip);
+  try {
+    await checkPhone(browser, `http://127.0.0.1:${port}`);
+  } finally {
+    await browser.close();
+    server.kill();
+  }
+}
+
+/** A work folder and the test clip in it: a happy face for 6 s, then a
+ *  sad one, each the first val face the shipped detector and model read
+ *  so. Resolves with {work, clip}; the caller removes `work`. */
+export async function makeClip() {
   mkdirSync(out, { recursive: true });
   const work = mkdtempSync(join(tmpdir(), "melodora-e2e-"));
   const clip = join(work, "clip.y4m");
+  const composer = await launchBrowser();
   try {
-    const composer = await launchBrowser();
     const blank = await composer.newPage();
     const happy = await pickFace(blank, { bin, val, emotion: "happy", work, clip: CLIP, log });
     const sad = await pickFace(blank, { bin, val, emotion: "sad", work, clip: CLIP, log });
-    await composer.close();
     writeY4m(clip, [happy, sad], SECONDS_PER_FACE, CLIP);
-    log(`clip: ${clip}`);
-
-    const parts = { onDeviceMode, serverAnalysisMode, serverCameraMode, fullServer, staticSite };
-    // E2E_ONLY=name,name runs some parts while developing; CI runs them all.
-    const only = process.env.E2E_ONLY ? process.env.E2E_ONLY.split(",") : Object.keys(parts);
-    for (const name of only) {
-      if (!parts[name]) fail(`no part ${name} (parts: ${Object.keys(parts).join(", ")})`);
-      await parts[name](clip, work);
-    }
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    await composer.close();
   }
-  log("passed");
+  log(`clip: ${clip}`);
+  return { work, clip };
 }
-
-main().catch((error) => { console.error("[e2e] FAILED:", error.message); process.exit(1); });
