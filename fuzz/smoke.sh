@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 seconds="${SECONDS_PER_TARGET:-60}"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(cascade_xml image_detect model_description catalog_csv video ws_message)
+    targets=(cascade_xml image_detect model_description catalog_csv video ws_message audio_decode)
 fi
 for target in "${targets[@]}"; do
     mkdir -p "corpus/$target"

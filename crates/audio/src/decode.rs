@@ -1,0 +1,378 @@
+//! Decoding: an audio file in, its tags and cover, its loudness (EBU R128,
+//! measured on every channel at the file's own rate) and one mono signal at
+//! about 22 kHz for the other measures. Symphonia reads the container and
+//! codec (MP3, FLAC, Ogg Vorbis, WAV, AIFF, AAC and ALAC in MP4); anything
+//! else is refused with the reason, as is a file that is not audio at all.
+//!
+//! Bad input never panics: a corrupt packet is skipped and counted, a file
+//! that stops early ends the song there, and a header that claims hours of
+//! audio costs no more than [`MAX_ANALYSED_S`] of decoding.
+
+use std::io::{Cursor, ErrorKind, Read, Seek, SeekFrom};
+
+use symphonia::core::audio::SampleBuffer;
+use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
+use symphonia::core::errors::Error as SymphoniaError;
+use symphonia::core::formats::FormatOptions;
+use symphonia::core::io::{MediaSource, MediaSourceStream};
+use symphonia::core::meta::{MetadataOptions, MetadataRevision, StandardTagKey, StandardVisualKey};
+use symphonia::core::probe::Hint;
+
+use crate::loudness::{Loudness, LoudnessMeter};
+use crate::AudioError;
+
+/// The rate the mono analysis signal is brought near (by an integer factor).
+pub const ANALYSIS_RATE: u32 = 22_050;
+/// At most this much of a song is decoded and measured (a longer one is
+/// measured on its first part: a mood does not need hours).
+pub const MAX_ANALYSED_S: f64 = 30.0 * 60.0;
+/// Sample rates outside this range are refused (a header's nonsense).
+pub const SAMPLE_RATES: std::ops::RangeInclusive<u32> = 4_000..=384_000;
+/// At most this many channels (7.1 and a little more).
+pub const MAX_CHANNELS: usize = 16;
+/// A song shorter than this cannot be measured (tempo, key need seconds).
+pub const MIN_DURATION_S: f64 = 2.0;
+
+/// The tags a song's file carries (any of them may be missing).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Tags {
+    /// The track's title.
+    pub title: Option<String>,
+    /// The performing artist.
+    pub artist: Option<String>,
+    /// The album.
+    pub album: Option<String>,
+    /// The album's artist, when it differs from the track's.
+    pub album_artist: Option<String>,
+    /// The track's number on its album.
+    pub track: Option<u32>,
+    /// The release year (or date, as written).
+    pub date: Option<String>,
+    /// The genre, as written.
+    pub genre: Option<String>,
+}
+
+/// A picture embedded in the file (the front cover when one is marked so).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cover {
+    /// Its media type, e.g. `image/jpeg`.
+    pub media_type: String,
+    /// The image file's bytes.
+    pub data: Vec<u8>,
+}
+
+/// What decoding a file gives the analysis.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    /// The codec, as symphonia names it (e.g. `vorbis`, `mp3`).
+    pub codec: String,
+    /// The file's own sample rate, Hz.
+    pub sample_rate: u32,
+    /// Its channel count.
+    pub channels: usize,
+    /// Seconds decoded (at most [`MAX_ANALYSED_S`]).
+    pub duration_s: f64,
+    /// Whether the song went on past [`MAX_ANALYSED_S`] (measured on its start).
+    pub truncated: bool,
+    /// Packets that could not be decoded and were skipped.
+    pub packets_skipped: usize,
+    /// EBU R128 loudness of what was decoded.
+    pub loudness: Loudness,
+    /// The file's tags.
+    pub tags: Tags,
+    /// Its embedded cover, if any.
+    pub cover: Option<Cover>,
+    /// The mono signal (channels averaged) at [`Decoded::analysis_rate`].
+    pub samples: Vec<f32>,
+    /// The rate of `samples`: the file's rate divided by a whole number, near [`ANALYSIS_RATE`].
+    pub analysis_rate: u32,
+}
+
+/// Decodes a file's bytes; `extension` (e.g. `"mp3"`), when known, helps
+/// find the format.
+pub fn decode_bytes(bytes: Vec<u8>, extension: Option<&str>) -> Result<Decoded, AudioError> {
+    if bytes.is_empty() {
+        return Err(AudioError::Empty);
+    }
+    decode_source(Box::new(Cursor::new(bytes)), extension)
+}
+
+/// Decodes from any seekable source (an open file, or bytes).
+pub fn decode_source(
+    mut source: Box<dyn MediaSource>,
+    extension: Option<&str>,
+) -> Result<Decoded, AudioError> {
+    refuse_nonsense_header(&mut source)?;
+    // A decoder that panics on a file it should have refused (a bug of
+    // its own) costs that file, not the scan.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        decode_checked(source, extension)
+    }))
+    .unwrap_or_else(|_| {
+        Err(AudioError::Corrupt(
+            "the decoder failed on this file".into(),
+        ))
+    })
+}
+
+/// Refuses, before symphonia reads it, a WAV header whose sample rate is
+/// zero (symphonia would divide by it).
+fn refuse_nonsense_header(source: &mut Box<dyn MediaSource>) -> Result<(), AudioError> {
+    let mut head = [0u8; 64];
+    let mut filled = 0;
+    while filled < head.len() {
+        match source.read(&mut head[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    source.seek(SeekFrom::Start(0))?;
+    let head = &head[..filled];
+    if head.len() >= 28
+        && &head[..4] == b"RIFF"
+        && &head[8..12] == b"WAVE"
+        && &head[12..16] == b"fmt "
+    {
+        let rate = u32::from_le_bytes([head[24], head[25], head[26], head[27]]);
+        if !SAMPLE_RATES.contains(&rate) {
+            return Err(AudioError::Corrupt(format!("a sample rate of {rate} Hz")));
+        }
+    }
+    Ok(())
+}
+
+fn decode_checked(
+    source: Box<dyn MediaSource>,
+    extension: Option<&str>,
+) -> Result<Decoded, AudioError> {
+    let mut hint = Hint::new();
+    if let Some(extension) = extension {
+        hint.with_extension(extension);
+    }
+    let stream = MediaSourceStream::new(source, Default::default());
+    let mut probed = symphonia::default::get_probe()
+        .format(
+            &hint,
+            stream,
+            &FormatOptions::default(),
+            &MetadataOptions::default(),
+        )
+        .map_err(|e| match e {
+            SymphoniaError::Unsupported(what) => AudioError::Unsupported(format!(
+                "not a format Melodora reads (MP3, FLAC, Ogg Vorbis, WAV, AIFF, AAC or ALAC in MP4): {what}"
+            )),
+            other => AudioError::Corrupt(other.to_string()),
+        })?;
+    let mut format = probed.format;
+    let track = format
+        .tracks()
+        .iter()
+        .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
+        .ok_or_else(|| AudioError::Unsupported("no audio track".into()))?;
+    let track_id = track.id;
+    let params = track.codec_params.clone();
+    let codec = symphonia::default::get_codecs()
+        .get_codec(params.codec)
+        .map_or_else(|| "unknown".to_string(), |d| d.short_name.to_string());
+    let mut decoder = symphonia::default::get_codecs()
+        .make(&params, &DecoderOptions::default())
+        .map_err(|e| AudioError::Unsupported(format!("its codec ({codec}): {e}")))?;
+
+    // Tags: the container's own, then any found before it (ID3v2 ahead of MP3).
+    let mut tags = Tags::default();
+    let mut cover = None;
+    if let Some(revision) = format.metadata().current() {
+        read_tags(revision, &mut tags, &mut cover);
+    }
+    if let Some(metadata) = probed.metadata.get() {
+        if let Some(revision) = metadata.current() {
+            read_tags(revision, &mut tags, &mut cover);
+        }
+    }
+
+    let mut sink: Option<Sink> = None;
+    let mut packets_skipped = 0usize;
+    let mut truncated = false;
+    let mut buffer: Option<SampleBuffer<f32>> = None;
+    loop {
+        let packet = match format.next_packet() {
+            Ok(packet) => packet,
+            Err(SymphoniaError::IoError(e)) if e.kind() == ErrorKind::UnexpectedEof => break,
+            Err(SymphoniaError::ResetRequired) => break,
+            // A damaged stream ends the song where it breaks.
+            Err(SymphoniaError::IoError(_) | SymphoniaError::DecodeError(_)) => break,
+            Err(e) => return Err(AudioError::Corrupt(e.to_string())),
+        };
+        if packet.track_id() != track_id {
+            continue;
+        }
+        let decoded = match decoder.decode(&packet) {
+            Ok(decoded) => decoded,
+            Err(SymphoniaError::DecodeError(_) | SymphoniaError::IoError(_)) => {
+                packets_skipped += 1;
+                continue;
+            }
+            Err(SymphoniaError::ResetRequired) => break,
+            Err(e) => return Err(AudioError::Corrupt(e.to_string())),
+        };
+        let spec = *decoded.spec();
+        if decoded.frames() == 0 {
+            continue;
+        }
+        let sink = match &mut sink {
+            Some(sink) => {
+                if sink.rate != spec.rate || sink.channels != spec.channels.count() {
+                    // A stream that changes its format mid-way: measure what came before.
+                    break;
+                }
+                sink
+            }
+            None => sink.insert(Sink::new(spec.rate, spec.channels.count())?),
+        };
+        let samples =
+            buffer.get_or_insert_with(|| SampleBuffer::new(decoded.capacity() as u64, spec));
+        if samples.capacity() < decoded.capacity() * spec.channels.count() {
+            *samples = SampleBuffer::new(decoded.capacity() as u64, spec);
+        }
+        samples.copy_interleaved_ref(decoded);
+        if !sink.push(samples.samples()) {
+            truncated = true;
+            break;
+        }
+    }
+    let sink = sink.ok_or_else(|| AudioError::Corrupt("no audio could be decoded".into()))?;
+    sink.finish(codec, packets_skipped, truncated, tags, cover)
+}
+
+/// Where decoded samples go: the loudness meter (every channel) and the
+/// mono analysis signal (channels averaged, decimated by a whole factor).
+struct Sink {
+    rate: u32,
+    channels: usize,
+    meter: LoudnessMeter,
+    factor: usize,
+    sum: f32,
+    summed: usize,
+    frames: u64,
+    max_frames: u64,
+    mono: Vec<f32>,
+}
+
+impl Sink {
+    fn new(rate: u32, channels: usize) -> Result<Sink, AudioError> {
+        if !SAMPLE_RATES.contains(&rate) {
+            return Err(AudioError::Corrupt(format!("a sample rate of {rate} Hz")));
+        }
+        if channels == 0 || channels > MAX_CHANNELS {
+            return Err(AudioError::Corrupt(format!("{channels} channels")));
+        }
+        let factor = ((rate as f32 / ANALYSIS_RATE as f32).round() as usize).max(1);
+        Ok(Sink {
+            rate,
+            channels,
+            meter: LoudnessMeter::new(channels, rate)?,
+            factor,
+            sum: 0.0,
+            summed: 0,
+            frames: 0,
+            max_frames: (MAX_ANALYSED_S * f64::from(rate)) as u64,
+            mono: Vec::new(),
+        })
+    }
+
+    /// Takes interleaved samples; false once the song is long enough.
+    fn push(&mut self, interleaved: &[f32]) -> bool {
+        let room = (self.max_frames - self.frames) as usize;
+        let frames = (interleaved.len() / self.channels).min(room);
+        let interleaved = &interleaved[..frames * self.channels];
+        self.meter.add(interleaved);
+        let scale = 1.0 / (self.channels * self.factor) as f32;
+        for frame in interleaved.chunks_exact(self.channels) {
+            let value: f32 = frame
+                .iter()
+                .map(|s| if s.is_finite() { *s } else { 0.0 })
+                .sum();
+            self.sum += value;
+            self.summed += 1;
+            if self.summed == self.factor {
+                self.mono.push(self.sum * scale);
+                self.sum = 0.0;
+                self.summed = 0;
+            }
+        }
+        self.frames += frames as u64;
+        self.frames < self.max_frames
+    }
+
+    fn finish(
+        self,
+        codec: String,
+        packets_skipped: usize,
+        truncated: bool,
+        tags: Tags,
+        cover: Option<Cover>,
+    ) -> Result<Decoded, AudioError> {
+        let duration_s = self.frames as f64 / f64::from(self.rate);
+        if duration_s < MIN_DURATION_S {
+            return Err(AudioError::TooShort(duration_s));
+        }
+        Ok(Decoded {
+            codec,
+            sample_rate: self.rate,
+            channels: self.channels,
+            duration_s,
+            truncated,
+            packets_skipped,
+            loudness: self.meter.finish(),
+            tags,
+            cover,
+            samples: self.mono,
+            analysis_rate: self.rate / self.factor as u32,
+        })
+    }
+}
+
+/// Fills what `revision` tells of the tags and cover (first value wins).
+fn read_tags(revision: &MetadataRevision, tags: &mut Tags, cover: &mut Option<Cover>) {
+    for tag in revision.tags() {
+        let Some(key) = tag.std_key else { continue };
+        let text = tag.value.to_string().trim().to_string();
+        if text.is_empty() {
+            continue;
+        }
+        let slot = match key {
+            StandardTagKey::TrackTitle => &mut tags.title,
+            StandardTagKey::Artist => &mut tags.artist,
+            StandardTagKey::Album => &mut tags.album,
+            StandardTagKey::AlbumArtist => &mut tags.album_artist,
+            StandardTagKey::Date | StandardTagKey::ReleaseDate => &mut tags.date,
+            StandardTagKey::Genre => &mut tags.genre,
+            StandardTagKey::TrackNumber => {
+                if tags.track.is_none() {
+                    // "3" or "3/12"
+                    tags.track = text.split('/').next().and_then(|n| n.trim().parse().ok());
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        if slot.is_none() {
+            *slot = Some(text);
+        }
+    }
+    let front = revision
+        .visuals()
+        .iter()
+        .find(|v| v.usage == Some(StandardVisualKey::FrontCover))
+        .or_else(|| revision.visuals().first());
+    if cover.is_none() {
+        if let Some(visual) = front {
+            if !visual.data.is_empty() {
+                *cover = Some(Cover {
+                    media_type: visual.media_type.clone(),
+                    data: visual.data.to_vec(),
+                });
+            }
+        }
+    }
+}
