@@ -23,7 +23,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo doc of the library crates (broken or private links are errors)"
 # The binaries' doc comments are their --help text, not rustdoc.
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked --quiet -p melodora-core \
-  -p melodora-detector -p melodora-emotion -p melodora-vision -p melodora-music -p melodora-server
+  -p melodora-detector -p melodora-emotion -p melodora-vision -p melodora-audio -p melodora-music -p melodora-server
 
 echo "== cargo deny: licences, duplicate versions, sources (deny.toml)"
 scripts/install_cargo_deny.sh
@@ -41,7 +41,7 @@ scripts/install_wasm_target.sh
 # As the browser builds them: without tract (the direct engine alone). The
 # lint sees the simd128 kernels (as the browser's build enables them); the
 # build checks that the portable code alone compiles too.
-wasm_crates=(-p melodora-core -p melodora-detector -p melodora-emotion -p melodora-vision -p melodora-wasm)
+wasm_crates=(-p melodora-core -p melodora-detector -p melodora-emotion -p melodora-vision -p melodora-audio -p melodora-wasm)
 RUSTFLAGS="-C target-feature=+simd128" \
     cargo clippy --target wasm32-unknown-unknown "${wasm_crates[@]}" --no-default-features --locked -- -D warnings
 cargo build --target wasm32-unknown-unknown "${wasm_crates[@]}" --no-default-features --locked

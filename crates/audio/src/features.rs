@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::decode::Decoded;
 use crate::loudness::Loudness;
 use crate::rhythm::{rhythm, Rhythm};
-use crate::spectrum::{frames, mean_std};
+use crate::spectrum::{frames, mean_std, CONTRAST_EDGES, MFCCS};
 use crate::tonal::{key, Key};
 
 /// Integrated loudness given to a song that is all silence, LUFS.
@@ -39,6 +39,22 @@ pub struct Features {
     pub rms_std_db: f64,
     /// Share of frames quieter than the song's mean level.
     pub low_energy_ratio: f64,
+    /// Zero crossings per sample: mean (noisiness, brightness).
+    pub zero_crossing_rate: f64,
+    /// Spectral entropy, 0 to 1: mean.
+    pub entropy: f64,
+    /// Mel-frequency cepstral coefficients: means over the song (timbre).
+    pub mfcc: Vec<f64>,
+    /// Their standard deviations.
+    pub mfcc_std: Vec<f64>,
+    /// Spectral contrast per octave band (from 0, 200, 400, 800, 1600 and 3200 Hz): means.
+    pub contrast: Vec<f64>,
+    /// Each band's valley (log power of its quietest bins): means.
+    pub valleys: Vec<f64>,
+    /// Share of the energy below 150 Hz: mean.
+    pub bass_share: f64,
+    /// Share of the energy above 4 kHz: mean.
+    pub treble_share: f64,
     /// Key and mode (None for a song with nothing tonal).
     pub key: Option<Key>,
 }
@@ -52,6 +68,10 @@ impl Features {
         let (flux, flux_std) = mean_std(&frames.flux);
         let (flatness, _) = mean_std(&frames.flatness);
         let (rms_db, rms_std_db) = mean_std(&frames.rms_db);
+        let (zero_crossing_rate, _) = mean_std(&frames.zero_crossings);
+        let (entropy, _) = mean_std(&frames.entropy);
+        let (bass_share, _) = mean_std(&frames.bass_share);
+        let (treble_share, _) = mean_std(&frames.treble_share);
         let low_energy_ratio = if frames.rms_db.is_empty() {
             0.0
         } else {
@@ -75,51 +95,68 @@ impl Features {
             rms_db,
             rms_std_db,
             low_energy_ratio,
+            zero_crossing_rate,
+            entropy,
+            mfcc: frames.mfcc.means(MFCCS),
+            mfcc_std: frames.mfcc.deviations(MFCCS),
+            contrast: frames.contrast.means(CONTRAST_EDGES.len()),
+            valleys: frames.valleys.means(CONTRAST_EDGES.len()),
+            bass_share,
+            treble_share,
             key: key(&decoded.samples, decoded.analysis_rate),
         }
     }
 
-    /// The measures the mood estimate reads, by name, in [`Features::NAMES`] order.
-    pub fn vector(&self) -> [f64; Features::NAMES.len()] {
-        let (mode_strength, key_clarity) = self
+    /// The measures the mood estimate reads, by name, in one fixed order
+    /// (the fitted model's columns, `mood_model.json`'s `features`).
+    pub fn inputs(&self) -> Vec<(String, f64)> {
+        let (mode_strength, key_clarity, harmonic_change) = self
             .key
             .as_ref()
-            .map_or((0.0, 0.0), |k| (k.mode_strength, k.clarity));
-        [
-            self.loudness.integrated_lufs.unwrap_or(SILENT_LUFS),
-            self.loudness.range_lu.unwrap_or(0.0),
-            self.rhythm.tempo_bpm,
-            self.rhythm.beat_strength,
-            self.rhythm.onset_rate,
-            self.centroid_hz,
-            self.centroid_std_hz,
-            self.rolloff_hz,
-            self.flux,
-            self.flux_std,
-            self.flatness,
-            self.rms_std_db,
-            self.low_energy_ratio,
-            mode_strength,
-            key_clarity,
+            .map_or((0.0, 0.0, 0.0), |k| (k.mode_strength, k.clarity, k.change));
+        let mut inputs: Vec<(String, f64)> = [
+            (
+                "loudness_lufs",
+                self.loudness.integrated_lufs.unwrap_or(SILENT_LUFS),
+            ),
+            ("loudness_range_lu", self.loudness.range_lu.unwrap_or(0.0)),
+            ("tempo_bpm", self.rhythm.tempo_bpm),
+            ("beat_strength", self.rhythm.beat_strength),
+            ("onset_rate", self.rhythm.onset_rate),
+            ("centroid_hz", self.centroid_hz),
+            ("centroid_std_hz", self.centroid_std_hz),
+            ("rolloff_hz", self.rolloff_hz),
+            ("flux", self.flux),
+            ("flux_std", self.flux_std),
+            ("flatness", self.flatness),
+            ("rms_std_db", self.rms_std_db),
+            ("low_energy_ratio", self.low_energy_ratio),
+            ("zero_crossing_rate", self.zero_crossing_rate),
+            ("entropy", self.entropy),
+            ("bass_share", self.bass_share),
+            ("treble_share", self.treble_share),
+            ("mode_strength", mode_strength),
+            ("key_clarity", key_clarity),
+            ("harmonic_change", harmonic_change),
         ]
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
+        .collect();
+        let series = [
+            ("mfcc", &self.mfcc),
+            ("mfcc_std", &self.mfcc_std),
+            ("contrast", &self.contrast),
+        ];
+        for (name, values) in series {
+            for (i, value) in values.iter().enumerate() {
+                inputs.push((format!("{name}_{}", i + 1), *value));
+            }
+        }
+        for (_, value) in &mut inputs {
+            if !value.is_finite() {
+                *value = 0.0;
+            }
+        }
+        inputs
     }
-
-    /// The names of [`Features::vector`]'s entries (the fitted model's columns).
-    pub const NAMES: [&'static str; 15] = [
-        "loudness_lufs",
-        "loudness_range_lu",
-        "tempo_bpm",
-        "beat_strength",
-        "onset_rate",
-        "centroid_hz",
-        "centroid_std_hz",
-        "rolloff_hz",
-        "flux",
-        "flux_std",
-        "flatness",
-        "rms_std_db",
-        "low_energy_ratio",
-        "mode_strength",
-        "key_clarity",
-    ];
 }

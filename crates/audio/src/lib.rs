@@ -70,6 +70,8 @@ pub struct Heard {
     pub tags: Tags,
     /// What was measured.
     pub features: Features,
+    /// The measures the mood estimate reads, by name (`training/audio_mood/fit.py` fits on these).
+    pub inputs: Vec<(String, f64)>,
     /// The mood it sounds like.
     pub mood: MoodEstimate,
 }
@@ -78,6 +80,7 @@ pub struct Heard {
 pub fn hear(decoded: &Decoded) -> Heard {
     let features = Features::measure(decoded);
     let mood = estimate(&features);
+    let inputs = features.inputs();
     Heard {
         codec: decoded.codec.clone(),
         sample_rate: decoded.sample_rate,
@@ -86,6 +89,7 @@ pub fn hear(decoded: &Decoded) -> Heard {
         packets_skipped: decoded.packets_skipped,
         tags: decoded.tags.clone(),
         features,
+        inputs,
         mood,
     }
 }

@@ -1,8 +1,11 @@
 //! The mood a song sounds like: valence (unpleasant to pleasant) and arousal
-//! (calm to excited), each in [-1, 1], and Russell's quadrant. Each axis is
-//! a logistic model over the standardised measures of [`Features::vector`],
-//! whose coefficients are fitted by `training/audio_mood/fit.py` and shipped
-//! as `mood_model.json` (small, reproducible from the script).
+//! (calm to excited), each in [-1, 1], and Russell's quadrant. Three
+//! logistic models over the standardised measures of [`Features::inputs`]:
+//! one for arousal, and one for valence at each level of arousal (what
+//! makes a loud song pleasant is not what makes a quiet one so), weighted
+//! by how excited the song sounds. The coefficients are fitted by
+//! `training/audio_mood/fit.py` and shipped as `mood_model.json` (small,
+//! reproducible from the script).
 
 use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
@@ -68,40 +71,47 @@ struct Model {
     features: Vec<String>,
     means: Vec<f64>,
     scales: Vec<f64>,
-    valence: Axis,
     arousal: Axis,
+    /// Pleasant or not, among excited songs (Q1 against Q2).
+    valence_excited: Axis,
+    /// Pleasant or not, among calm songs (Q4 against Q3).
+    valence_calm: Axis,
 }
 
 static MODEL: LazyLock<Model> = LazyLock::new(|| {
-    let model: Model =
-        serde_json::from_str(include_str!("mood_model.json")).expect("mood_model.json is valid");
-    assert_eq!(
-        model.features,
-        Features::NAMES,
-        "mood_model.json is fitted to these measures"
-    );
-    model
+    serde_json::from_str(include_str!("mood_model.json")).expect("mood_model.json is valid")
 });
 
 impl Axis {
-    /// The probability of the axis's positive side, as a value in [-1, 1].
-    fn value(&self, z: &[f64]) -> f64 {
+    /// The probability of the axis's positive side.
+    fn probability(&self, z: &[f64]) -> f64 {
         let logit = self.bias + self.weights.iter().zip(z).map(|(w, x)| w * x).sum::<f64>();
-        2.0 / (1.0 + (-logit).exp()) - 1.0
+        1.0 / (1.0 + (-logit).exp())
     }
 }
 
 /// Estimates the mood of a measured song.
 pub fn estimate(features: &Features) -> MoodEstimate {
     let model = &*MODEL;
-    let z: Vec<f64> = features
-        .vector()
+    let inputs = features.inputs();
+    // By name: a measure the model was not fitted on is not read, and one
+    // it was fitted on but this build lacks counts as average.
+    let z: Vec<f64> = model
+        .features
         .iter()
         .zip(model.means.iter().zip(&model.scales))
-        .map(|(x, (mean, scale))| ((x - mean) / scale).clamp(-5.0, 5.0))
+        .map(|(name, (mean, scale))| {
+            let value = inputs
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or(*mean, |(_, v)| *v);
+            ((value - mean) / scale).clamp(-5.0, 5.0)
+        })
         .collect();
-    let valence = model.valence.value(&z);
-    let arousal = model.arousal.value(&z);
+    let excited = model.arousal.probability(&z);
+    let pleasant = excited * model.valence_excited.probability(&z)
+        + (1.0 - excited) * model.valence_calm.probability(&z);
+    let (valence, arousal) = (2.0 * pleasant - 1.0, 2.0 * excited - 1.0);
     MoodEstimate {
         valence,
         arousal,
@@ -109,12 +119,24 @@ pub fn estimate(features: &Features) -> MoodEstimate {
     }
 }
 
-/// Each measure's weight on each axis (standardised units), for reports.
-pub fn weights() -> Vec<(&'static str, f64, f64)> {
+/// Each measure's weight (standardised units) on arousal, on valence among
+/// excited songs and on valence among calm ones, for reports.
+pub fn weights() -> Vec<(String, [f64; 3])> {
     let model = &*MODEL;
-    Features::NAMES
+    model
+        .features
         .iter()
-        .zip(model.valence.weights.iter().zip(&model.arousal.weights))
-        .map(|(name, (v, a))| (*name, *v, *a))
+        .enumerate()
+        .map(|(i, name)| {
+            let weight = |axis: &Axis| axis.weights.get(i).copied().unwrap_or(0.0);
+            (
+                name.clone(),
+                [
+                    weight(&model.arousal),
+                    weight(&model.valence_excited),
+                    weight(&model.valence_calm),
+                ],
+            )
+        })
         .collect()
 }

@@ -14,6 +14,61 @@ const SILENCE_RMS: f32 = 1e-4;
 /// Share of the spectrum's energy below the roll-off frequency.
 const ROLLOFF: f32 = 0.85;
 
+/// Mel-frequency cepstral coefficients kept per frame (timbre).
+pub const MFCCS: usize = 13;
+/// Mel bands the cepstrum is taken from.
+const MEL_BANDS: usize = 40;
+/// Octave bands of the spectral contrast, Hz (the last runs to Nyquist).
+pub const CONTRAST_EDGES: [f32; 6] = [0.0, 200.0, 400.0, 800.0, 1600.0, 3200.0];
+/// Share of a band's bins averaged for its peak and for its valley.
+const CONTRAST_SHARE: f32 = 0.2;
+
+/// Sums of a vector measure over frames, for its mean and deviation.
+#[derive(Debug, Clone, Default)]
+pub struct Moments {
+    /// Frames summed.
+    pub count: usize,
+    /// Sum of each entry.
+    pub sum: Vec<f64>,
+    /// Sum of each entry's square.
+    pub squares: Vec<f64>,
+}
+
+impl Moments {
+    fn add(&mut self, values: &[f32]) {
+        if self.sum.is_empty() {
+            self.sum = vec![0.0; values.len()];
+            self.squares = vec![0.0; values.len()];
+        }
+        for ((sum, square), &v) in self.sum.iter_mut().zip(&mut self.squares).zip(values) {
+            *sum += f64::from(v);
+            *square += f64::from(v) * f64::from(v);
+        }
+        self.count += 1;
+    }
+
+    /// Each entry's mean (zeros for `len` entries when nothing was summed).
+    pub fn means(&self, len: usize) -> Vec<f64> {
+        if self.count == 0 {
+            return vec![0.0; len];
+        }
+        self.sum.iter().map(|s| s / self.count as f64).collect()
+    }
+
+    /// Each entry's standard deviation.
+    pub fn deviations(&self, len: usize) -> Vec<f64> {
+        if self.count == 0 {
+            return vec![0.0; len];
+        }
+        let n = self.count as f64;
+        self.sum
+            .iter()
+            .zip(&self.squares)
+            .map(|(s, q)| (q / n - (s / n) * (s / n)).max(0.0).sqrt())
+            .collect()
+    }
+}
+
 /// Per-frame measures, each a series over the song.
 #[derive(Debug, Clone, Default)]
 pub struct Frames {
@@ -31,6 +86,20 @@ pub struct Frames {
     pub flux: Vec<f32>,
     /// Onset strength: log-magnitude rises summed over bins, every frame.
     pub onset: Vec<f32>,
+    /// Zero-crossing rate, crossings per sample (non-silent frames only).
+    pub zero_crossings: Vec<f32>,
+    /// Spectral entropy, 0 (one bin) to 1 (flat) (non-silent frames only).
+    pub entropy: Vec<f32>,
+    /// MFCCs of the non-silent frames.
+    pub mfcc: Moments,
+    /// Spectral contrast per octave band (peak less valley, natural log) of the non-silent frames.
+    pub contrast: Moments,
+    /// Each octave band's valley (natural log of its quietest bins' power) of the non-silent frames.
+    pub valleys: Moments,
+    /// Share of each non-silent frame's energy below 150 Hz (bass).
+    pub bass_share: Vec<f32>,
+    /// Share above 4 kHz (air, hiss, cymbals).
+    pub treble_share: Vec<f32>,
 }
 
 /// Measures every frame of `samples` (mono, at `rate` Hz).
@@ -52,6 +121,25 @@ pub fn frames(samples: &[f32], rate: u32) -> Frames {
     let mut log_previous = vec![0.0f32; bins];
     let mut unit_previous = vec![0.0f32; bins];
     let mut had_previous = false;
+    let mel = MelBank::new(rate, bins);
+    let bands: Vec<std::ops::Range<usize>> = CONTRAST_EDGES
+        .iter()
+        .enumerate()
+        .map(|(i, &low)| {
+            let high = CONTRAST_EDGES
+                .get(i + 1)
+                .copied()
+                .unwrap_or(rate as f32 / 2.0);
+            ((low / hz_per_bin) as usize).min(bins - 1)
+                ..((high / hz_per_bin) as usize).clamp(1, bins)
+        })
+        .collect();
+    let mut band = Vec::with_capacity(bins);
+    let mut contrast = vec![0.0f32; bands.len()];
+    let mut valleys = vec![0.0f32; bands.len()];
+    let bass_bins = ((150.0 / hz_per_bin) as usize).min(bins);
+    let treble_bin = ((4000.0 / hz_per_bin) as usize).min(bins);
+    let mut mfcc = vec![0.0f32; MFCCS];
     let count = (samples.len() - FRAME) / HOP + 1;
     for index in 0..count {
         let frame = &samples[index * HOP..index * HOP + FRAME];
@@ -84,6 +172,31 @@ pub fn frames(samples: &[f32], rate: u32) -> Frames {
         if total <= 0.0 || energy <= 0.0 {
             continue;
         }
+        let crossings = frame
+            .windows(2)
+            .filter(|w| (w[0] >= 0.0) != (w[1] >= 0.0))
+            .count();
+        out.zero_crossings.push(crossings as f32 / FRAME as f32);
+        let entropy: f32 = magnitude
+            .iter()
+            .map(|m| m * m / energy)
+            .filter(|&p| p > 0.0)
+            .map(|p| -p * p.ln())
+            .sum();
+        out.entropy.push(entropy / (bins as f32).ln());
+        mel.cepstrum(&magnitude, &mut mfcc);
+        out.mfcc.add(&mfcc);
+        for ((slot, valley), range) in contrast.iter_mut().zip(&mut valleys).zip(&bands) {
+            band.clear();
+            band.extend(magnitude[range.clone()].iter().map(|m| m * m));
+            (*slot, *valley) = band_contrast(&mut band);
+        }
+        out.contrast.add(&contrast);
+        out.valleys.add(&valleys);
+        out.bass_share
+            .push(magnitude[..bass_bins].iter().map(|m| m * m).sum::<f32>() / energy);
+        out.treble_share
+            .push(magnitude[treble_bin..].iter().map(|m| m * m).sum::<f32>() / energy);
         let centroid = magnitude
             .iter()
             .enumerate()
@@ -118,6 +231,87 @@ pub fn frames(samples: &[f32], rate: u32) -> Frames {
         had_previous = true;
     }
     out
+}
+
+/// Triangular filters evenly spaced on the mel scale, and the DCT that
+/// turns their log energies into cepstral coefficients.
+struct MelBank {
+    /// (first bin, weights) of each filter.
+    filters: Vec<(usize, Vec<f32>)>,
+    /// cos(pi k (n + 1/2) / N) for each coefficient k and band n.
+    dct: Vec<f32>,
+}
+
+impl MelBank {
+    fn new(rate: u32, bins: usize) -> MelBank {
+        let mel = |hz: f32| 2595.0 * (1.0 + hz / 700.0).log10();
+        let hz = |mel: f32| 700.0 * (10f32.powf(mel / 2595.0) - 1.0);
+        let nyquist = rate as f32 / 2.0;
+        let top = mel(nyquist.min(11_025.0));
+        let edges: Vec<f32> = (0..MEL_BANDS + 2)
+            .map(|i| hz(top * i as f32 / (MEL_BANDS + 1) as f32))
+            .collect();
+        let hz_per_bin = nyquist / (bins - 1) as f32;
+        let filters = edges
+            .windows(3)
+            .map(|w| {
+                let (low, centre, high) = (w[0], w[1], w[2]);
+                let first = (low / hz_per_bin).ceil() as usize;
+                let last = ((high / hz_per_bin).floor() as usize).min(bins - 1);
+                let weights = (first..=last.max(first))
+                    .map(|bin| {
+                        let f = bin as f32 * hz_per_bin;
+                        if f <= centre {
+                            ((f - low) / (centre - low)).max(0.0)
+                        } else {
+                            ((high - f) / (high - centre)).max(0.0)
+                        }
+                    })
+                    .collect();
+                (first, weights)
+            })
+            .collect();
+        let dct = (0..MFCCS)
+            .flat_map(|k| {
+                (0..MEL_BANDS).map(move |n| {
+                    (std::f32::consts::PI * k as f32 * (n as f32 + 0.5) / MEL_BANDS as f32).cos()
+                })
+            })
+            .collect();
+        MelBank { filters, dct }
+    }
+
+    /// The MFCCs of one frame's magnitude spectrum.
+    fn cepstrum(&self, magnitude: &[f32], out: &mut [f32]) {
+        let mut log_energy = [0.0f32; MEL_BANDS];
+        for (slot, (first, weights)) in log_energy.iter_mut().zip(&self.filters) {
+            let energy: f32 = weights
+                .iter()
+                .zip(&magnitude[*first..])
+                .map(|(w, m)| w * m * m)
+                .sum();
+            *slot = (energy + 1e-10).ln();
+        }
+        for (k, coefficient) in out.iter_mut().enumerate() {
+            let row = &self.dct[k * MEL_BANDS..(k + 1) * MEL_BANDS];
+            *coefficient = row.iter().zip(&log_energy).map(|(c, e)| c * e).sum();
+        }
+    }
+}
+
+/// Peak less valley of one band's powers (each the mean of its top or
+/// bottom CONTRAST_SHARE), and the valley, in natural log units; the band
+/// is reordered.
+fn band_contrast(powers: &mut [f32]) -> (f32, f32) {
+    if powers.is_empty() {
+        return (0.0, 0.0);
+    }
+    powers.sort_unstable_by(f32::total_cmp);
+    let take = ((powers.len() as f32 * CONTRAST_SHARE).round() as usize).clamp(1, powers.len());
+    let valley = powers[..take].iter().sum::<f32>() / take as f32;
+    let peak = powers[powers.len() - take..].iter().sum::<f32>() / take as f32;
+    let valley = (valley + 1e-10).ln();
+    ((peak + 1e-10).ln() - valley, valley)
 }
 
 /// The Hann window of `n` samples.

@@ -49,11 +49,13 @@ pub struct Key {
     pub mode_strength: f64,
     /// The average chroma, from C, summing to 1.
     pub chroma: [f64; 12],
+    /// How much the chroma moves from frame to frame (mean L1 distance, 0 to 2): harmonic change.
+    pub change: f64,
 }
 
 /// The key of `samples` (mono, at `rate` Hz); None when there is nothing tonal to measure.
 pub fn key(samples: &[f32], rate: u32) -> Option<Key> {
-    let chroma = chroma(samples, rate)?;
+    let (chroma, change) = chroma(samples, rate)?;
     let mut best_major = (f64::MIN, 0usize);
     let mut best_minor = (f64::MIN, 0usize);
     for tonic in 0..12 {
@@ -77,11 +79,13 @@ pub fn key(samples: &[f32], rate: u32) -> Option<Key> {
         clarity,
         mode_strength: best_major.0 - best_minor.0,
         chroma,
+        change,
     })
 }
 
-/// The average chroma of the song, normalised to sum to 1.
-fn chroma(samples: &[f32], rate: u32) -> Option<[f64; 12]> {
+/// The average chroma of the song, normalised to sum to 1, and its mean
+/// change between frames.
+fn chroma(samples: &[f32], rate: u32) -> Option<([f64; 12], f64)> {
     if samples.len() < FRAME {
         return None;
     }
@@ -101,6 +105,8 @@ fn chroma(samples: &[f32], rate: u32) -> Option<[f64; 12]> {
     let mut buffer = vec![Complex::new(0.0f32, 0.0); FRAME];
     let mut scratch = vec![Complex::new(0.0f32, 0.0); fft.get_inplace_scratch_len()];
     let mut total = [0.0f64; 12];
+    let mut previous: Option<[f64; 12]> = None;
+    let (mut change, mut changes) = (0.0f64, 0usize);
     // Frames do not overlap: key is a property of minutes, not milliseconds.
     for frame in samples.chunks_exact(FRAME) {
         for ((slot, sample), w) in buffer.iter_mut().zip(frame).zip(&window) {
@@ -114,13 +120,23 @@ fn chroma(samples: &[f32], rate: u32) -> Option<[f64; 12]> {
         // Each frame counts by its shape, not its loudness.
         let sum: f64 = energy.iter().sum();
         if sum > 1e-9 {
-            for (t, e) in total.iter_mut().zip(energy) {
-                *t += e / sum;
+            let shape = energy.map(|e| e / sum);
+            for (t, e) in total.iter_mut().zip(shape) {
+                *t += e;
             }
+            if let Some(before) = previous {
+                change += shape
+                    .iter()
+                    .zip(before)
+                    .map(|(a, b)| (a - b).abs())
+                    .sum::<f64>();
+                changes += 1;
+            }
+            previous = Some(shape);
         }
     }
     let sum: f64 = total.iter().sum();
-    (sum > 0.0).then(|| total.map(|t| t / sum))
+    (sum > 0.0).then(|| (total.map(|t| t / sum), change / changes.max(1) as f64))
 }
 
 /// Pearson correlation of the chroma with a profile rotated to `tonic`.

@@ -260,3 +260,21 @@ fn a_cut_file_is_heard_up_to_the_cut_and_nonsense_rates_are_refused() {
         Err(refused) => assert!(matches!(refused, AudioError::Corrupt(_)), "{refused}"),
     }
 }
+
+#[test]
+fn the_shipped_mood_model_reads_measures_this_build_makes() {
+    let heard = heard(&clicks(120.0, 10.0), 1);
+    let names: Vec<&str> = heard.inputs.iter().map(|(name, _)| name.as_str()).collect();
+    let weights = melodora_audio::mood::weights();
+    assert!(weights.len() >= 15, "{} weights", weights.len());
+    for (name, _) in &weights {
+        assert!(
+            names.contains(&name.as_str()),
+            "the model reads {name}, which this build does not measure"
+        );
+    }
+    let mut unique = names.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), names.len(), "each measure is named once");
+}

@@ -51,6 +51,8 @@ enum Command {
     Feedback(commands::feedback::FeedbackArgs),
     /// Import, export and inspect the song catalog.
     Catalog(commands::catalog::CatalogArgs),
+    /// Hear audio files: loudness, tempo, key, timbre and the mood they sound like.
+    Hear(commands::hear::HearArgs),
 }
 
 /// Log targets that print message payloads (webcam frames) at trace level:
@@ -96,6 +98,7 @@ fn main() -> ExitCode {
         Command::Recommend(args) => commands::recommend::run(args),
         Command::Feedback(args) => commands::feedback::run(args),
         Command::Catalog(args) => commands::catalog::run(args),
+        Command::Hear(args) => commands::hear::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod detect;
 pub mod eval;
 pub mod feedback;
+pub mod hear;
 pub mod recommend;
 pub mod serve;
 pub mod site;
