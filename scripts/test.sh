@@ -7,7 +7,8 @@
 # the WebAssembly checks add the wasm32-unknown-unknown target (rustup) and
 # wasm-bindgen-cli (cargo install), and the store tests start a PostgreSQL
 # server of their own (scripts/postgres.sh: Debian's postgresql, apt-get)
-# and stop it at the end.
+# and stop it at the end; the audio tests read Debian's wesnoth-1.16-music
+# (apt-get, scripts/install_test_music.sh).
 # Tests that use FER images or the song catalogs read ../shared (see README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +33,9 @@ cargo deny --locked check bans licenses sources
 echo "== PostgreSQL for the store tests (scripts/postgres.sh)"
 eval "$(scripts/postgres.sh start)"
 trap 'scripts/postgres.sh stop' EXIT
+
+echo "== test music: Debian's wesnoth-1.16-music (scripts/install_test_music.sh)"
+scripts/install_test_music.sh
 
 echo "== cargo test"
 cargo test --workspace --locked

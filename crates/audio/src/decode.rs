@@ -115,8 +115,8 @@ pub fn decode_source(
     })
 }
 
-/// Refuses, before symphonia reads it, a WAV header whose sample rate is
-/// zero (symphonia would divide by it).
+/// Refuses, before symphonia reads it, an empty file and a WAV header
+/// whose sample rate is zero (symphonia would divide by it).
 fn refuse_nonsense_header(source: &mut Box<dyn MediaSource>) -> Result<(), AudioError> {
     let mut head = [0u8; 64];
     let mut filled = 0;
@@ -127,6 +127,9 @@ fn refuse_nonsense_header(source: &mut Box<dyn MediaSource>) -> Result<(), Audio
         }
     }
     source.seek(SeekFrom::Start(0))?;
+    if filled == 0 {
+        return Err(AudioError::Empty);
+    }
     let head = &head[..filled];
     if head.len() >= 28
         && &head[..4] == b"RIFF"

@@ -82,10 +82,22 @@ impl Features {
                 .count() as f64
                 / frames.rms_db.len() as f64
         };
+        // Silence (nothing above the loudness gate) has no beat and no key:
+        // what the envelope would show is the noise floor's.
+        let silent = decoded.loudness.integrated_lufs.is_none();
+        let beat = if silent {
+            Rhythm {
+                tempo_bpm: 0.0,
+                beat_strength: 0.0,
+                onset_rate: 0.0,
+            }
+        } else {
+            rhythm(&frames.onset, frames.rate)
+        };
         Features {
             duration_s: decoded.duration_s,
             loudness: decoded.loudness,
-            rhythm: rhythm(&frames.onset, frames.rate),
+            rhythm: beat,
             centroid_hz,
             centroid_std_hz,
             rolloff_hz,
@@ -103,7 +115,11 @@ impl Features {
             valleys: frames.valleys.means(CONTRAST_EDGES.len()),
             bass_share,
             treble_share,
-            key: key(&decoded.samples, decoded.analysis_rate),
+            key: if silent {
+                None
+            } else {
+                key(&decoded.samples, decoded.analysis_rate)
+            },
         }
     }
 
