@@ -151,7 +151,7 @@ pub fn frames(samples: &[f32], rate: u32) -> Frames {
         }
         fft.process_with_scratch(&mut buffer, &mut scratch);
         for (m, c) in magnitude.iter_mut().zip(&buffer) {
-            *m = c.norm();
+            *m = c.norm_sqr().sqrt();
         }
         // Onset strength: how much the (log-compressed) spectrum rose.
         let mut rise = 0.0f32;
@@ -306,10 +306,18 @@ fn band_contrast(powers: &mut [f32]) -> (f32, f32) {
     if powers.is_empty() {
         return (0.0, 0.0);
     }
-    powers.sort_unstable_by(f32::total_cmp);
     let take = ((powers.len() as f32 * CONTRAST_SHARE).round() as usize).clamp(1, powers.len());
+    // Only which values are in the top and bottom shares matters, not
+    // their order: two selections instead of a sort.
+    let n = powers.len();
+    if take < n {
+        powers.select_nth_unstable_by(take - 1, f32::total_cmp);
+    }
     let valley = powers[..take].iter().sum::<f32>() / take as f32;
-    let peak = powers[powers.len() - take..].iter().sum::<f32>() / take as f32;
+    if take < n {
+        powers[take..].select_nth_unstable_by(n - 2 * take.min(n / 2), f32::total_cmp);
+    }
+    let peak = powers[n - take..].iter().sum::<f32>() / take as f32;
     let valley = (valley + 1e-10).ln();
     ((peak + 1e-10).ln() - valley, valley)
 }

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Melodora's audio analysis against bliss-audio 0.13 (the reference library
+# for "sounds like" playlists) on the same files, one song at a time on one
+# core, decode + analysis, in the same run: each side twice, alternating.
+# bliss is GPL-3, so it is never part of this repository: this script
+# writes a throwaway Cargo project that depends on it from crates.io (its
+# symphonia decoder, no FFmpeg) in a cache folder outside the checkout and
+# builds it there.
+#
+#   bench/audio_vs_bliss.sh [FILE...]   (default: Debian's wesnoth-1.16-music, scripts/install_test_music.sh)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+if [ $# -eq 0 ]; then
+    scripts/install_test_music.sh
+    set -- /usr/share/games/wesnoth/1.16/data/core/music/*.ogg
+fi
+cargo build --release --locked -p melodora
+melodora="${CARGO_TARGET_DIR:-target}/release/melodora"
+
+bliss_dir="${XDG_CACHE_HOME:-$HOME/.cache}/melodora/bliss-bench"
+mkdir -p "$bliss_dir/src"
+cat > "$bliss_dir/Cargo.toml" <<'TOML'
+[package]
+name = "bliss-bench"
+version = "0.1.0"
+edition = "2021"
+publish = false
+
+[dependencies]
+bliss-audio = { version = "=0.13.0", default-features = false, features = ["symphonia-all"] }
+
+[profile.release]
+opt-level = 3
+codegen-units = 4
+TOML
+cat > "$bliss_dir/src/main.rs" <<'RUST'
+use std::time::Instant;
+
+use bliss_audio::decoder::symphonia::SymphoniaDecoder;
+use bliss_audio::decoder::Decoder;
+
+fn main() {
+    let paths: Vec<String> = std::env::args().skip(1).collect();
+    let started = Instant::now();
+    let mut analysed = 0usize;
+    for path in &paths {
+        match SymphoniaDecoder::song_from_path(path) {
+            Ok(song) => {
+                analysed += 1;
+                std::hint::black_box(song.analysis);
+            }
+            Err(error) => eprintln!("bliss: {path}: {error}"),
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!("{analysed} of {} songs in {seconds:.2} s", paths.len());
+}
+RUST
+(cd "$bliss_dir" && CARGO_TARGET_DIR="$bliss_dir/target" cargo build --release --quiet)
+bliss="$bliss_dir/target/release/bliss-bench"
+
+echo "$# files"
+for round in 1 2; do
+    start=$(date +%s%N)
+    "$root/$melodora" hear --json --threads 1 "$@" > /dev/null || true
+    end=$(date +%s%N)
+    echo "round $round, melodora hear: $(( (end - start) / 1000000 )) ms for all files"
+    echo -n "round $round, bliss-audio 0.13: "
+    "$bliss" "$@"
+done
