@@ -140,3 +140,39 @@ pub fn weights() -> Vec<(String, [f64; 3])> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_quadrants_follow_the_signs_of_valence_and_arousal() {
+        assert_eq!(Quadrant::of(0.5, 0.5), Quadrant::Q1);
+        assert_eq!(Quadrant::of(-0.5, 0.5), Quadrant::Q2);
+        assert_eq!(Quadrant::of(-0.5, -0.5), Quadrant::Q3);
+        assert_eq!(Quadrant::of(0.5, -0.5), Quadrant::Q4);
+        // The axes themselves count as the positive side.
+        assert_eq!(Quadrant::of(0.0, 0.0), Quadrant::Q1);
+    }
+
+    #[test]
+    fn the_shipped_model_is_whole_and_its_answers_stay_in_range() {
+        let model = &*MODEL;
+        let n = model.features.len();
+        for axis in [&model.arousal, &model.valence_excited, &model.valence_calm] {
+            assert_eq!(axis.weights.len(), n);
+        }
+        assert_eq!(model.means.len(), n);
+        assert!(model.scales.iter().all(|s| *s > 0.0), "scales divide");
+        // The most extreme standardised inputs (clamped at ±5) still give values in [-1, 1].
+        for extreme in [-5.0, 0.0, 5.0] {
+            let z = vec![extreme; n];
+            let excited = model.arousal.probability(&z);
+            let pleasant = excited * model.valence_excited.probability(&z)
+                + (1.0 - excited) * model.valence_calm.probability(&z);
+            for value in [2.0 * excited - 1.0, 2.0 * pleasant - 1.0] {
+                assert!((-1.0..=1.0).contains(&value), "{value}");
+            }
+        }
+    }
+}
