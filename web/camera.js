@@ -22,8 +22,8 @@ export async function startCamera(video, store) {
     return false;
   };
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-    return refuse("This browser cannot use a camera here (a camera needs https or localhost). " +
-      SET_BY_HAND[0].toUpperCase() + SET_BY_HAND.slice(1) + ".", "no camera");
+    return refuse("This browser cannot use a camera here (a camera needs https or localhost). Set your mood by " +
+      "hand with the buttons under the video.", "no camera");
   }
   store.update({ status: { text: "waiting for camera", kind: "secondary" } });
   try {

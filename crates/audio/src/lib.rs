@@ -79,8 +79,8 @@ pub struct Heard {
 /// Measures a decoded song and estimates its mood.
 pub fn hear(decoded: &Decoded) -> Heard {
     let features = Features::measure(decoded);
-    let mood = estimate(&features);
     let inputs = features.inputs();
+    let mood = mood::estimate_from_inputs(&inputs);
     Heard {
         codec: decoded.codec.clone(),
         sample_rate: decoded.sample_rate,

@@ -92,8 +92,13 @@ impl Axis {
 
 /// Estimates the mood of a measured song.
 pub fn estimate(features: &Features) -> MoodEstimate {
+    estimate_from_inputs(&features.inputs())
+}
+
+/// Estimates the mood from a song's named inputs ([`Features::inputs`]),
+/// for a caller that keeps them anyway.
+pub fn estimate_from_inputs(inputs: &[(String, f64)]) -> MoodEstimate {
     let model = &*MODEL;
-    let inputs = features.inputs();
     // By name: a measure the model was not fitted on is not read, and one
     // it was fitted on but this build lacks counts as average.
     let z: Vec<f64> = model
