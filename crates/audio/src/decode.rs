@@ -144,6 +144,42 @@ fn refuse_nonsense_header(source: &mut Box<dyn MediaSource>) -> Result<(), Audio
     Ok(())
 }
 
+/// Reads a file's tags and cover without decoding its audio (what serving
+/// a cover needs: milliseconds, not a decode).
+pub fn read_tags_only(
+    mut source: Box<dyn MediaSource>,
+    extension: Option<&str>,
+) -> Result<(Tags, Option<Cover>), AudioError> {
+    refuse_nonsense_header(&mut source)?;
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut hint = Hint::new();
+        if let Some(extension) = extension {
+            hint.with_extension(extension);
+        }
+        let stream = MediaSourceStream::new(source, Default::default());
+        let mut probed = symphonia::default::get_probe()
+            .format(
+                &hint,
+                stream,
+                &FormatOptions::default(),
+                &MetadataOptions::default(),
+            )
+            .map_err(|e| AudioError::Unsupported(e.to_string()))?;
+        let mut tags = Tags::default();
+        let mut cover = None;
+        if let Some(revision) = probed.format.metadata().current() {
+            read_tags(revision, &mut tags, &mut cover);
+        }
+        if let Some(metadata) = probed.metadata.get() {
+            if let Some(revision) = metadata.current() {
+                read_tags(revision, &mut tags, &mut cover);
+            }
+        }
+        Ok((tags, cover))
+    }))
+    .unwrap_or_else(|_| Err(AudioError::Corrupt("the reader failed on this file".into())))
+}
+
 fn decode_checked(
     source: Box<dyn MediaSource>,
     extension: Option<&str>,

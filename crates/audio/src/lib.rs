@@ -24,7 +24,7 @@ pub mod rhythm;
 pub mod spectrum;
 pub mod tonal;
 
-pub use decode::{decode_bytes, decode_source, Cover, Decoded, Tags};
+pub use decode::{decode_bytes, decode_source, read_tags_only, Cover, Decoded, Tags};
 pub use features::Features;
 pub use loudness::Loudness;
 pub use mood::{estimate, MoodEstimate, Quadrant};

@@ -121,6 +121,9 @@ pub enum Error {
     /// The Spotify Web API refused or failed; what it said.
     #[error("Spotify: {0}")]
     Spotify(String),
+    /// A library folder or scan that cannot go ahead (the message says why).
+    #[error("{0}")]
+    Library(String),
 }
 
 #[cfg(feature = "store")]

@@ -7,11 +7,15 @@
 //!   and starts from an embedded default catalog.
 //! * [`Recommender`] turns an emotion into a list of songs, placing songs
 //!   on the circumplex of affect ([`circumplex`]).
+//! * [`library`] scans the listener's own music folders, hears each file's
+//!   mood from its audio (melodora-audio) and keeps it as songs in the
+//!   store, which the recommender treats like any other.
 //! * [`CatalogSnapshot`] is the catalog as one JSON document, which a static
 //!   site's browser recommends from ([`SnapshotCatalog`]) without SQLite.
 //!
 //! Features: `store` (default: SQLite through rusqlite, the embedded
-//! default catalog, export) and `spotify` (default: the Web API client).
+//! default catalog, export), `library` (default: the music folder scanner)
+//! and `spotify` (default: the Web API client).
 //! Without them the crate is the importers, the catalog file and the
 //! recommender, and builds for WebAssembly.
 //!
@@ -23,6 +27,8 @@ mod error;
 mod export;
 mod feedback;
 pub mod import;
+#[cfg(feature = "library")]
+pub mod library;
 pub mod recommend;
 mod snapshot;
 mod song;
@@ -40,9 +46,10 @@ pub use snapshot::{
     CatalogSnapshot, SnapshotCatalog, SnapshotError, SnapshotImport, MAX_IMPORT_BYTES,
     SNAPSHOT_FORMAT,
 };
-pub use song::{search_link, AudioFeatures, InvalidSpotifyId, Song, SpotifyId, Track};
+pub use song::{search_link, AudioFeatures, InvalidSpotifyId, LibrarySong, Song, SpotifyId, Track};
 #[cfg(feature = "store")]
 pub use store::{
-    build_default_catalog, default_data_dir, CatalogOrigin, CatalogStats, EmotionCount,
-    FileSummary, ImportOptions, ImportSummary, Store, DEFAULT_CATALOG_CSV, STORE_FILE,
+    build_default_catalog, default_data_dir, CatalogOrigin, CatalogStats, EmotionCount, FileStamp,
+    FileSummary, HeardFile, ImportOptions, ImportSummary, KnownFile, LibraryBatch, LibraryEntry,
+    LibraryRoot, SkippedFile, Store, DEFAULT_CATALOG_CSV, STORE_FILE,
 };

@@ -214,6 +214,38 @@ pub struct Song {
     pub link: String,
     /// Emotions whose lists name this song explicitly.
     pub emotions: Vec<Emotion>,
+    /// For a song of the listener's own music library: what its audio
+    /// sounds like and how to play it. `None` for catalog songs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub library: Option<LibrarySong>,
+}
+
+/// A library song as the page and the CLI see it: the measures people
+/// recognise and the mood heard in its audio. The file's path is not here
+/// (a page never learns where a file lives; it asks for the song's audio
+/// by id).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LibrarySong {
+    /// Length, seconds.
+    pub duration_s: f64,
+    /// Tempo, beats per minute (absent when no beat was found).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tempo_bpm: Option<f64>,
+    /// Integrated loudness, LUFS (absent for silence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loudness_lufs: Option<f64>,
+    /// Unpleasant (-1) to pleasant (1), heard from the audio.
+    pub valence: f64,
+    /// Calm (-1) to excited (1), heard from the audio.
+    pub arousal: f64,
+    /// Russell's quadrant of (valence, arousal): `"Q1"` to `"Q4"`.
+    pub quadrant: String,
+    /// The file's media type (`audio/mpeg`, `audio/ogg`, ...).
+    pub media_type: String,
+    /// The embedded cover's media type, when the file has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cover_type: Option<String>,
 }
 
 /// Checks a title, album or artist: trimmed, at most [`MAX_TEXT_CHARS`],

@@ -530,16 +530,20 @@ fn the_store_persists_and_refuses_files_from_a_newer_build() {
     assert!(err.to_string().contains("newer"), "{err}");
 }
 
-/// A store made before calibrations existed (schema version 1) gets the
-/// table on open; a calibration edited into nonsense is an error, not a
+/// A store made before calibrations and the library existed (schema
+/// version 1) gets their tables on open; a calibration edited into nonsense is an error, not a
 /// silently uncalibrated listener.
 #[test]
-fn an_older_store_gains_calibrations_and_a_corrupt_one_is_reported() {
+fn an_older_store_gains_calibrations_and_the_library_and_a_corrupt_calibration_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     drop(Store::open(dir.path()).unwrap());
     {
         let conn = rusqlite::Connection::open(dir.path().join(melodora_music::STORE_FILE)).unwrap();
-        conn.execute_batch("DROP TABLE calibrations").unwrap();
+        conn.execute_batch(
+            "DROP TABLE calibrations; DROP TABLE library_skipped;
+             DROP TABLE library_files; DROP TABLE library_roots;",
+        )
+        .unwrap();
     }
     set_user_version(dir.path(), 1);
     let mut store = Store::open(dir.path()).unwrap();
@@ -548,6 +552,7 @@ fn an_older_store_gains_calibrations_and_a_corrupt_one_is_reported() {
         .set_calibration("default", Some(&calibration))
         .unwrap();
     assert_eq!(store.calibration("default").unwrap(), Some(calibration));
+    assert!(store.library_roots().unwrap().is_empty());
     drop(store);
     {
         let conn = rusqlite::Connection::open(dir.path().join(melodora_music::STORE_FILE)).unwrap();

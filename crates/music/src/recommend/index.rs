@@ -34,6 +34,9 @@ pub struct IndexSong<'a> {
     pub point: Option<MoodPoint>,
     /// Spotify popularity, 0 to 100 (0 when unknown).
     pub popularity: u8,
+    /// Whether `point` was heard in the song's own audio (a library song)
+    /// rather than given by a catalog.
+    pub heard: bool,
 }
 
 /// Where the index reads a catalog from: the store, or a catalog file in
@@ -60,6 +63,8 @@ pub(super) struct IndexedSong {
     pub artist: u32,
     pub point: Option<MoodPoint>,
     pub popularity: u8,
+    /// As [`IndexSong::heard`].
+    pub heard: bool,
     /// Bit `e` is set when the song is in emotion `e`'s pool.
     pub pools: u8,
 }
@@ -181,6 +186,7 @@ impl IndexRows for Builder {
             artist,
             point: song.point,
             popularity: song.popularity,
+            heard: song.heard,
             pools: 0,
         });
     }

@@ -310,7 +310,7 @@ impl Recommender {
             Liking::None
         };
         Reason {
-            basis: Reason::basis(entry.pool, point, position),
+            basis: Reason::basis(entry.pool, point, position, song.heard),
             uplift,
             liking,
         }

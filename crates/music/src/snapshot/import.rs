@@ -166,6 +166,7 @@ impl Merge {
                     link: track.link(),
                     track: track.clone(),
                     emotions: Vec::new(),
+                    library: None,
                 });
                 self.next_id += 1;
                 self.added += 1;

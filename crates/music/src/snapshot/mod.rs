@@ -126,6 +126,7 @@ impl CatalogSnapshot {
                     artist: &song.track.artist,
                     point: song.track.features.map(|f| f.point()),
                     popularity: song.track.popularity.unwrap_or(0).min(100),
+                    heard: song.library.is_some(),
                 });
             }
             for &(song_id, emotion, rank) in &self.filings {

@@ -20,6 +20,7 @@
 
 mod default_catalog;
 mod import;
+mod library;
 mod migrations;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -34,6 +35,9 @@ use melodora_core::{Calibration, Emotion};
 
 pub use default_catalog::{build_default_catalog, DEFAULT_CATALOG_CSV};
 pub use import::{FileSummary, ImportOptions, ImportSummary};
+pub use library::{
+    FileStamp, HeardFile, KnownFile, LibraryBatch, LibraryEntry, LibraryRoot, SkippedFile,
+};
 pub use stats::{CatalogStats, EmotionCount};
 
 use crate::circumplex::{center, nearest_emotion, MoodPoint};
@@ -44,6 +48,7 @@ use crate::recommend::IndexRows;
 use crate::snapshot::CatalogSnapshot;
 use crate::song::Song;
 use import::{ImportKind, SongTable};
+use library::LibraryRepository;
 
 /// File name of the SQLite store inside the data directory.
 pub const STORE_FILE: &str = "melodora.sqlite3";
@@ -126,7 +131,7 @@ pub(crate) trait ProfileRepository: Send {
 
 /// One database holding both kinds of record; everything else is
 /// [`Store`]'s, written once.
-pub(crate) trait Backend: CatalogRepository + ProfileRepository {
+pub(crate) trait Backend: CatalogRepository + ProfileRepository + LibraryRepository {
     /// Where the data lives, for messages (never a password).
     fn location(&self) -> String;
     /// A cheap round trip: does the database answer?
@@ -364,6 +369,51 @@ impl Store {
     ) -> Result<ImportSummary> {
         let kind = self.user_import(options)?;
         import::import_tracks(&mut *self.backend, source, tracks, kind)
+    }
+
+    /// The folders of the listener's music library, by path.
+    pub fn library_roots(&self) -> Result<Vec<LibraryRoot>> {
+        self.backend.library_roots()
+    }
+
+    /// Adds a library folder (absolute, resolved; see
+    /// [`crate::library::add_folder`]), or finds it when already added.
+    pub fn add_library_root(&mut self, path: &Path) -> Result<LibraryRoot> {
+        self.backend
+            .add_library_root(&library::path_text(path), import::now_secs())
+    }
+
+    /// Forgets a library folder and its songs (their feedback too); returns
+    /// how many songs went.
+    pub fn remove_library_root(&mut self, root_id: i64) -> Result<u64> {
+        self.backend
+            .remove_library_root(root_id, import::now_secs())
+    }
+
+    /// Every library file the store knows, for a scan.
+    pub fn library_known_files(&self) -> Result<Vec<KnownFile>> {
+        self.backend.known_files()
+    }
+
+    /// Files a scan passed over, of one folder or (`None`) all.
+    pub fn library_skipped(&self, root_id: Option<i64>) -> Result<Vec<SkippedFile>> {
+        self.backend.skipped_files(root_id)
+    }
+
+    /// Writes one step of a scan, as one transaction.
+    pub fn apply_library_batch(&mut self, batch: &LibraryBatch) -> Result<()> {
+        self.backend.apply_library_batch(batch, import::now_secs())
+    }
+
+    /// Every library song with its file, by path.
+    pub fn library_entries(&self) -> Result<Vec<LibraryEntry>> {
+        self.backend.library_entries()
+    }
+
+    /// One library song with its file; `None` for an id that is not a
+    /// library song.
+    pub fn library_entry(&self, song_id: i64) -> Result<Option<LibraryEntry>> {
+        self.backend.library_entry(song_id)
     }
 
     fn user_import(&self, options: ImportOptions) -> Result<ImportKind> {

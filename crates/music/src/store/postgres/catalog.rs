@@ -49,6 +49,8 @@ impl CatalogRepository for PgStore {
                 emotions.entry(row.get(0)).or_default().push(emotion);
             }
         }
+        drop(connection);
+        let mut library = self.library_songs(ids)?;
         let mut by_id: HashMap<i64, Track> = HashMap::new();
         for row in &found {
             by_id.insert(row.get(0), track_from_row(row)?);
@@ -64,12 +66,14 @@ impl CatalogRepository for PgStore {
                     link: track.link(),
                     track,
                     emotions,
+                    library: library.remove(&id),
                 })
             })
             .collect())
     }
 
     fn all_songs(&self) -> Result<Vec<Song>> {
+        let mut library = self.all_library_songs()?;
         let mut connection = self.connection()?;
         let mut rows = connection.client.query_raw(
             "SELECT id, title, album, artist, spotify_id, link, valence, energy, tempo, popularity FROM songs ORDER BY id",
@@ -78,11 +82,13 @@ impl CatalogRepository for PgStore {
         let mut songs = Vec::new();
         while let Some(row) = rows.next()? {
             let track = track_from_row(&row)?;
+            let id = row.get(0);
             songs.push(Song {
-                id: row.get(0),
+                id,
                 link: track.link(),
                 track,
                 emotions: Vec::new(),
+                library: library.remove(&id),
             });
         }
         Ok(songs)
@@ -148,7 +154,7 @@ impl CatalogRepository for PgStore {
             .start()?;
         {
             let mut rows = tx.query_raw(
-                "SELECT id, artist, valence, energy, popularity FROM songs ORDER BY id",
+                "SELECT id, artist, valence, energy, popularity, origin = 'library' FROM songs ORDER BY id",
                 std::iter::empty::<i64>(),
             )?;
             while let Some(row) = rows.next()? {
@@ -161,6 +167,7 @@ impl CatalogRepository for PgStore {
                     artist: row.get(1),
                     point,
                     popularity: row.get::<_, Option<i64>>(4).unwrap_or(0).clamp(0, 100) as u8,
+                    heard: row.get(5),
                 });
             }
         }

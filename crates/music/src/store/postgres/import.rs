@@ -52,7 +52,8 @@ pub(super) fn run(
     if replace_default {
         // Identity values are never handed out again: new songs get new
         // ids, whatever open pages and saved sessions still name.
-        tx.execute("DELETE FROM songs", &[])?;
+        // The listener's own music stays: it is not part of any catalog.
+        tx.execute("DELETE FROM songs WHERE origin <> 'library'", &[])?;
     }
 
     // 1. The keys and Spotify ids the rows name, and the known songs.

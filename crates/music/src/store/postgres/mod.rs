@@ -8,6 +8,7 @@
 
 mod catalog;
 mod import;
+mod library;
 mod profiles;
 pub(crate) mod schema;
 

@@ -67,7 +67,7 @@ impl SqliteStore {
             ..ImportSummary::default()
         };
         let placeholder = if replace_default {
-            Some(empty_keeping_ids(&tx)?)
+            empty_keeping_ids(&tx)?
         } else {
             None
         };
@@ -108,18 +108,28 @@ impl SqliteStore {
 /// ids would start again at 1 and name other songs than they did in open
 /// pages and saved sessions. A placeholder row at the old highest id (with
 /// a key no real song has: keys are never empty) keeps new ids above every
-/// old one; the caller deletes it, returned here, before committing.
-fn empty_keeping_ids(tx: &Transaction<'_>) -> Result<i64> {
+/// old one; the caller deletes it, returned here, before committing. (When
+/// the highest id is a library song, which stays, it holds the place.)
+fn empty_keeping_ids(tx: &Transaction<'_>) -> Result<Option<i64>> {
     let highest: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) FROM songs", [], |row| {
         row.get(0)
     })?;
-    tx.execute("DELETE FROM songs", [])?;
+    // The listener's own music stays: it is not part of any catalog.
+    tx.execute("DELETE FROM songs WHERE origin <> 'library'", [])?;
+    let kept: Option<i64> = tx
+        .query_row("SELECT id FROM songs WHERE id = ?1", [highest], |row| {
+            row.get(0)
+        })
+        .optional()?;
+    if kept.is_some() {
+        return Ok(None);
+    }
     tx.execute(
         "INSERT INTO songs(id, key, title, album, artist, origin)
          VALUES (?1, '', '', '', '', 'placeholder')",
         [highest],
     )?;
-    Ok(highest)
+    Ok(Some(highest))
 }
 
 /// Prepared statements for writing songs inside one import transaction.

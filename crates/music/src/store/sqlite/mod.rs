@@ -4,6 +4,7 @@
 
 mod catalog;
 mod import;
+mod library;
 mod profiles;
 mod queries;
 pub(crate) mod schema;

@@ -22,6 +22,7 @@ impl SqliteStore {
         let mut emotions_of = self
             .conn
             .prepare_cached("SELECT emotion FROM filings WHERE song_id = ?1")?;
+        let mut library = self.library_songs(ids)?;
         let mut songs = Vec::with_capacity(ids.len());
         for &id in ids {
             let mut rows = by_id.query([id])?;
@@ -41,6 +42,7 @@ impl SqliteStore {
                 link: track.link(),
                 track,
                 emotions,
+                library: library.remove(&id),
             });
         }
         Ok(songs)
@@ -89,15 +91,18 @@ impl SqliteStore {
         let mut statement = self
             .conn
             .prepare(&format!("SELECT {SONG_COLUMNS} FROM songs ORDER BY id"))?;
+        let mut library = self.all_library_songs()?;
         let mut rows = statement.query([])?;
         let mut songs = Vec::new();
         while let Some(row) = rows.next()? {
             let track = track_from_row(row)?;
+            let id = row.get(0)?;
             songs.push(Song {
-                id: row.get(0)?,
+                id,
                 link: track.link(),
                 track,
                 emotions: Vec::new(),
+                library: library.remove(&id),
             });
         }
         Ok(songs)
@@ -128,7 +133,7 @@ impl SqliteStore {
     pub(super) fn index_rows(&self, sink: &mut dyn IndexRows) -> Result<()> {
         let mut songs = self
             .conn
-            .prepare("SELECT id, artist, valence, energy, popularity FROM songs ORDER BY id")?;
+            .prepare("SELECT id, artist, valence, energy, popularity, origin = 'library' FROM songs ORDER BY id")?;
         let mut rows = songs.query([])?;
         while let Some(row) = rows.next()? {
             let artist: &str = row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
@@ -141,6 +146,7 @@ impl SqliteStore {
                 artist,
                 point,
                 popularity: row.get::<_, Option<i64>>(4)?.unwrap_or(0).clamp(0, 100) as u8,
+                heard: row.get(5)?,
             });
         }
         self.each_filing(&mut |song_id, emotion, rank| sink.filing(song_id, emotion, rank))
