@@ -53,6 +53,8 @@ enum Command {
     Catalog(commands::catalog::CatalogArgs),
     /// Hear audio files: loudness, tempo, key, timbre and the mood they sound like.
     Hear(commands::hear::HearArgs),
+    /// Your own music: add folders, hear each song's mood, list, rescan.
+    Library(commands::library::LibraryArgs),
 }
 
 /// Log targets that print message payloads (webcam frames) at trace level:
@@ -99,6 +101,7 @@ fn main() -> ExitCode {
         Command::Feedback(args) => commands::feedback::run(args),
         Command::Catalog(args) => commands::catalog::run(args),
         Command::Hear(args) => commands::hear::run(args),
+        Command::Library(args) => commands::library::run(args),
     };
     match outcome {
         Ok(code) => code,

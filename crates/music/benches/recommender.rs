@@ -17,6 +17,7 @@ fn recommendation(c: &mut Criterion) {
             emotion: Emotion::Sad,
             mode,
             limit: DEFAULT_LIMIT,
+            from: melodora_music::Source::All,
         };
         group.bench_function(format!("pick_{mode:?}"), |b| {
             let mut seed = 0;

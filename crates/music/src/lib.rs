@@ -41,7 +41,7 @@ pub use error::{Error, Result};
 #[cfg(feature = "store")]
 pub use export::{export_original_format, ExportedFile};
 pub use feedback::{check_profile_name, Verdict, MAX_PROFILE_CHARS};
-pub use recommend::{Mode, Recommendation, Recommender, Request, Session, DEFAULT_LIMIT};
+pub use recommend::{Mode, Recommendation, Recommender, Request, Session, Source, DEFAULT_LIMIT};
 pub use snapshot::{
     CatalogSnapshot, SnapshotCatalog, SnapshotError, SnapshotImport, MAX_IMPORT_BYTES,
     SNAPSHOT_FORMAT,

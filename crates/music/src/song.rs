@@ -248,6 +248,22 @@ pub struct LibrarySong {
     pub cover_type: Option<String>,
 }
 
+impl LibrarySong {
+    /// The song's point on the circumplex (valence and energy in [0, 1],
+    /// as catalog songs'), from the heard estimate in [-1, 1].
+    pub fn point(&self) -> MoodPoint {
+        MoodPoint::new(
+            ((self.valence as f32 + 1.0) / 2.0).clamp(0.0, 1.0),
+            ((self.arousal as f32 + 1.0) / 2.0).clamp(0.0, 1.0),
+        )
+    }
+
+    /// The emotion pool it is filed in: the emotion nearest its point.
+    pub fn emotion(&self) -> Emotion {
+        crate::circumplex::nearest_emotion(self.point())
+    }
+}
+
 /// Checks a title, album or artist: trimmed, at most [`MAX_TEXT_CHARS`],
 /// no control characters (they would corrupt terminals and logs).
 pub fn clean_text(field: &str, value: &str) -> Result<String, String> {

@@ -590,6 +590,7 @@ fn concurrent_feedback_from_many_connections_loses_nothing() {
             emotion: melodora_core::Emotion::Happy,
             mode: melodora_music::Mode::Match,
             limit: 40,
+            from: melodora_music::Source::All,
         };
         let mut session = melodora_music::Session::new("setup", 1);
         recommender

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use melodora_core::Emotion;
 use melodora_music::library::{add_folder, remove_folder, scan, ScanOptions, ScanSummary};
-use melodora_music::{Mode, Recommender, Request, Session, Store};
+use melodora_music::{Mode, Recommender, Request, Session, Source, Store};
 use support::backends::open;
 
 mod support {
@@ -151,7 +151,7 @@ fn a_folder_is_heard_kept_and_recommended_and_a_rescan_reads_nothing() {
     let mut found = 0;
     for emotion in Emotion::ALL {
         for mode in [Mode::Match, Mode::Uplift] {
-            let request = Request { emotion, mode, limit: 2000 };
+            let request = Request { emotion, mode, limit: 2000, from: Source::All };
             let mut session = Session::new("me", 1);
             for pick in recommender.pick(&request, &mut session, &[]) {
                 if entries.iter().any(|e| e.id == pick.song_id) {
@@ -163,6 +163,16 @@ fn a_folder_is_heard_kept_and_recommended_and_a_rescan_reads_nothing() {
         }
     }
     assert!(found >= 3, "library songs in lists: {found}");
+    // Asked for the library alone, every list holds library songs only.
+    for emotion in Emotion::ALL {
+        let request = Request { emotion, mode: Mode::Match, limit: 15, from: Source::Library };
+        let picks = recommender.pick(&request, &mut Session::new("me", 1), &[]);
+        assert_eq!(picks.len(), 3, "{emotion:?}: the library's three songs");
+        assert!(picks.iter().all(|p| p.reason.text().starts_with("sounds")));
+        let catalog = Request { from: Source::Catalog, ..request };
+        let picks = recommender.pick(&catalog, &mut Session::new("me", 1), &[]);
+        assert!(picks.iter().all(|p| !entries.iter().any(|e| e.id == p.song_id)));
+    }
 
     // Nothing changed: nothing is read, and the skipped files are still listed.
     let again = &scan(&mut store, None, options(), &quiet()).unwrap()[0];

@@ -54,6 +54,7 @@ fn recommend(
         emotion,
         mode,
         limit,
+        from: melodora_music::Source::All,
     };
     recommender.recommend(store, &request, session).unwrap()
 }
@@ -526,6 +527,7 @@ fn every_recommendation_says_why_it_was_chosen() {
         emotion: Emotion::Happy,
         mode: Mode::Match,
         limit: 3,
+        from: melodora_music::Source::All,
     };
     let list = recommender
         .recommend(&store, &request, &mut session)
@@ -561,6 +563,7 @@ fn every_recommendation_says_why_it_was_chosen() {
         emotion: Emotion::Sad,
         mode: Mode::Uplift,
         limit: 4,
+        from: melodora_music::Source::All,
     };
     let list = recommender
         .recommend(&store, &uplift, &mut session)

@@ -61,6 +61,7 @@ fn a_file_from_the_store_recommends_exactly_as_the_store() {
                 emotion,
                 mode,
                 limit: 15,
+                from: melodora_music::Source::All,
             };
             let mut from_store = Session::new("default", 7);
             let mut from_file = Session::new("default", 7);
@@ -197,6 +198,7 @@ fn importing_into_a_snapshot_matches_importing_into_a_store() {
                 emotion,
                 mode: Mode::Match,
                 limit: 15,
+                from: melodora_music::Source::All,
             };
             let a = from_store.recommend(&request, &mut Session::new("p", 1), &[]);
             let b = from_browser.recommend(&request, &mut Session::new("p", 1), &[]);

@@ -488,6 +488,7 @@ pub async fn recommendations(
         emotion: query.emotion,
         mode: query.mode,
         limit,
+        from: melodora_music::Source::All,
     };
     let profile = profile_name(query.profile)?;
     let session = Session::new(&profile, query.seed.unwrap_or(0));

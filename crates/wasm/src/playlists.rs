@@ -167,6 +167,7 @@ impl Playlists {
             emotion,
             mode,
             limit: limit as usize,
+            from: melodora_music::Source::All,
         };
         Ok(self
             .catalog

@@ -240,6 +240,7 @@ fn request_for(call: usize) -> Request {
             Mode::Uplift
         },
         limit: DEFAULT_LIMIT,
+        from: melodora_music::Source::All,
     }
 }
 

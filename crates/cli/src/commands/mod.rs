@@ -6,6 +6,7 @@ pub mod detect;
 pub mod eval;
 pub mod feedback;
 pub mod hear;
+pub mod library;
 pub mod recommend;
 pub mod serve;
 pub mod site;

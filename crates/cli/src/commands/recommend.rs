@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::builder::TypedValueParser;
 use clap::Args;
 use melodora_core::Emotion;
-use melodora_music::{Mode, Recommender, Request, Session, DEFAULT_LIMIT};
+use melodora_music::{Mode, Recommender, Request, Session, Source, DEFAULT_LIMIT};
 
 use crate::report::format_table;
 use crate::store_args::{profile_name, StoreArgs};
@@ -24,6 +24,10 @@ pub struct RecommendArgs {
     /// positive valence across the list.
     #[arg(long, default_value = "match")]
     pub mode: Mode,
+    /// Which songs: all, library (your own music: `melodora library add`)
+    /// or catalog.
+    #[arg(long, default_value = "all", value_name = "SOURCE")]
+    pub from: Source,
     /// Remember the songs shown under this name, so that later calls with
     /// the same name do not repeat them until the pool is used up.
     #[arg(long, value_name = "NAME")]
@@ -52,6 +56,7 @@ pub fn run(args: RecommendArgs) -> Result<ExitCode> {
         emotion: args.emotion,
         mode: args.mode,
         limit: args.limit,
+        from: args.from,
     };
     let list = recommender.recommend(&store, &request, &mut session)?;
     if let Some(name) = &args.session {
@@ -69,7 +74,11 @@ pub fn run(args: RecommendArgs) -> Result<ExitCode> {
                 r.song.track.title.clone(),
                 r.song.track.artist.clone(),
                 r.song.track.album.clone(),
-                r.song.link.clone(),
+                if r.song.library.is_some() {
+                    "(your library: melodora library list)".to_string()
+                } else {
+                    r.song.link.clone()
+                },
                 r.reason.clone(),
             ]
         })

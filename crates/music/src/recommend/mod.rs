@@ -66,6 +66,50 @@ impl FromStr for Mode {
     }
 }
 
+/// Which songs a list may hold: the listener's own music, the catalog's,
+/// or both. (Catalog songs filed in an emotion's list sit at its centre,
+/// so in a mixed list they come before library songs, which sit where
+/// their audio puts them: a listener who wants their own music asks for
+/// it.)
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// Every song.
+    #[default]
+    All,
+    /// Only library songs (heard from the listener's own files).
+    Library,
+    /// Only catalog songs.
+    Catalog,
+}
+
+impl Source {
+    /// Whether a song (heard from a library file or not) may be listed.
+    pub(crate) fn admits(self, heard: bool) -> bool {
+        match self {
+            Source::All => true,
+            Source::Library => heard,
+            Source::Catalog => !heard,
+        }
+    }
+}
+
+impl FromStr for Source {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "all" => Ok(Source::All),
+            "library" => Ok(Source::Library),
+            "catalog" => Ok(Source::Catalog),
+            _ => Err(format!(
+                "unknown source {s:?}; expected all, library or catalog"
+            )),
+        }
+    }
+}
+
 /// The list lengths the UI and CLI ask for by default.
 pub const DEFAULT_LIMIT: usize = 15;
 
@@ -78,6 +122,8 @@ pub struct Request {
     pub mode: Mode,
     /// Songs wanted.
     pub limit: usize,
+    /// Which songs may be listed.
+    pub from: Source,
 }
 
 /// A listener's session: whose feedback counts, the seed for tie-breaking
@@ -196,6 +242,7 @@ impl Recommender {
         let limit = request.limit.min(index.len());
         let adjustments = self.adjustments_for(feedback);
         let mut search = Search::new(index, &adjustments, session.seed, artist_cap(limit));
+        search.set_source(request.from);
         search.set_seen(&session.seen);
         let pool = (request.mode == Mode::Match).then_some(request.emotion);
         // When the ideal is not available: a new round of the pool first,

@@ -64,6 +64,8 @@ pub(super) struct Search<'a> {
     /// beats a hash map here.
     artist_counts: Vec<(u32, u32)>,
     artist_cap: u32,
+    /// Which songs may be listed.
+    source: super::Source,
 }
 
 impl<'a> Search<'a> {
@@ -81,7 +83,13 @@ impl<'a> Search<'a> {
             picked: SongSet::new(index.songs.len()),
             artist_counts: Vec::new(),
             artist_cap,
+            source: super::Source::All,
         }
+    }
+
+    /// Lists only the songs `source` admits.
+    pub fn set_source(&mut self, source: super::Source) {
+        self.source = source;
     }
 
     /// The songs (store ids) the session has been shown this round.
@@ -126,6 +134,10 @@ impl<'a> Search<'a> {
     }
 
     fn search_lists(&self, target: MoodPoint, filter: &Filter, shortlist: &mut Shortlist) {
+        // Listed songs are catalog songs: library songs are never filed.
+        if self.source == super::Source::Library {
+            return;
+        }
         for emotion in Emotion::ALL {
             if filter.pool.is_some_and(|pool| pool != emotion) {
                 continue;
@@ -179,7 +191,7 @@ impl<'a> Search<'a> {
             return;
         }
         let song = &self.index.songs[entry.song as usize];
-        if filter.capped && self.artist_is_full(song.artist) {
+        if !self.source.admits(song.heard) || (filter.capped && self.artist_is_full(song.artist)) {
             return;
         }
         let mut score =

@@ -553,6 +553,7 @@ async fn songs_for(
         emotion: mood.emotion,
         mode: viewer.mode,
         limit: DEFAULT_LIMIT,
+        from: melodora_music::Source::All,
     };
     // A failure is logged by `Music`; the viewer's session stays as it was.
     let (songs, session) = state
