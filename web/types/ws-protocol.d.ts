@@ -66,6 +66,12 @@ export type ClientMessage = {
   type: "mode";
 } | {
   /**
+   * The songs to choose from.
+   */
+  from: Source;
+  type: "source";
+} | {
+  /**
    * The song's catalog id.
    */
   song_id: number;
@@ -174,6 +180,47 @@ export type Follow = "largest_face" | "group";
 export type FrameStatus = "face" | "no_face";
 
 /**
+ * A library song as the page and the CLI see it: the measures people
+ * recognise and the mood heard in its audio. The file's path is not here
+ * (a page never learns where a file lives; it asks for the song's audio
+ * by id).
+ */
+export type LibrarySong = {
+  /**
+   * Calm (-1) to excited (1), heard from the audio.
+   */
+  arousal: number;
+  /**
+   * The embedded cover's media type, when the file has one.
+   */
+  cover_type?: string | null;
+  /**
+   * Length, seconds.
+   */
+  duration_s: number;
+  /**
+   * Integrated loudness, LUFS (absent for silence).
+   */
+  loudness_lufs?: number | null;
+  /**
+   * The file's media type (`audio/mpeg`, `audio/ogg`, ...).
+   */
+  media_type: string;
+  /**
+   * Russell's quadrant of (valence, arousal): `"Q1"` to `"Q4"`.
+   */
+  quadrant: string;
+  /**
+   * Tempo, beats per minute (absent when no beat was found).
+   */
+  tempo_bpm?: number | null;
+  /**
+   * Unpleasant (-1) to pleasant (1), heard from the audio.
+   */
+  valence: number;
+};
+
+/**
  * How a list relates to the listener's mood.
  */
 export type Mode = "match" | "uplift";
@@ -221,6 +268,11 @@ export type ServerMessage = {
   analysis?: null | AnalysisSettings;
   calibration?: null | EmotionMap;
   capture: Capture;
+  /**
+   * Songs in the listener's own library (`melodora library add`);
+   * lists can be made of them alone (`source`).
+   */
+  library_songs: number;
   type: "hello";
   /**
    * In server camera mode, where the annotated stream is.
@@ -276,11 +328,21 @@ export type Song = Track & {
    * The store's id.
    */
   id: number;
+  library?: null | LibrarySong;
   /**
    * The link that opens it (see [`Track::link`]).
    */
   link: string;
 };
+
+/**
+ * Which songs a list may hold: the listener's own music, the catalog's,
+ * or both. (Catalog songs filed in an emotion's list sit at its centre,
+ * so in a mixed list they come before library songs, which sit where
+ * their audio puts them: a listener who wants their own music asks for
+ * it.)
+ */
+export type Source = "all" | "library" | "catalog";
 
 /**
  * A Spotify track id: 22 base-62 characters.

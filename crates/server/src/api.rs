@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use melodora_core::{Calibration, Emotion, EmotionProbabilities, ErrorChain};
-use melodora_music::{Mode, Request, Session, Verdict, DEFAULT_LIMIT};
+use melodora_music::{Mode, Request, Session, Source, Verdict, DEFAULT_LIMIT};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -458,6 +458,11 @@ pub struct RecommendationQuery {
     mode: Mode,
     /// Songs in the list, 1 to 1000 (default 15).
     limit: Option<usize>,
+    /// Which songs: `all` (default), `library` (the listener's own music)
+    /// or `catalog`.
+    #[serde(default)]
+    #[param(inline)]
+    from: Source,
     /// Whose likes and skips to honour (default `"default"`; 1 to 64
     /// characters).
     profile: Option<String>,
@@ -488,7 +493,7 @@ pub async fn recommendations(
         emotion: query.emotion,
         mode: query.mode,
         limit,
-        from: melodora_music::Source::All,
+        from: query.from,
     };
     let profile = profile_name(query.profile)?;
     let session = Session::new(&profile, query.seed.unwrap_or(0));

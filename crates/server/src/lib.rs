@@ -38,6 +38,7 @@ mod capture;
 mod connections;
 mod engine;
 mod feed;
+mod library;
 mod metrics;
 mod music;
 mod openapi;
@@ -209,6 +210,8 @@ pub fn app(state: AppState, bound: SocketAddr) -> Router {
                 .put(api::calibrate)
                 .delete(api::uncalibrate),
         )
+        .route("/api/library/tracks/{id}/audio", get(library::track_audio))
+        .route("/api/library/tracks/{id}/cover", get(library::track_cover))
         .route("/api/openapi.json", get(openapi::openapi_json))
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(MAX_FRAME_BYTES))

@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Instant;
 
 use melodora_core::{Calibration, ErrorChain};
-use melodora_music::{Recommendation, Recommender, Request, Session, Store, Verdict};
+use melodora_music::{
+    LibraryEntry, Recommendation, Recommender, Request, Session, Store, Verdict,
+};
 
 use crate::metrics::MusicMetrics;
 
@@ -176,6 +178,24 @@ impl Music {
             store.set_calibration(&profile, calibration.as_ref())
         })
         .await
+    }
+
+    /// The library song `song_id` and its file; `None` for any other id.
+    pub async fn library_entry(
+        self: &Arc<Self>,
+        song_id: i64,
+    ) -> Result<Option<LibraryEntry>, MusicFailure> {
+        self.with_store("find a library song", move |store| {
+            store.library_entry(song_id)
+        })
+        .await
+    }
+
+    /// How many library songs there are (the page offers to list only
+    /// them when there are some).
+    pub async fn library_song_count(self: &Arc<Self>) -> Result<u64, MusicFailure> {
+        self.with_store("count library songs", |store| store.library_song_count())
+            .await
     }
 
     /// Whether the store's database answers.

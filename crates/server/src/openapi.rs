@@ -4,21 +4,22 @@
 
 use utoipa::OpenApi;
 
-use crate::api;
+use crate::{api, library};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Melodora",
         description = "Emotion-aware music recommendation: faces and emotions in images, playlists for moods, \
-            listener feedback. The live app also speaks a WebSocket protocol at `/ws` (camera frames in, \
+            listener feedback, and the listener's own music library (`melodora library add`) played from its files. The live app also speaks a WebSocket protocol at `/ws` (camera frames in, \
             faces, stable mood and songs out) and, in server camera mode, streams annotated MJPEG at \
             `/video_feed`; see the project's README. Requests from other sites' pages (an `Origin` that is not \
             the server's own or an allowed one) are refused with 403, and requests to a host name the server \
             does not answer to with 421."
     ),
     paths(api::health, api::live, api::ready, api::analyze, api::recommendations, api::feedback,
-        api::calibration, api::calibrate, api::uncalibrate, openapi_json),
+        api::calibration, api::calibrate, api::uncalibrate, library::track_audio, library::track_cover,
+        openapi_json),
     tags((name = "melodora", description = "Melodora's HTTP API"))
 )]
 pub struct ApiDoc;

@@ -4,7 +4,7 @@
 //! the list mode.
 
 use melodora_core::{Calibration, Emotion};
-use melodora_music::{Mode, Session};
+use melodora_music::{Mode, Session, Source};
 use melodora_vision::{AnalysisSettings, FaceReport, LiveAnalysis, Observation, StableMood};
 
 /// Per-connection state.
@@ -12,6 +12,8 @@ pub struct Viewer {
     live: LiveAnalysis,
     pub session: Session,
     pub mode: Mode,
+    /// Which songs lists hold.
+    pub from: Source,
     /// The mood changed but no list could be made for it: the next frame
     /// tries again rather than leave the page on the old mood's list.
     pub list_owed: bool,
@@ -32,6 +34,7 @@ impl Viewer {
             live: LiveAnalysis::new(settings),
             session: Session::new(profile, seed),
             mode: Mode::Match,
+            from: Source::All,
             list_owed: false,
             reported: None,
             manual: None,

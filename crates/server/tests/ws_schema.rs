@@ -39,6 +39,7 @@ fn each_message_is_tagged_by_its_type() {
             "ClientMessage",
             &[
                 "mode",
+                "source",
                 "feedback",
                 "refresh",
                 "mood",

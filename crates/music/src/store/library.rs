@@ -166,6 +166,8 @@ pub(crate) trait LibraryRepository: Send {
     fn apply_library_batch(&mut self, batch: &LibraryBatch, now: i64) -> Result<()>;
     /// Every library song, by path.
     fn library_entries(&self) -> Result<Vec<LibraryEntry>>;
+    /// How many library songs there are.
+    fn library_song_count(&self) -> Result<u64>;
     /// One library song, by id.
     fn library_entry(&self, song_id: i64) -> Result<Option<LibraryEntry>>;
 }

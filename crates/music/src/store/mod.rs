@@ -410,6 +410,11 @@ impl Store {
         self.backend.library_entries()
     }
 
+    /// How many library songs the store holds.
+    pub fn library_song_count(&self) -> Result<u64> {
+        self.backend.library_song_count()
+    }
+
     /// One library song with its file; `None` for an id that is not a
     /// library song.
     pub fn library_entry(&self, song_id: i64) -> Result<Option<LibraryEntry>> {

@@ -132,6 +132,8 @@ pub async fn handle(
             )
         }),
         calibration: viewer.calibration(),
+        // A store that cannot count now is reported by the first list.
+        library_songs: state.music.library_song_count().await.unwrap_or(0),
     };
     if peer.send_message(&hello).await.is_err() {
         return;
@@ -436,6 +438,7 @@ async fn command(state: &AppState, viewer: &mut Viewer, text: &Utf8Bytes) -> Ser
     };
     match command {
         Command::Mode { mode } => viewer.mode = mode,
+        Command::Source { from } => viewer.from = from,
         Command::Refresh => {}
         Command::Mood {
             emotion,
@@ -553,7 +556,7 @@ async fn songs_for(
         emotion: mood.emotion,
         mode: viewer.mode,
         limit: DEFAULT_LIMIT,
-        from: melodora_music::Source::All,
+        from: viewer.from,
     };
     // A failure is logged by `Music`; the viewer's session stays as it was.
     let (songs, session) = state

@@ -5,7 +5,7 @@
 use std::fmt::Display;
 
 use melodora_core::{Calibration, Emotion, EmotionProbabilities};
-use melodora_music::{Mode, Recommendation, Verdict};
+use melodora_music::{Mode, Recommendation, Source, Verdict};
 use melodora_vision::{AnalysisSettings, StableMood};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -22,6 +22,12 @@ pub enum Command {
     Mode {
         /// The new mode.
         mode: Mode,
+    },
+    /// Which songs lists hold from now on: `all` (the default), `library`
+    /// (the listener's own music) or `catalog`.
+    Source {
+        /// The songs to choose from.
+        from: Source,
     },
     /// A like or skip of a listed song.
     Feedback {
@@ -86,6 +92,9 @@ pub enum ServerMessage {
         #[serde(skip_serializing_if = "Option::is_none")]
         #[schema(value_type = Option<EmotionMap>)]
         calibration: Option<Calibration>,
+        /// Songs in the listener's own library (`melodora library add`);
+        /// lists can be made of them alone (`source`).
+        library_songs: u64,
     },
     /// One analysed frame; `songs` only when the list changed.
     Frame {

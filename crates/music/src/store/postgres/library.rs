@@ -282,6 +282,11 @@ impl LibraryRepository for PgStore {
         Ok(rows.iter().map(entry_from_row).collect())
     }
 
+    fn library_song_count(&self) -> Result<u64> {
+        self.connection()?
+            .count("SELECT COUNT(*) FROM library_files")
+    }
+
     fn library_entry(&self, song_id: i64) -> Result<Option<LibraryEntry>> {
         let rows = self.connection()?.query(
             "SELECT s.id, f.path, r.path, f.size, f.mtime_ns, f.hash, s.title, s.album, s.artist,

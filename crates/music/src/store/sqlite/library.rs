@@ -293,6 +293,10 @@ impl LibraryRepository for SqliteStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    fn library_song_count(&self) -> Result<u64> {
+        self.count("SELECT COUNT(*) FROM library_files")
+    }
+
     fn library_entry(&self, song_id: i64) -> Result<Option<LibraryEntry>> {
         let mut statement = self
             .conn
