@@ -123,7 +123,8 @@ pub async fn track_cover(
         .map(str::to_ascii_lowercase);
     let cover = tokio::task::spawn_blocking(move || {
         let source = std::fs::File::open(&path).ok()?;
-        let (_, cover) = melodora_audio::read_tags_only(Box::new(source), extension.as_deref()).ok()?;
+        let (_, cover) =
+            melodora_audio::read_tags_only(Box::new(source), extension.as_deref()).ok()?;
         cover
     })
     .await
@@ -182,7 +183,10 @@ impl ServedFile {
             .await
             .map_err(|_| gone())?;
         if !path.starts_with(&root) {
-            tracing::warn!(song = entry.id, "a library file now leads out of its folder; refused");
+            tracing::warn!(
+                song = entry.id,
+                "a library file now leads out of its folder; refused"
+            );
             return Err(gone());
         }
         let handle = tokio::fs::File::open(&path).await.map_err(|_| gone())?;
@@ -203,9 +207,7 @@ impl ServedFile {
                 etag: format!("\"{size:x}-{mtime_ns:x}\""),
                 last_modified: modified.map(|t| {
                     // HTTP dates have whole seconds.
-                    let secs = t
-                        .duration_since(UNIX_EPOCH)
-                        .map_or(0, |d| d.as_secs());
+                    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
                     UNIX_EPOCH + Duration::from_secs(secs)
                 }),
                 size,
@@ -313,7 +315,10 @@ impl Validators {
             );
         }
         headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL));
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(CACHE_CONTROL),
+        );
     }
 }
 
@@ -335,7 +340,8 @@ fn image_type(data: &[u8]) -> Option<&'static str> {
 /// A header value from text the server made (media types from the store
 /// are checked by the scanner; anything unsendable becomes a safe default).
 fn header_value(text: &str) -> HeaderValue {
-    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"))
+    HeaderValue::from_str(text)
+        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"))
 }
 
 #[cfg(test)]
@@ -349,14 +355,28 @@ mod tests {
         assert_eq!(ok("bytes=900-"), Some((900, 999)));
         assert_eq!(ok("bytes=-100"), Some((900, 999)));
         assert_eq!(ok("bytes=-5000"), Some((0, 999)));
-        assert_eq!(ok("bytes=990-2000"), Some((990, 999)), "an end past the file is cut");
-        for whole in ["bytes=0-9,20-29", "items=0-9", "bytes=9-0", "bytes=a-b", "bytes=", "nonsense"] {
+        assert_eq!(
+            ok("bytes=990-2000"),
+            Some((990, 999)),
+            "an end past the file is cut"
+        );
+        for whole in [
+            "bytes=0-9,20-29",
+            "items=0-9",
+            "bytes=9-0",
+            "bytes=a-b",
+            "bytes=",
+            "nonsense",
+        ] {
             assert_eq!(ok(whole), None, "{whole}");
         }
         for past in ["bytes=1000-", "bytes=5000-6000", "bytes=-0"] {
             assert!(parse_range(past, 1000).is_err(), "{past}");
         }
-        assert!(parse_range("bytes=0-", 0).is_err(), "nothing to give of an empty file");
+        assert!(
+            parse_range("bytes=0-", 0).is_err(),
+            "nothing to give of an empty file"
+        );
     }
 
     #[test]

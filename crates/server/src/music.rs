@@ -13,9 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Instant;
 
 use melodora_core::{Calibration, ErrorChain};
-use melodora_music::{
-    LibraryEntry, Recommendation, Recommender, Request, Session, Store, Verdict,
-};
+use melodora_music::{LibraryEntry, Recommendation, Recommender, Request, Session, Store, Verdict};
 
 use crate::metrics::MusicMetrics;
 

@@ -197,20 +197,22 @@ mod tests {
             video_feed: Some("/video_feed"),
             analysis: None,
             calibration: None,
+            library_songs: 0,
         };
         assert_eq!(
             serde_json::to_string(&hello).unwrap(),
-            r#"{"type":"hello","capture":"server","video_feed":"/video_feed"}"#
+            r#"{"type":"hello","capture":"server","video_feed":"/video_feed","library_songs":0}"#
         );
         let hello = ServerMessage::Hello {
             capture: Capture::Browser,
             video_feed: None,
             analysis: Some(AnalysisSettings::default()),
             calibration: None,
+            library_songs: 12,
         };
         assert_eq!(
             serde_json::to_string(&hello).unwrap(),
-            r#"{"type":"hello","capture":"browser","analysis":{"follow":"largest_face","half_life_ms":250,"dwell_ms":700,"min_confidence":0.4,"forget_after_ms":3000,"full_scan_every":15}}"#
+            r#"{"type":"hello","capture":"browser","analysis":{"follow":"largest_face","half_life_ms":250,"dwell_ms":700,"min_confidence":0.4,"forget_after_ms":3000,"full_scan_every":15},"library_songs":12}"#
         );
         let frame = ServerMessage::Frame {
             seq: 3,
