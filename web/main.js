@@ -58,6 +58,8 @@ async function main() {
   /** @type {Actions} */
   const actions = {
     setMode: (mode) => { store.update({ mode }); transport.setMode(mode); },
+    setSource: (from) => { store.update({ source: from }); transport.setSource(from); },
+    libraryUrls: (song) => transport.libraryUrls(song),
     chooseAnalysis: (where) => { calibrator.cancel("the analysis moved; calibrate again"); analysis.choose(where); },
     togglePause: () => frames.togglePause(),
     forget: () => {
@@ -80,7 +82,7 @@ async function main() {
     play: (song) => store.update({ playing: song }),
     playNext: () => {
       const next = nextPlayable(store.state.songs, store.state.playing);
-      if (next) store.update({ playing: next }); else store.update(notice("That was the last song of the list with a player."));
+      if (next) store.update({ playing: next }); else store.update({ playing: null, ...notice("That was the last song of the list with a player.") });
     },
     closePlayer: () => store.update({ playing: null }),
   };

@@ -9,6 +9,8 @@
 /** @typedef {import("./types/ws-protocol.js").FaceReport} FaceReport */
 /** @typedef {import("./types/ws-protocol.js").Recommendation} Recommendation */
 /** @typedef {import("./types/ws-protocol.js").Mode} Mode */
+/** @typedef {import("./types/ws-protocol.js").Source} Source */
+/** @typedef {import("./types/ws-protocol.js").LibrarySong} LibrarySong */
 /** @typedef {import("./types/ws-protocol.js").Verdict} Verdict */
 /** @typedef {import("./types/ws-protocol.js").AnalysisSettings} AnalysisSettings */
 /** @typedef {import("./types/ws-protocol.js").StableMood} StableMood */

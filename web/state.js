@@ -7,6 +7,7 @@
 /** @typedef {import("./protocol.js").Recommendation} Song */
 /** @typedef {import("./protocol.js").FaceReport} Face */
 /** @typedef {import("./protocol.js").Mode} Mode */
+/** @typedef {import("./protocol.js").Source} Source */
 /** @typedef {import("./protocol.js").Verdict} Verdict */
 /** @typedef {import("./calibration.js").Calibration} Calibration */
 /** @typedef {{emotion: Emotion, confidence: number}} Mood */
@@ -37,9 +38,11 @@
  * @property {MoodChange[]} history          the session's mood changes, for the timeline
  * @property {number} startedAt              when the timeline starts (ms since the epoch)
  * @property {Mode} mode
+ * @property {Source} source                 which songs lists hold: all, the library's, the catalog's
+ * @property {number} librarySongs           songs in the listener's own library (the choice shows when some)
  * @property {Song[]} songs
  * @property {Record<string, Verdict>} verdicts  likes and skips recorded, by song id
- * @property {Song | null} playing           the song in Spotify's player
+ * @property {Song | null} playing           the song playing (a library file, or in Spotify's player)
  * @property {Manual | null} manual
  * @property {number} now                    the clock, as countdowns last showed it
  * @property {Mood | null} deviceMood        the stable mood the analyzer in the page found, last sent
@@ -75,6 +78,8 @@ export function initialState() {
     history: [],
     startedAt: Date.now(),
     mode: "match",
+    source: "all",
+    librarySongs: 0,
     songs: [],
     verdicts: {},
     playing: null,

@@ -34,6 +34,11 @@
 //    edited in flight), and otherwise kept by the server across a reload
 //    until Reset. A page whose analyzer files
 //    cannot be loaded, or whose model is corrupt, falls back the same way.
+//    Then three Wesnoth tracks (Debian's wesnoth-1.16-music) are added to the
+//    running server's library: a new page offers "my music" (chosen, as
+//    there is a library), lists them with reasons heard from their audio,
+//    plays one whole in its <audio> element from /api/library, and
+//    "everything" brings the catalog back.
 // 4. Server camera mode: starts `melodora serve --video clip.y4m` and opens
 //    the page in a browser with no camera at all; checks that the page
 //    switches to the server's stream, that the streamed frames carry the face
@@ -84,6 +89,8 @@ const out = resolve(root, process.env.E2E_OUT || "tests/e2e/out");
 const val = resolve(root, "../shared/datasets/fer2013/val");
 const CLIP = { width: 480, height: 360, fps: 10, side: 240 };
 const SECONDS_PER_FACE = 6;
+// Debian's wesnoth-1.16-music (scripts/install_test_music.sh): real music no one here wrote.
+const WESNOTH = process.env.MELODORA_TEST_MUSIC || "/usr/share/games/wesnoth/1.16/data/core/music";
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
@@ -251,6 +258,48 @@ async function checkPlayer(page, traffic) {
   await page.click("#player-close");
   await page.click("label[for=mode-match]");
   await page.click("[data-testid=follow-face]");
+}
+
+/** The listener's own music: three Wesnoth tracks added to the running
+ *  server's library (`melodora library add`); a new page lists them (its
+ *  default once there is a library), plays one whole in an <audio> element
+ *  from /api/library, and "everything" brings the catalog back. No file
+ *  path ever reaches the page. */
+async function checkLibrary(browser, port, dataDir, work) {
+  const music = join(work, "music");
+  mkdirSync(music, { recursive: true });
+  for (const track of ["defeat.ogg", "defeat2.ogg", "elf-land.ogg"]) copyFileSync(join(WESNOTH, track), join(music, track));
+  execFileSync(bin, ["library", "add", music, "--data-dir", dataDir], { stdio: ["ignore", "pipe", "inherit"] });
+  const page = await openPage(browser, port, true);
+  const audioAnswers = [];
+  page.on("response", (response) => {
+    if (response.url().includes("/api/library/")) audioAnswers.push(`${response.status()} ${response.headers()["content-type"]}`);
+  });
+  await page.waitForSelector("[data-testid=source-choice]:not(.d-none) button[data-source=library][aria-pressed=true]", { timeout: 15000 });
+  await page.click("#mood-chips button[data-emotion=sad]");
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll("[data-testid=song]")];
+    return rows.length === 3 && rows.every((row) => row.getAttribute("data-library") === "true");
+  }, null, { timeout: 15000 });
+  const reasons = await page.$$eval("[data-testid=reason]", (rs) => rs.map((r) => r.textContent));
+  if (!reasons.every((r) => /^sounds \w+ and \w+ \(valence -?\d\.\d, arousal -?\d\.\d, from its audio\)/.test(r))) fail(`library reasons: ${reasons.join(" | ")}`);
+  await page.click("[data-testid=song] [data-testid=play]");
+  await page.waitForFunction(() => {
+    const audio = document.querySelector("[data-testid=player-audio]");
+    return audio && !audio.paused && audio.currentTime > 0.5;
+  }, null, { timeout: 15000 });
+  const src = await page.getAttribute("[data-testid=player-audio]", "src");
+  if (!/^api\/library\/tracks\/\d+\/audio$/.test(src)) fail(`the player plays ${src}`);
+  if (!audioAnswers.some((a) => /^20[06] audio\/ogg/.test(a))) fail(`library answers: ${audioAnswers.join(", ")}`);
+  const text = await page.textContent("body");
+  if (text.includes(music) || text.includes(".ogg")) fail("a file path reached the page");
+  log(`library: 3 songs heard and listed; playing ${src} (${audioAnswers.join(", ")})`);
+  await screenshot(page, "library.png");
+  await page.click("button[data-source=all]");
+  await page.waitForFunction(() => [...document.querySelectorAll("[data-testid=song]")].some((row) => !row.hasAttribute("data-library")),
+    null, { timeout: 15000 });
+  await checkAccessibility(page, "library");
+  await page.context().close();
 }
 
 /** Calibration: while the clip shows the sad face (standing in for a
@@ -615,6 +664,8 @@ export async function serverAnalysisMode(clip, work) {
     if (!traffic.requests.some((r) => r.startsWith("POST ") && r.includes("/api/analyze"))) fail("the photo did not go to /api/analyze");
     await checkAccessibility(page, "server analysis");
     await screenshot(page, "server-analysis.png");
+    await page.context().close();
+    await checkLibrary(browser, port, join(work, "data-browser"), work);
   } finally {
     await browser.close();
     server.kill();

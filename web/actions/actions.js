@@ -6,6 +6,8 @@
 /**
  * @typedef {object} Actions
  * @property {(mode: import("../state.js").Mode) => void} setMode
+ * @property {(from: import("../state.js").Source) => void} setSource
+ * @property {(song: import("../state.js").Song) => import("../transport/transport.js").LibraryUrls | null} libraryUrls
  * @property {(where: "device" | "server") => void} chooseAnalysis
  * @property {() => void} togglePause
  * @property {() => void} forget

@@ -14,7 +14,8 @@ import * as Photo from "../photo.js";
 import { EMOTIONS } from "../emotions.js";
 import { Store, initialState, withMood, largestFace, analysingOnDevice, calibrationInUse } from "../state.js";
 import { manualText } from "../view/steering.js";
-import { nextPlayable, spotifyIdOk } from "../view/playlist.js";
+import { clock, nextPlayable, spotifyIdOk } from "../view/playlist.js";
+import { chosenSource } from "../transport/server.js";
 
 /** Puts `storage` where the page's modules find localStorage. */
 function useStorage(storage) {
@@ -197,4 +198,26 @@ test("Next plays the next song down the list that Spotify's player can play", ()
   for (const bad of ["7zNT9GE070fYjnhx6TFWn", "7zNT9GE070fYjnhx6TFWnQ/", "../../evil0000000000000", 42, null]) {
     assert.ok(!spotifyIdOk(bad), String(bad));
   }
+});
+
+test("library songs play in the page, in list order with Spotify's, and lengths read as a clock", () => {
+  const heard = { duration_s: 187.4, valence: -0.4, arousal: -0.3, quadrant: "Q3", media_type: "audio/ogg" };
+  const songs = [
+    { id: 1, spotify_id: null, title: "catalog, no player" },
+    { id: 2, spotify_id: null, title: "mine", library: heard },
+    { id: 3, spotify_id: "7zNT9GE070fYjnhx6TFWnQ", title: "spotify" },
+    { id: 4, spotify_id: null, title: "mine too", library: heard },
+  ];
+  assert.equal(nextPlayable(songs, null).id, 2, "a library song needs no Spotify id");
+  assert.equal(nextPlayable(songs, songs[1]).id, 3);
+  assert.equal(nextPlayable(songs, songs[2]).id, 4);
+  assert.equal(nextPlayable(songs, songs[3]), null);
+  assert.equal(clock(187.4), "3:07");
+  assert.equal(clock(59.6), "1:00");
+  assert.equal(clock(0), "0:00");
+});
+
+test("lists come from the listener's music when there is some, unless chosen otherwise", () => {
+  assert.equal(chosenSource(0), "all");
+  assert.equal(chosenSource(41), "library");
 });

@@ -14,6 +14,7 @@ import { jpeg } from "../photo.js";
 /** @typedef {import("../protocol.js").FrameReport} FrameReport */
 
 const PROFILE_KEY = "melodora.profile";
+const SOURCE_KEY = "melodora.source";
 const RETRY_MS = 1000;
 const BUSY_RETRY_MS = 5000;       // the server is at its connection limit
 const DROPPED_RETRY_MS = 100;
@@ -28,6 +29,15 @@ function browserProfile() {
   const made = "browser-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   kept.write(PROFILE_KEY, made);
   return made;
+}
+
+/** Which songs lists hold: the choice kept in this browser, else the
+ *  library when it has songs, else all.
+ *  @param {number} librarySongs @returns {import("../state.js").Source} */
+export function chosenSource(librarySongs) {
+  const stored = kept.read(SOURCE_KEY);
+  if (stored === "all" || stored === "catalog" || (stored === "library" && librarySongs > 0)) return stored;
+  return librarySongs > 0 ? "library" : "all";
 }
 
 /** @implements {Transport} */
@@ -90,8 +100,13 @@ export class ServerTransport {
    * @param {Hooks} hooks
    */
   hello(hello, hooks) {
+    // Lists come from the listener's own music when there is some, unless
+    // they chose otherwise in this browser.
+    const librarySongs = hello.library_songs || 0;
+    this.store.update({ librarySongs, source: chosenSource(librarySongs) });
     const state = this.store.state;
-    // The server starts every viewer in "match", without a mood.
+    // The server starts every viewer in "match", from every song, without a mood.
+    if (state.source !== "all") this.send({ type: "source", from: state.source });
     if (state.mode !== "match") this.send({ type: "mode", mode: state.mode });
     if (state.deviceMood && state.analysis === "device") this.sendMood(state.deviceMood);
     if (state.manual) this.send({ type: "manual", emotion: state.manual.emotion });
@@ -134,6 +149,20 @@ export class ServerTransport {
   /** While disconnected a change waits: the next hello sends it.
    *  @param {import("../state.js").Mode} mode */
   setMode(mode) { this.send({ type: "mode", mode }); }
+
+  /** @param {import("../state.js").Source} from */
+  setSource(from) {
+    kept.write(SOURCE_KEY, from);
+    this.send({ type: "source", from });
+  }
+
+  /** A library song's file and cover, from this server.
+   *  @param {import("../state.js").Song} song */
+  libraryUrls(song) {
+    if (!song.library) return null;
+    const base = "api/library/tracks/" + encodeURIComponent(String(song.id));
+    return { audio: base + "/audio", cover: song.library.cover_type ? base + "/cover" : null };
+  }
 
   /** The server keeps hearing the camera's mood while one is set by hand
    *  (it holds the list), so following the face again is then current.

@@ -66,6 +66,13 @@ export class SiteTransport {
     if (!site.storageWorks) this.store.update({ storageRefused: true });
   }
 
+  /** A static site's catalog holds no library songs (yet): every song.
+   *  @param {import("../state.js").Source} _from */
+  setSource(_from) {}
+
+  /** @param {import("../state.js").Song} _song */
+  libraryUrls(_song) { return null; }
+
   /** @param {import("../state.js").Mode} mode */
   setMode(mode) {
     this.site?.setMode(mode);

@@ -9,6 +9,8 @@
 
 /** @typedef {import("../state.js").Mood} Mood */
 /** @typedef {import("../state.js").Mode} Mode */
+/** @typedef {import("../state.js").Source} Source */
+/** @typedef {{audio: string, cover: string | null}} LibraryUrls */
 /** @typedef {import("../state.js").Verdict} Verdict */
 /** @typedef {import("../emotions.js").Emotion} Emotion */
 /** @typedef {import("../calibration.js").Calibration} Calibration */
@@ -40,6 +42,8 @@
  * @typedef {object} Transport
  * @property {(hooks: Hooks) => void} start             connects (or loads), then calls hooks.started
  * @property {(mode: Mode) => void} setMode
+ * @property {(from: Source) => void} setSource          which songs lists hold from now on
+ * @property {(song: Song) => LibraryUrls | null} libraryUrls  where a library song's audio and cover are (null: not a library song)
  * @property {(mood: Mood) => void} sendMood             the stable mood this page found
  * @property {(emotion: Emotion | null) => boolean} setManual  a mood by hand, or back to the face; false: not sent
  * @property {(songId: number, verdict: Verdict) => boolean} feedback

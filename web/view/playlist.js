@@ -1,10 +1,15 @@
-// The playlist: one row per song (title linking to it, why it was chosen,
-// album, artist; Play where Spotify's player can play it, Like and Skip),
-// the verdicts recorded, and Spotify's player for the song playing.
-// Nothing from Spotify loads until Play is pressed: the embed frame is made
-// then, one at a time (the CSP allows only this frame origin).
+// The playlist: which songs it holds (the listener's own music, everything,
+// the catalog), one row per song (title linking to it, or the cover of a
+// library song; why it was chosen, album, artist; Play where it can be
+// played, Like and Skip), the verdicts recorded, and the player: an
+// <audio> element for library songs (the whole file, from the server or
+// this browser; the next playable song follows when one ends), Spotify's
+// embed otherwise. Nothing from Spotify loads until Play is pressed: the
+// embed frame is made then, one at a time (the CSP allows only this frame
+// origin).
 
 import { byId, h, setText, showIf } from "../dom.js";
+import { notice } from "../state.js";
 
 /** @typedef {import("../state.js").Store} Store */
 /** @typedef {import("../state.js").Song} Song */
@@ -28,7 +33,25 @@ export function mount(store, actions) {
       row.classList.toggle("table-active", !!s.playing && String(s.playing.id) === id);
     }
   });
+  mountSourceChoice(store, actions);
   mountPlayer(store, actions);
+}
+
+/** @param {Store} store @param {Actions} actions */
+function mountSourceChoice(store, actions) {
+  const choice = byId("source-choice");
+  const buttons = /** @type {HTMLButtonElement[]} */ (Array.from(choice.querySelectorAll("button[data-source]")));
+  for (const button of buttons) {
+    button.addEventListener("click", () => actions.setSource(/** @type {import("../state.js").Source} */ (button.dataset.source)));
+  }
+  store.watch((s) => [s.source, s.librarySongs], (s) => {
+    showIf(choice, s.librarySongs > 0);
+    for (const button of buttons) {
+      const chosen = button.dataset.source === s.source;
+      button.classList.toggle("active", chosen);
+      button.setAttribute("aria-pressed", String(chosen));
+    }
+  });
 }
 
 /** Whether Spotify's player can play `id` (a well-formed track id).
@@ -37,11 +60,23 @@ export function spotifyIdOk(id) {
   return typeof id === "string" && /^[0-9A-Za-z]{22}$/.test(id);
 }
 
+/** Whether the page can play a song: a library file, or a Spotify track.
+ *  @param {Song} song */
+export function playable(song) {
+  return !!song.library || spotifyIdOk(song.spotify_id);
+}
+
 /** The song to play after `playing`: the next one down the list with a player.
  *  @param {Song[]} songs @param {Song | null} playing @returns {Song | null} */
 export function nextPlayable(songs, playing) {
   const at = playing ? songs.findIndex((song) => song.id === playing.id) : -1;
-  return songs.slice(at + 1).find((song) => spotifyIdOk(song.spotify_id)) || null;
+  return songs.slice(at + 1).find(playable) || null;
+}
+
+/** "3:07" for 187 seconds.  @param {number} seconds */
+export function clock(seconds) {
+  const whole = Math.max(0, Math.round(seconds));
+  return Math.floor(whole / 60) + ":" + String(whole % 60).padStart(2, "0");
 }
 
 /** A link only when it is a web address (a catalog's text is not trusted).
@@ -52,16 +87,34 @@ function webLink(link) {
 
 /** @param {Song} song @param {Actions} actions */
 function songRow(song, actions) {
-  const link = h("a", { text: song.title, attrs: { href: webLink(song.link), target: "_blank", rel: "noopener noreferrer" } });
+  const urls = actions.libraryUrls(song);
+  // A library song opens in the player, not on another site.
+  const name = urls
+    ? h("span", { className: "fw-semibold", text: song.title })
+    : h("a", { text: song.title, attrs: { href: webLink(song.link), target: "_blank", rel: "noopener noreferrer" } });
   // Why the recommender chose it, under the title (as text only).
   const reason = h("div", { className: "small text-body-secondary", text: song.reason || "", attrs: { "data-testid": "reason" } });
+  const title = h("td", { className: "title" }, name, reason);
+  if (urls) {
+    const cover = urls.cover
+      ? h("img", { className: "rounded me-2 float-start", attrs: { src: urls.cover, width: "36", height: "36", alt: "", loading: "lazy", "data-testid": "cover" } })
+      : h("span", { className: "badge text-bg-light me-2 float-start", text: "♪", attrs: { title: "From your library" } });
+    title.prepend(cover);
+    const length = song.library ? " · " + clock(song.library.duration_s) : "";
+    reason.textContent = (song.reason || "") + length;
+  }
   const buttons = h("td", { className: "actions text-end text-nowrap" });
   const row = h("tr", { attrs: { "data-testid": "song", "data-song-id": String(song.id) } },
-    h("td", { className: "title" }, link, reason),
+    title,
     h("td", { className: "album", text: song.album }),
     h("td", { className: "artist", text: song.artist }),
     buttons);
-  if (spotifyIdOk(song.spotify_id)) {
+  if (urls) {
+    row.setAttribute("data-library", "true");
+    buttons.append(h("button", { className: "btn btn-sm btn-outline-success", text: "Play",
+      attrs: { type: "button", "data-testid": "play", title: "Play the whole song from your library", "aria-label": "Play " + song.title },
+      on: { click: () => actions.play(song) } }), " ");
+  } else if (spotifyIdOk(song.spotify_id)) {
     row.setAttribute("data-spotify-id", song.spotify_id);
     buttons.append(h("button", { className: "btn btn-sm btn-outline-success", text: "Play",
       attrs: { type: "button", "data-testid": "play", title: "Play here with Spotify's player", "aria-label": "Play " + song.title },
@@ -98,15 +151,45 @@ function mountPlayer(store, actions) {
   const player = byId("player");
   const frame = byId("player-frame");
   const title = byId("player-title");
+  const from = byId("player-from");
+  const cover = /** @type {HTMLImageElement} */ (byId("player-cover"));
+  const audio = /** @type {HTMLAudioElement} */ (byId("player-audio"));
   byId("player-next").addEventListener("click", () => actions.playNext());
   byId("player-close").addEventListener("click", () => actions.closePlayer());
+  // A library song that ends gives way to the next playable one.
+  audio.addEventListener("ended", () => actions.playNext());
+  audio.addEventListener("error", () => {
+    if (audio.getAttribute("src")) store.update(notice("This song's file could not be played (moved or deleted? run melodora library scan)."));
+  });
   store.watch((s) => [s.playing], ({ playing }) => {
     showIf(player, !!playing);
-    if (!playing || !spotifyIdOk(playing.spotify_id)) {
+    const urls = playing ? actions.libraryUrls(playing) : null;
+    showIf(audio, !!urls);
+    showIf(cover, !!urls?.cover);
+    if (!urls) {
+      audio.pause();
+      audio.removeAttribute("src");
+      cover.removeAttribute("src");
+    }
+    if (!playing) {
       frame.replaceChildren();
       return;
     }
     setText(title, playing.title + " · " + playing.artist);
+    if (urls) {
+      frame.replaceChildren();
+      setText(from, "Playing from your library:");
+      if (urls.cover) cover.src = urls.cover; else cover.removeAttribute("src");
+      audio.src = urls.audio;
+      // Play was pressed (or the song before ended): the browser allows it.
+      audio.play().catch(() => {});
+      return;
+    }
+    setText(from, "Playing from Spotify:");
+    if (!spotifyIdOk(playing.spotify_id)) {
+      frame.replaceChildren();
+      return;
+    }
     frame.replaceChildren(h("iframe", { attrs: { "data-testid": "player-frame", width: "100%", height: "80",
       allow: "encrypted-media", loading: "lazy", title: "Spotify player: " + playing.title,
       src: "https://open.spotify.com/embed/track/" + playing.spotify_id } }));
