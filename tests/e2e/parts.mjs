@@ -260,20 +260,24 @@ async function checkPlayer(page, traffic) {
   await page.click("[data-testid=follow-face]");
 }
 
-/** The listener's own music: three Wesnoth tracks added to the running
- *  server's library (`melodora library add`); a new page lists them (its
- *  default once there is a library), plays one whole in an <audio> element
- *  from /api/library, and "everything" brings the catalog back. No file
- *  path ever reaches the page. */
-async function checkLibrary(browser, port, dataDir, work) {
+/** Adds three short Wesnoth tracks to the library of `dataDir`
+ *  (`melodora library add`, while a server may be running on it). */
+function addLibrary(work, dataDir) {
   const music = join(work, "music");
   mkdirSync(music, { recursive: true });
   for (const track of ["defeat.ogg", "defeat2.ogg", "elf-land.ogg"]) copyFileSync(join(WESNOTH, track), join(music, track));
   execFileSync(bin, ["library", "add", music, "--data-dir", dataDir], { stdio: ["ignore", "pipe", "inherit"] });
+}
+
+/** The listener's own music (see addLibrary): a new page lists it (its
+ *  default once there is a library), plays one song whole in an <audio>
+ *  element from `audioUrl` (answered as `answer` says), and "everything"
+ *  brings the catalog back. No file path ever reaches the page. */
+async function checkLibrary(browser, port, what, audioUrl, answer) {
   const page = await openPage(browser, port, true);
   const audioAnswers = [];
   page.on("response", (response) => {
-    if (response.url().includes("/api/library/")) audioAnswers.push(`${response.status()} ${response.headers()["content-type"]}`);
+    if (/\/api\/library\/|\/static\/library\//.test(response.url())) audioAnswers.push(`${response.status()} ${response.headers()["content-type"]}`);
   });
   await page.waitForSelector("[data-testid=source-choice]:not(.d-none) button[data-source=library][aria-pressed=true]", { timeout: 15000 });
   await page.click("#mood-chips button[data-emotion=sad]");
@@ -289,16 +293,16 @@ async function checkLibrary(browser, port, dataDir, work) {
     return audio && !audio.paused && audio.currentTime > 0.5;
   }, null, { timeout: 15000 });
   const src = await page.getAttribute("[data-testid=player-audio]", "src");
-  if (!/^api\/library\/tracks\/\d+\/audio$/.test(src)) fail(`the player plays ${src}`);
-  if (!audioAnswers.some((a) => /^20[06] audio\/ogg/.test(a))) fail(`library answers: ${audioAnswers.join(", ")}`);
+  if (!audioUrl.test(src)) fail(`the player plays ${src}`);
+  if (!audioAnswers.some((a) => answer.test(a))) fail(`library answers: ${audioAnswers.join(", ")}`);
   const text = await page.textContent("body");
-  if (text.includes(music) || text.includes(".ogg")) fail("a file path reached the page");
-  log(`library: 3 songs heard and listed; playing ${src} (${audioAnswers.join(", ")})`);
-  await screenshot(page, "library.png");
+  if (text.includes("/music/") || text.includes(".ogg")) fail("a file path reached the page");
+  log(`library (${what}): 3 songs heard and listed; playing ${src} (${audioAnswers.join(", ")})`);
+  await screenshot(page, `library-${what}.png`);
   await page.click("button[data-source=all]");
   await page.waitForFunction(() => [...document.querySelectorAll("[data-testid=song]")].some((row) => !row.hasAttribute("data-library")),
     null, { timeout: 15000 });
-  await checkAccessibility(page, "library");
+  await checkAccessibility(page, `library, ${what}`);
   await page.context().close();
 }
 
@@ -665,7 +669,8 @@ export async function serverAnalysisMode(clip, work) {
     await checkAccessibility(page, "server analysis");
     await screenshot(page, "server-analysis.png");
     await page.context().close();
-    await checkLibrary(browser, port, join(work, "data-browser"), work);
+    addLibrary(work, join(work, "data-browser"));
+    await checkLibrary(browser, port, "server", /^api\/library\/tracks\/\d+\/audio$/, /^20[06] audio\/ogg/);
   } finally {
     await browser.close();
     server.kill();
@@ -812,6 +817,7 @@ export async function staticSite(clip, work) {
     { stdio: ["ignore", "ignore", "pipe"] });
   await waitForHttp(`http://127.0.0.1:${port}/`);
   const browser = await cameraBrowser(clip);
+  let libraryHost = null;
   try {
     const origin = `http://127.0.0.1:${port}`;
     let requests = [];
@@ -887,9 +893,21 @@ export async function staticSite(clip, work) {
     if (elsewhere.length) fail(`requests beyond the static host: ${elsewhere.join(", ")}`);
     log(`${requests.length} requests, all to ${origin}`);
     await screenshot(page, "static-site.png");
+    await page.context().close();
+
+    // A site written with --library carries the library's files and plays them.
+    addLibrary(work, join(work, "data-site"));
+    const libraryDir = join(work, "site-library");
+    execFileSync(bin, ["site", libraryDir, "--library", "--data-dir", join(work, "data-site")]);
+    const libraryPort = await freePort();
+    libraryHost = spawn("python3", ["-m", "http.server", String(libraryPort), "--bind", "127.0.0.1", "--directory", libraryDir],
+      { stdio: ["ignore", "ignore", "pipe"] });
+    await waitForHttp(`http://127.0.0.1:${libraryPort}/`);
+    await checkLibrary(browser, libraryPort, "site", /^static\/library\/\d+\.ogg$/, /^20[06] /);
   } finally {
     await browser.close();
     host.kill();
+    libraryHost?.kill();
   }
 }
 

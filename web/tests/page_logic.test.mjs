@@ -15,7 +15,7 @@ import { EMOTIONS } from "../emotions.js";
 import { Store, initialState, withMood, largestFace, analysingOnDevice, calibrationInUse } from "../state.js";
 import { manualText } from "../view/steering.js";
 import { clock, nextPlayable, spotifyIdOk } from "../view/playlist.js";
-import { chosenSource } from "../transport/server.js";
+import { chosenSource } from "../source.js";
 
 /** Puts `storage` where the page's modules find localStorage. */
 function useStorage(storage) {

@@ -5,6 +5,7 @@
 
 import * as kept from "../kept.js";
 import { jpeg } from "../photo.js";
+import { chosenSource, keepSource } from "../source.js";
 
 /** @typedef {import("./transport.js").Transport} Transport */
 /** @typedef {import("./transport.js").Hooks} Hooks */
@@ -14,7 +15,6 @@ import { jpeg } from "../photo.js";
 /** @typedef {import("../protocol.js").FrameReport} FrameReport */
 
 const PROFILE_KEY = "melodora.profile";
-const SOURCE_KEY = "melodora.source";
 const RETRY_MS = 1000;
 const BUSY_RETRY_MS = 5000;       // the server is at its connection limit
 const DROPPED_RETRY_MS = 100;
@@ -29,15 +29,6 @@ function browserProfile() {
   const made = "browser-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   kept.write(PROFILE_KEY, made);
   return made;
-}
-
-/** Which songs lists hold: the choice kept in this browser, else the
- *  library when it has songs, else all.
- *  @param {number} librarySongs @returns {import("../state.js").Source} */
-export function chosenSource(librarySongs) {
-  const stored = kept.read(SOURCE_KEY);
-  if (stored === "all" || stored === "catalog" || (stored === "library" && librarySongs > 0)) return stored;
-  return librarySongs > 0 ? "library" : "all";
 }
 
 /** @implements {Transport} */
@@ -152,7 +143,7 @@ export class ServerTransport {
 
   /** @param {import("../state.js").Source} from */
   setSource(from) {
-    kept.write(SOURCE_KEY, from);
+    keepSource(from);
     this.send({ type: "source", from });
   }
 

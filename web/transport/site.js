@@ -5,6 +5,7 @@
 
 import { Site } from "./site-store.js";
 import { notice } from "../state.js";
+import { chosenSource, keepSource } from "../source.js";
 
 /** @typedef {import("./transport.js").Transport} Transport */
 /** @typedef {import("./transport.js").Hooks} Hooks */
@@ -36,6 +37,9 @@ export class SiteTransport {
       return;
     }
     this.site = site;
+    const librarySongs = site.playlists.librarySongCount();
+    const source = chosenSource(librarySongs);
+    site.playlists.setSource(source);
     const kept = site.state;
     this.store.update({
       storageRefused: !site.storageWorks,
@@ -46,6 +50,8 @@ export class SiteTransport {
       mood: kept.mood,
       deviceMood: kept.mood,
       songs: kept.list,
+      librarySongs,
+      source,
     });
     // Mood changes are kept for the next visit's timeline.
     this.store.watch((s) => [s.history], (s) => this.site?.keepHistory(s.history));
@@ -66,12 +72,20 @@ export class SiteTransport {
     if (!site.storageWorks) this.store.update({ storageRefused: true });
   }
 
-  /** A static site's catalog holds no library songs (yet): every song.
-   *  @param {import("../state.js").Source} _from */
-  setSource(_from) {}
+  /** @param {import("../state.js").Source} from */
+  setSource(from) {
+    keepSource(from);
+    try { this.site?.playlists.setSource(from); } catch (error) { return; }
+    const mood = this.site?.state.mood;
+    if (mood) this.list(mood);
+  }
 
-  /** @param {import("../state.js").Song} _song */
-  libraryUrls(_song) { return null; }
+  /** Where the site keeps its copy of a library song (`melodora site --library`).
+   *  @param {import("../state.js").Song} song */
+  libraryUrls(song) {
+    const file = song.library?.file;
+    return file ? { audio: file, cover: song.library?.cover_file || null } : null;
+  }
 
   /** @param {import("../state.js").Mode} mode */
   setMode(mode) {

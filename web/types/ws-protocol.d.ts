@@ -191,6 +191,10 @@ export type LibrarySong = {
    */
   arousal: number;
   /**
+   * Where a static site keeps the cover, likewise.
+   */
+  cover_file?: string | null;
+  /**
    * The embedded cover's media type, when the file has one.
    */
   cover_type?: string | null;
@@ -198,6 +202,12 @@ export type LibrarySong = {
    * Length, seconds.
    */
   duration_s: number;
+  /**
+   * Where a static site keeps its copy of the file, relative to its
+   * page (`melodora site --library`); absent from a server's songs,
+   * whose audio is at `/api/library/tracks/{id}/audio`.
+   */
+  file?: string | null;
   /**
    * Integrated loudness, LUFS (absent for silence).
    */

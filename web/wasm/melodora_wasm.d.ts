@@ -73,6 +73,10 @@ export class Playlists {
      */
     importFiles(names: string[], sizes: Uint32Array | number[], bytes: Uint8Array | number[]): string;
     /**
+     * Library songs in the catalog (a site written with `--library`).
+     */
+    librarySongCount(): number;
+    /**
      * Loads a catalog file (JSON text, as `melodora site` writes it) and
      * starts a session whose tie-breaking follows `seed`.
      */
@@ -92,6 +96,10 @@ export class Playlists {
      * The session as JSON ([`SessionState`]), for the page to keep.
      */
     sessionJson(): string;
+    /**
+     * Which songs later lists hold: `all`, `library` or `catalog`.
+     */
+    setSource(source: string): void;
     /**
      * The catalog as JSON, for the page to keep an imported one.
      */
@@ -123,10 +131,12 @@ export interface InitOutput {
     readonly analyzer_setTracking: (a: number, b: number) => void;
     readonly defaultLimit: () => number;
     readonly playlists_importFiles: (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => [number, number, number, number];
+    readonly playlists_librarySongCount: (a: number) => number;
     readonly playlists_new: (a: number, b: number, c: number) => [number, number, number];
     readonly playlists_recommend: (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number) => [number, number, number, number];
     readonly playlists_restoreSession: (a: number, b: number, c: number) => [number, number];
     readonly playlists_sessionJson: (a: number) => [number, number];
+    readonly playlists_setSource: (a: number, b: number, c: number) => [number, number];
     readonly playlists_snapshotJson: (a: number) => [number, number];
     readonly playlists_songCount: (a: number) => number;
     readonly __wbindgen_malloc: (a: number, b: number) => number;

@@ -243,6 +243,14 @@ export class Playlists {
         }
     }
     /**
+     * Library songs in the catalog (a site written with `--library`).
+     * @returns {number}
+     */
+    librarySongCount() {
+        const ret = wasm.playlists_librarySongCount(this.__wbg_ptr);
+        return ret >>> 0;
+    }
+    /**
      * Loads a catalog file (JSON text, as `melodora site` writes it) and
      * starts a session whose tie-breaking follows `seed`.
      * @param {string} catalog_json
@@ -330,6 +338,18 @@ export class Playlists {
             return getStringFromWasm0(ret[0], ret[1]);
         } finally {
             wasm.__wbindgen_free(deferred1_0, deferred1_1, 1);
+        }
+    }
+    /**
+     * Which songs later lists hold: `all`, `library` or `catalog`.
+     * @param {string} source
+     */
+    setSource(source) {
+        const ptr0 = passStringToWasm0(source, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        const len0 = WASM_VECTOR_LEN;
+        const ret = wasm.playlists_setSource(this.__wbg_ptr, ptr0, len0);
+        if (ret[1]) {
+            throw takeFromExternrefTable0(ret[0]);
         }
     }
     /**

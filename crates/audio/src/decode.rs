@@ -61,6 +61,27 @@ pub struct Cover {
     pub data: Vec<u8>,
 }
 
+impl Cover {
+    /// The picture's media type read from its own first bytes (JPEG, PNG,
+    /// GIF or WebP), whatever its tag claims; `None` for anything else. A
+    /// cover is served or copied only with this type: a tag saying
+    /// `text/html` must not make a page of it.
+    pub fn image_type(&self) -> Option<&'static str> {
+        let data = &self.data;
+        if data.starts_with(&[0xff, 0xd8, 0xff]) {
+            Some("image/jpeg")
+        } else if data.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some("image/png")
+        } else if data.starts_with(b"GIF87a") || data.starts_with(b"GIF89a") {
+            Some("image/gif")
+        } else if data.len() > 12 && &data[..4] == b"RIFF" && &data[8..12] == b"WEBP" {
+            Some("image/webp")
+        } else {
+            None
+        }
+    }
+}
+
 /// What decoding a file gives the analysis.
 #[derive(Debug, Clone)]
 pub struct Decoded {
@@ -413,5 +434,35 @@ fn read_tags(revision: &MetadataRevision, tags: &mut Tags, cover: &mut Option<Co
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cover;
+
+    #[test]
+    fn covers_are_typed_by_their_bytes_not_their_tags() {
+        let cover = |media_type: &str, data: &[u8]| Cover {
+            media_type: media_type.into(),
+            data: data.to_vec(),
+        };
+        assert_eq!(
+            cover("image/png", &[0xff, 0xd8, 0xff, 0xe0]).image_type(),
+            Some("image/jpeg")
+        );
+        assert_eq!(
+            cover("", b"\x89PNG\r\n\x1a\n....").image_type(),
+            Some("image/png")
+        );
+        assert_eq!(
+            cover("image/gif", b"GIF89a..").image_type(),
+            Some("image/gif")
+        );
+        assert_eq!(
+            cover("", b"RIFF\0\0\0\0WEBPVP8 ").image_type(),
+            Some("image/webp")
+        );
+        assert_eq!(cover("text/html", b"<html><script>").image_type(), None);
     }
 }

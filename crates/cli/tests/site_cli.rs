@@ -112,3 +112,68 @@ fn walk(dir: &Path) -> Vec<std::fs::DirEntry> {
     }
     files
 }
+
+/// The library's songs go into a site only with `--library`, which copies
+/// each song's file under static/library/, named by its id; a song whose
+/// file is gone since the scan is left out.
+#[test]
+fn a_site_with_library_carries_copies_of_its_files() {
+    let wesnoth = std::path::PathBuf::from(
+        std::env::var("MELODORA_TEST_MUSIC")
+            .unwrap_or_else(|_| "/usr/share/games/wesnoth/1.16/data/core/music".into()),
+    );
+    assert!(
+        wesnoth.join("defeat.ogg").is_file(),
+        "run scripts/install_test_music.sh"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let music = dir.path().join("music");
+    std::fs::create_dir(&music).unwrap();
+    for track in ["defeat.ogg", "defeat2.ogg"] {
+        std::fs::copy(wesnoth.join(track), music.join(track)).unwrap();
+    }
+    let added = Command::new(BIN)
+        .args(["library", "add", music.to_str().unwrap(), "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{}", stderr(&added));
+    std::fs::remove_file(music.join("defeat2.ogg")).unwrap();
+
+    let catalog_of = |out: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(out.join("static/catalog.json")).unwrap()).unwrap()
+    };
+    let library_songs = |catalog: &serde_json::Value| -> Vec<serde_json::Value> {
+        catalog["songs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|song| song.get("library").is_some())
+            .cloned()
+            .collect()
+    };
+
+    let plain = dir.path().join("plain");
+    let made = site(&data, &[plain.to_str().unwrap()]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    assert!(library_songs(&catalog_of(&plain)).is_empty());
+    assert!(!plain.join("static/library").exists());
+
+    let with = dir.path().join("with");
+    let made = site(&data, &[with.to_str().unwrap(), "--library"]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    assert!(
+        stderr(&made).contains("1 library songs left out"),
+        "{}",
+        stderr(&made)
+    );
+    let songs = library_songs(&catalog_of(&with));
+    assert_eq!(songs.len(), 1, "the song whose file is gone is left out");
+    let file = songs[0]["library"]["file"].as_str().unwrap();
+    assert_eq!(file, format!("static/library/{}.ogg", songs[0]["id"]));
+    assert_eq!(
+        std::fs::read(with.join(file)).unwrap(),
+        std::fs::read(music.join("defeat.ogg")).unwrap()
+    );
+}

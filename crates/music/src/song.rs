@@ -246,6 +246,14 @@ pub struct LibrarySong {
     /// The embedded cover's media type, when the file has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cover_type: Option<String>,
+    /// Where a static site keeps its copy of the file, relative to its
+    /// page (`melodora site --library`); absent from a server's songs,
+    /// whose audio is at `/api/library/tracks/{id}/audio`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Where a static site keeps the cover, likewise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cover_file: Option<String>,
 }
 
 impl LibrarySong {

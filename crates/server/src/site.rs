@@ -12,6 +12,8 @@
 //! DIR/static/...            the page's scripts, styles, wasm, cascade, model
 //! DIR/static/catalog.json   the catalog (melodora_music::CatalogSnapshot)
 //! DIR/static/site.json      {"analysis": AnalysisSettings, "model_description"?: ...}
+//! DIR/static/library/ID.EXT        with --library: a copy of each library song's file,
+//! DIR/static/library/ID.cover.EXT  and its cover (the catalog's songs name them)
 //! ```
 
 use std::fs;
@@ -38,6 +40,28 @@ pub struct SiteContents<'a> {
     pub cascade: Option<&'a str>,
     /// How the page turns frames into a mood.
     pub analysis: AnalysisSettings,
+    /// Library files to copy into the site (the catalog's library songs
+    /// name where, relative to the page).
+    pub library: &'a [SiteFile],
+}
+
+/// A file the site carries a copy of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteFile {
+    /// Where the site keeps it, relative to its directory
+    /// (`static/library/12.ogg`).
+    pub relative: String,
+    /// What to copy.
+    pub content: SiteFileContent,
+}
+
+/// Where a copied file's bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SiteFileContent {
+    /// A file on disk (a library song's audio: copied, never read whole).
+    Copy(PathBuf),
+    /// Bytes in hand (a cover read from a song's tags).
+    Bytes(Vec<u8>),
 }
 
 /// What was written.
@@ -139,6 +163,28 @@ pub fn write_site(
     };
     let config = serde_json::to_vec(&config).expect("site settings serialise");
     write("static/site.json", &config)?;
+    for file in contents.library {
+        match &file.content {
+            SiteFileContent::Bytes(bytes) => {
+                let path = dir.join(&file.relative);
+                if let Some(parent) = path.parent() {
+                    fs::create_dir_all(parent).map_err(io(parent))?;
+                }
+                fs::write(&path, bytes).map_err(io(&path))?;
+                summary.files += 1;
+                summary.bytes += bytes.len() as u64;
+            }
+            SiteFileContent::Copy(source) => {
+                let path = dir.join(&file.relative);
+                if let Some(parent) = path.parent() {
+                    fs::create_dir_all(parent).map_err(io(parent))?;
+                }
+                let copied = fs::copy(source, &path).map_err(io(source))?;
+                summary.files += 1;
+                summary.bytes += copied;
+            }
+        }
+    }
     Ok(summary)
 }
 

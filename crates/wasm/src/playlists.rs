@@ -22,6 +22,8 @@ pub struct Playlists {
     snapshot: CatalogSnapshot,
     catalog: SnapshotCatalog,
     session: Session,
+    /// Which songs lists hold.
+    from: melodora_music::Source,
 }
 
 /// What the page keeps of a session across reloads: the seed of its
@@ -47,6 +49,23 @@ impl Playlists {
     #[wasm_bindgen(js_name = songCount)]
     pub fn song_count(&self) -> u32 {
         self.catalog.len() as u32
+    }
+
+    /// Library songs in the catalog (a site written with `--library`).
+    #[wasm_bindgen(js_name = librarySongCount)]
+    pub fn library_song_count(&self) -> u32 {
+        self.snapshot
+            .songs
+            .iter()
+            .filter(|song| song.library.is_some())
+            .count() as u32
+    }
+
+    /// Which songs later lists hold: `all`, `library` or `catalog`.
+    #[wasm_bindgen(js_name = setSource)]
+    pub fn set_source(&mut self, source: &str) -> Result<(), JsError> {
+        self.from = source.parse().map_err(|e: String| JsError::new(&e))?;
+        Ok(())
     }
 
     /// A list for `emotion` (a FER name or the original's) in `mode`
@@ -114,6 +133,7 @@ impl Playlists {
             catalog: SnapshotCatalog::new(snapshot.clone()),
             snapshot,
             session: Session::new("default", seed),
+            from: melodora_music::Source::All,
         })
     }
 
@@ -167,7 +187,7 @@ impl Playlists {
             emotion,
             mode,
             limit: limit as usize,
-            from: melodora_music::Source::All,
+            from: self.from,
         };
         Ok(self
             .catalog

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use melodora_emotion::Engine;
-use melodora_server::site::{write_site, SiteContents};
+use melodora_music::{CatalogSnapshot, Store};
+use melodora_server::site::{write_site, SiteContents, SiteFile, SiteFileContent};
 use melodora_vision::Cascade;
 
 use crate::analysis_args::AnalysisArgs;
@@ -22,6 +23,11 @@ pub struct SiteArgs {
     /// are replaced, other files are left as they are.
     #[arg(long)]
     pub force: bool,
+    /// Include the songs of your music library (`melodora library add`):
+    /// the site carries a copy of each song's file and cover, under
+    /// static/library/. Without it, library songs are left out of the site.
+    #[arg(long)]
+    pub library: bool,
     /// OpenCV Haar cascade XML to ship instead of the embedded frontal-face one.
     #[arg(long, value_name = "FILE")]
     pub cascade: Option<PathBuf>,
@@ -69,7 +75,13 @@ pub fn run(args: SiteArgs) -> Result<ExitCode> {
         }
     };
     let store = args.store.open()?;
-    let catalog = store.snapshot().context("cannot read the song catalog")?;
+    let mut catalog = store.snapshot().context("cannot read the song catalog")?;
+    let library = if args.library {
+        library_files(&store, &mut catalog)?
+    } else {
+        catalog.without_library_songs();
+        Vec::new()
+    };
     anyhow::ensure!(
         !catalog.songs.is_empty(),
         "the catalog is empty; import songs first (melodora catalog import)"
@@ -80,6 +92,7 @@ pub fn run(args: SiteArgs) -> Result<ExitCode> {
         model_description: model.as_ref().map(|(_, description)| description),
         cascade: cascade.as_deref(),
         analysis,
+        library: &library,
     };
     let summary = write_site(&args.dir, &contents, args.force)?;
     println!(
@@ -96,4 +109,78 @@ pub fn run(args: SiteArgs) -> Result<ExitCode> {
         args.dir.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The copies a site with `--library` carries: each library song's file and
+/// cover, named by the song's id (never by the file's own name), and the
+/// catalog's songs told where they are. A song whose file is gone since the
+/// last scan is left out, and said so.
+fn library_files(store: &Store, catalog: &mut CatalogSnapshot) -> Result<Vec<SiteFile>> {
+    let entries: std::collections::HashMap<i64, melodora_music::LibraryEntry> = store
+        .library_entries()?
+        .into_iter()
+        .map(|entry| (entry.id, entry))
+        .collect();
+    let mut files = Vec::new();
+    let mut gone = Vec::new();
+    for song in &mut catalog.songs {
+        let Some(heard) = song.library.as_mut() else {
+            continue;
+        };
+        let Some(entry) = entries.get(&song.id).filter(|e| e.path.is_file()) else {
+            gone.push(song.id);
+            continue;
+        };
+        let extension = extension_of(&entry.path);
+        let relative = format!("static/library/{}.{extension}", song.id);
+        heard.file = Some(relative.clone());
+        files.push(SiteFile {
+            relative,
+            content: SiteFileContent::Copy(entry.path.clone()),
+        });
+        let cover = std::fs::File::open(&entry.path)
+            .ok()
+            .and_then(|file| melodora_audio::read_tags_only(Box::new(file), Some(&extension)).ok())
+            .and_then(|(_, cover)| cover);
+        if let Some(cover) = cover {
+            if let Some(kind) = cover.image_type() {
+                let relative = format!(
+                    "static/library/{}.cover.{}",
+                    song.id,
+                    kind.trim_start_matches("image/")
+                );
+                heard.cover_file = Some(relative.clone());
+                files.push(SiteFile {
+                    relative,
+                    content: SiteFileContent::Bytes(cover.data),
+                });
+            }
+        }
+    }
+    if !gone.is_empty() {
+        eprintln!(
+            "melodora: {} library songs left out: their files are gone (run melodora library scan)",
+            gone.len()
+        );
+        catalog.songs.retain(|song| !gone.contains(&song.id));
+    }
+    Ok(files)
+}
+
+/// A file's extension as the site names its copy: lower case, letters and
+/// digits only (a hostile name cannot reach the site's paths).
+fn extension_of(path: &std::path::Path) -> String {
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if !extension.is_empty()
+        && extension.len() <= 5
+        && extension.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        extension
+    } else {
+        "audio".into()
+    }
 }

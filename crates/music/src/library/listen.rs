@@ -75,6 +75,8 @@ pub fn listen(stamp: FileStamp, known_hashes: &HashSet<String>) -> Listened {
         quadrant: format!("{:?}", heard.mood.quadrant),
         media_type: media_type(extension.as_deref().unwrap_or(""), &heard.codec).to_string(),
         cover_type: decoded.cover.as_ref().map(|c| c.media_type.clone()),
+        file: None,
+        cover_file: None,
     };
     Listened::Heard(Box::new(HeardFile {
         stamp,

@@ -112,6 +112,12 @@ impl CatalogSnapshot {
         Ok(file)
     }
 
+    /// Leaves out the library songs (a site that does not ship their
+    /// files); they have no filings, so the lists are unchanged.
+    pub fn without_library_songs(&mut self) {
+        self.songs.retain(|song| song.library.is_none());
+    }
+
     /// The file as compact JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a catalog file serialises")

@@ -25,6 +25,8 @@ fn library_song(row: &Row, at: usize) -> LibrarySong {
         quadrant: row.get(at + 5),
         media_type: row.get(at + 6),
         cover_type: row.get(at + 7),
+        file: None,
+        cover_file: None,
     }
 }
 

@@ -28,6 +28,8 @@ pub(super) fn library_song(row: &Row<'_>, at: usize) -> rusqlite::Result<Library
         quadrant: row.get(at + 5)?,
         media_type: row.get(at + 6)?,
         cover_type: row.get(at + 7)?,
+        file: None,
+        cover_file: None,
     })
 }
 
