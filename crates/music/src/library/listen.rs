@@ -101,7 +101,11 @@ pub fn content_hash(path: &Path) -> std::io::Result<String> {
             n => hasher.update(&block[..n]),
         }
     }
-    Ok(format!("{:x}", hasher.finalize()))
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect())
 }
 
 /// The media type a browser plays a file as.
