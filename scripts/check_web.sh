@@ -20,8 +20,9 @@ tsc=tests/e2e/node_modules/.bin/tsc
 
 echo "web: the WebSocket's types are what its schema says"
 node scripts/ws_types.mjs --check
-echo "web: tsc --checkJs (the page, then the analyzer's worker)"
+echo "web: tsc --checkJs (the page, then the analyzer's and the music's workers)"
 "$tsc" -p web/tsconfig.json
 "$tsc" -p web/analyzer/tsconfig.json
+"$tsc" -p web/music/tsconfig.json
 echo "web: the modules' unit tests (node --test)"
 node --test web/tests/

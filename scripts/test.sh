@@ -45,7 +45,7 @@ scripts/install_wasm_target.sh
 # As the browser builds them: without tract (the direct engine alone). The
 # lint sees the simd128 kernels (as the browser's build enables them); the
 # build checks that the portable code alone compiles too.
-wasm_crates=(-p melodora-core -p melodora-detector -p melodora-emotion -p melodora-vision -p melodora-audio -p melodora-wasm)
+wasm_crates=(-p melodora-core -p melodora-detector -p melodora-emotion -p melodora-vision -p melodora-audio -p melodora-wasm -p melodora-wasm-audio)
 RUSTFLAGS="-C target-feature=+simd128" \
     cargo clippy --target wasm32-unknown-unknown "${wasm_crates[@]}" --no-default-features --locked -- -D warnings
 cargo build --target wasm32-unknown-unknown "${wasm_crates[@]}" --no-default-features --locked
@@ -57,6 +57,8 @@ cargo test -p melodora-emotion --no-default-features --lib --locked
 echo "== the browser's analyzer: web/wasm is what the source builds, and finds OpenCV's boxes (Node)"
 scripts/build_wasm.sh --check
 node crates/wasm/tests/node/parity.mjs "${CARGO_TARGET_DIR:-target}/debug/melodora"
+echo "== the browser's music worker module: hears the Wesnoth tracks as the native build does (Node)"
+node crates/wasm-audio/tests/node/hear.mjs "${CARGO_TARGET_DIR:-target}/debug/melodora"
 
 echo "== the page without a browser: types (tsc --checkJs, against the WebSocket's schema) and modules (node --test)"
 scripts/check_web.sh

@@ -16,6 +16,7 @@ import { Calibrator } from "./actions/calibrate.js";
 import { Frames } from "./actions/frames.js";
 import { ManualMood } from "./actions/manual.js";
 import { Photos } from "./actions/photo.js";
+import { FolderMusic } from "./music/folder.js";
 import * as calibration from "./calibration.js";
 import { byId } from "./dom.js";
 import { initialState, notice, Store } from "./state.js";
@@ -27,6 +28,7 @@ import * as mood from "./view/mood.js";
 import * as steering from "./view/steering.js";
 import * as playlist from "./view/playlist.js";
 import * as importer from "./view/importer.js";
+import * as folderView from "./view/folder.js";
 import { nextPlayable } from "./view/playlist.js";
 
 /** @typedef {import("./transport/transport.js").Transport} Transport */
@@ -54,11 +56,17 @@ async function main() {
   const manual = new ManualMood(store, transport, () => photos.hide());
   photos = new Photos(store, transport, analysis, manual, frames);
   analysis.onChange = () => frames.schedule();
+  const folder = new FolderMusic(store);
 
   /** @type {Actions} */
   const actions = {
     setMode: (mode) => { store.update({ mode }); transport.setMode(mode); },
-    setSource: (from) => { store.update({ source: from }); transport.setSource(from); },
+    setSource: (from) => {
+      store.update({ source: from });
+      // A folder's lists are made here; the server keeps its own source meanwhile.
+      if (from !== "folder") transport.setSource(from);
+    },
+    addFolder: (files) => folder.add(files),
     libraryUrls: (song) => transport.libraryUrls(song),
     chooseAnalysis: (where) => { calibrator.cancel("the analysis moved; calibrate again"); analysis.choose(where); },
     togglePause: () => frames.togglePause(),
@@ -77,7 +85,9 @@ async function main() {
     usePhoto: (file) => photos.use(file),
     importFiles: (files) => transport.importFiles(files),
     feedback: (songId, verdict) => {
-      if (!transport.feedback(songId, verdict)) store.update(notice("Not connected; try again in a moment."));
+      // A folder's songs (negative ids) are known to this page only.
+      if (songId < 0) folder.feedback(songId, verdict);
+      else if (!transport.feedback(songId, verdict)) store.update(notice("Not connected; try again in a moment."));
     },
     play: (song) => store.update({ playing: song }),
     playNext: () => {
@@ -87,7 +97,7 @@ async function main() {
     closePlayer: () => store.update({ playing: null }),
   };
 
-  for (const view of [status, navbar, stage, bars, mood, steering, playlist, importer]) view.mount(store, actions);
+  for (const view of [status, navbar, stage, bars, mood, steering, playlist, importer, folderView]) view.mount(store, actions);
 
   transport.start({
     started: (start) => {

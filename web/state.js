@@ -8,6 +8,19 @@
 /** @typedef {import("./protocol.js").FaceReport} Face */
 /** @typedef {import("./protocol.js").Mode} Mode */
 /** @typedef {import("./protocol.js").Source} Source */
+/** @typedef {Source | "folder"} ListSource  which songs lists hold; "folder": a folder heard in this browser */
+/**
+ * A music folder heard in this browser (music/folder.js).
+ * @typedef {object} FolderState
+ * @property {boolean} busy       files are being heard
+ * @property {number} total       files picked
+ * @property {number} done        files looked at so far
+ * @property {number} heard       heard now
+ * @property {number} reused      found in what the browser kept
+ * @property {string[]} skipped   "name: why", for files that could not be heard
+ * @property {number} songs       the folder's songs
+ * @property {number} seconds     how long it took
+ */
 /** @typedef {import("./protocol.js").Verdict} Verdict */
 /** @typedef {import("./calibration.js").Calibration} Calibration */
 /** @typedef {{emotion: Emotion, confidence: number}} Mood */
@@ -38,7 +51,8 @@
  * @property {MoodChange[]} history          the session's mood changes, for the timeline
  * @property {number} startedAt              when the timeline starts (ms since the epoch)
  * @property {Mode} mode
- * @property {Source} source                 which songs lists hold: all, the library's, the catalog's
+ * @property {ListSource} source             which songs lists hold: all, the library's, the catalog's, a folder's
+ * @property {FolderState} folder
  * @property {number} librarySongs           songs in the listener's own library (the choice shows when some)
  * @property {Song[]} songs
  * @property {Record<string, Verdict>} verdicts  likes and skips recorded, by song id
@@ -80,6 +94,7 @@ export function initialState() {
     mode: "match",
     source: "all",
     librarySongs: 0,
+    folder: { busy: false, total: 0, done: 0, heard: 0, reused: 0, skipped: [], songs: 0, seconds: 0 },
     songs: [],
     verdicts: {},
     playing: null,
@@ -96,6 +111,15 @@ export function initialState() {
     importsSongs: false,
     importReport: null,
   };
+}
+
+/**
+ * Whether songs a transport made may be shown: not while the list comes
+ * from a folder heard in this browser (music/folder.js makes those).
+ * @param {State} state
+ */
+export function showsTransportSongs(state) {
+  return state.source !== "folder";
 }
 
 /**

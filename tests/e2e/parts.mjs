@@ -22,7 +22,11 @@
 //    no binary WebSocket message and no request to /api/analyze leaves the
 //    page, and the server hears the moods as `mood` commands. Then "on the
 //    server" is chosen: frames go to the server, and the choice survives a
-//    reload. Saves a screenshot.
+//    reload. Saves a screenshot. "Add my music folder" hears a folder of
+//    Wesnoth tracks in the page's music worker (nothing leaves the page:
+//    no request but the page's static files, no command naming a file),
+//    lists and plays them from object URLs, and a second pick hears
+//    nothing again (IndexedDB).
 //    Browser camera, server analysis: the same checks in a page without
 //    WebAssembly (removed before the page's scripts run, as in a browser
 //    that has it turned off): the page says on-device analysis is not
@@ -70,7 +74,7 @@
 // E2E_SCREENSHOT (also copy the screenshot there, e.g. docs/screenshot.png).
 
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, copyFileSync, readFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { X509Certificate, createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join, resolve, dirname } from "node:path";
@@ -304,6 +308,55 @@ async function checkLibrary(browser, port, what, audioUrl, answer) {
     null, { timeout: 15000 });
   await checkAccessibility(page, `library, ${what}`);
   await page.context().close();
+}
+
+/** "Add my music folder": a folder of two Wesnoth tracks, a text file
+ *  named .mp3 and a note is heard in the page's music worker; the tracks
+ *  become the list (from "this folder") and one plays from its object URL;
+ *  the broken file is listed with why. Nothing of the folder leaves the
+ *  page: no request after the pick but the page's own static files, no
+ *  command naming a file. Picked again, nothing is heard again (IndexedDB).
+ *  "everything" hands the list back to the server. */
+async function checkFolder(page, traffic, work) {
+  const folder = join(work, "folder", "Wesnoth");
+  mkdirSync(folder, { recursive: true });
+  for (const track of ["defeat.ogg", "elf-land.ogg"]) copyFileSync(join(WESNOTH, track), join(folder, track));
+  writeFileSync(join(folder, "broken.mp3"), "a text file named like a song");
+  writeFileSync(join(folder, "notes.txt"), "not music");
+  const requestsBefore = traffic.requests.length, commandsBefore = traffic.commands.length;
+  await page.click("#mood-chips button[data-emotion=sad]");
+  await page.setInputFiles("[data-testid=folder-files]", dirname(folder));
+  await page.waitForFunction(() => /^2 songs from your folder \(2 heard now, 0 known from before, 1 could not be heard/
+    .test(document.querySelector("[data-testid=folder-info]").textContent), null, { timeout: 60000 });
+  const skipped = await page.textContent("#folder-skipped-list");
+  if (!/broken\.mp3: (unsupported: not a format|not decodable)/.test(skipped)) fail(`the broken file: ${skipped}`);
+  await page.waitForSelector("button[data-source=folder][aria-pressed=true]", { timeout: 5000 });
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll("[data-testid=song]")];
+    return rows.length === 2 && rows.every((row) => row.getAttribute("data-library") === "true" && Number(row.getAttribute("data-song-id")) < 0);
+  }, null, { timeout: 15000 });
+  await page.click("[data-testid=song] [data-testid=play]");
+  await page.waitForFunction(() => {
+    const audio = document.querySelector("[data-testid=player-audio]");
+    return audio && audio.src.startsWith("blob:") && !audio.paused && audio.currentTime > 0.3;
+  }, null, { timeout: 15000 });
+  log(`folder: ${await page.textContent("[data-testid=folder-info]")}`);
+  const after = traffic.requests.slice(requestsBefore);
+  const unexpected = after.filter((r) => !/^GET https:\/\/127\.0\.0\.1:\d+\/static\/(music\/worker\.js|wasm\/melodora_wasm(_audio)?(_bg\.wasm|\.js))$/.test(r)
+    && !r.startsWith("GET blob:"));
+  if (unexpected.length) fail(`requests after picking the folder: ${unexpected.join(", ")}`);
+  const said = JSON.stringify(traffic.commands.slice(commandsBefore));
+  if (/defeat|elf-land|broken|Wesnoth|folder/.test(said)) fail(`a command named the folder: ${said}`);
+
+  await page.click("#player-close");
+  await page.setInputFiles("[data-testid=folder-files]", dirname(folder));
+  await page.waitForFunction(() => /^2 songs from your folder \(0 heard now, 2 known from before/
+    .test(document.querySelector("[data-testid=folder-info]").textContent), null, { timeout: 30000 });
+  await page.click("button[data-source=all]");
+  await page.waitForFunction(() => [...document.querySelectorAll("[data-testid=song]")].some((row) => !row.hasAttribute("data-library")),
+    null, { timeout: 15000 });
+  await page.click("[data-testid=follow-face]");
+  log("folder: picked again, nothing heard again; 'everything' brings the server's list back");
 }
 
 /** Calibration: while the clip shows the sad face (standing in for a
@@ -596,6 +649,7 @@ export async function onDeviceMode(clip, work) {
     await checkPhoto(page, work);
     await checkAccessibility(page, "on this device");
     await screenshot(page, "webcam.png", process.env.E2E_SCREENSHOT);
+    await checkFolder(page, traffic, work);
 
     // Privacy: nothing but moods, modes and verdicts went to the server.
     if (traffic.binaryFrames > 0) fail(`${traffic.binaryFrames} binary WebSocket messages left the page`);

@@ -6,7 +6,8 @@
 /**
  * @typedef {object} Actions
  * @property {(mode: import("../state.js").Mode) => void} setMode
- * @property {(from: import("../state.js").Source) => void} setSource
+ * @property {(from: import("../state.js").ListSource) => void} setSource
+ * @property {(files: File[]) => Promise<void>} addFolder
  * @property {(song: import("../state.js").Song) => import("../transport/transport.js").LibraryUrls | null} libraryUrls
  * @property {(where: "device" | "server") => void} chooseAnalysis
  * @property {() => void} togglePause

@@ -4,7 +4,7 @@
 // own camera) into the state: boxes, bars, the mood.
 
 import { startCamera, FrameGrabber } from "../camera.js";
-import { largestFace, withMood } from "../state.js";
+import { largestFace, showsTransportSongs, withMood } from "../state.js";
 
 /** @typedef {import("../state.js").Store} Store */
 /** @typedef {import("../transport/transport.js").Transport} Transport */
@@ -125,7 +125,7 @@ export class Frames {
     if (this.inFlight === "server") this.inFlight = null;
     // Server frames arrive with their boxes drawn; the overlay is for ours.
     this.show(frame, state.capture === "browser");
-    if (songs) this.store.update({ songs });
+    if (songs && showsTransportSongs(this.store.state)) this.store.update({ songs });
     this.schedule();
   }
 
@@ -161,7 +161,7 @@ export class Frames {
   togglePause() {
     const paused = !this.store.state.paused;
     this.store.update({ paused, status: paused ? { text: "paused", kind: "secondary" } : { text: "detecting", kind: "success" },
-      ...(!paused && this.pendingSongs ? { songs: this.pendingSongs } : {}) });
+      ...(!paused && this.pendingSongs && showsTransportSongs(this.store.state) ? { songs: this.pendingSongs } : {}) });
     if (!paused) this.pendingSongs = null;
     this.schedule();
   }

@@ -16,6 +16,8 @@ import { Store, initialState, withMood, largestFace, analysingOnDevice, calibrat
 import { manualText } from "../view/steering.js";
 import { clock, nextPlayable, spotifyIdOk } from "../view/playlist.js";
 import { chosenSource } from "../source.js";
+import { folderSong, snapshotJson, titleFromName } from "../music/folder.js";
+import { folderText } from "../view/folder.js";
 
 /** Puts `storage` where the page's modules find localStorage. */
 function useStorage(storage) {
@@ -220,4 +222,31 @@ test("library songs play in the page, in list order with Spotify's, and lengths 
 test("lists come from the listener's music when there is some, unless chosen otherwise", () => {
   assert.equal(chosenSource(0), "all");
   assert.equal(chosenSource(41), "library");
+});
+
+test("a folder's files become songs the recommender in WebAssembly lists, named from tags or the file", async () => {
+  const { readFileSync } = await import("node:fs");
+  const { initSync, Playlists } = await import("../wasm/melodora_wasm.js");
+  initSync({ module: readFileSync(new URL("../wasm/melodora_wasm_bg.wasm", import.meta.url)) });
+  const file = (path) => ({ name: path.split("/").pop(), webkitRelativePath: path, type: "audio/ogg" });
+  const heard = (valence, arousal, tags = {}) => ({ duration_s: 60, valence, arousal, quadrant: "Q3", ...tags });
+  const songs = [
+    folderSong(-3, file("Music/Some Band/Low_Song.ogg"), heard(-0.6, -0.6), "blob:a", null),
+    folderSong(-2, file("Music/Some Band/high.ogg"), heard(0.7, 0.7, { title: "High\u001b[31m", artist: "Them" }), "blob:b", null),
+    folderSong(-1, file("Music/x.ogg"), heard(0.6, -0.6, { cover_type: "image/png" }), "blob:c", "blob:c-cover"),
+  ];
+  assert.equal(songs[0].title, "Low Song", "the file's name, underscores as spaces");
+  assert.equal(songs[0].artist, "Some Band", "the folder names an untagged artist");
+  assert.equal(songs[1].title, "High[31m", "control characters are dropped");
+  assert.equal(songs[1].artist, "Them");
+  assert.equal(songs[2].library.cover_file, "blob:c-cover");
+  assert.equal(titleFromName("a/b/Track.Name.flac"), "Track.Name");
+  const playlists = new Playlists(snapshotJson(songs), 7);
+  const sad = JSON.parse(playlists.recommend("sad", "match", 15, "[]"));
+  assert.equal(sad.length, 3, "every folder song, the nearest first");
+  assert.equal(sad[0].id, -3);
+  assert.equal(sad[0].library.file, "blob:a");
+  assert.match(sad[0].reason, /^sounds calm and low \(valence -0\.6, arousal -0\.6, from its audio\)/);
+  assert.equal(folderText({ busy: false, total: 4, done: 4, heard: 2, reused: 1, skipped: ["x.mp3: not audio"], songs: 3, seconds: 1.25 }),
+    "3 songs from your folder (2 heard now, 1 known from before, 1 could not be heard; 1.3 s), heard in this browser: nothing was uploaded.");
 });

@@ -6,6 +6,7 @@
 import * as kept from "../kept.js";
 import { jpeg } from "../photo.js";
 import { chosenSource, keepSource } from "../source.js";
+import { showsTransportSongs } from "../state.js";
 
 /** @typedef {import("./transport.js").Transport} Transport */
 /** @typedef {import("./transport.js").Hooks} Hooks */
@@ -79,7 +80,7 @@ export class ServerTransport {
       case "hello": return this.hello(message, hooks);
       case "frame": return hooks.frame(message, message.songs || null);
       case "dropped": return hooks.frameUnanswered(DROPPED_RETRY_MS);
-      case "songs": if (message.songs) this.store.update({ songs: message.songs }); return;
+      case "songs": if (message.songs && showsTransportSongs(this.store.state)) this.store.update({ songs: message.songs }); return;
       case "feedback": return this.store.update((s) => ({ verdicts: { ...s.verdicts, [message.song_id]: message.verdict } }));
       case "calibration": return hooks.calibration(message.calibration || null);
       case "error": return this.error(message, hooks);
@@ -94,10 +95,12 @@ export class ServerTransport {
     // Lists come from the listener's own music when there is some, unless
     // they chose otherwise in this browser.
     const librarySongs = hello.library_songs || 0;
-    this.store.update({ librarySongs, source: chosenSource(librarySongs) });
+    // A folder heard in this page stays the source across reconnects.
+    if (this.store.state.source === "folder") this.store.update({ librarySongs });
+    else this.store.update({ librarySongs, source: chosenSource(librarySongs) });
     const state = this.store.state;
     // The server starts every viewer in "match", from every song, without a mood.
-    if (state.source !== "all") this.send({ type: "source", from: state.source });
+    if (state.source !== "all" && state.source !== "folder") this.send({ type: "source", from: state.source });
     if (state.mode !== "match") this.send({ type: "mode", mode: state.mode });
     if (state.deviceMood && state.analysis === "device") this.sendMood(state.deviceMood);
     if (state.manual) this.send({ type: "manual", emotion: state.manual.emotion });
@@ -151,6 +154,8 @@ export class ServerTransport {
    *  @param {import("../state.js").Song} song */
   libraryUrls(song) {
     if (!song.library) return null;
+    // A folder heard in this page plays from its own object URLs.
+    if (song.library.file) return { audio: song.library.file, cover: song.library.cover_file || null };
     const base = "api/library/tracks/" + encodeURIComponent(String(song.id));
     return { audio: base + "/audio", cover: song.library.cover_type ? base + "/cover" : null };
   }

@@ -4,7 +4,7 @@
 // the last list in this browser. Frames are always analysed in the page.
 
 import { Site } from "./site-store.js";
-import { notice } from "../state.js";
+import { notice, showsTransportSongs } from "../state.js";
 import { chosenSource, keepSource } from "../source.js";
 
 /** @typedef {import("./transport.js").Transport} Transport */
@@ -65,7 +65,8 @@ export class SiteTransport {
     const site = this.site;
     if (!site) return;
     try {
-      this.store.update({ songs: site.recommend(mood) });
+      const songs = site.recommend(mood);
+      if (showsTransportSongs(this.store.state)) this.store.update({ songs });
     } catch (error) {
       this.store.update(notice("No playlist: " + message(error)));
     }

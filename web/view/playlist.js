@@ -42,10 +42,10 @@ function mountSourceChoice(store, actions) {
   const choice = byId("source-choice");
   const buttons = /** @type {HTMLButtonElement[]} */ (Array.from(choice.querySelectorAll("button[data-source]")));
   for (const button of buttons) {
-    button.addEventListener("click", () => actions.setSource(/** @type {import("../state.js").Source} */ (button.dataset.source)));
+    button.addEventListener("click", () => actions.setSource(/** @type {import("../state.js").ListSource} */ (button.dataset.source)));
   }
-  store.watch((s) => [s.source, s.librarySongs], (s) => {
-    showIf(choice, s.librarySongs > 0);
+  store.watch((s) => [s.source, s.librarySongs, s.folder.songs], (s) => {
+    showIf(choice, s.librarySongs > 0 || s.folder.songs > 0);
     for (const button of buttons) {
       const chosen = button.dataset.source === s.source;
       button.classList.toggle("active", chosen);

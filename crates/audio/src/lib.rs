@@ -18,6 +18,7 @@
 
 pub mod decode;
 pub mod features;
+pub mod formats;
 pub mod loudness;
 pub mod mood;
 pub mod rhythm;

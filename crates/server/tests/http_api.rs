@@ -563,6 +563,8 @@ fn the_openapi_document_covers_the_api_and_matches_its_answers() {
             "/api/health",
             "/api/health/live",
             "/api/health/ready",
+            "/api/library/tracks/{id}/audio",
+            "/api/library/tracks/{id}/cover",
             "/api/openapi.json",
             "/api/recommendations"
         ]

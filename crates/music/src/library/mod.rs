@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 
 pub use listen::{content_hash, media_type};
 pub use scan::{scan_root, Progress, ScanOptions, ScanSummary};
-pub use walk::{stamp, DECODED, MAX_DEPTH, UNSUPPORTED};
+pub use walk::{stamp, MAX_DEPTH};
 
 use crate::error::{Error, Result};
 use crate::store::{LibraryRoot, Store};

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
+use melodora_audio::formats::{self, FileKind};
 use walkdir::WalkDir;
 
 use crate::store::{FileStamp, SkippedFile};
@@ -13,34 +14,6 @@ use crate::store::{FileStamp, SkippedFile};
 /// Folders deeper than this under a root are not entered (a link farm or
 /// a generated tree, not a music collection).
 pub const MAX_DEPTH: usize = 32;
-
-/// File name extensions of audio Melodora decodes.
-pub const DECODED: &[&str] = &[
-    "mp3", "flac", "ogg", "oga", "wav", "wave", "aif", "aiff", "aifc", "m4a", "mp4", "aac",
-];
-
-/// Extensions of audio Melodora knows it cannot decode, with the reason
-/// (listed as skipped, not silently left out).
-pub const UNSUPPORTED: &[(&str, &str)] = &[
-    (
-        "opus",
-        "Opus is not decoded (no pure-Rust decoder in symphonia yet)",
-    ),
-    (
-        "wma",
-        "Windows Media Audio is not decoded (a proprietary codec)",
-    ),
-    ("ape", "Monkey's Audio is not decoded"),
-    ("wv", "WavPack is not decoded"),
-    ("mpc", "Musepack is not decoded"),
-    ("dsf", "DSD audio is not decoded"),
-    ("dff", "DSD audio is not decoded"),
-    ("mka", "Matroska audio is not decoded"),
-    ("webm", "WebM audio is not decoded"),
-    ("ac3", "AC-3 is not decoded"),
-    ("mid", "MIDI holds notes, not audio"),
-    ("midi", "MIDI holds notes, not audio"),
-];
 
 /// What a walk found.
 #[derive(Debug, Default)]
@@ -87,14 +60,20 @@ pub fn walk(root: &Path) -> Walked {
         if !entry.file_type().is_file() {
             continue;
         }
-        let Some(extension) = audio_extension(entry.path()) else {
-            continue;
-        };
-        if let Some((_, why)) = UNSUPPORTED.iter().find(|(e, _)| *e == extension) {
-            walked
-                .skipped
-                .push(stamped_skip(entry.path(), format!("unsupported: {why}")));
-            continue;
+        let extension = entry
+            .path()
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("");
+        match formats::kind(extension) {
+            FileKind::Other => continue,
+            FileKind::Unsupported(why) => {
+                walked
+                    .skipped
+                    .push(stamped_skip(entry.path(), format!("unsupported: {why}")));
+                continue;
+            }
+            FileKind::Decoded => {}
         }
         match stamp(root, entry.path()) {
             Ok(stamp) => walked.files.push(stamp),
@@ -102,15 +81,6 @@ pub fn walk(root: &Path) -> Walked {
         }
     }
     walked
-}
-
-/// The lower-case extension of an audio file (decoded or known not to
-/// be); `None` for everything else (covers, playlists, text).
-fn audio_extension(path: &Path) -> Option<String> {
-    let extension = path.extension()?.to_str()?.to_ascii_lowercase();
-    let audio =
-        DECODED.contains(&extension.as_str()) || UNSUPPORTED.iter().any(|(e, _)| *e == extension);
-    audio.then_some(extension)
 }
 
 /// A file's resolved path, size and time; refuses names that are not
