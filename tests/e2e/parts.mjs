@@ -291,6 +291,12 @@ async function checkLibrary(browser, port, what, audioUrl, answer) {
   }, null, { timeout: 15000 });
   const reasons = await page.$$eval("[data-testid=reason]", (rs) => rs.map((r) => r.textContent));
   if (!reasons.every((r) => /^sounds \w+ and \w+ \(valence -?\d\.\d, arousal -?\d\.\d, from its audio\)/.test(r))) fail(`library reasons: ${reasons.join(" | ")}`);
+  // How long from Play to the first sound: timed in the page, from the click to the audio's "playing".
+  await page.evaluate(() => {
+    const audio = document.querySelector("[data-testid=player-audio]");
+    document.addEventListener("click", () => { window.__playClicked = performance.now(); }, { capture: true, once: true });
+    audio.addEventListener("playing", () => { window.__playStarted = performance.now(); }, { once: true });
+  });
   await page.click("[data-testid=song] [data-testid=play]");
   await page.waitForFunction(() => {
     const audio = document.querySelector("[data-testid=player-audio]");
@@ -301,7 +307,8 @@ async function checkLibrary(browser, port, what, audioUrl, answer) {
   if (!audioAnswers.some((a) => answer.test(a))) fail(`library answers: ${audioAnswers.join(", ")}`);
   const text = await page.textContent("body");
   if (text.includes("/music/") || text.includes(".ogg")) fail("a file path reached the page");
-  log(`library (${what}): 3 songs heard and listed; playing ${src} (${audioAnswers.join(", ")})`);
+  const startMs = await page.evaluate(() => window.__playStarted - window.__playClicked);
+  log(`library (${what}): 3 songs heard and listed; playing ${src} (${audioAnswers.join(", ")}), ${startMs.toFixed(0)} ms from Play to sound`);
   await screenshot(page, `library-${what}.png`);
   await page.click("button[data-source=all]");
   await page.waitForFunction(() => [...document.querySelectorAll("[data-testid=song]")].some((row) => !row.hasAttribute("data-library")),

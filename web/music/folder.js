@@ -3,11 +3,11 @@
 // (worker.js, melodora-audio in WebAssembly) or found in what the browser
 // kept from an earlier visit (cache.js); the songs play from object URLs of
 // the files themselves; and the recommender in WebAssembly (the one a
-// static site uses) makes their lists for the mood. No request carries the
+// static site uses, loaded only when a folder is added) makes their lists
+// for the mood. No request carries the
 // files, their bytes or their names: only the mood leaves the page, as
 // before.
 
-import init, { Playlists } from "../wasm/melodora_wasm.js";
 import * as cache from "./cache.js";
 import { notice } from "../state.js";
 
@@ -94,7 +94,7 @@ export class FolderMusic {
     this.nextAsk = 1;
     /** @type {string[]} object URLs of the songs shown, revoked with them */
     this.urls = [];
-    /** @type {Playlists | null} */
+    /** @type {import("../wasm/melodora_wasm.js").Playlists | null} */
     this.playlists = null;
     /** @type {Record<string, Verdict>} */
     this.verdicts = {};
@@ -136,6 +136,8 @@ export class FolderMusic {
       progress();
     }
     try {
+      // Loaded only now: a page whose WebAssembly cannot load still works without a folder.
+      const { default: init, Playlists } = await import("../wasm/melodora_wasm.js");
       await init({ module_or_path: new URL("../wasm/melodora_wasm_bg.wasm", import.meta.url) });
       this.playlists = songs.length ? new Playlists(snapshotJson(songs), Math.random() * 2 ** 52) : null;
     } catch (error) {
