@@ -68,12 +68,7 @@ pub async fn track_audio(
         Some((start, end)) => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
         None => (StatusCode::OK, 0, file.size),
     };
-    let mut handle = file.handle;
-    handle
-        .seek(SeekFrom::Start(start))
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(handle.take(length)));
+    let body = body(file.handle, start, length).await?;
     let mut response = Response::new(body);
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -144,6 +139,38 @@ pub async fn track_cover(
     Ok(response)
 }
 
+/// A range this size or smaller is read in one trip to the blocking pool
+/// and sent whole (what a playing <audio> element asks for); a larger one,
+/// or the whole file, is streamed in blocks of [`STREAM_BLOCK`].
+const READ_WHOLE: u64 = 1 << 20;
+
+/// Bytes per read when streaming.
+const STREAM_BLOCK: usize = 256 * 1024;
+
+/// The body for `length` bytes of `handle` from `start`.
+async fn body(mut handle: std::fs::File, start: u64, length: u64) -> Result<Body, ApiError> {
+    if length <= READ_WHOLE {
+        let bytes = tokio::task::spawn_blocking(move || {
+            use std::io::{Read, Seek};
+            handle.seek(SeekFrom::Start(start))?;
+            let mut bytes = Vec::with_capacity(length as usize);
+            handle.take(length).read_to_end(&mut bytes)?;
+            Ok::<_, std::io::Error>(bytes)
+        })
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .map_err(|e| ApiError::internal(&e))?;
+        return Ok(Body::from(bytes));
+    }
+    let mut handle = tokio::fs::File::from_std(handle);
+    handle
+        .seek(SeekFrom::Start(start))
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let stream = tokio_util::io::ReaderStream::with_capacity(handle.take(length), STREAM_BLOCK);
+    Ok(Body::from_stream(stream))
+}
+
 /// The library song `id` names; a 404 for anything else (a non-number, a
 /// catalog song, an unknown id).
 async fn entry(state: &AppState, id: &str) -> Result<LibraryEntry, ApiError> {
@@ -155,7 +182,7 @@ async fn entry(state: &AppState, id: &str) -> Result<LibraryEntry, ApiError> {
 /// An open library file, checked to lie under its folder.
 struct ServedFile {
     path: PathBuf,
-    handle: tokio::fs::File,
+    handle: std::fs::File,
     size: u64,
     validators: Validators,
 }
@@ -174,26 +201,27 @@ impl ServedFile {
                 ),
             )
         };
-        // Links resolved now, not at scan time: a file since replaced by a
-        // link out of the folder is not served.
-        let path = tokio::fs::canonicalize(&entry.path)
-            .await
-            .map_err(|_| gone())?;
-        let root = tokio::fs::canonicalize(&entry.root)
-            .await
-            .map_err(|_| gone())?;
-        if !path.starts_with(&root) {
-            tracing::warn!(
-                song = entry.id,
-                "a library file now leads out of its folder; refused"
-            );
-            return Err(gone());
-        }
-        let handle = tokio::fs::File::open(&path).await.map_err(|_| gone())?;
-        let metadata = handle.metadata().await.map_err(|_| gone())?;
-        if !metadata.is_file() {
-            return Err(gone());
-        }
+        let (file_path, root_path, id) = (entry.path.clone(), entry.root.clone(), entry.id);
+        // One trip to the blocking pool for every file-system call.
+        let opened = tokio::task::spawn_blocking(move || {
+            // Links resolved now, not at scan time: a file since replaced by
+            // a link out of the folder is not served.
+            let path = std::fs::canonicalize(&file_path).ok()?;
+            let root = std::fs::canonicalize(&root_path).ok()?;
+            if !path.starts_with(&root) {
+                tracing::warn!(
+                    song = id,
+                    "a library file now leads out of its folder; refused"
+                );
+                return None;
+            }
+            let handle = std::fs::File::open(&path).ok()?;
+            let metadata = handle.metadata().ok()?;
+            metadata.is_file().then_some((path, handle, metadata))
+        })
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+        let (path, handle, metadata) = opened.ok_or_else(gone)?;
         let modified = metadata.modified().ok();
         let mtime_ns = modified
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
