@@ -239,6 +239,19 @@ fn links_out_of_the_folder_and_loops_are_passed_over_and_a_catalog_import_keeps_
     assert!(why.iter().any(|(f, r)| f == "loop" && r.contains("loop")), "{why:?}");
     assert!(paths(&store).iter().all(|p| p.starts_with(std::fs::canonicalize(root).unwrap())));
 
+    // A tree deeper than the walk goes is passed over with why.
+    let mut deep = root.join("deep");
+    for level in 0..=melodora_music::library::MAX_DEPTH {
+        deep = deep.join(format!("{level}"));
+    }
+    put(&deep.join("buried.wav"), &clip(220.0, 0.5, 3.0));
+    let rescanned = &scan(&mut store, None, options(), &quiet()).unwrap()[0];
+    assert_eq!(rescanned.heard, 0, "{rescanned:?}");
+    assert!(
+        reasons(rescanned).iter().any(|(_, r)| r.contains("levels deep")),
+        "{rescanned:?}"
+    );
+
     // Adding a folder inside a library folder is refused with the reason.
     let inner = add_folder(&mut store, &root.join("Artist A"), options(), &quiet()).unwrap_err();
     assert!(inner.to_string().contains("already in the library"), "{inner}");

@@ -174,9 +174,7 @@ fn listen_steady(stamp_before: FileStamp, known_hashes: &HashSet<String>) -> Lis
     let now = std::fs::metadata(&path)
         .map(|m| (m.len(), super::walk::mtime_ns(&m)))
         .ok();
-    if matches!(listened, Listened::Failed { .. })
-        || now == Some((stamp_before.size, stamp_before.mtime_ns))
-    {
+    if now == Some((stamp_before.size, stamp_before.mtime_ns)) {
         listened
     } else {
         Listened::Failed {
@@ -308,5 +306,41 @@ impl Commit {
         };
         self.skipped.push(skipped.clone());
         batch.skipped.push(skipped);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_changes_while_it_is_read_waits_for_the_next_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("growing.wav");
+        std::fs::write(&path, b"RIFF and a little more").unwrap();
+        // The stamp the walk took before the file grew (a copy in progress).
+        let before = FileStamp {
+            path: path.clone(),
+            size: 4,
+            mtime_ns: 0,
+        };
+        match listen_steady(before, &HashSet::new()) {
+            Listened::Failed { reason, .. } => {
+                assert!(reason.contains("changed or vanished"), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
+        std::fs::remove_file(&path).unwrap();
+        let gone = FileStamp {
+            path,
+            size: 22,
+            mtime_ns: 0,
+        };
+        match listen_steady(gone, &HashSet::new()) {
+            Listened::Failed { reason, .. } => {
+                assert!(reason.contains("changed or vanished"), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
