@@ -6,7 +6,7 @@ regressions, one for arousal (Q1+Q2 against Q3+Q4) and one for valence at
 each level of arousal (Q1 against Q2 among excited songs, Q4 against Q3
 among calm ones: what makes a loud song pleasant is not what makes a quiet
 one so). A song's valence is the two valence answers weighted by how
-excited it sounds.
+excited it sounds, sharpened towards the likelier side (SIDE_SHARPNESS).
 
 Only the clips whose numeric id is EVEN are read: the odd half is held out
 for the final evaluation and this script refuses to look at it. It reports
@@ -31,6 +31,7 @@ FEATURES = None   # the names of `inputs` in `melodora hear --json`, in its orde
 QUADRANTS = ["Q1", "Q2", "Q3", "Q4"]
 L2 = float(os.environ.get("MOOD_L2", "4.0"))  # ridge penalty on the weights (not the bias), standardised units
 FOLDS, REPEATS, SEED = 10, 10, 20261206
+SIDE_SHARPNESS = 8  # as crates/audio/src/mood.rs: how firmly valence follows the likelier side of arousal
 OUT = os.path.join(os.path.dirname(__file__), "../../crates/audio/src/mood_model.json")
 
 
@@ -137,7 +138,10 @@ def axes(model, vector_):
     x = z(vector_, model["means"], model["scales"])
     sigmoid = lambda axis: 1.0 / (1.0 + math.exp(-(axis[1] + sum(w * xi for w, xi in zip(axis[0], x)))))
     excited = sigmoid(model["arousal"])
-    pleasant = excited * sigmoid(model["valence_excited"]) + (1 - excited) * sigmoid(model["valence_calm"])
+    # The valence of the likelier side of arousal, blended only near the middle (mood.rs SIDE_SHARPNESS).
+    up, down = excited ** SIDE_SHARPNESS, (1 - excited) ** SIDE_SHARPNESS
+    side = up / (up + down) if up + down > 0 else 0.5
+    pleasant = side * sigmoid(model["valence_excited"]) + (1 - side) * sigmoid(model["valence_calm"])
     return 2 * pleasant - 1, 2 * excited - 1
 
 
