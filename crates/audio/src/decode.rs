@@ -13,10 +13,10 @@ use std::io::{Cursor, ErrorKind, Read, Seek, SeekFrom};
 use symphonia::core::audio::SampleBuffer;
 use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
 use symphonia::core::errors::Error as SymphoniaError;
-use symphonia::core::formats::FormatOptions;
+use symphonia::core::formats::{FormatOptions, FormatReader};
 use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::{MetadataOptions, MetadataRevision, StandardTagKey, StandardVisualKey};
-use symphonia::core::probe::Hint;
+use symphonia::core::probe::{Hint, ProbeResult, ProbedMetadata};
 
 use crate::loudness::{Loudness, LoudnessMeter};
 use crate::AudioError;
@@ -173,44 +173,21 @@ pub fn read_tags_only(
 ) -> Result<(Tags, Option<Cover>), AudioError> {
     refuse_nonsense_header(&mut source)?;
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut hint = Hint::new();
-        if let Some(extension) = extension {
-            hint.with_extension(extension);
-        }
-        let stream = MediaSourceStream::new(source, Default::default());
-        let mut probed = symphonia::default::get_probe()
-            .format(
-                &hint,
-                stream,
-                &FormatOptions::default(),
-                &MetadataOptions::default(),
-            )
-            .map_err(|e| AudioError::Unsupported(e.to_string()))?;
-        let mut tags = Tags::default();
-        let mut cover = None;
-        if let Some(revision) = probed.format.metadata().current() {
-            read_tags(revision, &mut tags, &mut cover);
-        }
-        if let Some(metadata) = probed.metadata.get() {
-            if let Some(revision) = metadata.current() {
-                read_tags(revision, &mut tags, &mut cover);
-            }
-        }
-        Ok((tags, cover))
+        let mut probed = probe(source, extension)?;
+        Ok(tags_of(&mut probed.format, &mut probed.metadata))
     }))
     .unwrap_or_else(|_| Err(AudioError::Corrupt("the reader failed on this file".into())))
 }
 
-fn decode_checked(
-    source: Box<dyn MediaSource>,
-    extension: Option<&str>,
-) -> Result<Decoded, AudioError> {
+/// Finds the container (the extension, when known, helps); a format
+/// Melodora does not read is refused with the list of those it does.
+fn probe(source: Box<dyn MediaSource>, extension: Option<&str>) -> Result<ProbeResult, AudioError> {
     let mut hint = Hint::new();
     if let Some(extension) = extension {
         hint.with_extension(extension);
     }
     let stream = MediaSourceStream::new(source, Default::default());
-    let mut probed = symphonia::default::get_probe()
+    symphonia::default::get_probe()
         .format(
             &hint,
             stream,
@@ -222,7 +199,33 @@ fn decode_checked(
                 "not a format Melodora reads (MP3, FLAC, Ogg Vorbis, WAV, AIFF, AAC or ALAC in MP4): {what}"
             )),
             other => AudioError::Corrupt(other.to_string()),
-        })?;
+        })
+}
+
+/// Tags and cover: the container's own, then any found before it (ID3v2
+/// ahead of MP3).
+fn tags_of(
+    format: &mut Box<dyn FormatReader>,
+    metadata: &mut ProbedMetadata,
+) -> (Tags, Option<Cover>) {
+    let mut tags = Tags::default();
+    let mut cover = None;
+    if let Some(revision) = format.metadata().current() {
+        read_tags(revision, &mut tags, &mut cover);
+    }
+    if let Some(metadata) = metadata.get() {
+        if let Some(revision) = metadata.current() {
+            read_tags(revision, &mut tags, &mut cover);
+        }
+    }
+    (tags, cover)
+}
+
+fn decode_checked(
+    source: Box<dyn MediaSource>,
+    extension: Option<&str>,
+) -> Result<Decoded, AudioError> {
+    let mut probed = probe(source, extension)?;
     let mut format = probed.format;
     let track = format
         .tracks()
@@ -238,17 +241,7 @@ fn decode_checked(
         .make(&params, &DecoderOptions::default())
         .map_err(|e| AudioError::Unsupported(format!("its codec ({codec}): {e}")))?;
 
-    // Tags: the container's own, then any found before it (ID3v2 ahead of MP3).
-    let mut tags = Tags::default();
-    let mut cover = None;
-    if let Some(revision) = format.metadata().current() {
-        read_tags(revision, &mut tags, &mut cover);
-    }
-    if let Some(metadata) = probed.metadata.get() {
-        if let Some(revision) = metadata.current() {
-            read_tags(revision, &mut tags, &mut cover);
-        }
-    }
+    let (tags, cover) = tags_of(&mut format, &mut probed.metadata);
 
     let mut sink: Option<Sink> = None;
     let mut packets_skipped = 0usize;

@@ -44,7 +44,7 @@ pub async fn track_audio(
 ) -> Result<Response, ApiError> {
     let entry = entry(&state, &id).await?;
     let file = ServedFile::open(&entry).await?;
-    if file.not_modified(&headers) {
+    if file.validators.not_modified(&headers) {
         let mut response = StatusCode::NOT_MODIFIED.into_response();
         file.validators.write(response.headers_mut());
         return Ok(response);
@@ -241,10 +241,6 @@ impl ServedFile {
                 size,
             },
         })
-    }
-
-    fn not_modified(&self, headers: &HeaderMap) -> bool {
-        self.validators.not_modified(headers)
     }
 
     /// The one range asked for, as inclusive (start, end); `None` for the
