@@ -10,7 +10,7 @@
 
 use std::io::{Cursor, ErrorKind, Read, Seek, SeekFrom};
 
-use symphonia::core::audio::SampleBuffer;
+use symphonia::core::audio::{AudioBuffer, AudioBufferRef};
 use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::{FormatOptions, FormatReader};
@@ -246,7 +246,9 @@ fn decode_checked(
     let mut sink: Option<Sink> = None;
     let mut packets_skipped = 0usize;
     let mut truncated = false;
-    let mut buffer: Option<SampleBuffer<f32>> = None;
+    // Codecs that decode to another sample type (FLAC, WAV, ALAC) are
+    // converted into this; f32 codecs (MP3, Vorbis, AAC) are read in place.
+    let mut converted: Option<AudioBuffer<f32>> = None;
     loop {
         let packet = match format.next_packet() {
             Ok(packet) => packet,
@@ -282,13 +284,18 @@ fn decode_checked(
             }
             None => sink.insert(Sink::new(spec.rate, spec.channels.count())?),
         };
-        let samples =
-            buffer.get_or_insert_with(|| SampleBuffer::new(decoded.capacity() as u64, spec));
-        if samples.capacity() < decoded.capacity() * spec.channels.count() {
-            *samples = SampleBuffer::new(decoded.capacity() as u64, spec);
-        }
-        samples.copy_interleaved_ref(decoded);
-        if !sink.push(samples.samples()) {
+        let planes = match &decoded {
+            AudioBufferRef::F32(buffer) => buffer.planes(),
+            other => {
+                let buffer = converted.get_or_insert_with(|| other.make_equivalent());
+                if buffer.capacity() < other.capacity() || buffer.spec() != other.spec() {
+                    *buffer = other.make_equivalent();
+                }
+                other.convert(buffer);
+                buffer.planes()
+            }
+        };
+        if !sink.push(planes.planes()) {
             truncated = true;
             break;
         }
@@ -309,6 +316,9 @@ struct Sink {
     frames: u64,
     max_frames: u64,
     mono: Vec<f32>,
+    /// Reused buffers: the channels summed, and copies of planes that carried non-finite samples.
+    mix: Vec<f32>,
+    scratch: Vec<Vec<f32>>,
 }
 
 impl Sink {
@@ -330,29 +340,55 @@ impl Sink {
             frames: 0,
             max_frames: (MAX_ANALYSED_S * f64::from(rate)) as u64,
             mono: Vec::new(),
+            mix: Vec::new(),
+            scratch: vec![Vec::new(); channels],
         })
     }
 
-    /// Takes interleaved samples; false once the song is long enough.
-    fn push(&mut self, interleaved: &[f32]) -> bool {
+    /// Takes one stretch of audio, a slice per channel; false once the
+    /// song is long enough.
+    fn push(&mut self, planes: &[&[f32]]) -> bool {
         let room = (self.max_frames - self.frames) as usize;
-        let frames = (interleaved.len() / self.channels).min(room);
-        let interleaved = &interleaved[..frames * self.channels];
-        self.meter.add(interleaved);
-        let scale = 1.0 / (self.channels * self.factor) as f32;
-        for frame in interleaved.chunks_exact(self.channels) {
-            let value: f32 = frame
-                .iter()
-                .map(|s| if s.is_finite() { *s } else { 0.0 })
-                .sum();
-            self.sum += value;
-            self.summed += 1;
-            if self.summed == self.factor {
-                self.mono.push(self.sum * scale);
-                self.sum = 0.0;
-                self.summed = 0;
+        let frames = planes.first().map_or(0, |p| p.len()).min(room);
+        // A decoder's NaN or infinity would stay in the loudness filter for
+        // good: a plane carrying one is read as a copy with zeros in its place.
+        let mut finite: Vec<&[f32]> = Vec::with_capacity(planes.len());
+        for (plane, scratch) in planes.iter().zip(&mut self.scratch) {
+            let plane = &plane[..frames];
+            if plane.iter().fold(true, |finite, s| finite & s.is_finite()) {
+                finite.push(plane);
+            } else {
+                scratch.clear();
+                scratch.extend(plane.iter().map(|s| if s.is_finite() { *s } else { 0.0 }));
+                finite.push(scratch);
             }
         }
+        self.meter.add(&finite);
+        self.mix.clear();
+        self.mix.extend_from_slice(finite[0]);
+        for plane in &finite[1..] {
+            for (sum, s) in self.mix.iter_mut().zip(*plane) {
+                *sum += s;
+            }
+        }
+        // Every `factor` frames averaged into one: first the group the last
+        // stretch left open, then whole groups, then the start of the next.
+        let scale = 1.0 / (self.channels * self.factor) as f32;
+        let open = ((self.factor - self.summed) % self.factor).min(self.mix.len());
+        let (head, rest) = self.mix.split_at(open);
+        self.sum += head.iter().sum::<f32>();
+        self.summed += head.len();
+        if self.summed == self.factor {
+            self.mono.push(self.sum * scale);
+            self.sum = 0.0;
+            self.summed = 0;
+        }
+        let groups = rest.chunks_exact(self.factor);
+        let tail = groups.remainder();
+        self.mono
+            .extend(groups.map(|group| group.iter().sum::<f32>() * scale));
+        self.sum += tail.iter().sum::<f32>();
+        self.summed += tail.len();
         self.frames += frames as u64;
         self.frames < self.max_frames
     }
