@@ -17,6 +17,7 @@
 //! mood this crate hears.
 
 pub mod decode;
+mod fastmath;
 pub mod features;
 pub mod formats;
 pub mod loudness;

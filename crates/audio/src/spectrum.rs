@@ -5,6 +5,8 @@
 use rustfft::num_complex::Complex;
 use rustfft::FftPlanner;
 
+use crate::fastmath::ln;
+
 /// Samples per frame (about 46 ms at 22 kHz).
 pub const FRAME: usize = 1024;
 /// Samples between frames (about 23 ms at 22 kHz): the onset envelope's step.
@@ -22,6 +24,10 @@ const MEL_BANDS: usize = 40;
 pub const CONTRAST_EDGES: [f32; 6] = [0.0, 200.0, 400.0, 800.0, 1600.0, 3200.0];
 /// Share of a band's bins averaged for its peak and for its valley.
 const CONTRAST_SHARE: f32 = 0.2;
+/// The timbre measures (everything but level, onsets and flux) are read
+/// from every this-many-th frame: their means and spreads over a song do
+/// not need every 23 ms, and they are most of a frame's work.
+const TIMBRE_EVERY: usize = 2;
 
 /// Sums of a vector measure over frames, for its mean and deviation.
 #[derive(Debug, Clone, Default)]
@@ -140,63 +146,92 @@ pub fn frames(samples: &[f32], rate: u32) -> Frames {
     let bass_bins = ((150.0 / hz_per_bin) as usize).min(bins);
     let treble_bin = ((4000.0 / hz_per_bin) as usize).min(bins);
     let mut mfcc = vec![0.0f32; MFCCS];
+    let mut power = vec![0.0f32; bins];
+    let mut log_power = vec![0.0f32; bins];
+    let mut log_magnitude = vec![0.0f32; bins];
     let count = (samples.len() - FRAME) / HOP + 1;
     for index in 0..count {
         let frame = &samples[index * HOP..index * HOP + FRAME];
-        let power: f32 = frame.iter().map(|s| s * s).sum::<f32>() / FRAME as f32;
-        let rms = power.sqrt();
+        let frame_power: f32 = frame.iter().map(|s| s * s).sum::<f32>() / FRAME as f32;
+        let rms = frame_power.sqrt();
         out.rms_db.push(20.0 * rms.max(1e-6).log10());
         for ((slot, sample), w) in buffer.iter_mut().zip(frame).zip(&window) {
             *slot = Complex::new(sample * w, 0.0);
         }
         fft.process_with_scratch(&mut buffer, &mut scratch);
-        for (m, c) in magnitude.iter_mut().zip(&buffer) {
-            *m = c.norm_sqr().sqrt();
+        for ((p, m), c) in power.iter_mut().zip(&mut magnitude).zip(&buffer) {
+            *p = c.norm_sqr();
+            *m = p.sqrt();
         }
         // Onset strength: how much the (log-compressed) spectrum rose.
-        let mut rise = 0.0f32;
-        for (m, previous) in magnitude.iter().zip(log_previous.iter_mut()) {
-            let log = (1.0 + 100.0 * m).ln();
-            if had_previous {
-                rise += (log - *previous).max(0.0);
-            }
-            *previous = log;
+        for (log, m) in log_magnitude.iter_mut().zip(&magnitude) {
+            *log = ln(1.0 + 100.0 * m);
         }
+        let rise: f32 = if had_previous {
+            log_magnitude
+                .iter()
+                .zip(&log_previous)
+                .map(|(now, before)| (now - before).max(0.0))
+                .sum()
+        } else {
+            0.0
+        };
+        std::mem::swap(&mut log_magnitude, &mut log_previous);
         out.onset.push(rise);
         if rms < SILENCE_RMS {
             had_previous = true;
             continue;
         }
-        let total: f32 = magnitude.iter().sum();
-        let energy: f32 = magnitude.iter().map(|m| m * m).sum();
-        if total <= 0.0 || energy <= 0.0 {
+        let energy: f32 = power.iter().sum();
+        if energy <= 0.0 {
             continue;
         }
+        // Flux follows every frame; the timbre (what a song's frames look
+        // like on average) is read from every TIMBRE_EVERY-th.
+        let norm = energy.sqrt();
+        let flux: f32 = magnitude
+            .iter()
+            .zip(unit_previous.iter_mut())
+            .map(|(m, previous)| {
+                let unit = m / norm;
+                let step = unit - *previous;
+                *previous = unit;
+                step * step
+            })
+            .sum();
+        if had_previous {
+            out.flux.push(flux.sqrt());
+        }
+        had_previous = true;
+        if index % TIMBRE_EVERY != 0 {
+            continue;
+        }
+        let total: f32 = magnitude.iter().sum();
         let crossings = frame
             .windows(2)
             .filter(|w| (w[0] >= 0.0) != (w[1] >= 0.0))
             .count();
         out.zero_crossings.push(crossings as f32 / FRAME as f32);
-        let entropy: f32 = magnitude
-            .iter()
-            .map(|m| m * m / energy)
-            .filter(|&p| p > 0.0)
-            .map(|p| -p * p.ln())
-            .sum();
-        out.entropy.push(entropy / (bins as f32).ln());
-        mel.cepstrum(&magnitude, &mut mfcc);
+        for (log, p) in log_power.iter_mut().zip(&power) {
+            *log = ln(p + 1e-12);
+        }
+        // Entropy of the power shares p/E: -sum (p/E) ln(p/E) = ln E - sum p ln p / E.
+        let p_log_p: f32 = power.iter().zip(&log_power).map(|(p, l)| p * l).sum();
+        out.entropy
+            .push((ln(energy) - p_log_p / energy) / (bins as f32).ln());
+        mel.cepstrum(&power, &mut mfcc);
         out.mfcc.add(&mfcc);
         for ((slot, valley), range) in contrast.iter_mut().zip(&mut valleys).zip(&bands) {
             band.clear();
-            band.extend(magnitude[range.clone()].iter().map(|m| m * m));
+            band.extend_from_slice(&power[range.clone()]);
             (*slot, *valley) = band_contrast(&mut band);
         }
         out.contrast.add(&contrast);
         out.valleys.add(&valleys);
         out.bass_share
-            .push(magnitude[..bass_bins].iter().map(|m| m * m).sum::<f32>() / energy);
+            .push(power[..bass_bins].iter().sum::<f32>() / energy);
         out.treble_share
-            .push(magnitude[treble_bin..].iter().map(|m| m * m).sum::<f32>() / energy);
+            .push(power[treble_bin..].iter().sum::<f32>() / energy);
         let centroid = magnitude
             .iter()
             .enumerate()
@@ -206,8 +241,8 @@ pub fn frames(samples: &[f32], rate: u32) -> Frames {
         out.centroid_hz.push(centroid * hz_per_bin);
         let mut below = 0.0f32;
         let mut rolloff_bin = bins - 1;
-        for (k, m) in magnitude.iter().enumerate() {
-            below += m * m;
+        for (k, p) in power.iter().enumerate() {
+            below += p;
             if below >= ROLLOFF * energy {
                 rolloff_bin = k;
                 break;
@@ -215,20 +250,9 @@ pub fn frames(samples: &[f32], rate: u32) -> Frames {
         }
         out.rolloff_hz.push(rolloff_bin as f32 * hz_per_bin);
         let mean_power = energy / bins as f32;
-        let log_mean = magnitude.iter().map(|m| (m * m + 1e-12).ln()).sum::<f32>() / bins as f32;
+        let log_mean = log_power.iter().sum::<f32>() / bins as f32;
         out.flatness
             .push((log_mean.exp() / (mean_power + 1e-12)).min(1.0));
-        let norm = energy.sqrt();
-        let mut flux = 0.0f32;
-        for (m, previous) in magnitude.iter().zip(unit_previous.iter_mut()) {
-            let unit = m / norm;
-            flux += (unit - *previous) * (unit - *previous);
-            *previous = unit;
-        }
-        if had_previous {
-            out.flux.push(flux.sqrt());
-        }
-        had_previous = true;
     }
     out
 }
@@ -281,16 +305,16 @@ impl MelBank {
         MelBank { filters, dct }
     }
 
-    /// The MFCCs of one frame's magnitude spectrum.
-    fn cepstrum(&self, magnitude: &[f32], out: &mut [f32]) {
+    /// The MFCCs of one frame's power spectrum.
+    fn cepstrum(&self, power: &[f32], out: &mut [f32]) {
         let mut log_energy = [0.0f32; MEL_BANDS];
         for (slot, (first, weights)) in log_energy.iter_mut().zip(&self.filters) {
             let energy: f32 = weights
                 .iter()
-                .zip(&magnitude[*first..])
-                .map(|(w, m)| w * m * m)
+                .zip(&power[*first..])
+                .map(|(w, p)| w * p)
                 .sum();
-            *slot = (energy + 1e-10).ln();
+            *slot = ln(energy + 1e-10);
         }
         for (k, coefficient) in out.iter_mut().enumerate() {
             let row = &self.dct[k * MEL_BANDS..(k + 1) * MEL_BANDS];
