@@ -2,6 +2,9 @@
 # Melodora's audio analysis against bliss-audio 0.13 (the reference library
 # for "sounds like" playlists) on the same files, one song at a time on one
 # core, decode + analysis, in the same run: each side twice, alternating.
+# Both run pinned to one CPU (taskset): bliss analyses each song on
+# several threads of its own, so without the pin it would be timed on
+# every core against Melodora's one.
 # bliss is GPL-3, so it is never part of this repository: this script
 # writes a throwaway Cargo project that depends on it from crates.io (its
 # symphonia decoder, no FFmpeg) in a cache folder outside the checkout and
@@ -60,13 +63,17 @@ RUST
 (cd "$bliss_dir" && CARGO_TARGET_DIR="$bliss_dir/target" cargo build --release --quiet)
 bliss="$bliss_dir/target/release/bliss-bench"
 
-echo "$# files"
+# One CPU for both sides (the first this process may use).
+cpu=$(taskset -pc $$ | sed 's/.*: *//; s/[,-].*//')
+pin=(taskset -c "$cpu")
+
+echo "$# files, both pinned to CPU $cpu"
 for round in 1 2; do
     start=$(date +%s%N)
     # (a file it cannot hear is listed and the others still timed)
-    "$melodora" hear --json --threads 1 "$@" > /dev/null || true
+    "${pin[@]}" "$melodora" hear --json --threads 1 "$@" > /dev/null || true
     end=$(date +%s%N)
     echo "round $round, melodora hear: $(( (end - start) / 1000000 )) ms for all files"
     echo -n "round $round, bliss-audio 0.13: "
-    "$bliss" "$@"
+    "${pin[@]}" "$bliss" "$@"
 done

@@ -5,7 +5,7 @@
 use rustfft::num_complex::Complex;
 use rustfft::FftPlanner;
 
-use crate::fastmath::ln;
+use crate::fastmath::{dot, ln, sum_of, sum_of_pairs};
 
 /// Samples per frame (about 46 ms at 22 kHz).
 pub const FRAME: usize = 1024;
@@ -149,10 +149,11 @@ pub fn frames(samples: &[f32], rate: u32) -> Frames {
     let mut power = vec![0.0f32; bins];
     let mut log_power = vec![0.0f32; bins];
     let mut log_magnitude = vec![0.0f32; bins];
+    let bin_numbers: Vec<f32> = (0..bins).map(|k| k as f32).collect();
     let count = (samples.len() - FRAME) / HOP + 1;
     for index in 0..count {
         let frame = &samples[index * HOP..index * HOP + FRAME];
-        let frame_power: f32 = frame.iter().map(|s| s * s).sum::<f32>() / FRAME as f32;
+        let frame_power = sum_of(frame, |s| s * s) / FRAME as f32;
         let rms = frame_power.sqrt();
         out.rms_db.push(20.0 * rms.max(1e-6).log10());
         for ((slot, sample), w) in buffer.iter_mut().zip(frame).zip(&window) {
@@ -167,12 +168,10 @@ pub fn frames(samples: &[f32], rate: u32) -> Frames {
         for (log, m) in log_magnitude.iter_mut().zip(&magnitude) {
             *log = ln(1.0 + 100.0 * m);
         }
-        let rise: f32 = if had_previous {
-            log_magnitude
-                .iter()
-                .zip(&log_previous)
-                .map(|(now, before)| (now - before).max(0.0))
-                .sum()
+        let rise = if had_previous {
+            sum_of_pairs(&log_magnitude, &log_previous, |now, before| {
+                (now - before).max(0.0)
+            })
         } else {
             0.0
         };
@@ -182,23 +181,20 @@ pub fn frames(samples: &[f32], rate: u32) -> Frames {
             had_previous = true;
             continue;
         }
-        let energy: f32 = power.iter().sum();
+        let energy = sum_of(&power, |p| p);
         if energy <= 0.0 {
             continue;
         }
         // Flux follows every frame; the timbre (what a song's frames look
         // like on average) is read from every TIMBRE_EVERY-th.
-        let norm = energy.sqrt();
-        let flux: f32 = magnitude
-            .iter()
-            .zip(unit_previous.iter_mut())
-            .map(|(m, previous)| {
-                let unit = m / norm;
-                let step = unit - *previous;
-                *previous = unit;
-                step * step
-            })
-            .sum();
+        let inverse_norm = 1.0 / energy.sqrt();
+        let flux = sum_of_pairs(&magnitude, &unit_previous, |m, previous| {
+            let step = m * inverse_norm - previous;
+            step * step
+        });
+        for (previous, m) in unit_previous.iter_mut().zip(&magnitude) {
+            *previous = m * inverse_norm;
+        }
         if had_previous {
             out.flux.push(flux.sqrt());
         }
@@ -206,7 +202,7 @@ pub fn frames(samples: &[f32], rate: u32) -> Frames {
         if index % TIMBRE_EVERY != 0 {
             continue;
         }
-        let total: f32 = magnitude.iter().sum();
+        let total = sum_of(&magnitude, |m| m);
         let crossings = frame
             .windows(2)
             .filter(|w| (w[0] >= 0.0) != (w[1] >= 0.0))
@@ -216,28 +212,24 @@ pub fn frames(samples: &[f32], rate: u32) -> Frames {
             *log = ln(p + 1e-12);
         }
         // Entropy of the power shares p/E: -sum (p/E) ln(p/E) = ln E - sum p ln p / E.
-        let p_log_p: f32 = power.iter().zip(&log_power).map(|(p, l)| p * l).sum();
+        let p_log_p = dot(&power, &log_power);
         out.entropy
             .push((ln(energy) - p_log_p / energy) / (bins as f32).ln());
         mel.cepstrum(&power, &mut mfcc);
         out.mfcc.add(&mfcc);
         for ((slot, valley), range) in contrast.iter_mut().zip(&mut valleys).zip(&bands) {
             band.clear();
-            band.extend_from_slice(&power[range.clone()]);
+            // (Powers are squares: never negative, never NaN.)
+            band.extend(power[range.clone()].iter().map(|p| p.to_bits()));
             (*slot, *valley) = band_contrast(&mut band);
         }
         out.contrast.add(&contrast);
         out.valleys.add(&valleys);
         out.bass_share
-            .push(power[..bass_bins].iter().sum::<f32>() / energy);
+            .push(sum_of(&power[..bass_bins], |p| p) / energy);
         out.treble_share
-            .push(power[treble_bin..].iter().sum::<f32>() / energy);
-        let centroid = magnitude
-            .iter()
-            .enumerate()
-            .map(|(k, m)| k as f32 * m)
-            .sum::<f32>()
-            / total;
+            .push(sum_of(&power[treble_bin..], |p| p) / energy);
+        let centroid = dot(&bin_numbers, &magnitude) / total;
         out.centroid_hz.push(centroid * hz_per_bin);
         let mut below = 0.0f32;
         let mut rolloff_bin = bins - 1;
@@ -250,7 +242,7 @@ pub fn frames(samples: &[f32], rate: u32) -> Frames {
         }
         out.rolloff_hz.push(rolloff_bin as f32 * hz_per_bin);
         let mean_power = energy / bins as f32;
-        let log_mean = log_power.iter().sum::<f32>() / bins as f32;
+        let log_mean = sum_of(&log_power, |l| l) / bins as f32;
         out.flatness
             .push((log_mean.exp() / (mean_power + 1e-12)).min(1.0));
     }
@@ -309,41 +301,39 @@ impl MelBank {
     fn cepstrum(&self, power: &[f32], out: &mut [f32]) {
         let mut log_energy = [0.0f32; MEL_BANDS];
         for (slot, (first, weights)) in log_energy.iter_mut().zip(&self.filters) {
-            let energy: f32 = weights
-                .iter()
-                .zip(&power[*first..])
-                .map(|(w, p)| w * p)
-                .sum();
+            let energy = dot(weights, &power[*first..]);
             *slot = ln(energy + 1e-10);
         }
         for (k, coefficient) in out.iter_mut().enumerate() {
             let row = &self.dct[k * MEL_BANDS..(k + 1) * MEL_BANDS];
-            *coefficient = row.iter().zip(&log_energy).map(|(c, e)| c * e).sum();
+            *coefficient = dot(row, &log_energy);
         }
     }
 }
 
 /// Peak less valley of one band's powers (each the mean of its top or
-/// bottom CONTRAST_SHARE), and the valley, in natural log units; the band
-/// is reordered.
-fn band_contrast(powers: &mut [f32]) -> (f32, f32) {
+/// bottom CONTRAST_SHARE), and the valley, in natural log units. The
+/// powers come as their bit patterns: for non-negative floats those order
+/// as the numbers do, and integers compare faster; the band is reordered.
+fn band_contrast(powers: &mut [u32]) -> (f32, f32) {
     if powers.is_empty() {
         return (0.0, 0.0);
     }
     let take = ((powers.len() as f32 * CONTRAST_SHARE).round() as usize).clamp(1, powers.len());
+    let mean = |bits: &[u32]| bits.iter().map(|&b| f32::from_bits(b)).sum::<f32>() / take as f32;
     // Only which values are in the top and bottom shares matters, not
     // their order: two selections instead of a sort.
     let n = powers.len();
     if take < n {
-        powers.select_nth_unstable_by(take - 1, f32::total_cmp);
+        powers.select_nth_unstable(take - 1);
     }
-    let valley = powers[..take].iter().sum::<f32>() / take as f32;
+    let valley = mean(&powers[..take]);
     if take < n {
-        powers[take..].select_nth_unstable_by(n - 2 * take.min(n / 2), f32::total_cmp);
+        powers[take..].select_nth_unstable(n - 2 * take.min(n / 2));
     }
-    let peak = powers[n - take..].iter().sum::<f32>() / take as f32;
-    let valley = (valley + 1e-10).ln();
-    ((peak + 1e-10).ln() - valley, valley)
+    let peak = mean(&powers[n - take..]);
+    let valley = ln(valley + 1e-10);
+    (ln(peak + 1e-10) - valley, valley)
 }
 
 /// The Hann window of `n` samples.
