@@ -29,7 +29,12 @@ import * as steering from "./view/steering.js";
 import * as playlist from "./view/playlist.js";
 import * as importer from "./view/importer.js";
 import * as folderView from "./view/folder.js";
-import { nextPlayable } from "./view/playlist.js";
+import * as playerView from "./view/player.js";
+import * as keys from "./view/keys.js";
+import { Player, keptSettings } from "./player/player.js";
+import { keptPlays, PLAYS_KEY } from "./player/history.js";
+import * as history from "./view/history.js";
+import * as kept from "./kept.js";
 
 /** @typedef {import("./transport/transport.js").Transport} Transport */
 /** @typedef {import("./actions/actions.js").Actions} Actions */
@@ -46,7 +51,7 @@ async function transportFor(store) {
 }
 
 async function main() {
-  const store = new Store({ ...initialState(), analysis: storedAnalysis(), deviceCalibration: calibration.load() });
+  const store = new Store({ ...initialState(), ...keptSettings(), plays: keptPlays(), analysis: storedAnalysis(), deviceCalibration: calibration.load() });
   const transport = await transportFor(store);
   const analysis = new Analysis(store);
   const frames = new Frames(store, transport, analysis, /** @type {HTMLVideoElement} */ (byId("video")));
@@ -57,6 +62,14 @@ async function main() {
   photos = new Photos(store, transport, analysis, manual, frames);
   analysis.onChange = () => frames.schedule();
   const folder = new FolderMusic(store);
+  /** @param {number} songId @param {import("./state.js").Verdict} verdict */
+  const feedback = (songId, verdict) => {
+    // A folder's songs (negative ids) are known to this page only.
+    if (songId < 0) folder.feedback(songId, verdict);
+    else if (!transport.feedback(songId, verdict)) store.update(notice("Not connected; try again in a moment."));
+  };
+  const player = new Player(store, (song) => transport.libraryUrls(song), feedback,
+    [/** @type {HTMLAudioElement} */ (byId("player-audio-a")), /** @type {HTMLAudioElement} */ (byId("player-audio-b"))]);
 
   /** @type {Actions} */
   const actions = {
@@ -75,7 +88,8 @@ async function main() {
         calibration.forget();
         analysis.device?.reset();
         analysis.device?.setCalibration(null);
-        store.update({ deviceCalibration: null, ...notice("Forgotten: likes, skips, mode, history, calibration and the last playlist are cleared from this browser.") });
+        kept.remove(PLAYS_KEY);
+        store.update({ deviceCalibration: null, plays: [], ...notice("Forgotten: likes, skips, mode, history, calibration and the last playlist are cleared from this browser.") });
       }, (error) => store.update(notice("Nothing was forgotten: " + error.message)));
     },
     setManual: (emotion) => manual.set(emotion),
@@ -84,20 +98,24 @@ async function main() {
     resetCalibration: () => calibrator.reset(),
     usePhoto: (file) => photos.use(file),
     importFiles: (files) => transport.importFiles(files),
-    feedback: (songId, verdict) => {
-      // A folder's songs (negative ids) are known to this page only.
-      if (songId < 0) folder.feedback(songId, verdict);
-      else if (!transport.feedback(songId, verdict)) store.update(notice("Not connected; try again in a moment."));
+    feedback,
+    play: (song) => player.play(song),
+    playNext: () => player.next(false),
+    playPrevious: () => player.previous(),
+    togglePlay: () => player.togglePlay(),
+    seek: (seconds) => player.seek(seconds),
+    setVolume: (volume) => player.setVolume(volume),
+    setCrossfade: (seconds) => player.setCrossfade(seconds),
+    switchNow: () => player.switchNow(),
+    judgePlaying: (verdict) => player.judge(verdict),
+    closePlayer: () => player.close(),
+    forgetPlays: () => {
+      kept.remove(PLAYS_KEY);
+      store.update({ plays: [], ...notice("What played is forgotten in this browser.") });
     },
-    play: (song) => store.update({ playing: song }),
-    playNext: () => {
-      const next = nextPlayable(store.state.songs, store.state.playing);
-      if (next) store.update({ playing: next }); else store.update({ playing: null, ...notice("That was the last song of the list with a player.") });
-    },
-    closePlayer: () => store.update({ playing: null }),
   };
 
-  for (const view of [status, navbar, stage, bars, mood, steering, playlist, importer, folderView]) view.mount(store, actions);
+  for (const view of [status, navbar, stage, bars, mood, steering, playlist, playerView, keys, history, importer, folderView]) view.mount(store, actions);
 
   transport.start({
     started: (start) => {

@@ -22,6 +22,8 @@
  * @property {number} seconds     how long it took
  */
 /** @typedef {import("./protocol.js").Verdict} Verdict */
+/** @typedef {import("./player/engine.js").Playback} Playback */
+/** @typedef {import("./player/history.js").Play} Play */
 /** @typedef {import("./calibration.js").Calibration} Calibration */
 /** @typedef {{emotion: Emotion, confidence: number}} Mood */
 /** @typedef {{width: number, height: number, faces: Face[]}} Boxes  a frame's faces, to draw on the overlay */
@@ -57,6 +59,12 @@
  * @property {Song[]} songs
  * @property {Record<string, Verdict>} verdicts  likes and skips recorded, by song id
  * @property {Song | null} playing           the song playing (a library file, or in Spotify's player)
+ * @property {Emotion | null} playingMood     the stable mood when it started (a newer one offers "switch now")
+ * @property {Song[]} played                  the songs started, oldest first (Previous; the queue passes over them)
+ * @property {Playback} playback              where the library song playing is
+ * @property {number} volume                  the player's volume, 0 to 1 (kept in the browser)
+ * @property {number} crossfadeS              seconds two library songs overlap (0: none; kept in the browser)
+ * @property {Play[]} plays                   what played, with the mood each played under (kept in the browser)
  * @property {Manual | null} manual
  * @property {number} now                    the clock, as countdowns last showed it
  * @property {Mood | null} deviceMood        the stable mood the analyzer in the page found, last sent
@@ -98,6 +106,12 @@ export function initialState() {
     songs: [],
     verdicts: {},
     playing: null,
+    playingMood: null,
+    played: [],
+    playback: { paused: true, position: 0, duration: NaN },
+    volume: 1,
+    crossfadeS: 3,
+    plays: [],
     manual: null,
     now: Date.now(),
     deviceMood: null,
@@ -196,6 +210,16 @@ export function withMood(state, mood, now, limit = Infinity) {
   if (last && last.emotion === mood.emotion) return { mood };
   const history = [...state.history, { t: now, emotion: mood.emotion }];
   return { mood, history: history.length > limit ? history.slice(history.length - limit) : history };
+}
+
+/**
+ * The mood the playlist follows: one set by hand while it holds, else the
+ * face's stable mood (null: none yet).
+ * @param {State} state
+ * @returns {Emotion | null}
+ */
+export function moodFollowed(state) {
+  return state.manual?.emotion ?? state.mood?.emotion ?? null;
 }
 
 /**

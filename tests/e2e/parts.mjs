@@ -278,7 +278,12 @@ function addLibrary(work, dataDir) {
  *  element from `audioUrl` (answered as `answer` says), and "everything"
  *  brings the catalog back. No file path ever reaches the page. */
 async function checkLibrary(browser, port, what, audioUrl, answer) {
-  const page = await openPage(browser, port, true);
+  const page = await openPage(browser, port, true, (page) => page.addInitScript(() => {
+    // Which Media Session actions the page hands to the system (the API cannot be asked).
+    window.__mediaActions = [];
+    const set = navigator.mediaSession.setActionHandler.bind(navigator.mediaSession);
+    navigator.mediaSession.setActionHandler = (action, handler) => { window.__mediaActions.push(action); set(action, handler); };
+  }));
   const audioAnswers = [];
   page.on("response", (response) => {
     if (/\/api\/library\/|\/static\/library\//.test(response.url())) audioAnswers.push(`${response.status()} ${response.headers()["content-type"]}`);
@@ -293,16 +298,17 @@ async function checkLibrary(browser, port, what, audioUrl, answer) {
   if (!reasons.every((r) => /^sounds \w+ and \w+ \(valence -?\d\.\d, arousal -?\d\.\d, from its audio\)/.test(r))) fail(`library reasons: ${reasons.join(" | ")}`);
   // How long from Play to the first sound: timed in the page, from the click to the audio's "playing".
   await page.evaluate(() => {
-    const audio = document.querySelector("[data-testid=player-audio]");
     document.addEventListener("click", () => { window.__playClicked = performance.now(); }, { capture: true, once: true });
-    audio.addEventListener("playing", () => { window.__playStarted = performance.now(); }, { once: true });
+    for (const audio of document.querySelectorAll("[data-testid=player-audio]")) {
+      audio.addEventListener("playing", () => { window.__playStarted ??= performance.now(); }, { once: true });
+    }
   });
   await page.click("[data-testid=song] [data-testid=play]");
   await page.waitForFunction(() => {
-    const audio = document.querySelector("[data-testid=player-audio]");
+    const audio = document.querySelector("[data-testid=player-audio][data-active]");
     return audio && !audio.paused && audio.currentTime > 0.5;
   }, null, { timeout: 15000 });
-  const src = await page.getAttribute("[data-testid=player-audio]", "src");
+  const src = await page.getAttribute("[data-testid=player-audio][data-active]", "src");
   if (!audioUrl.test(src)) fail(`the player plays ${src}`);
   if (!audioAnswers.some((a) => answer.test(a))) fail(`library answers: ${audioAnswers.join(", ")}`);
   const text = await page.textContent("body");
@@ -310,11 +316,184 @@ async function checkLibrary(browser, port, what, audioUrl, answer) {
   const startMs = await page.evaluate(() => window.__playStarted - window.__playClicked);
   log(`library (${what}): 3 songs heard and listed; playing ${src} (${audioAnswers.join(", ")}), ${startMs.toFixed(0)} ms from Play to sound`);
   await screenshot(page, `library-${what}.png`);
+  if (what === "server") await checkLibraryPlayer(page);
   await page.click("button[data-source=all]");
   await page.waitForFunction(() => [...document.querySelectorAll("[data-testid=song]")].some((row) => !row.hasAttribute("data-library")),
     null, { timeout: 15000 });
   await checkAccessibility(page, `library, ${what}`);
   await page.context().close();
+}
+
+/** The song in the player's active <audio> element: its track id, and where it is. */
+function activeSong(page) {
+  return page.evaluate(() => {
+    const audio = document.querySelector("[data-testid=player-audio][data-active]");
+    const id = /tracks\/(\d+)\/audio/.exec(audio?.getAttribute("src") || "");
+    return audio && { id: id ? Number(id[1]) : null, paused: audio.paused, at: audio.currentTime, duration: audio.duration };
+  });
+}
+
+/** Waits until the player's active song is another than `id`, playing. */
+async function waitForAnotherSong(page, id, what) {
+  try {
+    await page.waitForFunction((id) => {
+      const audio = document.querySelector("[data-testid=player-audio][data-active]");
+      return audio && !audio.getAttribute("src").includes(`/tracks/${id}/`) && !audio.paused && audio.currentTime > 0.1;
+    }, id, { timeout: 20000 });
+  } catch (error) {
+    fail(`${what}: the player stayed on song ${id}`);
+  }
+  return activeSong(page);
+}
+
+/** Moves the playing song to `secondsLeft` before its end with the player's position slider. */
+async function seekToEnd(page, secondsLeft) {
+  const { duration } = await activeSong(page);
+  await page.$eval("[data-testid=player-seek]", (slider, at) => {
+    slider.value = String(at);
+    slider.dispatchEvent(new Event("change"));
+  }, Math.max(0, Math.floor(duration - secondsLeft)));
+}
+
+/** The player (issue 37), on the server's library of three tracks, with a
+ *  library song playing: the Media Session shows it and takes the media
+ *  keys; the queue moves on by itself, without crossfade (the gap between
+ *  one song's end and the next one's sound is logged) and with one (the
+ *  two songs overlap); a new mood leaves the song playing, re-plans what
+ *  follows and offers "switch now", which cuts over; like and skip from
+ *  the player reach the recommender; the keyboard drives it. */
+async function checkLibraryPlayer(page) {
+  const played = new Set();
+  let song = await activeSong(page);
+  played.add(song.id);
+  const session = await page.evaluate(() => ({
+    title: navigator.mediaSession.metadata?.title, artist: navigator.mediaSession.metadata?.artist,
+    state: navigator.mediaSession.playbackState, actions: window.__mediaActions,
+  }));
+  const shown = await page.textContent("[data-testid=player-title]");
+  if (!session.title || shown !== `${session.title} · ${session.artist}`) fail(`media session shows ${JSON.stringify(session)}, the player ${shown}`);
+  if (session.state !== "playing") fail(`media session state ${session.state}`);
+  for (const action of ["play", "pause", "nexttrack", "previoustrack", "seekto"]) {
+    if (!session.actions.includes(action)) fail(`no media session handler for ${action}: ${session.actions}`);
+  }
+
+  // Without crossfade: the next song follows the end of this one.
+  await page.selectOption("[data-testid=player-crossfade]", "0");
+  await page.evaluate(() => {
+    window.__endedAt = null;
+    window.__gapMs = null;
+    for (const audio of document.querySelectorAll("[data-testid=player-audio]")) {
+      audio.addEventListener("ended", () => { window.__endedAt = performance.now(); });
+      audio.addEventListener("playing", () => {
+        if (window.__endedAt !== null && window.__gapMs === null) window.__gapMs = performance.now() - window.__endedAt;
+      });
+    }
+  });
+  await seekToEnd(page, 1.5);
+  song = await waitForAnotherSong(page, song.id, "at the end of a song without crossfade");
+  played.add(song.id);
+  const gapMs = await page.evaluate(() => window.__gapMs);
+  if (gapMs === null) fail("the next song did not start after the end of the last");
+  log(`player: the queue moved on by itself; ${gapMs.toFixed(1)} ms from one song's end to the next one's sound (crossfade off)`);
+
+  // With a 3 s crossfade, both songs play at once for a while.
+  await page.selectOption("[data-testid=player-crossfade]", "3");
+  await page.evaluate(() => {
+    window.__overlap = false;
+    const audios = [...document.querySelectorAll("[data-testid=player-audio]")];
+    const look = () => { if (audios.every((a) => !a.paused && a.currentTime > 0)) window.__overlap = true; };
+    for (const audio of audios) audio.addEventListener("timeupdate", look);
+  });
+  await seekToEnd(page, 5);
+  song = await waitForAnotherSong(page, song.id, "with a crossfade");
+  played.add(song.id);
+  await page.waitForFunction(() => window.__overlap, null, { timeout: 10000 }).catch(() => fail("the crossfade did not overlap two songs"));
+  log("player: with a 3 s crossfade two songs played at once, and the queue moved on");
+
+  // A new mood: the song plays on, what follows is re-planned, and "switch now" cuts over.
+  const before = await page.textContent("[data-testid=player-up-next]");
+  // When the new list is drawn, and when "Up next" follows it (the re-plan's time).
+  await page.evaluate(() => {
+    window.__listAt = null;
+    window.__replanMs = null;
+    new MutationObserver(() => { window.__listAt ??= performance.now(); })
+      .observe(document.querySelector("#songs"), { childList: true });
+    new MutationObserver(() => {
+      if (window.__listAt !== null && window.__replanMs === null) window.__replanMs = performance.now() - window.__listAt;
+    }).observe(document.querySelector("[data-testid=player-up-next]"), { childList: true, characterData: true, subtree: true });
+  });
+  await page.click("#mood-chips button[data-emotion=happy]");
+  await page.waitForSelector("[data-testid=player-switch]:not(.d-none)", { timeout: 15000 });
+  const still = await activeSong(page);
+  if (still.id !== song.id || still.paused) fail(`a new mood cut the song playing (${song.id} → ${JSON.stringify(still)})`);
+  const upNext = await page.textContent("[data-testid=player-up-next]");
+  const rows = await page.$$eval("[data-testid=song]", (rows) => rows.map((row) => ({
+    id: Number(row.getAttribute("data-song-id")),
+    title: row.querySelector(".title .fw-semibold, .title a")?.textContent,
+    playable: !!row.querySelector("[data-testid=play]"),
+  })));
+  // As the queue plans it: the first song not played yet, else on round the list from the one playing.
+  const at = rows.findIndex((row) => row.id === song.id);
+  const expected = rows.find((row) => row.playable && !played.has(row.id) && row.id !== song.id)
+    || [...rows.slice(at + 1), ...rows.slice(0, Math.max(at, 0))].find((row) => row.playable && row.id !== song.id);
+  if (!expected || !upNext.startsWith(`Up next: ${expected.title} · `)) fail(`up next after the new mood: "${upNext}" (before: "${before}"), the list: ${JSON.stringify(rows)}`);
+  await page.click("[data-testid=player-switch]");
+  song = await waitForAnotherSong(page, song.id, "switch now");
+  if (song.id !== expected.id) fail(`switch now played ${song.id}, not ${expected.id}`);
+  const replanMs = await page.evaluate(() => window.__replanMs);
+  log(`player: a new mood left the song playing, re-planned "${upNext}" ${replanMs === null ? "(the same song)" : `${replanMs.toFixed(1)} ms after the new list was drawn`}, and "switch now" played it`);
+
+  // Like and skip from the player reach the recommender (the row shows the verdict it recorded).
+  await page.click("[data-testid=player-like]");
+  await page.waitForSelector(`[data-testid=song][data-song-id="${song.id}"][data-marked=like]`, { timeout: 10000 });
+  const skipped = song.id;
+  await page.click("[data-testid=player-skip]");
+  song = await waitForAnotherSong(page, skipped, "skip from the player");
+  await page.waitForSelector(`[data-testid=song][data-song-id="${skipped}"][data-marked=skip]`, { timeout: 10000 });
+
+  // The keyboard: space pauses and plays, N moves on, ? shows the keys.
+  await page.locator("h2").first().click();
+  await page.keyboard.press(" ");
+  await page.waitForFunction(() => document.querySelector("[data-testid=player-audio][data-active]").paused, null, { timeout: 5000 });
+  await page.waitForSelector("[data-testid=player-toggle][aria-label=Play]", { timeout: 5000 })
+    .catch(() => fail("paused, the toggle does not offer Play"));
+  await page.keyboard.press(" ");
+  await page.waitForFunction(() => !document.querySelector("[data-testid=player-audio][data-active]").paused, null, { timeout: 5000 });
+  await page.keyboard.press("n");
+  song = await waitForAnotherSong(page, song.id, "the N key");
+  await page.keyboard.press("?");
+  await page.waitForSelector("[data-testid=keys-help][open]", { timeout: 5000 });
+  await page.keyboard.press("Escape");
+  await page.waitForSelector("[data-testid=keys-help]:not([open])", { state: "attached", timeout: 5000 });
+  const said = await page.textContent("[data-testid=player-announce]");
+  if (!/^Now playing .+ by .+\.$/.test(said)) fail(`the screen reader line says "${said}"`);
+  log("player: like and skip reached the recommender; space, N and ? work; the live region says what plays");
+
+  // What played: listed newest first with its mood, drawn under the mood timeline, saved as CSV and M3U8.
+  await page.click("#history-summary");
+  const plays = await page.$$eval("[data-testid=history-play]", (items) => items.map((item) => item.textContent));
+  const playing = await page.textContent("[data-testid=player-title]");
+  if (plays.length < 6 || !plays[0].includes(playing.split(" · ")[0])) fail(`what played: ${plays.join(" | ")} (playing ${playing})`);
+  if (!plays.some((p) => p.includes("sad")) || !plays.some((p) => p.includes("happy"))) fail(`the moods songs played under: ${plays.join(" | ")}`);
+  const drawn = await page.$eval("[data-testid=plays-timeline]", (canvas) =>
+    canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data.some((v, i) => i % 4 === 3 && v > 0));
+  if (!drawn) fail("the plays timeline is empty");
+  const saved = async (button) => {
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click(button)]);
+    return { name: download.suggestedFilename(), text: readFileSync(await download.path(), "utf8") };
+  };
+  const history = await saved("[data-testid=save-history-csv]");
+  const lines = history.text.trim().split("\r\n");
+  if (history.name !== "melodora-history.csv" || lines[0] !== "played_at,title,artist,spotify_link,mood,reason" || lines.length !== plays.length + 1) {
+    fail(`history CSV ${history.name}: ${history.text.slice(0, 300)}`);
+  }
+  const listed = (await page.$$("[data-testid=song][data-library]")).length;
+  const list = await saved("[data-testid=save-list-m3u8]");
+  const entries = list.text.split("\n").filter((line) => line.startsWith("http"));
+  if (!list.text.startsWith("#EXTM3U\n#EXTINF:") || listed < 2 || entries.length !== listed || !entries.every((e) => /^http:\/\/127\.0\.0\.1:\d+\/api\/library\/tracks\/\d+\/audio$/.test(e))) {
+    fail(`list M3U8: ${list.text}`);
+  }
+  log(`player: ${plays.length} plays listed and drawn; the history saved as CSV (${lines.length - 1} rows), the list as M3U8 (${entries.length} files)`);
 }
 
 /** "Add my music folder": a folder of two Wesnoth tracks, a text file
@@ -344,7 +523,7 @@ async function checkFolder(page, traffic, work) {
   }, null, { timeout: 15000 });
   await page.click("[data-testid=song] [data-testid=play]");
   await page.waitForFunction(() => {
-    const audio = document.querySelector("[data-testid=player-audio]");
+    const audio = document.querySelector("[data-testid=player-audio][data-active]");
     return audio && audio.src.startsWith("blob:") && !audio.paused && audio.currentTime > 0.3;
   }, null, { timeout: 15000 });
   log(`folder: ${await page.textContent("[data-testid=folder-info]")}`);
@@ -603,6 +782,8 @@ function watchTraffic(page) {
 function cameraBrowser(clip, extraArgs = []) {
   return launchBrowser({
     args: [
+      // The player moves on by itself; headless, no click would ever have started it.
+      "--autoplay-policy=no-user-gesture-required",
       "--use-fake-device-for-media-stream",
       "--use-fake-ui-for-media-stream",
       `--use-file-for-fake-video-capture=${clip}`,

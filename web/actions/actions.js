@@ -21,7 +21,15 @@
  * @property {(songId: number, verdict: import("../state.js").Verdict) => void} feedback
  * @property {(song: import("../state.js").Song) => void} play
  * @property {() => void} playNext
+ * @property {() => void} playPrevious
+ * @property {() => void} togglePlay
+ * @property {(seconds: number) => void} seek
+ * @property {(volume: number) => void} setVolume
+ * @property {(seconds: number) => void} setCrossfade
+ * @property {() => void} switchNow
+ * @property {(verdict: import("../state.js").Verdict) => void} judgePlaying
  * @property {() => void} closePlayer
+ * @property {() => void} forgetPlays
  */
 
 export {};

@@ -14,7 +14,11 @@ import * as Photo from "../photo.js";
 import { EMOTIONS } from "../emotions.js";
 import { Store, initialState, withMood, largestFace, analysingOnDevice, calibrationInUse } from "../state.js";
 import { manualText } from "../view/steering.js";
-import { clock, nextPlayable, spotifyIdOk } from "../view/playlist.js";
+import { clock } from "../view/playlist.js";
+import { matchingGainDb, moodMoved, spotifyIdOk, stepBack, upNext, withPlayed } from "../player/queue.js";
+import { keptSettings } from "../player/player.js";
+import { csvCell, historyCsv, keepPlays, keptPlays, listCsv, m3u8, playOf, PLAYS_KEPT, PLAYS_KEY, spotifyLink, withPlay } from "../player/history.js";
+import { keptByTarget, shortcut } from "../view/keys.js";
 import { chosenSource } from "../source.js";
 import { folderSong, snapshotJson, titleFromName } from "../music/folder.js";
 import { folderText } from "../view/folder.js";
@@ -190,19 +194,35 @@ test("a mood set by hand counts down to following the face again", () => {
   assert.equal(manualText({ ...state, manual: null }), "");
 });
 
-test("Next plays the next song down the list that Spotify's player can play", () => {
+test("Next plays the next song of the list that has a player, and passes over what played", () => {
   const song = (id, spotify_id) => ({ id, spotify_id, title: `song ${id}` });
   const songs = [song(1, "4uLU6hMCjMI75M1A2tKUQC"), song(2, null), song(3, "not an id"), song(4, "7zNT9GE070fYjnhx6TFWnQ")];
-  assert.equal(nextPlayable(songs, null).id, 1);
-  assert.equal(nextPlayable(songs, songs[0]).id, 4, "songs without a well-formed id are passed over");
-  assert.equal(nextPlayable(songs, songs[3]), null, "the last one has no next");
+  assert.equal(upNext(songs, null, []).id, 1);
+  assert.equal(upNext(songs, songs[0], [songs[0]]).id, 4, "songs without a well-formed id are passed over");
+  assert.equal(upNext(songs, songs[3], [songs[0], songs[3]]).id, 1, "when all have played the list goes round");
+  assert.equal(upNext([songs[0]], songs[0], [songs[0]]), null, "a list of one has no next");
   assert.ok(spotifyIdOk("7zNT9GE070fYjnhx6TFWnQ"));
   for (const bad of ["7zNT9GE070fYjnhx6TFWn", "7zNT9GE070fYjnhx6TFWnQ/", "../../evil0000000000000", 42, null]) {
     assert.ok(!spotifyIdOk(bad), String(bad));
   }
 });
 
-test("library songs play in the page, in list order with Spotify's, and lengths read as a clock", () => {
+test("the queue follows the list as it is now: a new mood's list re-plans what comes next", () => {
+  const heard = { duration_s: 187.4, valence: -0.4, arousal: -0.3, quadrant: "Q3", media_type: "audio/ogg" };
+  const mine = (id) => ({ id, spotify_id: null, title: `mine ${id}`, library: heard });
+  const sadList = [mine(1), mine(2), mine(3)];
+  const happyList = [mine(7), mine(2), mine(8)];
+  const played = [sadList[0]];
+  assert.equal(upNext(sadList, sadList[0], played).id, 2);
+  // The mood moved while song 1 plays: it plays on, and the new list decides what follows.
+  assert.equal(upNext(happyList, sadList[0], played).id, 7);
+  assert.equal(upNext(happyList, happyList[0], [...played, happyList[0]]).id, 2);
+  assert.ok(moodMoved("sad", "happy"));
+  assert.ok(!moodMoved("sad", "sad"));
+  assert.ok(!moodMoved(null, "happy"), "a song started before any mood offers no switch");
+});
+
+test("on its own the queue moves only to library songs (Spotify's embed needs a click)", () => {
   const heard = { duration_s: 187.4, valence: -0.4, arousal: -0.3, quadrant: "Q3", media_type: "audio/ogg" };
   const songs = [
     { id: 1, spotify_id: null, title: "catalog, no player" },
@@ -210,13 +230,103 @@ test("library songs play in the page, in list order with Spotify's, and lengths 
     { id: 3, spotify_id: "7zNT9GE070fYjnhx6TFWnQ", title: "spotify" },
     { id: 4, spotify_id: null, title: "mine too", library: heard },
   ];
-  assert.equal(nextPlayable(songs, null).id, 2, "a library song needs no Spotify id");
-  assert.equal(nextPlayable(songs, songs[1]).id, 3);
-  assert.equal(nextPlayable(songs, songs[2]).id, 4);
-  assert.equal(nextPlayable(songs, songs[3]), null);
+  assert.equal(upNext(songs, null, []).id, 2, "a library song needs no Spotify id");
+  assert.equal(upNext(songs, songs[1], [songs[1]]).id, 3, "Next goes to Spotify's song");
+  const mayFollow = (song) => !!song.library;
+  assert.equal(upNext(songs, songs[1], [songs[1]], mayFollow).id, 4, "the queue on its own passes over it");
   assert.equal(clock(187.4), "3:07");
   assert.equal(clock(59.6), "1:00");
   assert.equal(clock(0), "0:00");
+});
+
+test("Previous steps back through what played, not back and forth", () => {
+  const s = (id) => ({ id, title: `song ${id}` });
+  const [a, b, c] = [s(1), s(2), s(3)];
+  let step = stepBack([a, b, c], c);
+  assert.equal(step.song.id, 2);
+  assert.deepEqual(step.played.map((x) => x.id), [1, 2]);
+  step = stepBack(step.played, step.song);
+  assert.equal(step.song.id, 1);
+  assert.equal(stepBack([a], a).song, null, "nothing before the first song");
+  assert.equal(withPlayed(Array.from({ length: 200 }, (_, i) => s(i)), a).length, 200, "what played is kept to the newest 200");
+});
+
+test("library songs are matched in loudness, and never pushed past the boost limit", () => {
+  assert.equal(matchingGainDb(-10, -16, 6), -6, "a loud master is turned down");
+  assert.equal(matchingGainDb(-19, -16, 6), 3);
+  assert.equal(matchingGainDb(-40, -16, 6), 6, "a quiet one is raised at most 6 dB");
+  for (const unmeasured of [undefined, null, NaN, -70.5]) assert.equal(matchingGainDb(unmeasured, -16, 6), 0);
+});
+
+test("the player's volume and crossfade are kept, and nonsense kept falls back to the defaults", () => {
+  const storage = memoryStorage();
+  useStorage(storage);
+  assert.deepEqual(keptSettings(), { volume: 1, crossfadeS: 3 });
+  storage.setItem("melodora.player", JSON.stringify({ volume: 0.4, crossfadeS: 0 }));
+  assert.deepEqual(keptSettings(), { volume: 0.4, crossfadeS: 0 });
+  storage.setItem("melodora.player", JSON.stringify({ volume: 7, crossfadeS: -2 }));
+  assert.deepEqual(keptSettings(), { volume: 1, crossfadeS: 3 });
+  storage.setItem("melodora.player", "{not json");
+  assert.deepEqual(keptSettings(), { volume: 1, crossfadeS: 3 });
+});
+
+test("keyboard shortcuts: the keys, and keys left to fields and buttons", () => {
+  assert.equal(shortcut(" "), "toggle");
+  assert.equal(shortcut("N"), "next");
+  assert.equal(shortcut("p"), "previous");
+  assert.equal(shortcut("l"), "like");
+  assert.equal(shortcut("S"), "skip");
+  assert.equal(shortcut("?"), "help");
+  assert.equal(shortcut("x"), null);
+  assert.equal(keptByTarget(null, "n"), false);
+  // An element stands in: `closest` answers for the selectors it is inside.
+  const inside = (...selectors) => ({ closest: (query) => (selectors.some((s) => query.includes(s)) ? {} : null) });
+  assert.equal(keptByTarget(inside("body"), "n"), false, "on the page, N is a shortcut");
+  assert.equal(keptByTarget(inside("input"), "n"), true, "typed into a field, it is a letter");
+  assert.equal(keptByTarget(inside("button"), " "), true, "space on a button presses it");
+  assert.equal(keptByTarget(inside("button"), "n"), false, "but N on a button is still a shortcut");
+});
+
+test("what played is kept, bounded, and read back only when well-formed", () => {
+  const storage = memoryStorage();
+  useStorage(storage);
+  assert.deepEqual(keptPlays(), []);
+  const song = { id: 5, title: "Elf land", artist: "Wesnoth", album: "", reason: "sounds calm", spotify_id: null, library: { duration_s: 61.2 } };
+  const play = playOf(song, "sad", 1_000);
+  assert.deepEqual(play, { t: 1_000, id: 5, title: "Elf land", artist: "Wesnoth", album: "", mood: "sad", reason: "sounds calm", spotify_id: null, duration_s: 61.2 });
+  let plays = [];
+  for (let i = 0; i < PLAYS_KEPT + 3; i++) plays = withPlay(plays, { ...play, t: i });
+  assert.equal(plays.length, PLAYS_KEPT);
+  assert.equal(plays[0].t, 3, "the oldest go first");
+  assert.ok(keepPlays(plays));
+  assert.equal(keptPlays().length, PLAYS_KEPT);
+  storage.setItem(PLAYS_KEY, JSON.stringify([play, { t: "x" }, null, 7, { ...play, title: 3 }]));
+  assert.deepEqual(keptPlays(), [play], "entries that are not plays are dropped");
+  storage.setItem(PLAYS_KEY, "{oops");
+  assert.deepEqual(keptPlays(), []);
+});
+
+test("M3U8 lists the library files, CSV every song, and hostile text stays data", () => {
+  const songs = [
+    { title: "Elf land", artist: "Wesnoth", duration_s: 61.4 },
+    { title: "A Spotify song", artist: "Someone", duration_s: null },
+    { title: "Two\nlines", artist: "Evil\r\n#EXTINF:0,injected", duration_s: 10 },
+  ];
+  const where = ["http://127.0.0.1:5000/api/library/tracks/1/audio", null, "http://127.0.0.1:5000/api/library/tracks/3/audio"];
+  assert.equal(m3u8(songs, (i) => where[i]),
+    "#EXTM3U\n#EXTINF:61,Wesnoth - Elf land\nhttp://127.0.0.1:5000/api/library/tracks/1/audio\n"
+    + "#EXTINF:10,Evil #EXTINF:0,injected - Two lines\nhttp://127.0.0.1:5000/api/library/tracks/3/audio\n");
+  assert.equal(csvCell("plain"), "plain");
+  assert.equal(csvCell('say "hi", twice'), '"say ""hi"", twice"');
+  assert.equal(csvCell("=HYPERLINK(\"http://evil\")"), '"\'=HYPERLINK(""http://evil"")"', "a formula is defused");
+  assert.equal(csvCell("-1"), "'-1");
+  assert.equal(csvCell(null), "");
+  const list = listCsv([{ title: "T", artist: "A", spotify_id: "7zNT9GE070fYjnhx6TFWnQ", reason: "close to sad" },
+    { title: "U", artist: "B", spotify_id: "not an id", reason: "" }], "sad");
+  assert.equal(list, "title,artist,spotify_link,mood,reason\r\nT,A,https://open.spotify.com/track/7zNT9GE070fYjnhx6TFWnQ,sad,close to sad\r\nU,B,,sad,\r\n");
+  const history = historyCsv([{ t: Date.UTC(2026, 11, 7, 5, 0, 0), id: 1, title: "T", artist: "A", album: "", mood: null, reason: "r", spotify_id: null, duration_s: 3 }]);
+  assert.equal(history, "played_at,title,artist,spotify_link,mood,reason\r\n2026-12-07T05:00:00.000Z,T,A,,,r\r\n");
+  assert.equal(spotifyLink("../../x"), "");
 });
 
 test("lists come from the listener's music when there is some, unless chosen otherwise", () => {

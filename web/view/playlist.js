@@ -1,15 +1,11 @@
 // The playlist: which songs it holds (the listener's own music, everything,
 // the catalog), one row per song (title linking to it, or the cover of a
 // library song; why it was chosen, album, artist; Play where it can be
-// played, Like and Skip), the verdicts recorded, and the player: an
-// <audio> element for library songs (the whole file, from the server or
-// this browser; the next playable song follows when one ends), Spotify's
-// embed otherwise. Nothing from Spotify loads until Play is pressed: the
-// embed frame is made then, one at a time (the CSP allows only this frame
-// origin).
+// played, Like and Skip) and the verdicts recorded. The list is also the
+// player's queue (view/player.js, player/player.js).
 
-import { byId, h, setText, showIf } from "../dom.js";
-import { notice } from "../state.js";
+import { byId, h, showIf } from "../dom.js";
+import { spotifyIdOk } from "../player/queue.js";
 
 /** @typedef {import("../state.js").Store} Store */
 /** @typedef {import("../state.js").Song} Song */
@@ -34,7 +30,6 @@ export function mount(store, actions) {
     }
   });
   mountSourceChoice(store, actions);
-  mountPlayer(store, actions);
 }
 
 /** @param {Store} store @param {Actions} actions */
@@ -52,25 +47,6 @@ function mountSourceChoice(store, actions) {
       button.setAttribute("aria-pressed", String(chosen));
     }
   });
-}
-
-/** Whether Spotify's player can play `id` (a well-formed track id).
- *  @param {unknown} id @returns {id is string} */
-export function spotifyIdOk(id) {
-  return typeof id === "string" && /^[0-9A-Za-z]{22}$/.test(id);
-}
-
-/** Whether the page can play a song: a library file, or a Spotify track.
- *  @param {Song} song */
-export function playable(song) {
-  return !!song.library || spotifyIdOk(song.spotify_id);
-}
-
-/** The song to play after `playing`: the next one down the list with a player.
- *  @param {Song[]} songs @param {Song | null} playing @returns {Song | null} */
-export function nextPlayable(songs, playing) {
-  const at = playing ? songs.findIndex((song) => song.id === playing.id) : -1;
-  return songs.slice(at + 1).find(playable) || null;
 }
 
 /** "3:07" for 187 seconds.  @param {number} seconds */
@@ -144,54 +120,4 @@ function markVerdict(row, verdict) {
   }
   row.classList.toggle("opacity-50", verdict === "skip");
   if (verdict) row.setAttribute("data-marked", verdict); else row.removeAttribute("data-marked");
-}
-
-/** @param {Store} store @param {Actions} actions */
-function mountPlayer(store, actions) {
-  const player = byId("player");
-  const frame = byId("player-frame");
-  const title = byId("player-title");
-  const from = byId("player-from");
-  const cover = /** @type {HTMLImageElement} */ (byId("player-cover"));
-  const audio = /** @type {HTMLAudioElement} */ (byId("player-audio"));
-  byId("player-next").addEventListener("click", () => actions.playNext());
-  byId("player-close").addEventListener("click", () => actions.closePlayer());
-  // A library song that ends gives way to the next playable one.
-  audio.addEventListener("ended", () => actions.playNext());
-  audio.addEventListener("error", () => {
-    if (audio.getAttribute("src")) store.update(notice("This song's file could not be played (moved or deleted? run melodora library scan)."));
-  });
-  store.watch((s) => [s.playing], ({ playing }) => {
-    showIf(player, !!playing);
-    const urls = playing ? actions.libraryUrls(playing) : null;
-    showIf(audio, !!urls);
-    showIf(cover, !!urls?.cover);
-    if (!urls) {
-      audio.pause();
-      audio.removeAttribute("src");
-      cover.removeAttribute("src");
-    }
-    if (!playing) {
-      frame.replaceChildren();
-      return;
-    }
-    setText(title, playing.title + " · " + playing.artist);
-    if (urls) {
-      frame.replaceChildren();
-      setText(from, "Playing from your library:");
-      if (urls.cover) cover.src = urls.cover; else cover.removeAttribute("src");
-      audio.src = urls.audio;
-      // Play was pressed (or the song before ended): the browser allows it.
-      audio.play().catch(() => {});
-      return;
-    }
-    setText(from, "Playing from Spotify:");
-    if (!spotifyIdOk(playing.spotify_id)) {
-      frame.replaceChildren();
-      return;
-    }
-    frame.replaceChildren(h("iframe", { attrs: { "data-testid": "player-frame", width: "100%", height: "80",
-      allow: "encrypted-media", loading: "lazy", title: "Spotify player: " + playing.title,
-      src: "https://open.spotify.com/embed/track/" + playing.spotify_id } }));
-  });
 }
