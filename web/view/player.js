@@ -21,7 +21,6 @@ export function mount(store, actions) {
   const title = byId("player-title");
   const from = byId("player-from");
   const cover = /** @type {HTMLImageElement} */ (byId("player-cover"));
-  const controls = byId("player-controls");
   const toggle = byId("player-toggle");
   const seek = /** @type {HTMLInputElement} */ (byId("player-seek"));
   const time = byId("player-time");
@@ -49,7 +48,9 @@ export function mount(store, actions) {
   store.watch((s) => [s.playing], ({ playing }) => {
     showIf(player, !!playing);
     const urls = playing ? actions.libraryUrls(playing) : null;
-    showIf(controls, !!urls);
+    // Spotify's embed has its own play, position and volume; previous,
+    // next, like and skip work for every song.
+    for (const control of [toggle, seek, time, volume]) showIf(control, !!urls);
     showIf(cover, !!urls?.cover);
     if (urls?.cover) cover.src = urls.cover; else cover.removeAttribute("src");
     if (!playing) {
