@@ -20,9 +20,10 @@ tsc=tests/e2e/node_modules/.bin/tsc
 
 echo "web: the WebSocket's types are what its schema says"
 node scripts/ws_types.mjs --check
-echo "web: tsc --checkJs (the page, then the analyzer's and the music's workers)"
+echo "web: tsc --checkJs (the page, then the analyzer's and the music's workers, and the offline worker)"
 "$tsc" -p web/tsconfig.json
 "$tsc" -p web/analyzer/tsconfig.json
 "$tsc" -p web/music/tsconfig.json
+"$tsc" -p web/offline/tsconfig.json
 echo "web: the modules' unit tests (node --test)"
 node --test web/tests/

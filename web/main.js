@@ -130,6 +130,9 @@ async function main() {
   });
   // On a server the analyzer loads while the page connects.
   if (store.state.serverAnalysis && store.state.analysis === "device") analysis.load();
+  // Offline after the first visit: sw.js keeps the page's files (not on
+  // plain http to another machine, where browsers offer no service worker).
+  navigator.serviceWorker?.register("sw.js").catch(() => {});
 }
 
 main();

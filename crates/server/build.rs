@@ -25,8 +25,10 @@ fn content_type(path: &Path) -> Option<&'static str> {
     })
 }
 
-/// Folders of `web/` that are not part of the page.
-const NOT_SERVED: &[&str] = &["tests", "types", "node_modules"];
+/// Folders of `web/` that are not served under `/static/`: not part of the
+/// page, or (`offline`: the service worker) served apart, at `/sw.js` with
+/// its list of files put before it (`src/offline.rs`).
+const NOT_SERVED: &[&str] = &["tests", "types", "node_modules", "offline"];
 
 fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
     let mut entries: Vec<_> = fs::read_dir(dir)

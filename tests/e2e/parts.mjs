@@ -528,7 +528,8 @@ async function checkFolder(page, traffic, work) {
   }, null, { timeout: 15000 });
   log(`folder: ${await page.textContent("[data-testid=folder-info]")}`);
   const after = traffic.requests.slice(requestsBefore);
-  const unexpected = after.filter((r) => !/^GET https:\/\/127\.0\.0\.1:\d+\/static\/(music\/worker\.js|wasm\/melodora_wasm(_audio)?(_bg\.wasm|\.js))$/.test(r)
+  // (The page's icon may be fetched whenever the browser likes.)
+  const unexpected = after.filter((r) => !/^GET https:\/\/127\.0\.0\.1:\d+\/static\/(music\/worker\.js|wasm\/melodora_wasm(_audio)?(_bg\.wasm|\.js)|icons\/icon-192\.png)$/.test(r)
     && !r.startsWith("GET blob:"));
   if (unexpected.length) fail(`requests after picking the folder: ${unexpected.join(", ")}`);
   const said = JSON.stringify(traffic.commands.slice(commandsBefore));
@@ -1096,6 +1097,23 @@ export async function staticSite(clip, work) {
     const moodAfter = await page.textContent("[data-testid=mood]");
     if (moodAfter !== mood) fail(`the mood after a reload is ${moodAfter}, was ${mood}`);
     log(`after a reload: song ${liked} still liked, mood still ${moodAfter}`);
+
+    // Installable, and offline after this first visit: the manifest names the
+    // app and its icons, the worker keeps the files, and with the network cut
+    // a reload still reaches a playlist.
+    const manifest = await page.evaluate(async () => (await fetch(document.querySelector("link[rel=manifest]").href)).json());
+    if (manifest.name !== "Melodora" || manifest.display !== "standalone" || !manifest.icons.some((icon) => icon.sizes === "512x512")) {
+      fail(`the manifest: ${JSON.stringify(manifest)}`);
+    }
+    await page.waitForFunction(() => !!navigator.serviceWorker.controller, null, { timeout: 30000 })
+      .catch(() => fail("no service worker took the page"));
+    await page.context().setOffline(true);
+    await page.reload();
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=song]").length >= 5
+      && document.querySelector("[data-testid=analysis-info]").textContent.startsWith("on this device"), null, { timeout: 30000 })
+      .catch(() => fail("offline, the reloaded site reached no playlist"));
+    await page.context().setOffline(false);
+    log("offline: the site reloaded from its service worker and reached a playlist with the network cut");
 
     // The listener's own songs: the original's sad.csv replaces the catalog.
     const seedSad = resolve(root, "../shared/catalogs/seed-format/sad.csv");

@@ -55,6 +55,22 @@ fn writes_a_static_site_and_refuses_to_overwrite_without_force() {
     assert_eq!(config["analysis"]["follow"], "group", "{config}");
     assert_eq!(config["analysis"]["dwell_ms"], 900, "{config}");
     assert!(config["analysis"]["full_scan_every"].is_null(), "{config}");
+    // The offline worker beside index.html keeps the page and every file it
+    // loads, the site's catalog and settings included.
+    let worker = std::fs::read_to_string(out.join("sw.js")).unwrap();
+    for kept in [
+        "\"./\"",
+        "\"static/main.js\"",
+        "\"static/catalog.json\"",
+        "\"static/site.json\"",
+        "\"static/manifest.webmanifest\"",
+    ] {
+        assert!(worker.contains(kept), "sw.js keeps {kept}");
+    }
+    assert!(
+        !out.join("static/offline").exists(),
+        "the worker's source is not copied"
+    );
     let total: u64 = walk(&out).iter().map(|f| f.metadata().unwrap().len()).sum();
     assert!(total < 10_000_000, "the site is {total} bytes");
 
@@ -172,6 +188,11 @@ fn a_site_with_library_carries_copies_of_its_files() {
     assert_eq!(songs.len(), 1, "the song whose file is gone is left out");
     let file = songs[0]["library"]["file"].as_str().unwrap();
     assert_eq!(file, format!("static/library/{}.ogg", songs[0]["id"]));
+    let worker = std::fs::read_to_string(with.join("sw.js")).unwrap();
+    assert!(
+        !worker.contains("static/library/"),
+        "library copies are not kept offline"
+    );
     assert_eq!(
         std::fs::read(with.join(file)).unwrap(),
         std::fs::read(music.join("defeat.ogg")).unwrap()

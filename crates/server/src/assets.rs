@@ -43,16 +43,20 @@ pub(crate) fn files() -> &'static [EmbeddedFile] {
     &FILES
 }
 
-/// Each file's ETag, in [`FILES`] order: FNV-1a of its bytes, quoted.
+/// A short hash of a file's bytes (FNV-1a, 16 hex digits): its ETag, and
+/// its version in the offline worker's list.
+pub(crate) fn content_hash(bytes: &[u8]) -> String {
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{hash:016x}")
+}
+
+/// Each file's ETag, in [`FILES`] order: its content hash, quoted.
 static ETAGS: LazyLock<Vec<String>> = LazyLock::new(|| {
     FILES
         .iter()
-        .map(|(_, _, bytes)| {
-            let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-            });
-            format!("\"{hash:016x}\"")
-        })
+        .map(|(_, _, bytes)| format!("\"{}\"", content_hash(bytes)))
         .collect()
 });
 

@@ -41,6 +41,7 @@ mod feed;
 mod library;
 mod metrics;
 mod music;
+mod offline;
 mod openapi;
 mod shutdown;
 pub mod site;
@@ -195,6 +196,7 @@ pub fn app(state: AppState, bound: SocketAddr) -> Router {
     Router::new()
         .route("/", get(assets::index))
         .route("/static/{*path}", get(assets::asset))
+        .route("/sw.js", get(offline::worker))
         .route("/ws", get(websocket))
         .route("/video_feed", get(feed::video_feed))
         .route("/api/health", get(api::health))

@@ -9,6 +9,7 @@
 //!
 //! ```text
 //! DIR/index.html
+//! DIR/sw.js                 the offline worker: keeps index.html and static/ (not library copies)
 //! DIR/static/...            the page's scripts, styles, wasm, cascade, model
 //! DIR/static/catalog.json   the catalog (melodora_music::CatalogSnapshot)
 //! DIR/static/site.json      {"analysis": AnalysisSettings, "model_description"?: ...}
@@ -24,7 +25,8 @@ use melodora_music::CatalogSnapshot;
 use melodora_vision::{AnalysisSettings, ModelDescription};
 use serde::Serialize;
 
-use crate::assets::files;
+use crate::assets::{content_hash, files};
+use crate::offline::service_worker;
 
 /// What a site is made of besides the embedded page.
 pub struct SiteContents<'a> {
@@ -133,6 +135,8 @@ pub fn write_site(
         bytes: 0,
         songs: contents.catalog.songs.len(),
     };
+    // What the page loads, for the offline worker's list (the page is "./").
+    let mut kept: Vec<(String, String)> = Vec::new();
     let mut write = |relative: &str, bytes: &[u8]| -> Result<(), SiteError> {
         let path = dir.join(relative);
         if let Some(parent) = path.parent() {
@@ -141,6 +145,12 @@ pub fn write_site(
         fs::write(&path, bytes).map_err(io(&path))?;
         summary.files += 1;
         summary.bytes += bytes.len() as u64;
+        let page_path = if relative == "index.html" {
+            "./"
+        } else {
+            relative
+        };
+        kept.push((page_path.to_string(), content_hash(bytes)));
         Ok(())
     };
     for &(name, _, bytes) in files() {
@@ -163,6 +173,12 @@ pub fn write_site(
     };
     let config = serde_json::to_vec(&config).expect("site settings serialise");
     write("static/site.json", &config)?;
+    // The worker that keeps those files for offline visits (beside index.html, so that it covers the site).
+    let worker = service_worker(&kept);
+    let worker_path = dir.join("sw.js");
+    fs::write(&worker_path, &worker).map_err(io(&worker_path))?;
+    summary.files += 1;
+    summary.bytes += worker.len() as u64;
     for file in contents.library {
         match &file.content {
             SiteFileContent::Bytes(bytes) => {

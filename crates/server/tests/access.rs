@@ -247,6 +247,7 @@ fn a_host_name_that_is_not_the_servers_is_refused_everywhere() {
     for path in [
         "/",
         "/static/main.js",
+        "/sw.js",
         "/api/health",
         "/api/openapi.json",
         "/video_feed",
