@@ -661,6 +661,19 @@ async function checkPhone(browser, origin) {
     if (!(layout.stageBottom <= layout.playlistTop && layout.moodBottom <= layout.playlistTop)) fail(`the video or mood is not above the playlist: ${JSON.stringify(layout)}`);
     log(`phone 390x844: scroll width ${layout.scrollWidth}, ${layout.buttons.length} buttons on screen and >= 44 px, video and mood above the playlist`);
     await screenshot(page, "phone.png");
+    // With the player open (a Spotify song: its controls, and the embed's frame).
+    await page.click("[data-testid=song] [data-testid=play]");
+    await page.waitForSelector("[data-testid=player]:not(.d-none)", { timeout: 10000 });
+    const playing = await page.evaluate(() => {
+      const buttons = [...document.querySelectorAll("#player button")].filter((b) => b.offsetParent !== null)
+        .map((b) => ({ text: b.textContent.trim(), left: b.getBoundingClientRect().left, right: b.getBoundingClientRect().right, height: b.getBoundingClientRect().height }));
+      return { scrollWidth: document.documentElement.scrollWidth, buttons };
+    });
+    if (playing.scrollWidth !== 390) fail(`with the player open the phone page scrolls sideways: ${playing.scrollWidth}`);
+    const cramped = playing.buttons.filter((b) => b.left < 0 || b.right > 390.5 || b.height < 43.5);
+    if (playing.buttons.length < 5 || cramped.length) fail(`the player's buttons on a phone: ${JSON.stringify(playing.buttons)}`);
+    log(`phone 390x844 with the player open: ${playing.buttons.length} player buttons on screen and >= 44 px, no sideways scroll`);
+    await screenshot(page, "phone-player.png");
   } finally {
     await context.close();
   }
