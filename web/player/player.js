@@ -15,7 +15,7 @@ import { moodFollowed, notice } from "../state.js";
 import { Engine } from "./engine.js";
 import { keepPlays, playOf, withPlay } from "./history.js";
 import * as mediaSession from "./media-session.js";
-import { matchingGainDb, stepBack, upNext, withPlayed } from "./queue.js";
+import { matchingGainDb, plannedNext, stepBack, upNext, withPlayed } from "./queue.js";
 
 /** @typedef {import("../state.js").Store} Store */
 /** @typedef {import("../state.js").State} State */
@@ -144,15 +144,8 @@ export class Player {
   /** Cuts over to the list made for the mood now: to the song "Up next" names. */
   switchNow() {
     const state = this.store.state;
-    const next = upNext(state.songs, state.playing, state.played, this.comesNext(state.playing));
+    const next = plannedNext(state.songs, state.playing, state.played, this.followsOn);
     if (next) this.play(next);
-  }
-
-  /** Which songs the queue moves on to after `playing`: after a library
-   *  song, only library songs (it goes on by itself); otherwise any song
-   *  with a player. @param {Song | null} playing */
-  comesNext(playing) {
-    return playing && this.libraryUrls(playing) ? this.followsOn : undefined;
   }
 
   togglePlay() {

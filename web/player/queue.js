@@ -44,6 +44,19 @@ export function upNext(songs, playing, played, may = () => true) {
 }
 
 /**
+ * What "Up next" names and "switch now" plays: after a library song
+ * (`isLibrary`), the next library song, as the queue goes on by itself;
+ * after any other song, the next song with a player.
+ * @param {Song[]} songs @param {Song | null} playing @param {Song[]} played
+ * @param {(song: Song) => boolean} isLibrary
+ * @returns {Song | null}
+ */
+export function plannedNext(songs, playing, played, isLibrary) {
+  if (!playing) return null;
+  return upNext(songs, playing, played, isLibrary(playing) ? isLibrary : undefined);
+}
+
+/**
  * Previous: the song before `playing` in what played, and what played
  * without the songs stepped back over (so that Previous again goes
  * further back, not back and forth); `song` is null when there is none.

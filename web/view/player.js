@@ -8,7 +8,7 @@
 import { byId, h, setText, showIf } from "../dom.js";
 import { moodFollowed } from "../state.js";
 import { clock } from "./playlist.js";
-import { moodMoved, spotifyIdOk, upNext } from "../player/queue.js";
+import { moodMoved, plannedNext, spotifyIdOk } from "../player/queue.js";
 
 /** @typedef {import("../state.js").Store} Store */
 /** @typedef {import("../state.js").State} State */
@@ -101,9 +101,7 @@ export function mount(store, actions) {
     like.classList.toggle("btn-success", liked);
     like.classList.toggle("btn-outline-secondary", !liked);
     like.setAttribute("aria-pressed", String(liked));
-    // After a library song the queue goes on by itself, to library songs only.
-    const onItsOwn = s.playing && actions.libraryUrls(s.playing) ? (/** @type {import("../state.js").Song} */ song) => !!actions.libraryUrls(song) : undefined;
-    const next = s.playing ? upNext(s.songs, s.playing, s.played, onItsOwn) : null;
+    const next = plannedNext(s.songs, s.playing, s.played, (song) => !!actions.libraryUrls(song));
     setText(upNextLine, next ? "Up next: " + next.title + " · " + next.artist : "");
     showIf(switchNow, !!s.playing && !!next && moodMoved(s.playingMood, moodFollowed(s)));
   });
