@@ -69,7 +69,8 @@ async function main() {
     else if (!transport.feedback(songId, verdict)) store.update(notice("Not connected; try again in a moment."));
   };
   const player = new Player(store, (song) => transport.libraryUrls(song), feedback,
-    [/** @type {HTMLAudioElement} */ (byId("player-audio-a")), /** @type {HTMLAudioElement} */ (byId("player-audio-b"))]);
+    [/** @type {HTMLAudioElement} */ (byId("player-audio-a")), /** @type {HTMLAudioElement} */ (byId("player-audio-b"))],
+    byId("player-frame"));
 
   /** @type {Actions} */
   const actions = {
@@ -81,6 +82,7 @@ async function main() {
     },
     addFolder: (files) => folder.add(files),
     libraryUrls: (song) => transport.libraryUrls(song),
+    followsOn: (song) => player.followsOn(song),
     chooseAnalysis: (where) => { calibrator.cancel("the analysis moved; calibrate again"); analysis.choose(where); },
     togglePause: () => frames.togglePause(),
     forget: () => {

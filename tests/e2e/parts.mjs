@@ -16,7 +16,8 @@
 //    and the song table then holds >= 10 rows whose links open Spotify;
 //    paused, Like marks its song and leaves the list as it was; a mood chip
 //    holds the list while the camera's mood changes; Play opens Spotify's
-//    embed frame for the row's track; Calibrate on the sad face (a resting
+//    embed frame for the row's track (a stand-in embed that speaks the real
+//    one's messages), whose end moves the queue on by itself; Calibrate on the sad face (a resting
 //    face that reads sad) makes that face read neutral, kept in
 //    localStorage, and Reset brings sad back. Throughout,
 //    no binary WebSocket message and no request to /api/analyze leaves the
@@ -231,12 +232,57 @@ async function checkManualMood(page) {
   log(`following the face again: ${(await reasons())[0]}`);
 }
 
-/** Play opens Spotify's embed player for that row's track, in the page (the
- *  frame's own request fails offline; its src is what counts), and Next
- *  moves down the list. Nothing went to Spotify before Play was pressed. */
+/** A stand-in for Spotify's embed (the network is cut in these tests): it
+ *  speaks the embed's messages with the page (says "ready", waits for the
+ *  handshake, plays on "play" with position updates every 250 ms for
+ *  `durationMs`, then stops at the end) and keeps the commands it heard. */
+function standInEmbed(durationMs) {
+  return `<!doctype html><meta charset="utf-8"><title>stand-in embed</title><script>
+window.heard = [];
+let position = 0, paused = true, acked = false, timer = null;
+const duration = ${durationMs};
+const say = (type, payload) => parent.postMessage({ type, payload }, "*");
+const update = () => say("playback_update", { isPaused: paused, isBuffering: false, position, duration });
+const halt = () => { paused = true; clearInterval(timer); update(); };
+const run = () => {
+  paused = false;
+  clearInterval(timer);
+  timer = setInterval(() => { position = Math.min(duration, position + 250); if (position >= duration) halt(); else update(); }, 250);
+  update();
+};
+addEventListener("message", (event) => {
+  const command = event.data && event.data.command;
+  window.heard.push(command);
+  if (command === "load_complete_ack") acked = true;
+  if (!acked) return;
+  if (command === "play") { position = 0; run(); }
+  if (command === "resume") run();
+  if (command === "pause") halt();
+  if (command === "seek") { position = event.data.timestamp * 1000; update(); }
+});
+say("ready", {});
+</script>`;
+}
+
+/** Spotify's songs keep playing (with a stand-in embed, see standInEmbed):
+ *  Play opens the embed for the row's track, in the page's one frame; the
+ *  embed's end (no "ended" event: its updates reach its duration) moves
+ *  the queue to the next song by itself, in the same frame; pause and Next
+ *  reach the embed. Nothing went to Spotify before Play was pressed, and
+ *  the page itself never loaded a script from another origin. */
 async function checkPlayer(page, traffic) {
   const early = traffic.requests.filter((r) => r.includes("spotify.com"));
   if (early.length > 0) fail(`Spotify was contacted before Play: ${early.join(", ")}`);
+  const origin = new URL(page.url()).origin;
+  const foreignScripts = [];
+  page.on("request", (request) => {
+    if (request.resourceType() === "script" && request.frame() === page.mainFrame() && new URL(request.url()).origin !== origin) {
+      foreignScripts.push(request.url());
+    }
+  });
+  let embeds = 0;
+  await page.route("https://open.spotify.com/embed/track/**", (route) =>
+    route.fulfill({ contentType: "text/html", body: standInEmbed(embeds++ === 0 ? 2500 : 600000) }));
   // An uplift list for a sad mood (set by hand, so the camera cannot change
   // it meanwhile) walks through the audio-feature songs, which have ids.
   await page.click("#mood-chips button[data-emotion=sad]");
@@ -249,17 +295,47 @@ async function checkPlayer(page, traffic) {
   const playable = await page.$$eval("[data-testid=song]", (rows) => rows
     .filter((row) => row.querySelector("[data-testid=play]"))
     .map((row) => row.getAttribute("data-spotify-id")));
-  if (playable.length < 2) fail(`only ${playable.length} playable songs`);
+  if (playable.length < 3) fail(`only ${playable.length} playable songs`);
+  const embed = (n) => `https://open.spotify.com/embed/track/${playable[n]}`;
   const frameSrc = () => page.getAttribute("[data-testid=player-frame]", "src");
+  const waitForFrame = async (n, what) => {
+    await page.waitForFunction((url) => document.querySelector("[data-testid=player-frame]")?.getAttribute("src") === url,
+      embed(n), { timeout: 15000 }).catch(async () => fail(`${what}: the player shows ${await frameSrc()}, not ${embed(n)}`));
+  };
+  const heard = async (n) => {
+    const frame = page.frames().find((f) => f.url() === embed(n));
+    return frame ? frame.evaluate(() => window.heard) : null;
+  };
+  const waitForHeard = async (n, command, what) => {
+    const deadline = Date.now() + 10000;
+    while (Date.now() < deadline) {
+      if ((await heard(n).catch(() => null))?.includes(command)) return;
+      await page.waitForTimeout(100);
+    }
+    fail(`${what}: the embed heard ${JSON.stringify(await heard(n).catch(() => null))}, no "${command}"`);
+  };
+  const startedAt = Date.now();
   await page.click("[data-testid=song] [data-testid=play]");
-  const first = await frameSrc();
-  if (first !== `https://open.spotify.com/embed/track/${playable[0]}`) fail(`the player opened ${first}, not ${playable[0]}`);
+  await waitForFrame(0, "Play");
+  await waitForHeard(0, "play", "Play");
+  await page.waitForSelector("[data-testid=player-toggle][aria-label=Pause]", { timeout: 5000 })
+    .catch(() => fail("a Spotify song playing: the toggle does not offer Pause"));
+  // The song ends (2.5 s); the queue moves on by itself, in the same frame.
+  await waitForFrame(1, "at the end of a Spotify song");
+  await waitForHeard(1, "play", "the next Spotify song");
+  const movedS = (Date.now() - startedAt) / 1000;
+  if ((await page.$$("[data-testid=player-frame]")).length !== 1) fail("more than one Spotify frame");
+  await page.click("[data-testid=player-toggle]");
+  await waitForHeard(1, "pause", "the player's pause");
   await page.click("[data-testid=player-next]");
-  const second = await frameSrc();
-  if (second !== `https://open.spotify.com/embed/track/${playable[1]}`) fail(`Next opened ${second}, not ${playable[1]}`);
-  if ((await page.$$("[data-testid=player-frame]")).length !== 1) fail("more than one player");
-  log(`Play opened ${first}; Next ${second}`);
+  await waitForFrame(2, "Next");
+  await waitForHeard(2, "play", "Next");
+  if (foreignScripts.length > 0) fail(`the page loaded scripts from other origins: ${foreignScripts.join(", ")}`);
+  const scripts = await page.$$eval("script[src]", (scripts) => scripts.map((s) => s.src));
+  if (scripts.some((src) => new URL(src).origin !== origin)) fail(`the page holds scripts from other origins: ${scripts.join(", ")}`);
+  log(`Spotify: Play opened ${embed(0)}; at its end (2.5 s) the queue moved on to ${embed(1)} by itself (${movedS.toFixed(1)} s after Play, one frame); pause and Next reached the embed; no script from another origin in the page`);
   await page.click("#player-close");
+  await page.unroute("https://open.spotify.com/embed/track/**");
   await page.click("label[for=mode-match]");
   await page.click("[data-testid=follow-face]");
 }

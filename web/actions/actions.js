@@ -9,6 +9,7 @@
  * @property {(from: import("../state.js").ListSource) => void} setSource
  * @property {(files: File[]) => Promise<void>} addFolder
  * @property {(song: import("../state.js").Song) => import("../transport/transport.js").LibraryUrls | null} libraryUrls
+ * @property {(song: import("../state.js").Song) => boolean} followsOn  whether the queue may move on to `song` by itself
  * @property {(where: "device" | "server") => void} chooseAnalysis
  * @property {() => void} togglePause
  * @property {() => void} forget

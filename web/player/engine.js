@@ -197,6 +197,22 @@ export class Engine {
     else this.elements.forEach((element, i) => { element.volume = Math.min(1, this.levels[i] * this.volume); });
   }
 
+  /**
+   * Silence after a fade of `seconds` (0: at once), for a song that gives
+   * way to one that plays elsewhere (Spotify's embed).
+   * @param {number} seconds
+   */
+  fadeOut(seconds) {
+    const fade = this.context ? Math.max(0, seconds) : 0;
+    if (fade === 0 || this.playingElement.paused) {
+      this.stop();
+      return;
+    }
+    this.ramp(this.active, null, 0, fade);
+    if (this.fadeTimer) clearTimeout(this.fadeTimer);
+    this.fadeTimer = setTimeout(() => this.stop(), fade * 1000 + 50);
+  }
+
   /** Silence: both elements stopped and emptied. */
   stop() {
     if (this.fadeTimer) clearTimeout(this.fadeTimer);

@@ -3,8 +3,9 @@
 // previous, next, seek, volume), like and skip from the player, and the
 // Media Session. Library songs (the listener's files, from the server, a
 // static site or a folder in this browser) play through the Engine, with
-// crossfades and matched loudness; a Spotify song opens Spotify's embed,
-// which the listener starts (its songs play one click each).
+// crossfades and matched loudness; Spotify songs play in Spotify's embed,
+// driven by its own messages (spotify.js), so that after the first press of
+// Play the queue goes on through both kinds by itself.
 //
 // The state says what plays (`playing`, `played`, `playingMood`) and where
 // it is (`playback`); this module owns the sound and keeps the listener's
@@ -15,7 +16,8 @@ import { moodFollowed, notice } from "../state.js";
 import { Engine } from "./engine.js";
 import { keepPlays, playOf, withPlay } from "./history.js";
 import * as mediaSession from "./media-session.js";
-import { matchingGainDb, plannedNext, stepBack, upNext, withPlayed } from "./queue.js";
+import { matchingGainDb, plannedNext, spotifyIdOk, stepBack, upNext, withPlayed } from "./queue.js";
+import { SpotifyEmbed } from "./spotify.js";
 
 /** @typedef {import("../state.js").Store} Store */
 /** @typedef {import("../state.js").State} State */
@@ -55,26 +57,32 @@ export class Player {
    * @param {(song: Song) => LibraryUrls | null} libraryUrls
    * @param {(songId: number, verdict: Verdict) => void} feedback
    * @param {HTMLAudioElement[]} elements  the two elements library songs play in
+   * @param {HTMLElement} spotifyBox         where Spotify's embed goes
    */
-  constructor(store, libraryUrls, feedback, elements) {
+  constructor(store, libraryUrls, feedback, elements, spotifyBox) {
     this.store = store;
     this.libraryUrls = libraryUrls;
     this.feedback = feedback;
+    /** What sounds the song playing: the engine, Spotify's embed, or nothing. */
+    this.output = /** @type {"library" | "spotify" | null} */ (null);
     this.engine = new Engine(elements);
     this.engine.setVolume(store.state.volume);
     this.engine.nearEndS = store.state.crossfadeS;
     /** How the next song starts: its fade-in, seconds (0: a cut). */
     this.fadeNext = 0;
-    this.engine.onNearEnd = () => this.next(true);
-    this.engine.onEnded = () => this.next(true);
-    this.engine.onTime = (playback) => {
-      store.update({ playback });
-      mediaSession.position(playback);
-    };
+    this.engine.onNearEnd = () => { if (this.output === "library") this.next(true); };
+    this.engine.onEnded = () => { if (this.output === "library") this.next(true); };
+    this.engine.onTime = (playback) => { if (this.output === "library") this.tell(playback); };
     this.engine.onError = () => {
+      if (this.output !== "library") return;
       store.update(notice("This song's file could not be played (moved or deleted? run melodora library scan)."));
       this.next(true);
     };
+    this.spotify = new SpotifyEmbed(spotifyBox);
+    this.spotify.onPlayback = (playback) => this.tell(playback);
+    this.spotify.onEnded = () => this.next(true);
+    this.spotify.onSilent = () => store.update(notice(
+      "Spotify's player did not answer (offline?): press play in it to hear this song; the queue now moves on only between your own songs."));
     store.watch((s) => [s.playing], (s) => this.sound(s.playing));
     // What follows is loaded ahead, so that it starts at once.
     store.watch((s) => [s.songs, s.playing, s.played], (s) => {
@@ -84,18 +92,24 @@ export class Player {
     });
     mediaSession.connect({
       play: () => this.resume(),
-      pause: () => this.engine.pause(),
+      pause: () => this.pause(),
       next: () => this.next(false),
       previous: () => this.previous(),
-      seekTo: (seconds) => this.engine.seek(seconds),
-      seekBy: (by) => this.engine.seek(this.store.state.playback.position + by),
+      seekTo: (seconds) => this.seek(seconds),
+      seekBy: (by) => this.seek(this.store.state.playback.position + by),
     });
   }
 
-  /** What may follow a song on its own: a library song (Spotify's embed
-   *  needs a click per song, so the queue passes over them when it moves on
-   *  by itself). @param {Song} song */
-  followsOn = (song) => !!this.libraryUrls(song);
+  /** What may follow a song on its own: a library song, or a Spotify song
+   *  while Spotify's embed answers the page (one that does not needs a click
+   *  per song, so the queue then passes over them). @param {Song} song */
+  followsOn = (song) => !!this.libraryUrls(song) || (this.spotify.answering !== false && spotifyIdOk(song.spotify_id));
+
+  /** Where the song is, for the player bar and the system. @param {import("./engine.js").Playback} playback */
+  tell(playback) {
+    this.store.update({ playback });
+    mediaSession.position(playback);
+  }
 
   /** Plays `song` now. @param {Song} song */
   play(song) {
@@ -125,20 +139,21 @@ export class Player {
       else this.store.update(notice("There is nothing else to play in this list."));
       return;
     }
-    this.fadeNext = auto && !this.engine.playingElement.ended ? state.crossfadeS : 0;
+    // A library song still sounding fades out as the next fades in.
+    this.fadeNext = auto && this.output === "library" && !this.engine.playingElement.ended ? state.crossfadeS : 0;
     this.play(next);
   }
 
   /** The song before (or this one from its start, a few seconds in). */
   previous() {
     const state = this.store.state;
-    if (state.playing && this.libraryUrls(state.playing) && state.playback.position > RESTART_AFTER_S) {
-      this.engine.seek(0);
+    if (state.playing && state.playback.position > RESTART_AFTER_S) {
+      this.seek(0);
       return;
     }
     const back = stepBack(state.played, state.playing);
     if (back.song) this.start(back.song, back.played);
-    else this.engine.seek(0);
+    else this.seek(0);
   }
 
   /** Cuts over to the list made for the mood now: to the song "Up next" names. */
@@ -149,7 +164,11 @@ export class Player {
   }
 
   togglePlay() {
-    if (this.engine.playingElement.paused) this.resume(); else this.engine.pause();
+    if (this.store.state.playback.paused) this.resume(); else this.pause();
+  }
+
+  pause() {
+    if (this.output === "spotify") this.spotify.pause(); else this.engine.pause();
   }
 
   resume() {
@@ -159,12 +178,12 @@ export class Player {
       if (first) this.play(first);
       return;
     }
-    this.engine.resume();
+    if (this.output === "spotify") this.spotify.resume(); else this.engine.resume();
   }
 
   /** @param {number} seconds */
   seek(seconds) {
-    this.engine.seek(seconds);
+    if (this.output === "spotify") this.spotify.seek(seconds); else this.engine.seek(seconds);
   }
 
   /** @param {number} volume 0 to 1 */
@@ -204,9 +223,17 @@ export class Player {
     const urls = playing ? this.libraryUrls(playing) : null;
     const fade = this.fadeNext;
     this.fadeNext = 0;
+    const spotifyId = playing && !urls && spotifyIdOk(playing.spotify_id) ? playing.spotify_id : null;
+    this.output = urls ? "library" : spotifyId ? "spotify" : null;
     if (playing && urls) {
+      this.spotify.stop();
       this.engine.start(urls.audio, matchingGainDb(playing.library?.loudness_lufs, TARGET_LUFS, MAX_BOOST_DB), fade);
+    } else if (playing && spotifyId) {
+      this.engine.fadeOut(fade);
+      this.spotify.load(spotifyId, playing.title);
+      this.tell({ paused: false, position: 0, duration: NaN });
     } else {
+      this.spotify.stop();
       this.engine.stop();
     }
     mediaSession.show(playing, urls?.cover ?? null);

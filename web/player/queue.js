@@ -44,16 +44,17 @@ export function upNext(songs, playing, played, may = () => true) {
 }
 
 /**
- * What "Up next" names and "switch now" plays: after a library song
- * (`isLibrary`), the next library song, as the queue goes on by itself;
- * after any other song, the next song with a player.
+ * What "Up next" names and "switch now" plays: after a song the queue may
+ * move on from by itself (`followsOn`: a library song, or a Spotify song
+ * while Spotify's embed answers), the next such song, as the queue goes on
+ * by itself; after any other song, the next song with a player.
  * @param {Song[]} songs @param {Song | null} playing @param {Song[]} played
- * @param {(song: Song) => boolean} isLibrary
+ * @param {(song: Song) => boolean} followsOn
  * @returns {Song | null}
  */
-export function plannedNext(songs, playing, played, isLibrary) {
+export function plannedNext(songs, playing, played, followsOn) {
   if (!playing) return null;
-  return upNext(songs, playing, played, isLibrary(playing) ? isLibrary : undefined);
+  return upNext(songs, playing, played, followsOn(playing) ? followsOn : undefined);
 }
 
 /**

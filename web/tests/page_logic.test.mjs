@@ -15,7 +15,8 @@ import { EMOTIONS } from "../emotions.js";
 import { Store, initialState, withMood, largestFace, analysingOnDevice, calibrationInUse } from "../state.js";
 import { manualText } from "../view/steering.js";
 import { clock } from "../view/playlist.js";
-import { matchingGainDb, moodMoved, spotifyIdOk, stepBack, upNext, withPlayed } from "../player/queue.js";
+import { matchingGainDb, moodMoved, plannedNext, spotifyIdOk, stepBack, upNext, withPlayed } from "../player/queue.js";
+import { embedUrl, readEmbedMessage, reachedEnd } from "../player/spotify.js";
 import { keptSettings } from "../player/player.js";
 import { csvCell, historyCsv, keepPlays, keptPlays, listCsv, m3u8, playOf, PLAYS_KEPT, PLAYS_KEY, spotifyLink, withPlay } from "../player/history.js";
 import { keptByTarget, shortcut } from "../view/keys.js";
@@ -222,7 +223,7 @@ test("the queue follows the list as it is now: a new mood's list re-plans what c
   assert.ok(!moodMoved(null, "happy"), "a song started before any mood offers no switch");
 });
 
-test("on its own the queue moves only to library songs (Spotify's embed needs a click)", () => {
+test("on its own the queue goes on through library and Spotify songs, and passes over Spotify's once its embed stayed silent", () => {
   const heard = { duration_s: 187.4, valence: -0.4, arousal: -0.3, quadrant: "Q3", media_type: "audio/ogg" };
   const songs = [
     { id: 1, spotify_id: null, title: "catalog, no player" },
@@ -232,11 +233,41 @@ test("on its own the queue moves only to library songs (Spotify's embed needs a 
   ];
   assert.equal(upNext(songs, null, []).id, 2, "a library song needs no Spotify id");
   assert.equal(upNext(songs, songs[1], [songs[1]]).id, 3, "Next goes to Spotify's song");
-  const mayFollow = (song) => !!song.library;
-  assert.equal(upNext(songs, songs[1], [songs[1]], mayFollow).id, 4, "the queue on its own passes over it");
+  const answering = (song) => !!song.library || spotifyIdOk(song.spotify_id);
+  const silent = (song) => !!song.library;
+  assert.equal(plannedNext(songs, songs[1], [songs[1]], answering).id, 3, "while the embed answers, a Spotify song follows on");
+  assert.equal(plannedNext(songs, songs[2], [songs[1], songs[2]], answering).id, 4, "and a library song follows it");
+  assert.equal(plannedNext(songs, songs[1], [songs[1]], silent).id, 4, "a silent embed: the queue passes over it");
+  assert.equal(plannedNext(songs, songs[2], [songs[1], songs[2]], silent).id, 4, "after a song played by a click, the next with a player");
+  assert.equal(plannedNext(songs, null, [], answering), null, "nothing playing plans nothing");
   assert.equal(clock(187.4), "3:07");
   assert.equal(clock(59.6), "1:00");
   assert.equal(clock(0), "0:00");
+});
+
+test("Spotify's embed: its messages are read by shape, in seconds, and a song ends at its duration", () => {
+  assert.equal(embedUrl("7zNT9GE070fYjnhx6TFWnQ"), "https://open.spotify.com/embed/track/7zNT9GE070fYjnhx6TFWnQ");
+  assert.deepEqual(readEmbedMessage({ type: "ready", payload: {} }), { kind: "ready" });
+  assert.deepEqual(readEmbedMessage(JSON.stringify({ type: "ready" })), { kind: "ready" }, "a message sent as text");
+  assert.deepEqual(readEmbedMessage({ type: "playback_update", payload: { isPaused: false, isBuffering: false, position: 1500, duration: 30000 } }),
+    { kind: "playback", playback: { paused: false, position: 1.5, duration: 30 } });
+  const unknownLength = readEmbedMessage({ type: "playback_update", payload: { isPaused: true, position: 0, duration: 0 } });
+  assert.ok(unknownLength?.kind === "playback" && Number.isNaN(unknownLength.playback.duration));
+  for (const junk of [null, 7, "{", "[]", { type: "playback_update" }, { type: "playback_update", payload: { position: "1", duration: 2 } },
+    { type: "playback_update", payload: { position: -1, duration: 2 } }, { type: "playback_update", payload: { position: 1, duration: Infinity } },
+    { type: "load_complete_ack" }, { command: "play" }]) {
+    assert.equal(readEmbedMessage(junk), null, JSON.stringify(junk));
+  }
+  const at = (position, duration = 30, paused = false) => ({ paused, position, duration });
+  assert.ok(!reachedEnd(null, at(0)));
+  assert.ok(!reachedEnd(at(28), at(29)));
+  assert.ok(!reachedEnd(at(29.2), at(29.6)), "the last moment of a song still plays");
+  assert.ok(reachedEnd(at(29.6), at(29.97)), "its end, give or take the embed's rounding");
+  assert.ok(reachedEnd(at(29), at(30, 30, true)), "at the end, paused");
+  assert.ok(reachedEnd(at(28.9), at(0, 30, true)), "stopped and rewound just after being at the end");
+  assert.ok(!reachedEnd(at(12), at(0, 30, true)), "paused and sought back in the middle is no end");
+  assert.ok(!reachedEnd(at(28.9, 30, true), at(0, 30, true)), "rewound while paused is no end");
+  assert.ok(!reachedEnd(null, at(0, NaN)), "no end before the length is known");
 });
 
 test("Previous steps back through what played, not back and forth", () => {

@@ -2,8 +2,8 @@
 // (previous, play/pause, next, position, volume, like, skip), what comes
 // next and "switch now" when the mood has moved on, the crossfade, and a
 // line read out to screen readers when the song changes. Spotify's embed
-// frame is made here when a Spotify song is played, one at a time: nothing
-// from Spotify loads before that (the CSP allows only this frame origin).
+// frame is the player's (player/spotify.js): nothing from Spotify loads
+// before a Spotify song is played (the CSP allows only that frame origin).
 
 import { byId, h, setText, showIf } from "../dom.js";
 import { moodFollowed } from "../state.js";
@@ -17,7 +17,6 @@ import { moodMoved, plannedNext, spotifyIdOk } from "../player/queue.js";
 /** @param {Store} store @param {Actions} actions */
 export function mount(store, actions) {
   const player = byId("player");
-  const frame = byId("player-frame");
   const title = byId("player-title");
   const from = byId("player-from");
   const cover = /** @type {HTMLImageElement} */ (byId("player-cover"));
@@ -48,31 +47,19 @@ export function mount(store, actions) {
   store.watch((s) => [s.playing], ({ playing }) => {
     showIf(player, !!playing);
     const urls = playing ? actions.libraryUrls(playing) : null;
-    // Spotify's embed has its own play, position and volume; previous,
-    // next, like and skip work for every song.
-    for (const control of [toggle, seek, time, volume]) showIf(control, !!urls);
+    const spotify = !urls && !!playing && spotifyIdOk(playing.spotify_id);
+    // Spotify's embed has no volume of its own to set; the rest works for both.
+    for (const control of [toggle, seek, time]) showIf(control, !!urls || spotify);
+    showIf(volume, !!urls);
     showIf(cover, !!urls?.cover);
     if (urls?.cover) cover.src = urls.cover; else cover.removeAttribute("src");
     if (!playing) {
-      frame.replaceChildren();
       setText(announce, "The player is closed.");
       return;
     }
     setText(title, playing.title + " · " + playing.artist);
     setText(announce, "Now playing " + playing.title + " by " + playing.artist + ".");
-    if (urls) {
-      frame.replaceChildren();
-      setText(from, "Playing from your library:");
-      return;
-    }
-    setText(from, "Playing from Spotify:");
-    if (!spotifyIdOk(playing.spotify_id)) {
-      frame.replaceChildren();
-      return;
-    }
-    frame.replaceChildren(h("iframe", { attrs: { "data-testid": "player-frame", width: "100%", height: "80",
-      allow: "encrypted-media", loading: "lazy", title: "Spotify player: " + playing.title,
-      src: "https://open.spotify.com/embed/track/" + playing.spotify_id } }));
+    setText(from, urls ? "Playing from your library:" : "Playing from Spotify:");
   });
 
   store.watch((s) => [s.playback], ({ playback }) => {
@@ -101,7 +88,7 @@ export function mount(store, actions) {
     like.classList.toggle("btn-success", liked);
     like.classList.toggle("btn-outline-secondary", !liked);
     like.setAttribute("aria-pressed", String(liked));
-    const next = plannedNext(s.songs, s.playing, s.played, (song) => !!actions.libraryUrls(song));
+    const next = plannedNext(s.songs, s.playing, s.played, actions.followsOn);
     setText(upNextLine, next ? "Up next: " + next.title + " · " + next.artist : "");
     showIf(switchNow, !!s.playing && !!next && moodMoved(s.playingMood, moodFollowed(s)));
   });
