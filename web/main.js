@@ -68,9 +68,13 @@ async function main() {
     if (songId < 0) folder.feedback(songId, verdict);
     else if (!transport.feedback(songId, verdict)) store.update(notice("Not connected; try again in a moment."));
   };
-  const player = new Player(store, (song) => transport.libraryUrls(song), feedback,
-    [/** @type {HTMLAudioElement} */ (byId("player-audio-a")), /** @type {HTMLAudioElement} */ (byId("player-audio-b"))],
-    byId("player-frame"));
+  const player = new Player(store, {
+    libraryUrls: (song) => transport.libraryUrls(song),
+    feedback,
+    // A folder's songs (negative ids) are known to this page only.
+    played: (play) => { if (play.id >= 0) transport.played(play); },
+  }, [/** @type {HTMLAudioElement} */ (byId("player-audio-a")), /** @type {HTMLAudioElement} */ (byId("player-audio-b"))],
+  byId("player-frame"));
 
   /** @type {Actions} */
   const actions = {
@@ -113,7 +117,10 @@ async function main() {
     closePlayer: () => player.close(),
     forgetPlays: () => {
       kept.remove(PLAYS_KEY);
-      store.update({ plays: [], ...notice("What played is forgotten in this browser.") });
+      store.update({ plays: [] });
+      transport.forgetPlays().then(
+        (where) => store.update(notice("What played is forgotten " + where + ".")),
+        () => store.update(notice("What played is forgotten in this browser; the server could not be reached to forget its copy.")));
     },
   };
 

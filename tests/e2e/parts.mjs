@@ -570,6 +570,26 @@ async function checkLibraryPlayer(page) {
     fail(`list M3U8: ${list.text}`);
   }
   log(`player: ${plays.length} plays listed and drawn; the history saved as CSV (${lines.length - 1} rows), the list as M3U8 (${entries.length} files)`);
+
+  // The server kept the same history for this browser's profile; a
+  // browser that lost its own copy shows the server's; Forget it forgets both.
+  const served = () => page.evaluate(async () => {
+    const response = await fetch("api/plays?limit=500&profile=" + encodeURIComponent(localStorage.getItem("melodora.profile")));
+    return (await response.json()).plays.map((p) => p.title);
+  });
+  const onServer = await served();
+  const inPage = await page.evaluate(() => JSON.parse(localStorage.getItem("melodora.plays")).map((p) => p.title).reverse());
+  if (JSON.stringify(onServer) !== JSON.stringify(inPage)) fail(`the server kept ${JSON.stringify(onServer)}, the page ${JSON.stringify(inPage)}`);
+  await page.evaluate(() => localStorage.removeItem("melodora.plays"));
+  await page.reload();
+  await page.waitForFunction((n) => document.querySelectorAll("[data-testid=history-play]").length === Math.min(n, 50), onServer.length, { timeout: 15000 })
+    .catch(() => fail("a browser without its history did not show the server's"));
+  await page.click("#history-summary");
+  await page.click("#history-forget");
+  await page.waitForFunction(() => document.querySelectorAll("[data-testid=history-play]").length === 0, null, { timeout: 10000 });
+  const left = await served();
+  if (left.length !== 0) fail(`Forget it left ${left.length} plays on the server`);
+  log(`player: the server kept the profile's ${onServer.length} plays, a browser that lost its own showed them, and Forget it forgot both`);
 }
 
 /** "Add my music folder": a folder of two Wesnoth tracks, a text file

@@ -1,9 +1,11 @@
 // What played, and taking it along: each song started is remembered with
-// the mood it played under (kept in this browser, newest PLAYS_KEPT), and
+// the mood it played under (kept in this browser, newest PLAYS_KEPT; a
+// server keeps the profile's too, which a browser without any shows), and
 // the list or the history can be saved as M3U8 (the library files, for
 // any music player) or CSV (every song: title, artist, Spotify link, mood,
 // why it was chosen). Pure functions, shared with the unit tests.
 
+import { isEmotion } from "../emotions.js";
 import * as kept from "../kept.js";
 
 /** @typedef {import("../state.js").Song} Song */
@@ -52,6 +54,29 @@ export function keptPlays() {
   if (!Array.isArray(saved)) return [];
   return saved.filter((p) => p && typeof p === "object" && typeof p.t === "number" && typeof p.id === "number"
     && typeof p.title === "string" && typeof p.artist === "string").slice(-PLAYS_KEPT);
+}
+
+/**
+ * The plays a server kept for the profile (`GET /api/plays`: newest first,
+ * `at_ms`, `song_id`) as the page keeps them (oldest first); malformed
+ * entries are left out.
+ * @param {unknown[]} served @returns {Play[]}
+ */
+export function playsFromServer(served) {
+  /** @type {Play[]} */
+  const plays = [];
+  for (const p of served) {
+    if (!p || typeof p !== "object") continue;
+    const { at_ms, song_id, title, artist, mood, reason, spotify_id } = /** @type {Record<string, unknown>} */ (p);
+    if (typeof at_ms !== "number" || typeof song_id !== "number" || typeof title !== "string" || typeof artist !== "string") continue;
+    plays.push({
+      t: at_ms, id: song_id, title, artist, album: "",
+      mood: isEmotion(mood) ? mood : null,
+      reason: typeof reason === "string" ? reason : "",
+      spotify_id: typeof spotify_id === "string" ? spotify_id : null, duration_s: null,
+    });
+  }
+  return plays.reverse().slice(-PLAYS_KEPT);
 }
 
 /** Keeps `plays` in this browser (false when it refuses). @param {Play[]} plays */

@@ -51,18 +51,26 @@ export function keptSettings() {
   return { volume, crossfadeS };
 }
 
+/**
+ * What the player asks of the rest of the page.
+ * @typedef {object} PlayerHooks
+ * @property {(song: Song) => LibraryUrls | null} libraryUrls  where a library song's file and cover are
+ * @property {(songId: number, verdict: Verdict) => void} feedback  a like or skip from the player
+ * @property {(play: import("./history.js").Play) => void} played   a song started (for the profile's history)
+ */
+
 export class Player {
   /**
    * @param {Store} store
-   * @param {(song: Song) => LibraryUrls | null} libraryUrls
-   * @param {(songId: number, verdict: Verdict) => void} feedback
+   * @param {PlayerHooks} hooks
    * @param {HTMLAudioElement[]} elements  the two elements library songs play in
    * @param {HTMLElement} spotifyBox         where Spotify's embed goes
    */
-  constructor(store, libraryUrls, feedback, elements, spotifyBox) {
+  constructor(store, hooks, elements, spotifyBox) {
     this.store = store;
-    this.libraryUrls = libraryUrls;
-    this.feedback = feedback;
+    this.libraryUrls = hooks.libraryUrls;
+    this.feedback = hooks.feedback;
+    this.played = hooks.played;
     /** What sounds the song playing: the engine, Spotify's embed, or nothing. */
     this.output = /** @type {"library" | "spotify" | null} */ (null);
     this.engine = new Engine(elements);
@@ -121,9 +129,11 @@ export class Player {
   start(song, played) {
     const state = this.store.state;
     const mood = moodFollowed(state);
-    const plays = withPlay(state.plays, playOf(song, mood, Date.now()));
+    const play = playOf(song, mood, Date.now());
+    const plays = withPlay(state.plays, play);
     keepPlays(plays);
     this.store.update({ playing: song, playingMood: mood, played, plays });
+    this.played(play);
   }
 
   /**

@@ -18,7 +18,7 @@ import { clock } from "../view/playlist.js";
 import { matchingGainDb, moodMoved, plannedNext, spotifyIdOk, stepBack, upNext, withPlayed } from "../player/queue.js";
 import { embedUrl, readEmbedMessage, reachedEnd } from "../player/spotify.js";
 import { keptSettings } from "../player/player.js";
-import { csvCell, historyCsv, keepPlays, keptPlays, listCsv, m3u8, playOf, PLAYS_KEPT, PLAYS_KEY, spotifyLink, withPlay } from "../player/history.js";
+import { csvCell, historyCsv, keepPlays, keptPlays, listCsv, m3u8, playOf, playsFromServer, PLAYS_KEPT, PLAYS_KEY, spotifyLink, withPlay } from "../player/history.js";
 import { keptByTarget, shortcut } from "../view/keys.js";
 import { chosenSource } from "../source.js";
 import { folderSong, snapshotJson, titleFromName } from "../music/folder.js";
@@ -335,6 +335,20 @@ test("what played is kept, bounded, and read back only when well-formed", () => 
   assert.deepEqual(keptPlays(), [play], "entries that are not plays are dropped");
   storage.setItem(PLAYS_KEY, "{oops");
   assert.deepEqual(keptPlays(), []);
+});
+
+test("a server's plays (newest first) become the page's (oldest first), malformed ones left out", () => {
+  const served = [
+    { at_ms: 2000, song_id: 7, title: "B", artist: "b", mood: "happy", reason: "why", spotify_id: "7zNT9GE070fYjnhx6TFWnQ" },
+    { at_ms: 1000, song_id: 3, title: "A", artist: "a", mood: null, reason: "" },
+    { at_ms: "soon", song_id: 4, title: "C", artist: "c" }, null, 5, { at_ms: 3, song_id: 9, title: "D", artist: "d", mood: "bored" },
+  ];
+  const plays = playsFromServer(served);
+  assert.deepEqual(plays.map((p) => p.id), [9, 3, 7]);
+  assert.equal(plays[0].mood, null, "an unknown mood is none");
+  assert.deepEqual(plays[2], { t: 2000, id: 7, title: "B", artist: "b", album: "", mood: "happy", reason: "why", spotify_id: "7zNT9GE070fYjnhx6TFWnQ", duration_s: null });
+  const many = Array.from({ length: PLAYS_KEPT + 5 }, (_, i) => ({ at_ms: 10000 - i, song_id: i, title: "t", artist: "a" }));
+  assert.equal(playsFromServer(many).length, PLAYS_KEPT);
 });
 
 test("M3U8 lists the library files, CSV every song, and hostile text stays data", () => {

@@ -1,9 +1,10 @@
 // The transport to a Melodora server: its WebSocket (/ws), one handler per
-// message type, and its HTTP API for photos. Reconnects by itself; a new
+// message type, and its HTTP API for photos and what played. Reconnects by itself; a new
 // connection is a new viewer on the server, so the hello is answered with
 // what this page shows (mode, the mood found here, a mood set by hand).
 
 import * as kept from "../kept.js";
+import { PLAYS_KEPT, playsFromServer } from "../player/history.js";
 import { jpeg } from "../photo.js";
 import { chosenSource, keepSource } from "../source.js";
 import { showsTransportSongs } from "../state.js";
@@ -83,6 +84,7 @@ export class ServerTransport {
       case "songs": if (message.songs && showsTransportSongs(this.store.state)) this.store.update({ songs: message.songs }); return;
       case "feedback": return this.store.update((s) => ({ verdicts: { ...s.verdicts, [message.song_id]: message.verdict } }));
       case "calibration": return hooks.calibration(message.calibration || null);
+      case "played": return;
       case "error": return this.error(message, hooks);
     }
   }
@@ -105,6 +107,7 @@ export class ServerTransport {
     if (state.deviceMood && state.analysis === "device") this.sendMood(state.deviceMood);
     if (state.manual) this.send({ type: "manual", emotion: state.manual.emotion });
     this.store.update({ serverCalibration: hello.calibration || null });
+    this.restorePlays();
     hooks.started({ capture: hello.capture, videoFeed: hello.video_feed || null, settings: hello.analysis || null });
   }
 
@@ -170,6 +173,31 @@ export class ServerTransport {
 
   /** @param {number} songId @param {import("../state.js").Verdict} verdict */
   feedback(songId, verdict) { return this.send({ type: "feedback", song_id: songId, verdict }); }
+
+  /** The server keeps what played for this browser's profile (a folder's
+   *  songs never reach it: their ids are the page's own).
+   *  @param {import("../player/history.js").Play} play */
+  played(play) {
+    this.send({ type: "played", song_id: play.id, mood: play.mood, reason: play.reason });
+  }
+
+  /** Forgets the profile's plays on the server too. @returns {Promise<string>} */
+  async forgetPlays() {
+    const response = await fetch("api/plays?profile=" + encodeURIComponent(this.profile), { method: "DELETE" });
+    if (!response.ok) throw new Error("the server answered " + response.status);
+    return "in this browser and on the server";
+  }
+
+  /** A browser that kept no history (a new one, or one cleared) shows the
+   *  profile's from the server. */
+  async restorePlays() {
+    if (this.store.state.plays.length > 0) return;
+    const response = await fetch("api/plays?limit=" + PLAYS_KEPT + "&profile=" + encodeURIComponent(this.profile)).catch(() => null);
+    const answer = response?.ok ? await response.json().catch(() => null) : null;
+    if (!Array.isArray(answer?.plays) || this.store.state.plays.length > 0) return;
+    const plays = playsFromServer(answer.plays);
+    if (plays.length > 0) this.store.update({ plays });
+  }
 
   /** @param {import("../calibration.js").Probabilities[]} resting */
   calibrate(resting) { return this.send({ type: "calibrate", resting: /** @type {any} */ (resting) }); }

@@ -115,6 +115,10 @@ export class SiteTransport {
     return true;
   }
 
+  /** There is no server: what played is kept in this browser only. */
+  played() {}
+  async forgetPlays() { return "in this browser"; }
+
   /** There is no server: a calibration is made by the analyzer in the page. */
   calibrate() { return false; }
   uncalibrate() { return false; }

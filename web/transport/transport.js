@@ -18,6 +18,7 @@
 /** @typedef {import("../protocol.js").FrameReport} FrameReport */
 /** @typedef {import("../protocol.js").AnalysisSettings} AnalysisSettings */
 /** @typedef {import("../protocol.js").Recommendation} Song */
+/** @typedef {import("../player/history.js").Play} Play */
 
 /**
  * Where frames come from, once a transport knows.
@@ -53,6 +54,8 @@
  * @property {() => boolean} canSendFrame
  * @property {(canvas: HTMLCanvasElement, calibrated: boolean) => Promise<FrameReport>} analysePhoto
  * @property {() => Promise<void>} forget                forgets what the page kept (keepsHistory)
+ * @property {(play: Play) => void} played              a song the player started: a server keeps it for the profile
+ * @property {() => Promise<string>} forgetPlays        forgets what played beyond this browser; where, in words
  * @property {(files: FileList) => Promise<void>} importFiles  (importsSongs)
  */
 

@@ -103,6 +103,17 @@ export type ClientMessage = {
   type: "calibrate";
 } | {
   type: "uncalibrate";
+} | {
+  mood?: null | Emotion;
+  /**
+   * Why it was listed, as the page showed it (cut to 300 characters).
+   */
+  reason?: string;
+  /**
+   * The song's catalog id.
+   */
+  song_id: number;
+  type: "played";
 };
 
 /**
@@ -250,6 +261,38 @@ export type MoodPoint = {
 };
 
 /**
+ * One song started by the player.
+ */
+export type Play = {
+  /**
+   * The song's artist.
+   */
+  artist: string;
+  /**
+   * When it started, milliseconds since 1970 (the server's clock).
+   */
+  at_ms: number;
+  mood?: null | Emotion;
+  /**
+   * Why it was in the list, as the page showed it.
+   */
+  reason: string;
+  /**
+   * The song's id when it played (the title and artist are kept too: a
+   * library song may be removed, a catalog re-imported).
+   */
+  song_id: number;
+  /**
+   * The Spotify track id, when the song has one.
+   */
+  spotify_id?: string | null;
+  /**
+   * The song's title.
+   */
+  title: string;
+};
+
+/**
  * One recommended song, with the target it was chosen for and its score
  * (distance plus costs; lower is closer).
  */
@@ -315,6 +358,9 @@ export type ServerMessage = {
   song_id: number;
   type: "feedback";
   verdict: Verdict;
+} | {
+  play: Play;
+  type: "played";
 } | {
   dropped: number;
   seq: number;

@@ -51,5 +51,6 @@ pub use song::{search_link, AudioFeatures, InvalidSpotifyId, LibrarySong, Song, 
 pub use store::{
     build_default_catalog, default_data_dir, CatalogOrigin, CatalogStats, EmotionCount, FileStamp,
     FileSummary, HeardFile, ImportOptions, ImportSummary, KnownFile, LibraryBatch, LibraryEntry,
-    LibraryRoot, SkippedFile, Store, DEFAULT_CATALOG_CSV, STORE_FILE,
+    LibraryRoot, Play, SkippedFile, Store, DEFAULT_CATALOG_CSV, MAX_REASON_CHARS, PLAYS_KEPT,
+    STORE_FILE,
 };

@@ -421,6 +421,52 @@ fn a_profiles_calibration_is_kept_replaced_and_forgotten() {
     assert!(matches!(refused, Err(Error::BadProfileName { .. })), "{refused:?}");
 }
 
+fn what_played_is_kept_per_profile_newest_first_bounded_and_forgotten() {
+    let mut store = open(true);
+    let songs = store.emotion_list(Emotion::Sad).unwrap();
+    let (first, second) = (&songs[0], &songs[1]);
+    let play = store
+        .record_play("ana", first.id, Some(Emotion::Sad), "in your sad list (#1)")
+        .unwrap();
+    assert_eq!(
+        (play.title.as_str(), play.artist.as_str()),
+        (first.track.title.as_str(), first.track.artist.as_str()),
+        "the title and artist come from the store"
+    );
+    store
+        .record_play("ana", second.id, None, &"why ".repeat(200))
+        .unwrap();
+    store
+        .record_play("ben", second.id, Some(Emotion::Happy), "")
+        .unwrap();
+    let plays = store.plays("ana", 50).unwrap();
+    assert_eq!(plays.len(), 2, "per profile: {plays:?}");
+    assert_eq!(plays[0].song_id, second.id, "newest first");
+    assert_eq!(plays[0].mood, None);
+    assert_eq!(
+        plays[0].reason.chars().count(),
+        melodora_music::MAX_REASON_CHARS,
+        "a long reason is cut"
+    );
+    assert_eq!(plays[1], play, "kept as recorded");
+    assert_eq!(store.plays("ana", 1).unwrap().len(), 1, "the limit holds");
+    let unknown = store.record_play("ana", -5, None, "");
+    assert!(matches!(unknown, Err(Error::UnknownSong(-5))), "{unknown:?}");
+    let refused = store.record_play("", first.id, None, "");
+    assert!(matches!(refused, Err(Error::BadProfileName { .. })), "{refused:?}");
+    for _ in 0..melodora_music::PLAYS_KEPT + 3 {
+        store.record_play("cy", first.id, None, "").unwrap();
+    }
+    assert_eq!(
+        store.plays("cy", usize::MAX).unwrap().len(),
+        melodora_music::PLAYS_KEPT,
+        "only the newest are kept"
+    );
+    assert_eq!(store.forget_plays("ana").unwrap(), 2);
+    assert!(store.plays("ana", 50).unwrap().is_empty());
+    assert_eq!(store.plays("ben", 50).unwrap().len(), 1, "others keep theirs");
+}
+
 fn export_writes_the_original_format_and_round_trips() {
     let seed = shared_catalogs().join("seed-format");
     let mut store = open(false);
@@ -530,18 +576,18 @@ fn the_store_persists_and_refuses_files_from_a_newer_build() {
     assert!(err.to_string().contains("newer"), "{err}");
 }
 
-/// A store made before calibrations and the library existed (schema
+/// A store made before calibrations, the library and plays existed (schema
 /// version 1) gets their tables on open; a calibration edited into nonsense is an error, not a
 /// silently uncalibrated listener.
 #[test]
-fn an_older_store_gains_calibrations_and_the_library_and_a_corrupt_calibration_is_reported() {
+fn an_older_store_gains_calibrations_the_library_and_plays_and_a_corrupt_calibration_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     drop(Store::open(dir.path()).unwrap());
     {
         let conn = rusqlite::Connection::open(dir.path().join(melodora_music::STORE_FILE)).unwrap();
         conn.execute_batch(
             "DROP TABLE calibrations; DROP TABLE library_skipped;
-             DROP TABLE library_files; DROP TABLE library_roots;",
+             DROP TABLE library_files; DROP TABLE library_roots; DROP TABLE plays;",
         )
         .unwrap();
     }
@@ -553,6 +599,7 @@ fn an_older_store_gains_calibrations_and_the_library_and_a_corrupt_calibration_i
         .unwrap();
     assert_eq!(store.calibration("default").unwrap(), Some(calibration));
     assert!(store.library_roots().unwrap().is_empty());
+    assert!(store.plays("default", 10).unwrap().is_empty());
     drop(store);
     {
         let conn = rusqlite::Connection::open(dir.path().join(melodora_music::STORE_FILE)).unwrap();

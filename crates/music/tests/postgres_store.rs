@@ -37,7 +37,7 @@ fn servers_migrating_one_empty_database_at_once_apply_each_migration_once() {
         .iter()
         .map(|row| row.get(0))
         .collect();
-    assert_eq!(versions, [1, 2, 3]);
+    assert_eq!(versions, [1, 2, 3, 4]);
     let imports: i64 = client
         .query_one("SELECT COUNT(*) FROM imports", &[])
         .unwrap()

@@ -4,6 +4,7 @@
 //! * `/ws`: the live protocol (frames in, faces, mood and songs out; see
 //!   `ws`);
 //! * `/api/*`: health, image analysis, recommendations, feedback (see `api`),
+//!   what played per profile (see `plays`),
 //!   and their OpenAPI document at `/api/openapi.json` (see `openapi`);
 //! * `/video_feed`: in server camera mode, the annotated frames as MJPEG
 //!   (see `capture`).
@@ -43,6 +44,7 @@ mod metrics;
 mod music;
 mod offline;
 mod openapi;
+mod plays;
 mod shutdown;
 pub mod site;
 mod sockets;
@@ -211,6 +213,12 @@ pub fn app(state: AppState, bound: SocketAddr) -> Router {
             get(api::calibration)
                 .put(api::calibrate)
                 .delete(api::uncalibrate),
+        )
+        .route(
+            "/api/plays",
+            get(plays::plays)
+                .post(plays::record_play)
+                .delete(plays::forget_plays),
         )
         .route("/api/library/tracks/{id}/audio", get(library::track_audio))
         .route("/api/library/tracks/{id}/cover", get(library::track_cover))

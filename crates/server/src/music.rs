@@ -12,8 +12,10 @@
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Instant;
 
-use melodora_core::{Calibration, ErrorChain};
-use melodora_music::{LibraryEntry, Recommendation, Recommender, Request, Session, Store, Verdict};
+use melodora_core::{Calibration, Emotion, ErrorChain};
+use melodora_music::{
+    LibraryEntry, Play, Recommendation, Recommender, Request, Session, Store, Verdict,
+};
 
 use crate::metrics::MusicMetrics;
 
@@ -174,6 +176,40 @@ impl Music {
     ) -> Result<(), MusicFailure> {
         self.with_store("keep a calibration", move |store| {
             store.set_calibration(&profile, calibration.as_ref())
+        })
+        .await
+    }
+
+    /// Records that `profile`'s player started `song_id`, chosen for `mood`.
+    pub async fn record_play(
+        self: &Arc<Self>,
+        profile: String,
+        song_id: i64,
+        mood: Option<Emotion>,
+        reason: String,
+    ) -> Result<Play, MusicFailure> {
+        self.with_store("record a play", move |store| {
+            store.record_play(&profile, song_id, mood, &reason)
+        })
+        .await
+    }
+
+    /// `profile`'s newest `limit` plays, newest first.
+    pub async fn plays(
+        self: &Arc<Self>,
+        profile: String,
+        limit: usize,
+    ) -> Result<Vec<Play>, MusicFailure> {
+        self.with_store("read what played", move |store| {
+            store.plays(&profile, limit)
+        })
+        .await
+    }
+
+    /// Forgets what played for `profile`.
+    pub async fn forget_plays(self: &Arc<Self>, profile: String) -> Result<u64, MusicFailure> {
+        self.with_store("forget what played", move |store| {
+            store.forget_plays(&profile)
         })
         .await
     }

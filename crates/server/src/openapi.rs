@@ -4,7 +4,7 @@
 
 use utoipa::OpenApi;
 
-use crate::{api, library};
+use crate::{api, library, plays};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,7 +18,8 @@ use crate::{api, library};
             does not answer to with 421."
     ),
     paths(api::health, api::live, api::ready, api::analyze, api::recommendations, api::feedback,
-        api::calibration, api::calibrate, api::uncalibrate, library::track_audio, library::track_cover,
+        api::calibration, api::calibrate, api::uncalibrate, plays::plays, plays::record_play,
+        plays::forget_plays, library::track_audio, library::track_cover,
         openapi_json),
     tags((name = "melodora", description = "Melodora's HTTP API"))
 )]

@@ -175,6 +175,75 @@ fn a_profile_is_calibrated_read_through_and_forgotten_over_http() {
     assert!(gone["calibration"].is_null(), "{gone}");
 }
 
+/// What played, per profile, over HTTP: POST keeps a play (the title and
+/// artist are the store's, whatever else the body says), GET lists a
+/// profile's newest first, DELETE forgets them; unknown songs are 404,
+/// bad profiles and limits 400, and each answer has what the OpenAPI
+/// document requires.
+#[test]
+fn what_played_is_kept_per_profile_over_http() {
+    let addr = default_server(quick());
+    let (_, songs) = get(addr, "/api/recommendations?emotion=sad&limit=2");
+    let ids: Vec<i64> = songs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_i64().unwrap())
+        .collect();
+    let (status, empty) = get(addr, "/api/plays?profile=ana");
+    assert_eq!(status, 200, "{empty}");
+    assert_eq!(empty["plays"], serde_json::json!([]));
+    for (id, mood) in [(ids[0], "\"sad\""), (ids[1], "null")] {
+        let body = format!(
+            r#"{{"profile":"ana","song_id":{id},"mood":{mood},"reason":"in your sad list","title":"<b>not this</b>"}}"#
+        );
+        let (status, kept) = send(addr, "POST", "/api/plays", body.as_bytes());
+        assert_eq!(status, 201, "{kept}");
+        assert_eq!(kept["song_id"], id);
+        assert_ne!(kept["title"], "<b>not this</b>");
+    }
+    let (_, listed) = get(addr, "/api/plays?profile=ana");
+    let plays = listed["plays"].as_array().unwrap();
+    assert_eq!(plays.len(), 2, "{listed}");
+    assert_eq!(plays[0]["song_id"], ids[1], "newest first");
+    assert!(plays[0]["mood"].is_null());
+    assert_eq!(plays[1]["mood"], "sad");
+    assert_eq!(plays[1]["title"], songs[0]["title"]);
+    assert_eq!(plays[1]["reason"], "in your sad list");
+    let (_, one) = get(addr, "/api/plays?profile=ana&limit=1");
+    assert_eq!(one["plays"].as_array().unwrap().len(), 1);
+    let (_, ben) = get(addr, "/api/plays?profile=ben");
+    assert_eq!(ben["plays"], serde_json::json!([]), "per profile");
+
+    let (_, doc) = get(addr, "/api/openapi.json");
+    let answer = response_schema(&doc, "/api/plays", "get");
+    for name in required_properties(&doc, answer) {
+        assert!(listed.get(&name).is_some(), "plays lack {name}: {listed}");
+    }
+    let play = &doc["components"]["schemas"]["Play"];
+    for name in required_properties(&doc, play) {
+        assert!(plays[0].get(&name).is_some(), "a play lacks {name}");
+    }
+
+    let unknown = br#"{"profile":"ana","song_id":987654321}"#;
+    assert_eq!(send(addr, "POST", "/api/plays", unknown).0, 404);
+    let nameless = format!(r#"{{"profile":"","song_id":{}}}"#, ids[0]);
+    assert_eq!(send(addr, "POST", "/api/plays", nameless.as_bytes()).0, 400);
+    let moodless = format!(r#"{{"song_id":{},"mood":"bored"}}"#, ids[0]);
+    assert_eq!(send(addr, "POST", "/api/plays", moodless.as_bytes()).0, 422);
+    for bad in [
+        "/api/plays?limit=0",
+        "/api/plays?limit=501",
+        "/api/plays?profile=",
+    ] {
+        assert_eq!(get(addr, bad).0, 400, "{bad}");
+    }
+    let (status, _) = send(addr, "DELETE", "/api/plays?profile=ana", b"");
+    assert_eq!(status, 204);
+    let (_, gone) = get(addr, "/api/plays?profile=ana");
+    assert_eq!(gone["plays"], serde_json::json!([]));
+}
+
 /// A request with any method and a JSON body.
 fn send(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> (u16, Value) {
     let request = ureq::http::Request::builder()
@@ -566,6 +635,7 @@ fn the_openapi_document_covers_the_api_and_matches_its_answers() {
             "/api/library/tracks/{id}/audio",
             "/api/library/tracks/{id}/cover",
             "/api/openapi.json",
+            "/api/plays",
             "/api/recommendations"
         ]
     );

@@ -362,7 +362,18 @@ fn each_socket_listens_as_the_profile_it_names() {
         ana.send(Message::Text(like.into())).await.unwrap();
         let ack = next_json(&mut ana, Duration::from_secs(10)).await.unwrap();
         assert_eq!(ack["type"], "feedback", "{ack}");
+        // What ana's player plays is kept for ana, with its mood.
+        let played = format!(r#"{{"type":"played","song_id":{id},"mood":"happy","reason":"why"}}"#);
+        ana.send(Message::Text(played.into())).await.unwrap();
+        let ack = next_json(&mut ana, Duration::from_secs(10)).await.unwrap();
+        assert_eq!(ack["type"], "played", "{ack}");
+        assert_eq!(ack["play"]["song_id"], id, "{ack}");
     });
+    let (_, plays) = get(addr, "/api/plays?profile=ana");
+    assert_eq!(plays["plays"][0]["song_id"], id, "{plays}");
+    assert_eq!(plays["plays"][0]["mood"], "happy", "{plays}");
+    let (_, none) = get(addr, "/api/plays?profile=ben");
+    assert_eq!(none["plays"], serde_json::json!([]), "{none}");
     let top = |profile: &str| {
         let (_, songs) = get(
             addr,
@@ -523,6 +534,16 @@ fn hostile_ws_messages() -> Vec<(&'static str, Message, &'static str)> {
             "feedback for a missing song",
             text(r#"{"type":"feedback","song_id":99999999,"verdict":"like"}"#),
             "99999999",
+        ),
+        (
+            "a play of a missing song",
+            text(r#"{"type":"played","song_id":99999999,"mood":null}"#),
+            "99999999",
+        ),
+        (
+            "a play under no known mood",
+            text(r#"{"type":"played","song_id":1,"mood":"bored"}"#),
+            "bored",
         ),
         (
             "3 MB of text",

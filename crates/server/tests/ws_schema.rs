@@ -46,6 +46,7 @@ fn each_message_is_tagged_by_its_type() {
                 "manual",
                 "calibrate",
                 "uncalibrate",
+                "played",
             ][..],
         ),
         (
@@ -56,6 +57,7 @@ fn each_message_is_tagged_by_its_type() {
                 "songs",
                 "calibration",
                 "feedback",
+                "played",
                 "dropped",
                 "error",
             ][..],

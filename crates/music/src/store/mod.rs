@@ -9,10 +9,12 @@
 //! statistics are put together) is written once here, over the few
 //! primitives each backend provides, by kind of record: the catalog
 //! (`CatalogRepository`: songs, filings, imports, each import one
-//! transaction) and the listeners' profiles (`ProfileRepository`: verdicts,
-//! sessions, calibrations), joined by `Backend` (the connection itself).
-//! Each backend keeps them in files of those names (`sqlite/catalog.rs`,
-//! `sqlite/profiles.rs`, and the same under `postgres/`), and its schema as
+//! transaction), the listeners' profiles (`ProfileRepository`: verdicts,
+//! sessions, calibrations), the library's files (`LibraryRepository`) and
+//! what played (`PlayRepository`), joined by `Backend` (the connection
+//! itself). Each backend keeps them in files of those names
+//! (`sqlite/catalog.rs`, `sqlite/profiles.rs`, `sqlite/library.rs`,
+//! `sqlite/plays.rs`, and the same under `postgres/`), and its schema as
 //! numbered `.sql` migrations (`migrations`).
 //!
 //! Every import is one transaction: an import that fails or is interrupted
@@ -22,6 +24,7 @@ mod default_catalog;
 mod import;
 mod library;
 mod migrations;
+mod plays;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod recommend;
@@ -38,6 +41,7 @@ pub use import::{FileSummary, ImportOptions, ImportSummary};
 pub use library::{
     FileStamp, HeardFile, KnownFile, LibraryBatch, LibraryEntry, LibraryRoot, SkippedFile,
 };
+pub use plays::{Play, MAX_REASON_CHARS, PLAYS_KEPT};
 pub use stats::{CatalogStats, EmotionCount};
 
 use crate::circumplex::{center, nearest_emotion, MoodPoint};
@@ -49,6 +53,7 @@ use crate::snapshot::CatalogSnapshot;
 use crate::song::Song;
 use import::{ImportKind, SongTable};
 use library::LibraryRepository;
+use plays::PlayRepository;
 
 /// File name of the SQLite store inside the data directory.
 pub const STORE_FILE: &str = "melodora.sqlite3";
@@ -131,7 +136,9 @@ pub(crate) trait ProfileRepository: Send {
 
 /// One database holding both kinds of record; everything else is
 /// [`Store`]'s, written once.
-pub(crate) trait Backend: CatalogRepository + ProfileRepository + LibraryRepository {
+pub(crate) trait Backend:
+    CatalogRepository + ProfileRepository + LibraryRepository + PlayRepository
+{
     /// Where the data lives, for messages (never a password).
     fn location(&self) -> String;
     /// A cheap round trip: does the database answer?
@@ -330,6 +337,48 @@ impl Store {
                 source,
             })?;
         self.backend.set_calibration(profile, json.as_deref())
+    }
+
+    /// Records that `profile`'s player started song `song_id`, chosen for
+    /// `mood` (`reason` as the page showed it, cut to
+    /// [`MAX_REASON_CHARS`]); the profile keeps its newest [`PLAYS_KEPT`].
+    /// The title, artist and Spotify id come from the store, never from
+    /// the caller. Returns the play as kept.
+    pub fn record_play(
+        &mut self,
+        profile: &str,
+        song_id: i64,
+        mood: Option<Emotion>,
+        reason: &str,
+    ) -> Result<Play> {
+        crate::feedback::check_profile_name(profile)?;
+        let song = self
+            .songs(&[song_id])?
+            .pop()
+            .ok_or(Error::UnknownSong(song_id))?;
+        let play = Play {
+            at_ms: plays::now_ms(),
+            song_id,
+            title: song.track.title,
+            artist: song.track.artist,
+            spotify_id: song.track.spotify_id.map(|id| id.as_str().to_string()),
+            mood,
+            reason: plays::kept_reason(reason),
+        };
+        self.backend.record_play(profile, &play)?;
+        Ok(play)
+    }
+
+    /// `profile`'s newest `limit` plays (at most [`PLAYS_KEPT`]), newest first.
+    pub fn plays(&self, profile: &str, limit: usize) -> Result<Vec<Play>> {
+        crate::feedback::check_profile_name(profile)?;
+        self.backend.plays(profile, limit.min(PLAYS_KEPT))
+    }
+
+    /// Forgets what played for `profile`; how many plays there were.
+    pub fn forget_plays(&mut self, profile: &str) -> Result<u64> {
+        crate::feedback::check_profile_name(profile)?;
+        self.backend.forget_plays(profile)
     }
 
     /// Songs the named session has been shown.

@@ -471,6 +471,27 @@ async fn command(state: &AppState, viewer: &mut Viewer, text: &Utf8Bytes) -> Ser
             }
         }
         Command::Uncalibrate => return calibrate(state, viewer, None).await,
+        Command::Played {
+            song_id,
+            mood,
+            reason,
+        } => {
+            let profile = viewer.session.profile.clone();
+            return match state
+                .music
+                .record_play(profile, song_id, mood, reason)
+                .await
+            {
+                Ok(play) => ServerMessage::Played { play },
+                Err(failure @ MusicFailure::UnknownSong(_)) => {
+                    ServerMessage::error(ErrorAbout::Command, failure)
+                }
+                Err(_) => ServerMessage::error(
+                    ErrorAbout::Command,
+                    "cannot keep what played now (see the server log)",
+                ),
+            };
+        }
         Command::Feedback { song_id, verdict } => {
             let profile = viewer.session.profile.clone();
             let result = state.music.feedback(profile, song_id, verdict).await;

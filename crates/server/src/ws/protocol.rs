@@ -5,7 +5,7 @@
 use std::fmt::Display;
 
 use melodora_core::{Calibration, Emotion, EmotionProbabilities};
-use melodora_music::{Mode, Recommendation, Source, Verdict};
+use melodora_music::{Mode, Play, Recommendation, Source, Verdict};
 use melodora_vision::{AnalysisSettings, StableMood};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -65,6 +65,18 @@ pub enum Command {
     },
     /// Forgets the profile's calibration: frames are read uncorrected.
     Uncalibrate,
+    /// The page's player started a listed song: the server keeps it in the
+    /// profile's history of what played (`GET /api/plays`).
+    Played {
+        /// The song's catalog id.
+        song_id: i64,
+        /// The stable mood the song was chosen for; `null` when none.
+        #[serde(default)]
+        mood: Option<Emotion>,
+        /// Why it was listed, as the page showed it (cut to 300 characters).
+        #[serde(default)]
+        reason: String,
+    },
 }
 
 /// Parses a text message; the error says what was wrong, for the client.
@@ -128,6 +140,8 @@ pub enum ServerMessage {
     /// A like or skip was recorded; the list stays as it is and later
     /// lists follow the verdict.
     Feedback { song_id: i64, verdict: Verdict },
+    /// A play was kept in the profile's history, as recorded.
+    Played { play: Play },
     /// A frame the server had no time for (see [`crate::admission`]).
     Dropped { seq: u64, dropped: u64 },
     /// Something the client sent could not be used.

@@ -9,6 +9,7 @@
 mod catalog;
 mod import;
 mod library;
+mod plays;
 mod profiles;
 pub(crate) mod schema;
 

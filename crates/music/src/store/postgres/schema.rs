@@ -28,6 +28,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "0003_library",
         sql: include_str!("migrations/0003_library.sql"),
     },
+    Migration {
+        name: "0004_plays",
+        sql: include_str!("migrations/0004_plays.sql"),
+    },
 ];
 
 /// The advisory lock key migrations hold ("melodora" in ASCII, folded).

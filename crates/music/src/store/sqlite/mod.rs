@@ -5,6 +5,7 @@
 mod catalog;
 mod import;
 mod library;
+mod plays;
 mod profiles;
 mod queries;
 pub(crate) mod schema;
