@@ -89,9 +89,37 @@ async function faceApi(backend, inputSize) {
   return { ...timing, firstMs, backend: faceapi.tf.getBackend(), tfjs: faceapi.tf.version_core, faceApi: faceapi.version };
 }
 
+/** Runs `run` while the page's player engine plays music: a Wesnoth track,
+ *  then a 3 s crossfade to the next every 4 s (the busiest the player gets:
+ *  two songs decoding and mixing at once); says what was heard. */
+async function withMusic(run) {
+  const { Engine } = await import("/web/player/engine.js");
+  const elements = [new Audio(), new Audio()];
+  document.body.append(...elements);
+  const engine = new Engine(elements);
+  const songs = ["/music/battle.ogg", "/music/elf-land.ogg", "/music/defeat.ogg", "/music/breaking_the_chains.ogg"];
+  let started = 0, crossfades = 0;
+  const play = (fadeS) => { engine.start(songs[started++ % songs.length], -3, fadeS); };
+  play(0);
+  await new Promise((resolve, reject) => {
+    engine.playingElement.addEventListener("playing", resolve, { once: true });
+    engine.playingElement.addEventListener("error", () => reject(new Error("the music did not play")), { once: true });
+  });
+  let heard = 0, last = engine.playingElement.currentTime;
+  engine.onTime = (playback) => { if (!playback.paused && playback.position > last) heard += Math.min(1, playback.position - last); last = playback.position; };
+  const timer = setInterval(() => { crossfades++; last = 0; play(3); }, 4000);
+  const result = await run();
+  clearInterval(timer);
+  const running = engine.context ? engine.context.state === "running" : !engine.playingElement.paused;
+  engine.stop();
+  if (!running || heard < 1) throw new Error(`the music was not playing (context ${engine.context?.state}, ${heard.toFixed(1)} s heard)`);
+  return { ...result, music: { songs: started, crossfades, playedS: heard, graph: !!engine.context } };
+}
+
 window.benchResult = (async () => {
   await camera();
   if (contender === "melodora-tracking") return melodora(true);
+  if (contender === "melodora-tracking-music") return withMusic(() => melodora(true));
   if (contender === "melodora-full") return melodora(false);
   const match = /^face-api-(wasm|cpu)-(\d+)$/.exec(contender || "");
   if (match) return faceApi(match[1], Number(match[2]));

@@ -7,7 +7,11 @@
 //
 // Each contender gets a fresh browser context (cold cache) and analyses the
 // current camera frame in a tight loop for SECONDS_EACH (the camera's 15 fps
-// does not cap the figure). Prints a table; writes bench/browser/out/results.json.
+// does not cap the figure). "melodora-tracking-music" is the tracking run
+// with the page's player engine (web/player/engine.js: two <audio>
+// elements through the Web Audio graph) playing Wesnoth tracks meanwhile,
+// a 3 s crossfade to the next every 4 s: the player must not starve the
+// analysis. Prints a table; writes bench/browser/out/results.json.
 //
 // Environment: MELODORA_BIN (default target/release/melodora), CHROMIUM
 // (default /usr/bin/chromium), SECONDS_EACH (default 10; face-api's cpu backend
@@ -28,20 +32,23 @@ const bin = resolve(root, process.env.MELODORA_BIN || "target/release/melodora")
 const browserPath = process.env.CHROMIUM || "/usr/bin/chromium";
 const seconds = Number(process.env.SECONDS_EACH || 10);
 const CLIP = { width: 640, height: 480, fps: 15, side: 240 };
-const ALL = ["melodora-tracking", "melodora-full", "face-api-wasm-416", "face-api-wasm-320", "face-api-cpu-416"];
+const ALL = ["melodora-tracking", "melodora-tracking-music", "melodora-full", "face-api-wasm-416", "face-api-wasm-320", "face-api-cpu-416"];
 const contenders = process.env.CONTENDERS ? process.env.CONTENDERS.split(",") : ALL;
 
 const log = (...args) => console.log("[bench]", ...args);
 
 // ---- the static server: the page's files, our wasm and models, face-api ----
+// Debian's wesnoth-1.16-music (scripts/install_test_music.sh), for the player's sound.
+const MUSIC = process.env.MELODORA_TEST_MUSIC || "/usr/share/games/wesnoth/1.16/data/core/music";
 const MOUNTS = [
+  ["/music/", MUSIC],
   ["/web/models/", join(root, "assets")],
   ["/web/", join(root, "web")],
   ["/face-api/", join(here, "node_modules/@vladmandic/face-api")],
   ["/tfjs-wasm/", join(here, "node_modules/@tensorflow/tfjs-backend-wasm/dist")],
   ["/", here],
 ];
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm",
+const TYPES = { ".ogg": "audio/ogg", ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm",
   ".json": "application/json", ".xml": "application/xml" };
 
 function serve() {
@@ -87,7 +94,9 @@ async function main() {
 
     browser = await chromium.launch({
       executablePath: browserPath, headless: true,
-      args: ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", `--use-file-for-fake-video-capture=${clip}`],
+      // Autoplay as after a press of Play, for the contender with music.
+      args: ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", `--use-file-for-fake-video-capture=${clip}`,
+        "--autoplay-policy=no-user-gesture-required"],
     });
     const results = {};
     for (const name of contenders) {
@@ -102,7 +111,8 @@ async function main() {
       if (!result.ok) throw new Error(`${name}: ${result.error}`);
       results[name] = result;
       log(`${name}: ${result.fps.toFixed(1)} frames/s, face in ${(result.faceRate * 100).toFixed(0)}%, ` +
-        `latency p50 ${result.latencyP50.toFixed(1)} ms p95 ${result.latencyP95.toFixed(1)} ms, first answer ${result.firstMs.toFixed(0)} ms`);
+        `latency p50 ${result.latencyP50.toFixed(1)} ms p95 ${result.latencyP95.toFixed(1)} ms, first answer ${result.firstMs.toFixed(0)} ms` +
+        (result.music ? `; music: ${result.music.songs} songs, ${result.music.crossfades} crossfades, ${result.music.playedS.toFixed(1)} s heard` : ""));
     }
     const version = browser.version();
     await browser.close();
@@ -131,6 +141,11 @@ function printTable({ results, native: nativeRuns, chromium: version, downloadBy
     const ratio = base ? (r.fps / base.fps).toFixed(2) + "x" : "-";
     console.log(`| ${name} | ${r.fps.toFixed(1)} | ${ratio} | ${(r.faceRate * 100).toFixed(0)}% | ` +
       `${r.latencyP50.toFixed(1)} / ${r.latencyP95.toFixed(1)} | ${r.firstMs.toFixed(0)} |`);
+  }
+  const silent = results["melodora-tracking"], music = results["melodora-tracking-music"];
+  if (silent && music) {
+    console.log(`tracking with the player's music playing: ${music.fps.toFixed(1)} frames/s, ` +
+      `${((music.fps / silent.fps - 1) * 100).toFixed(1)}% against silence (target: within 10%)`);
   }
   for (const [mode, key] of [["tracking", "melodora-tracking"], ["full scan", "melodora-full"]]) {
     const n = nativeRuns[mode];
