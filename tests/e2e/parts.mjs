@@ -72,7 +72,9 @@
 //
 // Environment: MELODORA_BIN (default target/debug/melodora), CHROMIUM
 // (default /usr/bin/chromium), E2E_OUT (default tests/e2e/out),
-// E2E_SCREENSHOT (also copy the screenshot there, e.g. docs/screenshot.png).
+// E2E_SCREENSHOT (also copy the screenshot there, e.g. docs/screenshot.png),
+// E2E_PLAYER_SCREENSHOT (the same for the player playing a library song,
+// e.g. docs/player.png).
 
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, copyFileSync, readFileSync, writeFileSync } from "node:fs";
@@ -391,7 +393,7 @@ async function checkLibrary(browser, port, what, audioUrl, answer) {
   if (text.includes("/music/") || text.includes(".ogg")) fail("a file path reached the page");
   const startMs = await page.evaluate(() => window.__playStarted - window.__playClicked);
   log(`library (${what}): 3 songs heard and listed; playing ${src} (${audioAnswers.join(", ")}), ${startMs.toFixed(0)} ms from Play to sound`);
-  await screenshot(page, `library-${what}.png`);
+  await screenshot(page, `library-${what}.png`, what === "server" ? process.env.E2E_PLAYER_SCREENSHOT : undefined);
   if (what === "server") await checkLibraryPlayer(page);
   await page.click("button[data-source=all]");
   await page.waitForFunction(() => [...document.querySelectorAll("[data-testid=song]")].some((row) => !row.hasAttribute("data-library")),
