@@ -7,6 +7,9 @@
 //! scan (AVX2/AVX-512 on x86-64, portable Rust elsewhere, WebAssembly
 //! included) and [`group_rectangles`].
 //!
+//! [`tflite`] reads TFLite models (MediaPipe's BlazeFace, vendored in
+//! `assets/blazeface/`), the first step of the CNN detector to come.
+//!
 //! Usable on its own by anyone who needs `detectMultiScale` in Rust. Knows
 //! nothing of image files (it takes a [`GrayImage`]; decoding is
 //! `melodora-vision`'s), emotions, tracking, music or HTTP.
@@ -18,6 +21,7 @@ mod group;
 mod integral;
 mod model;
 mod scan;
+pub mod tflite;
 mod xml;
 
 pub use detector::{DetectParams, HaarDetector, ParamsError};
