@@ -9,6 +9,9 @@
 //! [`OpKind::Other`], for whoever runs the graph to refuse by name.
 
 mod flatbuffer;
+mod interpret;
+
+pub use interpret::interpret;
 
 use flatbuffer::{Buffer, Table};
 
