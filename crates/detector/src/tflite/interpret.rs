@@ -359,7 +359,8 @@ fn prelu(x: &Value, alpha: &Value) -> Result<Value, TfliteError> {
 /// Zero padding of every axis by `paddings` (`[rank, 2]`: before, after).
 fn pad(x: &Value, paddings: &Value) -> Result<Value, TfliteError> {
     let rank = x.shape.len();
-    if paddings.data.len() != rank * 2 || paddings.data.iter().any(|&p| p < 0.0 || p > 4096.0) {
+    if paddings.data.len() != rank * 2 || paddings.data.iter().any(|p| !(0.0..=4096.0).contains(p))
+    {
         return Err(TfliteError::Malformed(format!(
             "paddings {:?} for a tensor of rank {rank}",
             paddings.data
