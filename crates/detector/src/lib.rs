@@ -7,13 +7,15 @@
 //! scan (AVX2/AVX-512 on x86-64, portable Rust elsewhere, WebAssembly
 //! included) and [`group_rectangles`].
 //!
-//! [`tflite`] reads TFLite models (MediaPipe's BlazeFace, vendored in
-//! `assets/blazeface/`), the first step of the CNN detector to come.
+//! [`blazeface`] is MediaPipe's CNN face detector (boxes and six keypoints,
+//! for turned heads and dim rooms), run from the TFLite files MediaPipe
+//! ships ([`tflite`] reads them; `assets/blazeface/`).
 //!
 //! Usable on its own by anyone who needs `detectMultiScale` in Rust. Knows
 //! nothing of image files (it takes a [`GrayImage`]; decoding is
 //! `melodora-vision`'s), emotions, tracking, music or HTTP.
 
+pub mod blazeface;
 mod detector;
 #[cfg(target_arch = "x86_64")]
 mod gather;
@@ -24,6 +26,7 @@ mod scan;
 pub mod tflite;
 mod xml;
 
+pub use blazeface::{BlazeFace, BlazeFaceError, FaceDetection, Range};
 pub use detector::{DetectParams, HaarDetector, ParamsError};
 pub use group::group_rectangles;
 pub use melodora_core::resize_linear_exact;

@@ -1,0 +1,307 @@
+//! BlazeFace, MediaPipe's CNN face detector: a box and six keypoints (eyes,
+//! nose tip, mouth, ears) per face, for turned heads and dim rooms where a
+//! Haar cascade sees nothing. Two models: short range (128x128, faces near
+//! the camera) and full range (192x192, faces across a room), both read from
+//! the files MediaPipe ships (`assets/blazeface/`, embedded).
+//!
+//! ```text
+//! RGB image ─ letterbox to the model's square, x/127.5 - 1 ─ the model
+//!   ─ 16 offsets + 1 score per anchor ─ decode against the anchor grid
+//!   ─ sigmoid, keep ≥ min_score ─ weighted non-maximum suppression
+//!   ─ back to image pixels (letterbox removed)
+//! ```
+//!
+//! The model runs in the reference interpreter ([`crate::tflite::interpret`])
+//! for now: exact (it matches TFLite's runtime) and slow; the fast engine
+//! comes next and is tested against it.
+
+mod anchors;
+mod suppression;
+
+use anchors::{anchors, Anchor, AnchorOptions};
+use suppression::weighted_suppression;
+
+use crate::tflite::{interpret, TfliteError, TfliteModel};
+
+/// MediaPipe's short-range model, embedded (licence: `assets/blazeface/`).
+pub const SHORT_RANGE_TFLITE: &[u8] =
+    include_bytes!("../../../../assets/blazeface/face_detection_short_range.tflite");
+/// MediaPipe's full-range model, embedded.
+pub const FULL_RANGE_TFLITE: &[u8] =
+    include_bytes!("../../../../assets/blazeface/face_detection_full_range.tflite");
+
+/// Which of MediaPipe's two face detection models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Range {
+    /// 128x128 input, faces within about 2 m of the camera.
+    Short,
+    /// 192x192 input, faces within about 5 m.
+    Full,
+}
+
+/// A face BlazeFace found, in the image's pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FaceDetection {
+    /// Left edge.
+    pub x: f32,
+    /// Top edge.
+    pub y: f32,
+    /// Width.
+    pub w: f32,
+    /// Height.
+    pub h: f32,
+    /// How sure the model is, 0 to 1.
+    pub score: f32,
+    /// Right eye, left eye, nose tip, mouth centre, right ear, left ear
+    /// (the subject's right and left), as `(x, y)`.
+    pub keypoints: [(f32, f32); 6],
+}
+
+/// Why an image could not be searched for faces.
+#[derive(Debug, thiserror::Error)]
+pub enum BlazeFaceError {
+    /// The model could not be read or run.
+    #[error(transparent)]
+    Model(#[from] TfliteError),
+    /// The pixels do not make an RGB image of the size given.
+    #[error("{got} bytes for a {width}x{height} RGB image (expected {expected})")]
+    BadImage {
+        /// Bytes given.
+        got: usize,
+        /// Bytes an image of that size has.
+        expected: usize,
+        /// Width given.
+        width: usize,
+        /// Height given.
+        height: usize,
+    },
+}
+
+/// A BlazeFace model with its anchors and thresholds.
+#[derive(Debug, Clone)]
+pub struct BlazeFace {
+    model: TfliteModel,
+    range: Range,
+    side: usize,
+    anchors: Vec<Anchor>,
+    /// Faces scoring below this are dropped (MediaPipe: 0.5 short, 0.6 full).
+    pub min_score: f32,
+    /// Overlap (IoU) above which two detections are one face (MediaPipe: 0.3).
+    pub min_suppression_iou: f32,
+}
+
+/// MediaPipe clips the score logit to this before the sigmoid.
+const SCORE_CLIP: f32 = 100.0;
+
+impl BlazeFace {
+    /// The embedded model of `range`, with MediaPipe's settings.
+    pub fn new(range: Range) -> BlazeFace {
+        let bytes = match range {
+            Range::Short => SHORT_RANGE_TFLITE,
+            Range::Full => FULL_RANGE_TFLITE,
+        };
+        let model =
+            TfliteModel::parse(bytes).expect("the embedded models read (tests/tflite_models.rs)");
+        BlazeFace::with_model(model, range).expect("the embedded models are BlazeFace (tests)")
+    }
+
+    /// `model` (a BlazeFace of `range`, e.g. read from a file) with
+    /// MediaPipe's settings; an error when its input or outputs are not
+    /// BlazeFace's.
+    pub fn with_model(model: TfliteModel, range: Range) -> Result<BlazeFace, BlazeFaceError> {
+        let (side, options, min_score) = match range {
+            Range::Short => (
+                128,
+                AnchorOptions {
+                    input_size: 128,
+                    strides: &[8, 16, 16, 16],
+                    interpolated: true,
+                },
+                0.5,
+            ),
+            Range::Full => (
+                192,
+                AnchorOptions {
+                    input_size: 192,
+                    strides: &[4],
+                    interpolated: false,
+                },
+                0.6,
+            ),
+        };
+        let anchors = anchors(&options);
+        let input_ok =
+            model.inputs.len() == 1 && model.tensors[model.inputs[0]].shape == [1, side, side, 3];
+        let mut outputs: Vec<&[usize]> = model
+            .outputs
+            .iter()
+            .map(|&i| model.tensors[i].shape.as_slice())
+            .collect();
+        outputs.sort();
+        let n = anchors.len();
+        if !input_ok || outputs != [&[1, n, 1][..], &[1, n, 16][..]] {
+            return Err(TfliteError::Unsupported(format!(
+                "not a {range:?}-range BlazeFace: input {:?}, outputs {outputs:?}",
+                model
+                    .inputs
+                    .iter()
+                    .map(|&i| &model.tensors[i].shape)
+                    .collect::<Vec<_>>()
+            ))
+            .into());
+        }
+        Ok(BlazeFace {
+            model,
+            range,
+            side,
+            anchors,
+            min_score,
+            min_suppression_iou: 0.3,
+        })
+    }
+
+    /// Which model this is.
+    pub fn range(&self) -> Range {
+        self.range
+    }
+
+    /// The faces in an RGB image (`width * height * 3` bytes, row by row),
+    /// best first.
+    pub fn detect_rgb(
+        &self,
+        rgb: &[u8],
+        width: usize,
+        height: usize,
+    ) -> Result<Vec<FaceDetection>, BlazeFaceError> {
+        let expected = width * height * 3;
+        if rgb.len() != expected || width == 0 || height == 0 {
+            return Err(BlazeFaceError::BadImage {
+                got: rgb.len(),
+                expected,
+                width,
+                height,
+            });
+        }
+        let letterbox = Letterbox::new(width, height, self.side);
+        let input = letterbox.tensor(rgb, width, height);
+        let mut outputs = interpret(&self.model, &input)?;
+        // The regressors (16 per anchor) are the larger output.
+        outputs.sort_by_key(|o| std::cmp::Reverse(o.len()));
+        let (regressors, scores) = (&outputs[0], &outputs[1]);
+        let detections = self.decode(regressors, scores);
+        Ok(weighted_suppression(detections, self.min_suppression_iou)
+            .into_iter()
+            .map(|d| letterbox.to_image(d))
+            .collect())
+    }
+
+    /// Every anchor's face scoring at least `min_score`, in the input's unit square.
+    fn decode(&self, regressors: &[f32], scores: &[f32]) -> Vec<FaceDetection> {
+        let scale = self.side as f32;
+        let mut found = Vec::new();
+        for (i, anchor) in self.anchors.iter().enumerate() {
+            let score = 1.0 / (1.0 + (-scores[i].clamp(-SCORE_CLIP, SCORE_CLIP)).exp());
+            if score < self.min_score || !score.is_finite() {
+                continue;
+            }
+            let r = &regressors[i * 16..i * 16 + 16];
+            // Offsets in input pixels from the anchor's centre (anchors are 1 wide).
+            let (cx, cy) = (anchor.x + r[0] / scale, anchor.y + r[1] / scale);
+            let (w, h) = (r[2] / scale, r[3] / scale);
+            let mut keypoints = [(0.0, 0.0); 6];
+            for (k, point) in keypoints.iter_mut().enumerate() {
+                *point = (
+                    anchor.x + r[4 + 2 * k] / scale,
+                    anchor.y + r[5 + 2 * k] / scale,
+                );
+            }
+            found.push(FaceDetection {
+                x: cx - w / 2.0,
+                y: cy - h / 2.0,
+                w,
+                h,
+                score,
+                keypoints,
+            });
+        }
+        found
+    }
+}
+
+/// How an image sits in the model's square input: scaled to fit, centred,
+/// the rest padded (MediaPipe keeps the aspect ratio the same way).
+struct Letterbox {
+    side: usize,
+    /// Input pixels per image pixel.
+    scale: f32,
+    /// Where the image starts in the input, in input pixels.
+    left: f32,
+    top: f32,
+}
+
+impl Letterbox {
+    fn new(width: usize, height: usize, side: usize) -> Letterbox {
+        let scale = side as f32 / width.max(height) as f32;
+        Letterbox {
+            side,
+            scale,
+            left: (side as f32 - width as f32 * scale) / 2.0,
+            top: (side as f32 - height as f32 * scale) / 2.0,
+        }
+    }
+
+    /// The model's input: the image resampled bilinearly into its place
+    /// as MediaPipe's CPU path does (OpenCV's `warpAffine`: input pixel
+    /// `(x, y)` reads the image at `((x - left) / scale, (y - top) / scale)`,
+    /// corners aligned, black beyond the edges), scaled to [-1, 1].
+    fn tensor(&self, rgb: &[u8], width: usize, height: usize) -> Vec<f32> {
+        let side = self.side;
+        let mut out = vec![0f32; side * side * 3];
+        // The two source rows (or columns) a coordinate reads, and their
+        // weights; a neighbour past the edge reads black.
+        let taps = |at: f32, len: usize| {
+            let low = at.floor();
+            let f = at - low;
+            let valid = |i: f32| (i >= 0.0 && i < len as f32).then_some(i as usize);
+            [(valid(low), 1.0 - f), (valid(low + 1.0), f)]
+        };
+        for oy in 0..side {
+            let rows = taps((oy as f32 - self.top) / self.scale, height);
+            for ox in 0..side {
+                let cols = taps((ox as f32 - self.left) / self.scale, width);
+                for c in 0..3 {
+                    let mut sum = 0.0;
+                    for (y, wy) in rows {
+                        for (x, wx) in cols {
+                            if let (Some(y), Some(x)) = (y, x) {
+                                sum += wy * wx * rgb[(y * width + x) * 3 + c] as f32;
+                            }
+                        }
+                    }
+                    out[(oy * side + ox) * 3 + c] = sum / 127.5 - 1.0;
+                }
+            }
+        }
+        out
+    }
+
+    /// A detection in the unit square of the input, in image pixels.
+    fn to_image(&self, d: FaceDetection) -> FaceDetection {
+        let side = self.side as f32;
+        let point = |(x, y): (f32, f32)| {
+            (
+                (x * side - self.left) / self.scale,
+                (y * side - self.top) / self.scale,
+            )
+        };
+        let (x, y) = point((d.x, d.y));
+        FaceDetection {
+            x,
+            y,
+            w: d.w * side / self.scale,
+            h: d.h * side / self.scale,
+            score: d.score,
+            keypoints: d.keypoints.map(point),
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! BlazeFace on the parity scenes (FER2013 val faces composed on
+//! photographs, crates/vision/tests/fixtures/parity): which pasted faces it
+//! finds (a detection whose centre lies in the pasted square and whose box
+//! overlaps it by IoU >= 0.25: the pasted square is the whole 48x48 crop,
+//! larger than the face), and that the images without faces give none.
+//! These are FER2013's tight 48x48 crops, gray and upscaled: harder for a
+//! CNN that learnt faces with their heads around them than a webcam's
+//! face; the detection benchmark will measure real-looking subsets.
+
+use melodora_detector::{BlazeFace, FaceDetection, Range};
+
+fn parity() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../vision/tests/fixtures/parity")
+}
+
+fn rgb(name: &str) -> (Vec<u8>, usize, usize) {
+    let image = image::open(parity().join("images").join(name))
+        .unwrap()
+        .to_rgb8();
+    let (w, h) = image.dimensions();
+    (image.into_raw(), w as usize, h as usize)
+}
+
+fn finds(d: &FaceDetection, [x, y, w, h]: [f32; 4]) -> bool {
+    let (cx, cy) = (d.x + d.w / 2.0, d.y + d.h / 2.0);
+    let inside = cx > x && cx < x + w && cy > y && cy < y + h;
+    let ix = (d.x + d.w).min(x + w) - d.x.max(x);
+    let iy = (d.y + d.h).min(y + h) - d.y.max(y);
+    let shared = ix.max(0.0) * iy.max(0.0);
+    inside && shared / (d.w * d.h + w * h - shared) >= 0.25
+}
+
+/// (file, pasted faces) of every scene, from the manifest.
+fn scenes() -> Vec<(String, Vec<[f32; 4]>)> {
+    let text = std::fs::read_to_string(parity().join("manifest.json")).unwrap();
+    let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
+    manifest["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["file"].as_str().unwrap().starts_with("scene_"))
+        .map(|i| {
+            let faces = i["pasted_faces"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| {
+                    let b = f["box"].as_array().unwrap();
+                    [0, 1, 2, 3].map(|k| b[k].as_f64().unwrap() as f32)
+                })
+                .collect();
+            (i["file"].as_str().unwrap().to_string(), faces)
+        })
+        .collect()
+}
+
+/// What each model finds: (faces found, faces pasted, detections of no face).
+fn census(detector: &BlazeFace) -> (usize, usize, usize, Vec<String>) {
+    let (mut found, mut pasted, mut stray_total, mut missed) = (0, 0, 0, Vec::new());
+    for (file, faces) in scenes() {
+        let (pixels, w, h) = rgb(&file);
+        let detections = detector.detect_rgb(&pixels, w, h).unwrap();
+        for face in &faces {
+            if detections.iter().any(|d| finds(d, *face)) {
+                found += 1;
+            } else {
+                missed.push(format!("{file} {face:?}"));
+            }
+        }
+        stray_total += detections
+            .iter()
+            .filter(|d| !faces.iter().any(|f| finds(d, *f)))
+            .count();
+        pasted += faces.len();
+    }
+    (found, pasted, stray_total, missed)
+}
+
+/// The short-range model finds what MediaPipe's own face detection finds
+/// on every parity image (`bench/blazeface_mediapipe.py` recorded it:
+/// the `mediapipe` package 0.10.14): the same faces, boxes within half a
+/// pixel (or 0.5 % of the image), scores within 0.01.
+#[test]
+fn the_short_range_model_finds_what_mediapipe_finds() {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/blazeface/mediapipe_short.json"),
+    )
+    .unwrap();
+    let reference: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let detector = BlazeFace::new(Range::Short);
+    let mut faces = 0;
+    for (name, expected) in reference["scenes"].as_object().unwrap() {
+        let (pixels, w, h) = rgb(name);
+        let mut found = detector.detect_rgb(&pixels, w, h).unwrap();
+        let expected = expected.as_array().unwrap();
+        assert_eq!(
+            found.len(),
+            expected.len(),
+            "{name}: {found:?} against {expected:?}"
+        );
+        // Compare in the same order: by position.
+        found.sort_by(|a, b| (a.x + a.y).total_cmp(&(b.x + b.y)));
+        let mut expected: Vec<Vec<f32>> = expected
+            .iter()
+            .map(|e| {
+                e.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().unwrap() as f32)
+                    .collect()
+            })
+            .collect();
+        expected.sort_by(|a, b| (a[0] + a[1]).total_cmp(&(b[0] + b[1])));
+        let slack = 0.5f32.max(0.005 * w.max(h) as f32);
+        for (d, e) in found.iter().zip(&expected) {
+            let ours = [d.x, d.y, d.w, d.h];
+            assert!(
+                ours.iter().zip(e).all(|(a, b)| (a - b).abs() <= slack)
+                    && (d.score - e[4]).abs() <= 0.01,
+                "{name}: {d:?} against MediaPipe's {e:?}"
+            );
+        }
+        faces += found.len();
+    }
+    assert!(faces > 20, "only {faces} faces compared");
+}
+
+/// What each model finds of the pasted faces (printed; the short range's
+/// figure is MediaPipe's own, see above), and that neither reports a face
+/// where none was pasted.
+#[test]
+fn neither_model_reports_a_face_where_there_is_none() {
+    for range in [Range::Short, Range::Full] {
+        let (found, pasted, stray, _) = census(&BlazeFace::new(range));
+        eprintln!("{range:?} range: {found}/{pasted} pasted faces found, {stray} other detections");
+        assert_eq!(stray, 0, "{range:?} range");
+        assert!(found > 0, "{range:?} range found nothing");
+    }
+}
+
+#[test]
+fn images_without_faces_give_none() {
+    for range in [Range::Short, Range::Full] {
+        let detector = BlazeFace::new(range);
+        for file in std::fs::read_dir(parity().join("images")).unwrap() {
+            let name = file.unwrap().file_name().into_string().unwrap();
+            if name.starts_with("noface_") {
+                let (pixels, w, h) = rgb(&name);
+                let found = detector.detect_rgb(&pixels, w, h).unwrap();
+                assert!(found.is_empty(), "{range:?} {name}: {found:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_wrong_sized_image_is_an_error() {
+    let detector = BlazeFace::new(Range::Short);
+    assert!(detector.detect_rgb(&[0; 10], 2, 2).is_err());
+    assert!(detector.detect_rgb(&[], 0, 0).is_err());
+}
