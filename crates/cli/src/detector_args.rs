@@ -3,13 +3,30 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use clap::Args;
-use melodora_vision::pipeline::FrameAnalyzer;
-use melodora_vision::{Cascade, DecodeLimits, DetectParams, EmotionClassifier, HaarDetector};
+use clap::{Args, ValueEnum};
+use melodora_vision::pipeline::{FaceFinder, FrameAnalyzer};
+use melodora_vision::{
+    BlazeFace, Cascade, DecodeLimits, DetectParams, EmotionClassifier, HaarDetector, Range,
+};
+
+/// Which face detector.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DetectorKind {
+    /// OpenCV's Haar cascade, exactly (frontal faces; tracks in streams).
+    Haar,
+    /// MediaPipe's BlazeFace, short range (faces near the camera; turned
+    /// heads too). Runs the model's reference interpreter for now: slow.
+    Blazeface,
+    /// MediaPipe's BlazeFace, full range (faces across a room).
+    BlazefaceFull,
+}
 
 /// Options that choose and tune the face detector.
 #[derive(Args, Debug, Clone)]
 pub struct DetectorArgs {
+    /// Which face detector (the Haar options below tune only `haar`).
+    #[arg(long = "detector", value_enum, default_value_t = DetectorKind::Haar)]
+    pub kind: DetectorKind,
     /// How much the search window grows per pyramid level (at least 1.01).
     #[arg(long, default_value_t = 1.1)]
     pub scale_factor: f64,
@@ -47,13 +64,39 @@ impl DetectorArgs {
         Ok(params)
     }
 
+    /// Refuses a CNN detector where `command` runs only Haar so far.
+    pub fn haar_only(&self, command: &str) -> Result<()> {
+        anyhow::ensure!(
+            self.kind == DetectorKind::Haar,
+            "{command}: --detector {} is not available here yet (BlazeFace runs in detect and eval for now)",
+            self.kind.to_possible_value().map_or_else(String::new, |v| v.get_name().to_string())
+        );
+        Ok(())
+    }
+
     /// Loads the cascade (embedded default or `--cascade`) into a detector.
-    pub fn detector(&self) -> Result<HaarDetector> {
+    pub fn haar_detector(&self) -> Result<HaarDetector> {
         let cascade = match &self.cascade {
             None => Cascade::frontal_face_default(),
             Some(path) => load_cascade(path)?,
         };
         Ok(HaarDetector::new(cascade).with_threads(usize::from(self.threads))?)
+    }
+
+    /// How faces are found: the chosen detector.
+    pub fn finder(&self) -> Result<FaceFinder> {
+        Ok(match self.kind {
+            DetectorKind::Haar => FaceFinder::Haar {
+                detector: self.haar_detector()?,
+                params: self.params()?,
+            },
+            DetectorKind::Blazeface => {
+                FaceFinder::BlazeFace(Box::new(BlazeFace::new(Range::Short)))
+            }
+            DetectorKind::BlazefaceFull => {
+                FaceFinder::BlazeFace(Box::new(BlazeFace::new(Range::Full)))
+            }
+        })
     }
 
     /// The frame analyzer these options describe, classifying with
@@ -65,7 +108,7 @@ impl DetectorArgs {
     ) -> Result<FrameAnalyzer> {
         Ok(FrameAnalyzer {
             face_margin,
-            ..FrameAnalyzer::new(self.detector()?, self.params()?, classifier)
+            ..FrameAnalyzer::with_finder(self.finder()?, classifier)
         })
     }
 

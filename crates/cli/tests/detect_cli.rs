@@ -358,3 +358,42 @@ fn annotate_into_the_inputs_own_directory_never_overwrites_an_input() {
     let original = image::open(&path).unwrap().to_rgb8();
     assert_ne!(annotated, original, "the copy has boxes drawn on it");
 }
+
+// ---------------------------------------------------------------------------
+// The CNN detector.
+
+/// `--detector blazeface` finds the faces MediaPipe's short-range model
+/// finds on a scene (the library's tests compare every parity image with
+/// MediaPipe itself), inside the pasted squares, and reads their emotions;
+/// where it is not available yet the command says so and fails.
+#[test]
+fn blazeface_finds_faces_and_serve_refuses_it_for_now() {
+    // scene_03: faces pasted at (189, 142, 130) and (426, 111, 170).
+    let run = detect(&[
+        Path::new("--detector"),
+        Path::new("blazeface"),
+        Path::new("--json"),
+        &image("scene_03_two_faces.png"),
+    ]);
+    assert_eq!(run.code, Some(0), "{run}");
+    let record: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    let faces = record["faces"].as_array().unwrap();
+    assert_eq!(faces.len(), 2, "{record}");
+    for (face, (x, y, side)) in faces.iter().zip([(426, 111, 170), (189, 142, 130)]) {
+        let at = |k: &str| face[k].as_i64().unwrap();
+        let (cx, cy) = (at("x") + at("w") / 2, at("y") + at("h") / 2);
+        assert!(
+            (x..x + side).contains(&cx) && (y..y + side).contains(&cy),
+            "{face} is not the face pasted at ({x}, {y})"
+        );
+        assert!(face["emotion"].is_string(), "{face}");
+    }
+    let refused = melodora(&["serve", "--detector", "blazeface"], false);
+    assert_eq!(refused.code, Some(1), "{refused}");
+    assert!(
+        refused
+            .stderr
+            .contains("--detector blazeface is not available here yet"),
+        "{refused}"
+    );
+}

@@ -27,7 +27,7 @@ pub use follow::{followed, Follow};
 pub use live::{FaceReport, FrameReport, LiveAnalysis, Observation, MAX_FACES_PER_FRAME};
 pub use melodora_core::{rgb_to_gray, GrayImage};
 pub use melodora_detector::{
-    Cascade, CascadeError, DetectParams, HaarDetector, DEFAULT_CASCADE_XML,
+    BlazeFace, Cascade, CascadeError, DetectParams, HaarDetector, Range, DEFAULT_CASCADE_XML,
 };
 pub use melodora_emotion::{EmotionClassifier, ModelDescription, ModelError, DEFAULT_MODEL_ONNX};
 pub use settings::AnalysisSettings;

@@ -3,7 +3,7 @@
 
 use melodora_core::{EmotionProbabilities, FaceBox};
 
-use melodora_detector::{DetectParams, HaarDetector, ParamsError};
+use melodora_detector::{BlazeFace, BlazeFaceError, DetectParams, HaarDetector, ParamsError};
 use melodora_emotion::{crop_face, EmotionClassifier, ModelError};
 
 use crate::tracking::{FaceTracker, Scan};
@@ -28,6 +28,25 @@ pub enum AnalyzeError {
     /// The classifier failed on the faces.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// The CNN detector failed on the frame.
+    #[error(transparent)]
+    Cnn(#[from] BlazeFaceError),
+}
+
+/// How faces are found.
+#[derive(Debug, Clone)]
+pub enum FaceFinder {
+    /// OpenCV's Haar cascade (`detectMultiScale`, exactly), with how it
+    /// searches (pyramid step, neighbours, sizes); tracks faces in streams.
+    Haar {
+        /// The cascade and its scanner.
+        detector: HaarDetector,
+        /// How it searches.
+        params: DetectParams,
+    },
+    /// MediaPipe's BlazeFace CNN: turned heads and dim rooms too; searches
+    /// every frame whole (no tracking yet).
+    BlazeFace(Box<BlazeFace>),
 }
 
 /// Everything that turns a gray frame into faces and their emotions: the
@@ -36,9 +55,7 @@ pub enum AnalyzeError {
 /// classified.
 pub struct FrameAnalyzer {
     /// Finds faces.
-    pub detector: HaarDetector,
-    /// How the detector searches (pyramid step, neighbours, sizes).
-    pub params: DetectParams,
+    pub finder: FaceFinder,
     /// `None`: find faces only.
     pub classifier: Option<EmotionClassifier>,
     /// Each face box is enlarged by this fraction of its size before
@@ -50,15 +67,21 @@ pub struct FrameAnalyzer {
 }
 
 impl FrameAnalyzer {
-    /// An analyzer with no face margin and no cap on faces.
+    /// An analyzer finding faces with a Haar cascade, with no face margin
+    /// and no cap on faces.
     pub fn new(
         detector: HaarDetector,
         params: DetectParams,
         classifier: Option<EmotionClassifier>,
     ) -> Self {
+        FrameAnalyzer::with_finder(FaceFinder::Haar { detector, params }, classifier)
+    }
+
+    /// An analyzer finding faces with `finder`, with no face margin and no
+    /// cap on faces.
+    pub fn with_finder(finder: FaceFinder, classifier: Option<EmotionClassifier>) -> Self {
         FrameAnalyzer {
-            detector,
-            params,
+            finder,
             classifier,
             face_margin: 0.0,
             max_faces: usize::MAX,
@@ -85,9 +108,14 @@ impl FrameAnalyzer {
         frame: &GrayImage,
         tracker: Option<&mut FaceTracker>,
     ) -> Result<(Vec<FaceBox>, Scan), AnalyzeError> {
-        let (mut faces, scan) = match tracker {
-            Some(tracker) => tracker.detect(&self.detector, &self.params, frame)?,
-            None => (self.detector.detect(frame, &self.params)?, Scan::Full),
+        let (mut faces, scan) = match (&self.finder, tracker) {
+            (FaceFinder::Haar { detector, params }, Some(tracker)) => {
+                tracker.detect(detector, params, frame)?
+            }
+            (FaceFinder::Haar { detector, params }, None) => {
+                (detector.detect(frame, params)?, Scan::Full)
+            }
+            (FaceFinder::BlazeFace(cnn), _) => (blazeface_boxes(cnn, frame)?, Scan::Full),
         };
         if faces.len() > self.max_faces {
             faces.sort_by_key(|f| std::cmp::Reverse(f.area()));
@@ -127,4 +155,23 @@ impl FrameAnalyzer {
             })
             .collect())
     }
+}
+
+/// BlazeFace's faces in a gray frame (its three channels alike), as boxes
+/// inside the frame, best first.
+fn blazeface_boxes(cnn: &BlazeFace, frame: &GrayImage) -> Result<Vec<FaceBox>, BlazeFaceError> {
+    let rgb: Vec<u8> = frame.pixels().iter().flat_map(|&v| [v, v, v]).collect();
+    let found = cnn.detect_rgb(&rgb, frame.width(), frame.height())?;
+    let (width, height) = (frame.width() as f32, frame.height() as f32);
+    Ok(found
+        .into_iter()
+        .filter_map(|d| {
+            let x0 = d.x.max(0.0).round();
+            let y0 = d.y.max(0.0).round();
+            let x1 = (d.x + d.w).min(width).round();
+            let y1 = (d.y + d.h).min(height).round();
+            (x1 - x0 >= 1.0 && y1 - y0 >= 1.0)
+                .then(|| FaceBox::new(x0 as i32, y0 as i32, (x1 - x0) as i32, (y1 - y0) as i32))
+        })
+        .collect())
 }

@@ -139,14 +139,13 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
 }
 
 fn bench_detection(args: &BenchArgs, grays: &[GrayImage]) -> Result<ExitCode> {
-    let params = args.detector.params()?;
-    let detector = args.detector.detector()?;
+    let analyzer = args.detector.analyzer(None, 0.0)?;
     let mut rows = Vec::new();
     for (path, gray) in args.images.iter().zip(grays) {
         let shown = path.display().to_string();
-        let faces = detector.detect(gray, &params)?.len();
+        let faces = analyzer.find_faces(gray, None)?.0.len();
         let median = median_ms(args.repeat as usize, || {
-            detector.detect(gray, &params)?;
+            analyzer.find_faces(gray, None)?;
             Ok(())
         })?;
         let timing = Timing {
