@@ -13,6 +13,13 @@ pub struct FaceRecord {
     pub y: i32,
     pub w: i32,
     pub h: i32,
+    /// The detector's confidence (CNN detectors only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f32>,
+    /// Right eye, left eye, nose tip, mouth, right ear, left ear as
+    /// `[x, y]` (CNN detectors only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keypoints: Option<[[f32; 2]; 6]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub emotion: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -30,6 +37,8 @@ impl From<&AnalyzedFace> for FaceRecord {
             y: b.y,
             w: b.w,
             h: b.h,
+            score: a.landmarks.map(|l| l.score),
+            keypoints: a.landmarks.map(|l| l.keypoints.map(|(x, y)| [x, y])),
             emotion: top.map(|(e, _)| e.name()),
             confidence: top.map(|(_, p)| p),
             probabilities: a

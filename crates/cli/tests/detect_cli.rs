@@ -387,7 +387,38 @@ fn blazeface_finds_faces_and_serve_refuses_it_for_now() {
             "{face} is not the face pasted at ({x}, {y})"
         );
         assert!(face["emotion"].is_string(), "{face}");
+        let score = face["score"].as_f64().unwrap();
+        assert!((0.5..=1.0).contains(&score), "{face}");
+        // Six keypoints, the eyes above the mouth, inside the box's neighbourhood.
+        let points = face["keypoints"].as_array().unwrap();
+        assert_eq!(points.len(), 6, "{face}");
+        let y_of = |k: usize| points[k][1].as_f64().unwrap();
+        assert!(
+            y_of(0) < y_of(3) && y_of(1) < y_of(3),
+            "eyes above the mouth: {face}"
+        );
     }
+    // Detection only: the box and the score, as the Haar detector's output plus a score.
+    let plain = detect(&[
+        Path::new("--detector"),
+        Path::new("blazeface"),
+        Path::new("--no-emotion"),
+        Path::new("--json"),
+        &image("scene_03_two_faces.png"),
+    ]);
+    let record: Value = serde_json::from_str(plain.stdout.trim()).unwrap();
+    let keys: Vec<&String> = record["faces"][0].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["h", "keypoints", "score", "w", "x", "y"], "{record}");
+    let haar = detect(&[
+        Path::new("--no-emotion"),
+        Path::new("--json"),
+        &image("scene_03_two_faces.png"),
+    ]);
+    let record: Value = serde_json::from_str(haar.stdout.trim()).unwrap();
+    assert!(
+        record["faces"][0].get("score").is_none(),
+        "Haar has no score: {record}"
+    );
     let refused = melodora(&["serve", "--detector", "blazeface"], false);
     assert_eq!(refused.code, Some(1), "{refused}");
     assert!(

@@ -9,11 +9,42 @@ use melodora_emotion::{crop_face, EmotionClassifier, ModelError};
 use crate::tracking::{FaceTracker, Scan};
 use crate::GrayImage;
 
+/// What a CNN detector says of a face beyond its box.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Landmarks {
+    /// How sure the detector is, 0 to 1.
+    pub score: f32,
+    /// Right eye, left eye, nose tip, mouth centre, right ear, left ear
+    /// (the subject's), in frame pixels.
+    pub keypoints: [(f32, f32); 6],
+}
+
+/// One face a detector found: its box, and its landmarks when the detector
+/// gives them (BlazeFace does, Haar does not).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FoundFace {
+    /// Where the face is in the frame.
+    pub face: FaceBox,
+    /// Score and keypoints, from a CNN detector.
+    pub landmarks: Option<Landmarks>,
+}
+
+impl From<FaceBox> for FoundFace {
+    fn from(face: FaceBox) -> Self {
+        FoundFace {
+            face,
+            landmarks: None,
+        }
+    }
+}
+
 /// One face found in a frame, with its emotion if the analyzer classifies.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnalyzedFace {
     /// Where the face is in the frame.
     pub face: FaceBox,
+    /// Score and keypoints, from a CNN detector.
+    pub landmarks: Option<Landmarks>,
     /// Its emotions; `None` when the analyzer only finds faces, or the face
     /// was beyond the face cap.
     pub probabilities: Option<EmotionProbabilities>,
@@ -107,18 +138,21 @@ impl FrameAnalyzer {
         &self,
         frame: &GrayImage,
         tracker: Option<&mut FaceTracker>,
-    ) -> Result<(Vec<FaceBox>, Scan), AnalyzeError> {
-        let (mut faces, scan) = match (&self.finder, tracker) {
+    ) -> Result<(Vec<FoundFace>, Scan), AnalyzeError> {
+        let boxes = |(faces, scan): (Vec<FaceBox>, Scan)| {
+            (faces.into_iter().map(FoundFace::from).collect(), scan)
+        };
+        let (mut faces, scan): (Vec<FoundFace>, Scan) = match (&self.finder, tracker) {
             (FaceFinder::Haar { detector, params }, Some(tracker)) => {
-                tracker.detect(detector, params, frame)?
+                boxes(tracker.detect(detector, params, frame)?)
             }
             (FaceFinder::Haar { detector, params }, None) => {
-                (detector.detect(frame, params)?, Scan::Full)
+                boxes((detector.detect(frame, params)?, Scan::Full))
             }
-            (FaceFinder::BlazeFace(cnn), _) => (blazeface_boxes(cnn, frame)?, Scan::Full),
+            (FaceFinder::BlazeFace(cnn), _) => (blazeface_faces(cnn, frame)?, Scan::Full),
         };
         if faces.len() > self.max_faces {
-            faces.sort_by_key(|f| std::cmp::Reverse(f.area()));
+            faces.sort_by_key(|f| std::cmp::Reverse(f.face.area()));
             faces.truncate(self.max_faces);
         }
         Ok((faces, scan))
@@ -130,36 +164,38 @@ impl FrameAnalyzer {
     pub fn classify(
         &self,
         frame: &GrayImage,
-        faces: Vec<FaceBox>,
+        faces: Vec<FoundFace>,
     ) -> Result<Vec<AnalyzedFace>, AnalyzeError> {
         let Some(classifier) = &self.classifier else {
             return Ok(faces
                 .into_iter()
-                .map(|face| AnalyzedFace {
-                    face,
+                .map(|f| AnalyzedFace {
+                    face: f.face,
+                    landmarks: f.landmarks,
                     probabilities: None,
                 })
                 .collect());
         };
-        let (faces, crops): (Vec<FaceBox>, Vec<GrayImage>) = faces
+        let (faces, crops): (Vec<FoundFace>, Vec<GrayImage>) = faces
             .into_iter()
-            .filter_map(|f| crop_face(frame, &f, self.face_margin).map(|crop| (f, crop)))
+            .filter_map(|f| crop_face(frame, &f.face, self.face_margin).map(|crop| (f, crop)))
             .unzip();
         let probabilities = classifier.classify(&crops)?;
         Ok(faces
             .into_iter()
             .zip(probabilities)
-            .map(|(face, p)| AnalyzedFace {
-                face,
+            .map(|(f, p)| AnalyzedFace {
+                face: f.face,
+                landmarks: f.landmarks,
                 probabilities: Some(p),
             })
             .collect())
     }
 }
 
-/// BlazeFace's faces in a gray frame (its three channels alike), as boxes
-/// inside the frame, best first.
-fn blazeface_boxes(cnn: &BlazeFace, frame: &GrayImage) -> Result<Vec<FaceBox>, BlazeFaceError> {
+/// BlazeFace's faces in a gray frame (its three channels alike), with
+/// boxes clipped to the frame, best first.
+fn blazeface_faces(cnn: &BlazeFace, frame: &GrayImage) -> Result<Vec<FoundFace>, BlazeFaceError> {
     let rgb: Vec<u8> = frame.pixels().iter().flat_map(|&v| [v, v, v]).collect();
     let found = cnn.detect_rgb(&rgb, frame.width(), frame.height())?;
     let (width, height) = (frame.width() as f32, frame.height() as f32);
@@ -170,8 +206,13 @@ fn blazeface_boxes(cnn: &BlazeFace, frame: &GrayImage) -> Result<Vec<FaceBox>, B
             let y0 = d.y.max(0.0).round();
             let x1 = (d.x + d.w).min(width).round();
             let y1 = (d.y + d.h).min(height).round();
-            (x1 - x0 >= 1.0 && y1 - y0 >= 1.0)
-                .then(|| FaceBox::new(x0 as i32, y0 as i32, (x1 - x0) as i32, (y1 - y0) as i32))
+            (x1 - x0 >= 1.0 && y1 - y0 >= 1.0).then(|| FoundFace {
+                face: FaceBox::new(x0 as i32, y0 as i32, (x1 - x0) as i32, (y1 - y0) as i32),
+                landmarks: Some(Landmarks {
+                    score: d.score,
+                    keypoints: d.keypoints,
+                }),
+            })
         })
         .collect())
 }

@@ -171,8 +171,8 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
                 None => Some(image),
                 Some(analyzer) => {
                     let (faces, _) = analyzer.find_faces(&image, None)?;
-                    largest_face(faces, |b| *b)
-                        .and_then(|b| crop_face(&image, &b, analyzer.face_margin))
+                    largest_face(faces, |f| f.face)
+                        .and_then(|f| crop_face(&image, &f.face, analyzer.face_margin))
                 }
             };
             match face {
