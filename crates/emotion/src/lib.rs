@@ -28,4 +28,4 @@ pub use description::{
 pub use error::{BoxError, ModelError, SidecarError};
 pub use melodora_core::GrayImage;
 pub use metrics::{ClassMetrics, ConfusionMatrix};
-pub use preprocess::{crop_face, input_tensor, resize_face};
+pub use preprocess::{crop_face, crop_face_level, input_tensor, resize_face};

@@ -10,7 +10,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use melodora_core::{largest_face, Emotion, EmotionProbabilities, ErrorChain};
 use melodora_emotion::calibration_study::{simulate, StudyRow};
-use melodora_emotion::{crop_face, resize_face, ClassMetrics, ConfusionMatrix};
+use melodora_emotion::{resize_face, ClassMetrics, ConfusionMatrix};
 use melodora_vision::{load_image, GrayImage};
 use serde::Serialize;
 
@@ -45,6 +45,56 @@ pub struct EvalArgs {
     /// Simulated people per condition of `--calibration`.
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub people: u32,
+    /// Turn each image by this many degrees (clockwise) on a plain canvas
+    /// twice its size before detecting (with `--detect`): how tilted heads
+    /// read.
+    #[arg(long, value_name = "DEG", requires = "detect", value_parser = parse_degrees)]
+    pub rotate: Option<f32>,
+    /// Do not level the eyes of faces a CNN detector found before
+    /// classifying (for comparison).
+    #[arg(long)]
+    pub no_align: bool,
+}
+
+fn parse_degrees(text: &str) -> Result<f32, String> {
+    let degrees: f32 = text
+        .parse()
+        .map_err(|_| format!("not a number of degrees: {text}"))?;
+    if degrees.is_finite() && degrees.abs() <= 180.0 {
+        Ok(degrees)
+    } else {
+        Err(format!("degrees must be -180 to 180, not {text}"))
+    }
+}
+
+/// `img` turned by `degrees` (clockwise) about its centre, on a canvas
+/// twice its size filled with its mean gray, sampled bilinearly.
+fn turned_on_canvas(img: &GrayImage, degrees: f32) -> GrayImage {
+    let (w, h) = (img.width(), img.height());
+    let (cw, ch) = (2 * w, 2 * h);
+    let mean = (img.pixels().iter().map(|&v| v as u64).sum::<u64>() / (w * h).max(1) as u64) as f32;
+    let (sin, cos) = degrees.to_radians().sin_cos();
+    let mut pixels = Vec::with_capacity(cw * ch);
+    for y in 0..ch {
+        for x in 0..cw {
+            let (dx, dy) = (x as f32 + 0.5 - w as f32, y as f32 + 0.5 - h as f32);
+            // The source of canvas (x, y): turned back by the angle.
+            let sx = dx * cos + dy * sin + w as f32 / 2.0 - 0.5;
+            let sy = -dx * sin + dy * cos + h as f32 / 2.0 - 0.5;
+            let value = if sx < 0.0 || sy < 0.0 || sx > (w - 1) as f32 || sy > (h - 1) as f32 {
+                mean
+            } else {
+                let (x0, y0) = (sx.floor() as usize, sy.floor() as usize);
+                let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+                let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
+                let at = |x: usize, y: usize| img.row(y)[x] as f32;
+                (at(x0, y0) * (1.0 - fx) + at(x1, y0) * fx) * (1.0 - fy)
+                    + (at(x0, y1) * (1.0 - fx) + at(x1, y1) * fx) * fy
+            };
+            pixels.push(value.round().clamp(0.0, 255.0) as u8);
+        }
+    }
+    GrayImage::from_pixels(cw, ch, pixels).expect("the canvas holds its pixels")
 }
 
 /// The conditions `--calibration` runs: (lean, nats, resting frames). No
@@ -136,7 +186,9 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
     let limits = args.detector.decode_limits()?;
     // Detection only: the classifier below takes whole batches of faces.
     let detector = if args.detect {
-        Some(args.detector.analyzer(None, args.emotion.face_margin)?)
+        let mut analyzer = args.detector.analyzer(None, args.emotion.face_margin)?;
+        analyzer.align = !args.no_align;
+        Some(analyzer)
     } else {
         None
     };
@@ -158,6 +210,9 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         let mut truths = Vec::with_capacity(chunk.len());
         for (truth, path) in chunk {
             let image = match load_image(path, &limits) {
+                Ok(img) if args.rotate.is_some() => {
+                    turned_on_canvas(&GrayImage::from_dynamic(&img), args.rotate.unwrap_or(0.0))
+                }
                 Ok(img) => GrayImage::from_dynamic(&img),
                 Err(e) => {
                     progress.suspend(|| {
@@ -171,8 +226,7 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
                 None => Some(image),
                 Some(analyzer) => {
                     let (faces, _) = analyzer.find_faces(&image, None)?;
-                    largest_face(faces, |f| f.face)
-                        .and_then(|f| crop_face(&image, &f.face, analyzer.face_margin))
+                    largest_face(faces, |f| f.face).and_then(|f| analyzer.crop(&image, &f))
                 }
             };
             match face {
