@@ -15,7 +15,7 @@ pub enum DetectorKind {
     /// OpenCV's Haar cascade, exactly (frontal faces; tracks in streams).
     Haar,
     /// MediaPipe's BlazeFace, short range (faces near the camera; turned
-    /// heads too). Runs the model's reference interpreter for now: slow.
+    /// heads too). Portable kernels for now: slower than Haar.
     Blazeface,
     /// MediaPipe's BlazeFace, full range (faces across a room).
     BlazefaceFull,
@@ -68,7 +68,7 @@ impl DetectorArgs {
     pub fn haar_only(&self, command: &str) -> Result<()> {
         anyhow::ensure!(
             self.kind == DetectorKind::Haar,
-            "{command}: --detector {} is not available here yet (BlazeFace runs in detect and eval for now)",
+            "{command}: --detector {} is not available here yet (BlazeFace runs in detect, eval and bench for now)",
             self.kind.to_possible_value().map_or_else(String::new, |v| v.get_name().to_string())
         );
         Ok(())

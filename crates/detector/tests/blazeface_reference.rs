@@ -5,7 +5,7 @@
 //! `TOLERANCE` (relative to the value, absolute below 1): the same
 //! arithmetic in another order.
 
-use melodora_detector::tflite::{interpret, TfliteModel};
+use melodora_detector::tflite::{interpret, CompiledGraph, TfliteModel};
 
 /// How far a value may be from LiteRT's.
 const TOLERANCE: f32 = 1e-4;
@@ -68,5 +68,36 @@ fn the_reference_run_gives_tflites_outputs() {
             got[at],
             expected[at]
         );
+    }
+}
+
+/// The compiled graph (fused, packed, vectorisable kernels) gives the
+/// reference run's outputs on the same fixtures, within 1e-5 relative.
+#[test]
+fn the_compiled_graph_gives_the_reference_runs_outputs() {
+    for (model_name, case) in CASES {
+        let bytes = std::fs::read(root().join("assets/blazeface").join(model_name)).unwrap();
+        let model = TfliteModel::parse(&bytes).unwrap();
+        let fixtures = root().join("crates/detector/tests/fixtures/blazeface");
+        let image = image::open(fixtures.join(format!("{case}.png")))
+            .unwrap()
+            .to_rgb8();
+        let input: Vec<f32> = image
+            .as_raw()
+            .iter()
+            .map(|&p| p as f32 / 127.5 - 1.0)
+            .collect();
+        let reference = interpret(&model, &input).unwrap();
+        let compiled = CompiledGraph::compile(model).unwrap().run(&input).unwrap();
+        assert_eq!(compiled.len(), reference.len());
+        for (c, r) in compiled.iter().zip(&reference) {
+            assert_eq!(c.len(), r.len(), "{case}");
+            let worst = c
+                .iter()
+                .zip(r)
+                .map(|(&a, &b)| (a - b).abs() / b.abs().max(1.0))
+                .fold(0f32, f32::max);
+            assert!(worst <= 1e-5, "{case}: worst relative difference {worst:e}");
+        }
     }
 }

@@ -11,9 +11,9 @@
 //!   ─ back to image pixels (letterbox removed)
 //! ```
 //!
-//! The model runs in the reference interpreter ([`crate::tflite::interpret`])
-//! for now: exact (it matches TFLite's runtime) and slow; the fast engine
-//! comes next and is tested against it.
+//! The model runs compiled ([`CompiledGraph`]: packed weights, fused
+//! operators, vectorisable kernels), tested against the reference run
+//! ([`crate::tflite::interpret`]), which is tested against TFLite's own.
 
 mod anchors;
 mod suppression;
@@ -21,7 +21,7 @@ mod suppression;
 use anchors::{anchors, Anchor, AnchorOptions};
 use suppression::weighted_suppression;
 
-use crate::tflite::{interpret, TfliteError, TfliteModel};
+use crate::tflite::{CompiledGraph, TfliteError, TfliteModel};
 
 /// MediaPipe's short-range model, embedded (licence: `assets/blazeface/`).
 pub const SHORT_RANGE_TFLITE: &[u8] =
@@ -80,7 +80,7 @@ pub enum BlazeFaceError {
 /// A BlazeFace model with its anchors and thresholds.
 #[derive(Debug, Clone)]
 pub struct BlazeFace {
-    model: TfliteModel,
+    graph: std::sync::Arc<CompiledGraph>,
     range: Range,
     side: usize,
     anchors: Vec<Anchor>,
@@ -151,7 +151,7 @@ impl BlazeFace {
             .into());
         }
         Ok(BlazeFace {
-            model,
+            graph: std::sync::Arc::new(CompiledGraph::compile(model)?),
             range,
             side,
             anchors,
@@ -184,7 +184,7 @@ impl BlazeFace {
         }
         let letterbox = Letterbox::new(width, height, self.side);
         let input = letterbox.tensor(rgb, width, height);
-        let mut outputs = interpret(&self.model, &input)?;
+        let mut outputs = self.graph.run(&input)?;
         // The regressors (16 per anchor) are the larger output.
         outputs.sort_by_key(|o| std::cmp::Reverse(o.len()));
         let (regressors, scores) = (&outputs[0], &outputs[1]);

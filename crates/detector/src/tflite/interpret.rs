@@ -8,9 +8,9 @@ use super::{Activation, OpKind, Padding, TfliteError, TfliteModel, Window};
 
 /// A tensor's values during a run, with its shape.
 #[derive(Debug, Clone)]
-struct Value {
-    shape: Vec<usize>,
-    data: Vec<f32>,
+pub(super) struct Value {
+    pub(super) shape: Vec<usize>,
+    pub(super) data: Vec<f32>,
 }
 
 fn unsupported(what: String) -> TfliteError {
@@ -48,92 +48,7 @@ pub fn interpret(model: &TfliteModel, input: &[f32]) -> Result<Vec<Vec<f32>>, Tf
         data: input.to_vec(),
     });
     for (at, op) in model.operators.iter().enumerate() {
-        let read = |slot: usize| -> Result<&Value, TfliteError> {
-            op.inputs
-                .get(slot)
-                .copied()
-                .flatten()
-                .and_then(|i| values[i].as_ref())
-                .ok_or_else(|| {
-                    TfliteError::Malformed(format!(
-                        "operator {at} ({:?}) reads a tensor no one wrote",
-                        op.kind
-                    ))
-                })
-        };
-        let output = match &op.kind {
-            OpKind::Conv2d {
-                window,
-                dilation,
-                activation,
-            } => conv(
-                read(0)?,
-                read(1)?,
-                op_bias(op, &values)?,
-                *window,
-                *dilation,
-                *activation,
-                None,
-            )?,
-            OpKind::DepthwiseConv2d {
-                window,
-                multiplier,
-                dilation,
-                activation,
-            } => conv(
-                read(0)?,
-                read(1)?,
-                op_bias(op, &values)?,
-                *window,
-                *dilation,
-                *activation,
-                Some(*multiplier),
-            )?,
-            OpKind::MaxPool2d { window, activation } => pool(read(0)?, *window, *activation, true)?,
-            OpKind::AveragePool2d { window, activation } => {
-                pool(read(0)?, *window, *activation, false)?
-            }
-            OpKind::Add { activation } => add(read(0)?, read(1)?, *activation)?,
-            OpKind::Pad => pad(read(0)?, read(1)?)?,
-            OpKind::Reshape => {
-                let out = op
-                    .outputs
-                    .first()
-                    .ok_or_else(|| TfliteError::Malformed("a reshape without output".into()))?;
-                let shape = model.tensors[*out].shape.clone();
-                let x = read(0)?;
-                if shape.iter().product::<usize>() != x.data.len() {
-                    return Err(TfliteError::Malformed(format!(
-                        "reshape of {:?} to {shape:?}",
-                        x.shape
-                    )));
-                }
-                Value {
-                    shape,
-                    data: x.data.clone(),
-                }
-            }
-            OpKind::Concatenation { axis, activation } => {
-                let parts = (0..op.inputs.len())
-                    .map(read)
-                    .collect::<Result<Vec<_>, _>>()?;
-                concat(&parts, *axis, *activation)?
-            }
-            OpKind::Relu => {
-                let x = read(0)?;
-                Value {
-                    shape: x.shape.clone(),
-                    data: x.data.iter().map(|&v| v.max(0.0)).collect(),
-                }
-            }
-            OpKind::Prelu => prelu(read(0)?, read(1)?)?,
-            OpKind::Dequantize => read(0)?.clone(),
-            OpKind::ResizeBilinear {
-                align_corners,
-                half_pixel_centers,
-            } => resize_bilinear(read(0)?, read(1)?, *align_corners, *half_pixel_centers)?,
-            OpKind::Other(name) => return Err(unsupported(format!("operator {name}"))),
-        };
+        let output = run_op(model, at, &values)?;
         let [out] = op.outputs[..] else {
             return Err(unsupported(format!(
                 "operator {at} writes {} tensors",
@@ -151,6 +66,103 @@ pub fn interpret(model: &TfliteModel, input: &[f32]) -> Result<Vec<Vec<f32>>, Tf
             })
         })
         .collect()
+}
+
+/// Runs operator `at` of `model` on `values` (every tensor's value so far,
+/// by index) and gives its one output.
+pub(super) fn run_op(
+    model: &TfliteModel,
+    at: usize,
+    values: &[Option<Value>],
+) -> Result<Value, TfliteError> {
+    let op = &model.operators[at];
+    let read = |slot: usize| -> Result<&Value, TfliteError> {
+        op.inputs
+            .get(slot)
+            .copied()
+            .flatten()
+            .and_then(|i| values[i].as_ref())
+            .ok_or_else(|| {
+                TfliteError::Malformed(format!(
+                    "operator {at} ({:?}) reads a tensor no one wrote",
+                    op.kind
+                ))
+            })
+    };
+    let output = match &op.kind {
+        OpKind::Conv2d {
+            window,
+            dilation,
+            activation,
+        } => conv(
+            read(0)?,
+            read(1)?,
+            op_bias(op, values)?,
+            *window,
+            *dilation,
+            *activation,
+            None,
+        )?,
+        OpKind::DepthwiseConv2d {
+            window,
+            multiplier,
+            dilation,
+            activation,
+        } => conv(
+            read(0)?,
+            read(1)?,
+            op_bias(op, values)?,
+            *window,
+            *dilation,
+            *activation,
+            Some(*multiplier),
+        )?,
+        OpKind::MaxPool2d { window, activation } => pool(read(0)?, *window, *activation, true)?,
+        OpKind::AveragePool2d { window, activation } => {
+            pool(read(0)?, *window, *activation, false)?
+        }
+        OpKind::Add { activation } => add(read(0)?, read(1)?, *activation)?,
+        OpKind::Pad => pad(read(0)?, read(1)?)?,
+        OpKind::Reshape => {
+            let out = op
+                .outputs
+                .first()
+                .ok_or_else(|| TfliteError::Malformed("a reshape without output".into()))?;
+            let shape = model.tensors[*out].shape.clone();
+            let x = read(0)?;
+            if shape.iter().product::<usize>() != x.data.len() {
+                return Err(TfliteError::Malformed(format!(
+                    "reshape of {:?} to {shape:?}",
+                    x.shape
+                )));
+            }
+            Value {
+                shape,
+                data: x.data.clone(),
+            }
+        }
+        OpKind::Concatenation { axis, activation } => {
+            let parts = (0..op.inputs.len())
+                .map(read)
+                .collect::<Result<Vec<_>, _>>()?;
+            concat(&parts, *axis, *activation)?
+        }
+        OpKind::Relu => {
+            let x = read(0)?;
+            Value {
+                shape: x.shape.clone(),
+                data: x.data.iter().map(|&v| v.max(0.0)).collect(),
+            }
+        }
+        OpKind::Prelu => prelu(read(0)?, read(1)?)?,
+        OpKind::Dequantize => read(0)?.clone(),
+        OpKind::ResizeBilinear {
+            align_corners,
+            half_pixel_centers,
+        } => resize_bilinear(read(0)?, read(1)?, *align_corners, *half_pixel_centers)?,
+        OpKind::Other(name) => return Err(unsupported(format!("operator {name}"))),
+    };
+    Ok(output)
 }
 
 fn op_bias<'a>(
@@ -183,7 +195,7 @@ fn nhwc(v: &Value) -> Result<[usize; 4], TfliteError> {
 
 /// Output size and the padding before the first row (TFLite's rule: SAME
 /// puts the odd row or column at the end).
-fn out_and_pad(
+pub(super) fn out_and_pad(
     input: usize,
     kernel: usize,
     stride: usize,

@@ -8,9 +8,11 @@
 //! sparse tensors and custom operators are refused or kept as
 //! [`OpKind::Other`], for whoever runs the graph to refuse by name.
 
+mod compiled;
 mod flatbuffer;
 mod interpret;
 
+pub use compiled::CompiledGraph;
 pub use interpret::interpret;
 
 use flatbuffer::{Buffer, Table};

@@ -1,0 +1,647 @@
+//! A TFLite graph compiled for fast runs: the graph's operators become a
+//! few kernels written for the CPU (NHWC, every inner loop running along
+//! the channels, contiguous, so that the compiler vectorises it), with the
+//! weights packed once for the way those loops read them and small
+//! operators fused into their neighbours:
+//!
+//! * a `Dequantize` of a constant is done at compile time;
+//! * a ReLU right after a convolution or an addition is done by it;
+//! * a `Pad` that only adds zero channels to the shortcut of a residual
+//!   addition becomes the addition reading fewer channels;
+//! * a `Reshape` is a copy.
+//!
+//! Operators with no kernel of their own (other paddings, concatenation,
+//! resizing) run as the reference does ([`super::interpret`]), which is
+//! also what every result here is tested against.
+
+use super::interpret::{out_and_pad, run_op, Value};
+use super::{Activation, OpKind, TfliteError, TfliteModel, Window};
+
+/// The geometry of a windowed operator over an NHWC map (batch 1).
+#[derive(Debug, Clone, Copy)]
+struct Geometry {
+    height: usize,
+    width: usize,
+    channels: usize,
+    out_height: usize,
+    out_width: usize,
+    out_channels: usize,
+    kernel_h: usize,
+    kernel_w: usize,
+    stride_h: usize,
+    stride_w: usize,
+    pad_top: usize,
+    pad_left: usize,
+}
+
+impl Geometry {
+    fn new(
+        input: &[usize],
+        out_channels: usize,
+        (kernel_h, kernel_w): (usize, usize),
+        window: &Window,
+    ) -> Result<Geometry, TfliteError> {
+        let [1, height, width, channels] = input[..] else {
+            return Err(TfliteError::Unsupported(format!(
+                "a map of shape {input:?} (batch 1 is run)"
+            )));
+        };
+        let (out_height, pad_top) =
+            out_and_pad(height, kernel_h, window.stride_h, 1, window.padding);
+        let (out_width, pad_left) =
+            out_and_pad(width, kernel_w, window.stride_w, 1, window.padding);
+        Ok(Geometry {
+            height,
+            width,
+            channels,
+            out_height,
+            out_width,
+            out_channels,
+            kernel_h,
+            kernel_w,
+            stride_h: window.stride_h,
+            stride_w: window.stride_w,
+            pad_top,
+            pad_left,
+        })
+    }
+
+    /// The input rows (or columns) tap `k` of output row `o` reads: `None` in the padding.
+    #[inline(always)]
+    fn source(o: usize, k: usize, stride: usize, pad: usize, len: usize) -> Option<usize> {
+        (o * stride + k).checked_sub(pad).filter(|&i| i < len)
+    }
+}
+
+#[derive(Debug)]
+enum Step {
+    /// A convolution; weights `[ky][kx][ci][co]`.
+    Conv {
+        x: usize,
+        out: usize,
+        g: Geometry,
+        weights: Vec<f32>,
+        bias: Vec<f32>,
+        relu: bool,
+    },
+    /// A 1x1 convolution of stride 1; weights `[ci][co]`.
+    Pointwise {
+        x: usize,
+        out: usize,
+        pixels: usize,
+        cin: usize,
+        cout: usize,
+        weights: Vec<f32>,
+        bias: Vec<f32>,
+        relu: bool,
+    },
+    /// A depthwise convolution (multiplier 1); weights `[ky][kx][c]`.
+    Depthwise {
+        x: usize,
+        out: usize,
+        g: Geometry,
+        weights: Vec<f32>,
+        bias: Vec<f32>,
+        relu: bool,
+    },
+    /// Max pooling.
+    MaxPool { x: usize, out: usize, g: Geometry },
+    /// `a + b` where `b` may have fewer channels (the rest zero).
+    Add {
+        a: usize,
+        b: usize,
+        out: usize,
+        pixels: usize,
+        channels: usize,
+        b_channels: usize,
+        relu: bool,
+    },
+    /// The same values under another shape.
+    Copy { x: usize, out: usize },
+    /// Operator `at`, run by the reference.
+    Reference { at: usize, out: usize },
+}
+
+/// A model compiled for [`CompiledGraph::run`].
+#[derive(Debug)]
+pub struct CompiledGraph {
+    model: TfliteModel,
+    steps: Vec<Step>,
+    /// Each tensor's length (0 for those no step writes).
+    lengths: Vec<usize>,
+    input: usize,
+}
+
+/// How many operators read each tensor (the graph's outputs count as readers).
+fn readers(model: &TfliteModel) -> Vec<usize> {
+    let mut count = vec![0; model.tensors.len()];
+    for op in &model.operators {
+        for i in op.inputs.iter().flatten() {
+            count[*i] += 1;
+        }
+    }
+    for &o in &model.outputs {
+        count[o] += 1;
+    }
+    count
+}
+
+impl CompiledGraph {
+    /// Compiles `model` (one input, batch 1), or says what it cannot run.
+    pub fn compile(model: TfliteModel) -> Result<CompiledGraph, TfliteError> {
+        let [input] = model.inputs[..] else {
+            return Err(TfliteError::Unsupported(format!(
+                "{} inputs; one is expected",
+                model.inputs.len()
+            )));
+        };
+        let mut model = model;
+        // Constants made by Dequantize become plain constants.
+        for op in &model.operators {
+            if let (OpKind::Dequantize, [Some(from)], [to]) =
+                (&op.kind, &op.inputs[..], &op.outputs[..])
+            {
+                if let Some(data) = model.tensors[*from].data.clone() {
+                    model.tensors[*to].data = Some(data);
+                }
+            }
+        }
+        let readers = readers(&model);
+        let constant = |i: usize| model.tensors[i].data.as_deref();
+        let shape = |i: usize| model.tensors[i].shape.clone();
+        let mut steps: Vec<Step> = Vec::new();
+        // Tensors whose value is another's (a Relu fused away): the alias.
+        let mut alias: Vec<usize> = (0..model.tensors.len()).collect();
+        // Channel pads fused into their addition: padded tensor -> (source).
+        let mut channel_padded: Vec<Option<usize>> = vec![None; model.tensors.len()];
+        let ops = &model.operators;
+        for (at, op) in ops.iter().enumerate() {
+            let [out] = op.outputs[..] else {
+                return Err(TfliteError::Unsupported(format!(
+                    "operator {at} writes {} tensors",
+                    op.outputs.len()
+                )));
+            };
+            if model.tensors[out].data.is_some() {
+                continue; // folded at compile time
+            }
+            let x = op.inputs.first().copied().flatten().map(|i| alias[i]);
+            let relu = |act: Activation| -> Result<bool, TfliteError> {
+                match act {
+                    Activation::None => Ok(false),
+                    Activation::Relu => Ok(true),
+                    other => Err(TfliteError::Unsupported(format!(
+                        "fused activation {other:?}"
+                    ))),
+                }
+            };
+            match (&op.kind, x) {
+                (OpKind::Relu, Some(x)) => {
+                    // Fused into the step that wrote x, when it is x's only reader.
+                    let fusable = readers[x] == 1
+                        && steps.last_mut().is_some_and(|step| match step {
+                            Step::Conv { out, relu, .. }
+                            | Step::Pointwise { out, relu, .. }
+                            | Step::Depthwise { out, relu, .. }
+                            | Step::Add { out, relu, .. }
+                                if *out == x && !*relu =>
+                            {
+                                *relu = true;
+                                true
+                            }
+                            _ => false,
+                        });
+                    if fusable {
+                        alias[out] = x;
+                    } else {
+                        steps.push(Step::Reference { at, out });
+                    }
+                }
+                (
+                    OpKind::Conv2d {
+                        window,
+                        dilation: (1, 1),
+                        activation,
+                    },
+                    Some(x),
+                ) => {
+                    let w = op.inputs.get(1).copied().flatten().ok_or_else(|| {
+                        TfliteError::Malformed("a convolution without weights".into())
+                    })?;
+                    let (ws, weights) = (
+                        shape(w),
+                        constant(w)
+                            .ok_or_else(|| TfliteError::Unsupported("computed weights".into()))?,
+                    );
+                    let [cout, kh, kw, cin] = ws[..] else {
+                        return Err(TfliteError::Malformed(format!("weights of shape {ws:?}")));
+                    };
+                    let bias = bias_of(op, cout, &model)?;
+                    let g = Geometry::new(&shape(x), cout, (kh, kw), window)?;
+                    if g.channels != cin {
+                        return Err(TfliteError::Malformed(format!(
+                            "weights for {cin} channels on a map of {}",
+                            g.channels
+                        )));
+                    }
+                    // [co][ky][kx][ci] -> [ky][kx][ci][co]
+                    let mut packed = vec![0f32; weights.len()];
+                    for co in 0..cout {
+                        for k in 0..kh * kw * cin {
+                            packed[k * cout + co] = weights[co * kh * kw * cin + k];
+                        }
+                    }
+                    let relu = relu(*activation)?;
+                    if kh == 1 && kw == 1 && window.stride_h == 1 && window.stride_w == 1 {
+                        steps.push(Step::Pointwise {
+                            x,
+                            out,
+                            pixels: g.height * g.width,
+                            cin,
+                            cout,
+                            weights: packed,
+                            bias,
+                            relu,
+                        });
+                    } else {
+                        steps.push(Step::Conv {
+                            x,
+                            out,
+                            g,
+                            weights: packed,
+                            bias,
+                            relu,
+                        });
+                    }
+                }
+                (
+                    OpKind::DepthwiseConv2d {
+                        window,
+                        multiplier: 1,
+                        dilation: (1, 1),
+                        activation,
+                    },
+                    Some(x),
+                ) => {
+                    let w = op.inputs.get(1).copied().flatten().ok_or_else(|| {
+                        TfliteError::Malformed("a convolution without weights".into())
+                    })?;
+                    let (ws, weights) = (
+                        shape(w),
+                        constant(w)
+                            .ok_or_else(|| TfliteError::Unsupported("computed weights".into()))?,
+                    );
+                    let [1, kh, kw, c] = ws[..] else {
+                        return Err(TfliteError::Malformed(format!(
+                            "depthwise weights of shape {ws:?}"
+                        )));
+                    };
+                    let g = Geometry::new(&shape(x), c, (kh, kw), window)?;
+                    if g.channels != c {
+                        return Err(TfliteError::Malformed(format!(
+                            "weights for {c} channels on a map of {}",
+                            g.channels
+                        )));
+                    }
+                    let bias = bias_of(op, c, &model)?;
+                    steps.push(Step::Depthwise {
+                        x,
+                        out,
+                        g,
+                        weights: weights.to_vec(),
+                        bias,
+                        relu: relu(*activation)?,
+                    });
+                }
+                (
+                    OpKind::MaxPool2d {
+                        window,
+                        activation: Activation::None,
+                    },
+                    Some(x),
+                ) => {
+                    let s = shape(x);
+                    let g = Geometry::new(&s, s[3], (window.filter_h, window.filter_w), window)?;
+                    steps.push(Step::MaxPool { x, out, g });
+                }
+                (OpKind::Pad, Some(x)) => {
+                    // Only channels added at the end, read by additions alone: fused.
+                    let pads = op.inputs.get(1).copied().flatten().and_then(constant);
+                    let channels_only =
+                        pads.is_some_and(|p| p.len() == 8 && p[..7].iter().all(|&v| v == 0.0));
+                    let only_added = ops
+                        .iter()
+                        .filter(|o| o.inputs.contains(&Some(out)))
+                        .all(|o| matches!(o.kind, OpKind::Add { .. }))
+                        && !model.outputs.contains(&out);
+                    if channels_only && only_added {
+                        channel_padded[out] = Some(x);
+                    } else {
+                        steps.push(Step::Reference { at, out });
+                    }
+                }
+                (OpKind::Add { activation }, Some(_)) => {
+                    let [Some(a), Some(b)] = op.inputs[..] else {
+                        return Err(TfliteError::Malformed(
+                            "an addition of other than two tensors".into(),
+                        ));
+                    };
+                    let (a, b) = (alias[a], alias[b]);
+                    let (a, b) = match (channel_padded[a], channel_padded[b]) {
+                        (None, Some(source)) => (a, source),
+                        (Some(source), None) => (b, source),
+                        (None, None) => (a, b),
+                        _ => {
+                            return Err(TfliteError::Unsupported(
+                                "an addition of two padded tensors".into(),
+                            ))
+                        }
+                    };
+                    let (sa, sb) = (shape(a), shape(b));
+                    let [1, h, w, c] = sa[..] else {
+                        return Err(TfliteError::Unsupported(format!("an addition of {sa:?}")));
+                    };
+                    if sb.len() != 4 || sb[..3] != sa[..3] || sb[3] > c {
+                        return Err(TfliteError::Unsupported(format!("adding {sb:?} to {sa:?}")));
+                    }
+                    steps.push(Step::Add {
+                        a,
+                        b,
+                        out,
+                        pixels: h * w,
+                        channels: c,
+                        b_channels: sb[3],
+                        relu: relu(*activation)?,
+                    });
+                }
+                (OpKind::Reshape, Some(x)) => steps.push(Step::Copy { x, out }),
+                (OpKind::Dequantize, _) => {
+                    return Err(TfliteError::Unsupported(
+                        "a Dequantize of a computed tensor".into(),
+                    ));
+                }
+                _ => steps.push(Step::Reference { at, out }),
+            }
+        }
+        // Reference steps and the outputs read the real tensors: a padded
+        // tensor they read must exist, which only fusion prevented.
+        for step in &steps {
+            if let Step::Reference { at, .. } = step {
+                for i in ops[*at].inputs.iter().flatten() {
+                    if channel_padded[*i].is_some() || alias[*i] != *i {
+                        return Err(TfliteError::Unsupported(format!(
+                            "operator {at} reads a fused tensor"
+                        )));
+                    }
+                }
+            }
+        }
+        let outputs_aliased = model.outputs.iter().any(|&o| alias[o] != o);
+        if outputs_aliased {
+            // Keep it simple: the graph's outputs are written by steps.
+            return Err(TfliteError::Unsupported(
+                "an output produced by a fused ReLU".into(),
+            ));
+        }
+        let lengths = model
+            .tensors
+            .iter()
+            .map(|t| t.shape.iter().product())
+            .collect();
+        Ok(CompiledGraph {
+            model,
+            steps,
+            lengths,
+            input,
+        })
+    }
+
+    /// Runs the graph on `input` (its input tensor's values, NHWC); the
+    /// outputs in the model's order.
+    pub fn run(&self, input: &[f32]) -> Result<Vec<Vec<f32>>, TfliteError> {
+        if input.len() != self.lengths[self.input] {
+            return Err(TfliteError::Unsupported(format!(
+                "{} input values, {} expected",
+                input.len(),
+                self.lengths[self.input]
+            )));
+        }
+        let mut maps: Vec<Vec<f32>> = vec![Vec::new(); self.lengths.len()];
+        maps[self.input] = input.to_vec();
+        for step in &self.steps {
+            match step {
+                Step::Conv {
+                    x,
+                    out,
+                    g,
+                    weights,
+                    bias,
+                    relu,
+                } => {
+                    let mut o = vec![0f32; self.lengths[*out]];
+                    conv(&maps[*x], &mut o, g, weights, bias, *relu);
+                    maps[*out] = o;
+                }
+                Step::Pointwise {
+                    x,
+                    out,
+                    pixels,
+                    cin,
+                    cout,
+                    weights,
+                    bias,
+                    relu,
+                } => {
+                    let mut o = vec![0f32; pixels * cout];
+                    pointwise(&maps[*x], &mut o, *cin, *cout, weights, bias, *relu);
+                    maps[*out] = o;
+                }
+                Step::Depthwise {
+                    x,
+                    out,
+                    g,
+                    weights,
+                    bias,
+                    relu,
+                } => {
+                    let mut o = vec![0f32; self.lengths[*out]];
+                    depthwise(&maps[*x], &mut o, g, weights, bias, *relu);
+                    maps[*out] = o;
+                }
+                Step::MaxPool { x, out, g } => {
+                    let mut o = vec![0f32; self.lengths[*out]];
+                    max_pool(&maps[*x], &mut o, g);
+                    maps[*out] = o;
+                }
+                Step::Add {
+                    a,
+                    b,
+                    out,
+                    pixels,
+                    channels,
+                    b_channels,
+                    relu,
+                } => {
+                    let mut o = maps[*a].clone();
+                    let b = &maps[*b];
+                    for p in 0..*pixels {
+                        let row = &mut o[p * channels..(p + 1) * channels];
+                        for (v, &w) in row.iter_mut().zip(&b[p * b_channels..(p + 1) * b_channels])
+                        {
+                            *v += w;
+                        }
+                        if *relu {
+                            row.iter_mut().for_each(|v| *v = v.max(0.0));
+                        }
+                    }
+                    maps[*out] = o;
+                }
+                Step::Copy { x, out } => maps[*out] = maps[*x].clone(),
+                Step::Reference { at, out } => {
+                    // Only the operator's own inputs: the rest stay out of it.
+                    let mut values: Vec<Option<Value>> = vec![None; self.lengths.len()];
+                    for &i in self.model.operators[*at].inputs.iter().flatten() {
+                        let t = &self.model.tensors[i];
+                        let data = t.data.clone().unwrap_or_else(|| maps[i].clone());
+                        values[i] = Some(Value {
+                            shape: t.shape.clone(),
+                            data,
+                        });
+                    }
+                    maps[*out] = run_op(&self.model, *at, &values)?.data;
+                }
+            }
+        }
+        Ok(self
+            .model
+            .outputs
+            .iter()
+            .map(|&o| std::mem::take(&mut maps[o]))
+            .collect())
+    }
+}
+
+fn bias_of(
+    op: &super::Operator,
+    channels: usize,
+    model: &TfliteModel,
+) -> Result<Vec<f32>, TfliteError> {
+    match op.inputs.get(2).copied().flatten() {
+        Some(b) => {
+            let data = model.tensors[b]
+                .data
+                .as_deref()
+                .ok_or_else(|| TfliteError::Unsupported("a computed bias".into()))?;
+            if data.len() != channels {
+                return Err(TfliteError::Malformed("a bias of the wrong length".into()));
+            }
+            Ok(data.to_vec())
+        }
+        None => Ok(vec![0.0; channels]),
+    }
+}
+
+#[inline(always)]
+fn finish(row: &mut [f32], relu: bool) {
+    if relu {
+        row.iter_mut().for_each(|v| *v = v.max(0.0));
+    }
+}
+
+/// 1x1 convolution: each output pixel is its input pixel times the weights.
+fn pointwise(
+    x: &[f32],
+    out: &mut [f32],
+    cin: usize,
+    cout: usize,
+    weights: &[f32],
+    bias: &[f32],
+    relu: bool,
+) {
+    for (pixel, row) in x.chunks_exact(cin).zip(out.chunks_exact_mut(cout)) {
+        row.copy_from_slice(bias);
+        for (&a, w) in pixel.iter().zip(weights.chunks_exact(cout)) {
+            for (v, &w) in row.iter_mut().zip(w) {
+                *v += a * w;
+            }
+        }
+        finish(row, relu);
+    }
+}
+
+fn conv(x: &[f32], out: &mut [f32], g: &Geometry, weights: &[f32], bias: &[f32], relu: bool) {
+    let (cin, cout) = (g.channels, g.out_channels);
+    for oy in 0..g.out_height {
+        for ox in 0..g.out_width {
+            let row = &mut out[(oy * g.out_width + ox) * cout..][..cout];
+            row.copy_from_slice(bias);
+            for ky in 0..g.kernel_h {
+                let Some(y) = Geometry::source(oy, ky, g.stride_h, g.pad_top, g.height) else {
+                    continue;
+                };
+                for kx in 0..g.kernel_w {
+                    let Some(xx) = Geometry::source(ox, kx, g.stride_w, g.pad_left, g.width) else {
+                        continue;
+                    };
+                    let pixel = &x[(y * g.width + xx) * cin..][..cin];
+                    let taps = &weights[(ky * g.kernel_w + kx) * cin * cout..][..cin * cout];
+                    for (&a, w) in pixel.iter().zip(taps.chunks_exact(cout)) {
+                        for (v, &w) in row.iter_mut().zip(w) {
+                            *v += a * w;
+                        }
+                    }
+                }
+            }
+            finish(row, relu);
+        }
+    }
+}
+
+fn depthwise(x: &[f32], out: &mut [f32], g: &Geometry, weights: &[f32], bias: &[f32], relu: bool) {
+    let c = g.channels;
+    for oy in 0..g.out_height {
+        for ox in 0..g.out_width {
+            let row = &mut out[(oy * g.out_width + ox) * c..][..c];
+            row.copy_from_slice(bias);
+            for ky in 0..g.kernel_h {
+                let Some(y) = Geometry::source(oy, ky, g.stride_h, g.pad_top, g.height) else {
+                    continue;
+                };
+                for kx in 0..g.kernel_w {
+                    let Some(xx) = Geometry::source(ox, kx, g.stride_w, g.pad_left, g.width) else {
+                        continue;
+                    };
+                    let pixel = &x[(y * g.width + xx) * c..][..c];
+                    let tap = &weights[(ky * g.kernel_w + kx) * c..][..c];
+                    for ((v, &a), &w) in row.iter_mut().zip(pixel).zip(tap) {
+                        *v += a * w;
+                    }
+                }
+            }
+            finish(row, relu);
+        }
+    }
+}
+
+fn max_pool(x: &[f32], out: &mut [f32], g: &Geometry) {
+    let c = g.channels;
+    for oy in 0..g.out_height {
+        for ox in 0..g.out_width {
+            let row = &mut out[(oy * g.out_width + ox) * c..][..c];
+            row.fill(f32::NEG_INFINITY);
+            for ky in 0..g.kernel_h {
+                let Some(y) = Geometry::source(oy, ky, g.stride_h, g.pad_top, g.height) else {
+                    continue;
+                };
+                for kx in 0..g.kernel_w {
+                    let Some(xx) = Geometry::source(ox, kx, g.stride_w, g.pad_left, g.width) else {
+                        continue;
+                    };
+                    for (v, &a) in row.iter_mut().zip(&x[(y * g.width + xx) * c..][..c]) {
+                        *v = v.max(a);
+                    }
+                }
+            }
+        }
+    }
+}
