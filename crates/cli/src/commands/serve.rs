@@ -154,7 +154,11 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let shutdown = melodora_server::shutdown_signal();
+    // The signal handlers are in place before the server says it is ready.
+    let shutdown = {
+        let _entered = runtime.enter();
+        melodora_server::shutdown_signal()
+    };
     runtime
         .block_on(melodora_server::serve(listen, state, shutdown, |addr| {
             tracing::info!(
