@@ -14,6 +14,8 @@
 //! resizing) run as the reference does ([`super::interpret`]), which is
 //! also what every result here is tested against.
 
+use melodora_core::simd::Kernels;
+
 use super::interpret::{out_and_pad, run_op, Value};
 use super::{Activation, OpKind, TfliteError, TfliteModel, Window};
 
@@ -73,36 +75,29 @@ impl Geometry {
     }
 }
 
+/// A convolution's packed weights, bias and fused ReLU, over its geometry.
+#[derive(Debug)]
+struct ConvOp {
+    g: Geometry,
+    /// `[ky][kx][ci][co]` (depthwise: `[ky][kx][c]`).
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+    relu: bool,
+}
+
+/// The signature of every convolution kernel: the op, its input map, its
+/// output map. `unsafe` because the SIMD variants need their instructions;
+/// each family picks one variant, once, through a [`Kernels`] table.
+type ConvKernel = unsafe fn(&ConvOp, &[f32], &mut [f32]);
+
 #[derive(Debug)]
 enum Step {
-    /// A convolution; weights `[ky][kx][ci][co]`.
+    /// A convolution (`kernel`: plain, 1x1 or depthwise).
     Conv {
         x: usize,
         out: usize,
-        g: Geometry,
-        weights: Vec<f32>,
-        bias: Vec<f32>,
-        relu: bool,
-    },
-    /// A 1x1 convolution of stride 1; weights `[ci][co]`.
-    Pointwise {
-        x: usize,
-        out: usize,
-        pixels: usize,
-        cin: usize,
-        cout: usize,
-        weights: Vec<f32>,
-        bias: Vec<f32>,
-        relu: bool,
-    },
-    /// A depthwise convolution (multiplier 1); weights `[ky][kx][c]`.
-    Depthwise {
-        x: usize,
-        out: usize,
-        g: Geometry,
-        weights: Vec<f32>,
-        bias: Vec<f32>,
-        relu: bool,
+        op: ConvOp,
+        kernel: ConvKernel,
     },
     /// Max pooling.
     MaxPool { x: usize, out: usize, g: Geometry },
@@ -200,12 +195,11 @@ impl CompiledGraph {
                     // Fused into the step that wrote x, when it is x's only reader.
                     let fusable = readers[x] == 1
                         && steps.last_mut().is_some_and(|step| match step {
-                            Step::Conv { out, relu, .. }
-                            | Step::Pointwise { out, relu, .. }
-                            | Step::Depthwise { out, relu, .. }
-                            | Step::Add { out, relu, .. }
-                                if *out == x && !*relu =>
-                            {
+                            Step::Conv { out, op, .. } if *out == x && !op.relu => {
+                                op.relu = true;
+                                true
+                            }
+                            Step::Add { out, relu, .. } if *out == x && !*relu => {
                                 *relu = true;
                                 true
                             }
@@ -251,28 +245,20 @@ impl CompiledGraph {
                             packed[k * cout + co] = weights[co * kh * kw * cin + k];
                         }
                     }
-                    let relu = relu(*activation)?;
-                    if kh == 1 && kw == 1 && window.stride_h == 1 && window.stride_w == 1 {
-                        steps.push(Step::Pointwise {
-                            x,
-                            out,
-                            pixels: g.height * g.width,
-                            cin,
-                            cout,
-                            weights: packed,
-                            bias,
-                            relu,
-                        });
+                    let op = ConvOp {
+                        g,
+                        weights: packed,
+                        bias,
+                        relu: relu(*activation)?,
+                    };
+                    let pointwise =
+                        kh == 1 && kw == 1 && window.stride_h == 1 && window.stride_w == 1;
+                    let kernel = if pointwise {
+                        POINTWISE.best()
                     } else {
-                        steps.push(Step::Conv {
-                            x,
-                            out,
-                            g,
-                            weights: packed,
-                            bias,
-                            relu,
-                        });
-                    }
+                        CONV.best()
+                    };
+                    steps.push(Step::Conv { x, out, op, kernel });
                 }
                 (
                     OpKind::DepthwiseConv2d {
@@ -304,13 +290,17 @@ impl CompiledGraph {
                         )));
                     }
                     let bias = bias_of(op, c, &model)?;
-                    steps.push(Step::Depthwise {
-                        x,
-                        out,
+                    let op = ConvOp {
                         g,
                         weights: weights.to_vec(),
                         bias,
                         relu: relu(*activation)?,
+                    };
+                    steps.push(Step::Conv {
+                        x,
+                        out,
+                        op,
+                        kernel: DEPTHWISE.best(),
                     });
                 }
                 (
@@ -430,42 +420,11 @@ impl CompiledGraph {
         maps[self.input] = input.to_vec();
         for step in &self.steps {
             match step {
-                Step::Conv {
-                    x,
-                    out,
-                    g,
-                    weights,
-                    bias,
-                    relu,
-                } => {
+                Step::Conv { x, out, op, kernel } => {
                     let mut o = vec![0f32; self.lengths[*out]];
-                    conv(&maps[*x], &mut o, g, weights, bias, *relu);
-                    maps[*out] = o;
-                }
-                Step::Pointwise {
-                    x,
-                    out,
-                    pixels,
-                    cin,
-                    cout,
-                    weights,
-                    bias,
-                    relu,
-                } => {
-                    let mut o = vec![0f32; pixels * cout];
-                    pointwise(&maps[*x], &mut o, *cin, *cout, weights, bias, *relu);
-                    maps[*out] = o;
-                }
-                Step::Depthwise {
-                    x,
-                    out,
-                    g,
-                    weights,
-                    bias,
-                    relu,
-                } => {
-                    let mut o = vec![0f32; self.lengths[*out]];
-                    depthwise(&maps[*x], &mut o, g, weights, bias, *relu);
+                    // SAFETY: `kernel` came from `Kernels::best`, which
+                    // chooses only variants this CPU can run.
+                    unsafe { kernel(op, &maps[*x], &mut o) };
                     maps[*out] = o;
                 }
                 Step::MaxPool { x, out, g } => {
@@ -548,33 +507,75 @@ fn finish(row: &mut [f32], relu: bool) {
     }
 }
 
-/// 1x1 convolution: each output pixel is its input pixel times the weights.
-fn pointwise(
-    x: &[f32],
-    out: &mut [f32],
-    cin: usize,
-    cout: usize,
-    weights: &[f32],
-    bias: &[f32],
-    relu: bool,
-) {
+/// The kernel families: the portable loops, also compiled for AVX2 with
+/// FMA and for AVX-512 (where the compiler vectorises them along the
+/// channels); a WebAssembly build with `+simd128` vectorises the portable
+/// ones for 128-bit lanes. Every variant is tested against the portable
+/// one (`tests` below) and the whole graph against the reference run.
+macro_rules! families {
+    ($($table:ident: $body:ident, $avx2:ident, $avx512:ident;)*) => {$(
+        #[cfg(target_arch = "x86_64")]
+        const $table: Kernels<ConvKernel> = Kernels {
+            portable: $body,
+            simd128: None,
+            avx2: Some($avx2),
+            avx512: Some($avx512),
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        const $table: Kernels<ConvKernel> = Kernels::portable($body);
+
+        /// The portable kernel compiled for AVX2 and FMA.
+        ///
+        /// # Safety
+        /// The CPU must have AVX2 and FMA.
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn $avx2(op: &ConvOp, x: &[f32], out: &mut [f32]) {
+            $body(op, x, out)
+        }
+
+        /// The portable kernel compiled for AVX-512.
+        ///
+        /// # Safety
+        /// The CPU must have AVX-512 F, BW, DQ and VL.
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+        unsafe fn $avx512(op: &ConvOp, x: &[f32], out: &mut [f32]) {
+            $body(op, x, out)
+        }
+    )*};
+}
+
+families! {
+    POINTWISE: pointwise, pointwise_avx2, pointwise_avx512;
+    CONV: conv, conv_avx2, conv_avx512;
+    DEPTHWISE: depthwise, depthwise_avx2, depthwise_avx512;
+}
+
+/// 1x1 convolution of stride 1: each output pixel is its input pixel
+/// times the weights.
+#[inline(always)]
+fn pointwise(op: &ConvOp, x: &[f32], out: &mut [f32]) {
+    let (cin, cout) = (op.g.channels, op.g.out_channels);
     for (pixel, row) in x.chunks_exact(cin).zip(out.chunks_exact_mut(cout)) {
-        row.copy_from_slice(bias);
-        for (&a, w) in pixel.iter().zip(weights.chunks_exact(cout)) {
+        row.copy_from_slice(&op.bias);
+        for (&a, w) in pixel.iter().zip(op.weights.chunks_exact(cout)) {
             for (v, &w) in row.iter_mut().zip(w) {
                 *v += a * w;
             }
         }
-        finish(row, relu);
+        finish(row, op.relu);
     }
 }
 
-fn conv(x: &[f32], out: &mut [f32], g: &Geometry, weights: &[f32], bias: &[f32], relu: bool) {
+#[inline(always)]
+fn conv(op: &ConvOp, x: &[f32], out: &mut [f32]) {
+    let g = &op.g;
     let (cin, cout) = (g.channels, g.out_channels);
     for oy in 0..g.out_height {
         for ox in 0..g.out_width {
             let row = &mut out[(oy * g.out_width + ox) * cout..][..cout];
-            row.copy_from_slice(bias);
+            row.copy_from_slice(&op.bias);
             for ky in 0..g.kernel_h {
                 let Some(y) = Geometry::source(oy, ky, g.stride_h, g.pad_top, g.height) else {
                     continue;
@@ -584,7 +585,7 @@ fn conv(x: &[f32], out: &mut [f32], g: &Geometry, weights: &[f32], bias: &[f32],
                         continue;
                     };
                     let pixel = &x[(y * g.width + xx) * cin..][..cin];
-                    let taps = &weights[(ky * g.kernel_w + kx) * cin * cout..][..cin * cout];
+                    let taps = &op.weights[(ky * g.kernel_w + kx) * cin * cout..][..cin * cout];
                     for (&a, w) in pixel.iter().zip(taps.chunks_exact(cout)) {
                         for (v, &w) in row.iter_mut().zip(w) {
                             *v += a * w;
@@ -592,17 +593,19 @@ fn conv(x: &[f32], out: &mut [f32], g: &Geometry, weights: &[f32], bias: &[f32],
                     }
                 }
             }
-            finish(row, relu);
+            finish(row, op.relu);
         }
     }
 }
 
-fn depthwise(x: &[f32], out: &mut [f32], g: &Geometry, weights: &[f32], bias: &[f32], relu: bool) {
+#[inline(always)]
+fn depthwise(op: &ConvOp, x: &[f32], out: &mut [f32]) {
+    let g = &op.g;
     let c = g.channels;
     for oy in 0..g.out_height {
         for ox in 0..g.out_width {
             let row = &mut out[(oy * g.out_width + ox) * c..][..c];
-            row.copy_from_slice(bias);
+            row.copy_from_slice(&op.bias);
             for ky in 0..g.kernel_h {
                 let Some(y) = Geometry::source(oy, ky, g.stride_h, g.pad_top, g.height) else {
                     continue;
@@ -612,13 +615,13 @@ fn depthwise(x: &[f32], out: &mut [f32], g: &Geometry, weights: &[f32], bias: &[
                         continue;
                     };
                     let pixel = &x[(y * g.width + xx) * c..][..c];
-                    let tap = &weights[(ky * g.kernel_w + kx) * c..][..c];
+                    let tap = &op.weights[(ky * g.kernel_w + kx) * c..][..c];
                     for ((v, &a), &w) in row.iter_mut().zip(pixel).zip(tap) {
                         *v += a * w;
                     }
                 }
             }
-            finish(row, relu);
+            finish(row, op.relu);
         }
     }
 }
@@ -640,6 +643,80 @@ fn max_pool(x: &[f32], out: &mut [f32], g: &Geometry) {
                     for (v, &a) in row.iter_mut().zip(&x[(y * g.width + xx) * c..][..c]) {
                         *v = v.max(a);
                     }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tflite::Padding;
+
+    /// A small op with every channel count odd (no variant may assume
+    /// whole vectors) and weights from a simple generator.
+    fn op(
+        kernel: usize,
+        stride: usize,
+        cin: usize,
+        cout: usize,
+        depthwise: bool,
+    ) -> (ConvOp, Vec<f32>) {
+        let window = Window {
+            stride_h: stride,
+            stride_w: stride,
+            padding: Padding::Same,
+            filter_h: 0,
+            filter_w: 0,
+        };
+        let g = Geometry::new(&[1, 9, 11, cin], cout, (kernel, kernel), &window).unwrap();
+        let mut seed = 7u32;
+        let mut next = move || {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        };
+        let weights = (0..kernel * kernel * cin * if depthwise { 1 } else { cout })
+            .map(|_| next())
+            .collect();
+        let bias = (0..cout).map(|_| next()).collect();
+        let input = (0..9 * 11 * cin).map(|_| next()).collect();
+        (
+            ConvOp {
+                g,
+                weights,
+                bias,
+                relu: true,
+            },
+            input,
+        )
+    }
+
+    /// Every variant this CPU runs gives the portable kernel's result
+    /// (within FMA's rounding).
+    #[test]
+    fn every_variant_matches_the_portable_kernel() {
+        for (table, (kernel, stride, cin, cout, dw)) in [
+            (POINTWISE, (1, 1, 13, 19, false)),
+            (CONV, (5, 2, 3, 11, false)),
+            (CONV, (3, 1, 7, 5, false)),
+            (DEPTHWISE, (3, 2, 17, 17, true)),
+            (DEPTHWISE, (5, 1, 9, 9, true)),
+        ] {
+            let (op, input) = op(kernel, stride, cin, cout, dw);
+            let len = op.g.out_height * op.g.out_width * op.g.out_channels;
+            let mut expected = vec![0f32; len];
+            // SAFETY: the portable variant runs everywhere.
+            unsafe { (table.portable)(&op, &input, &mut expected) };
+            for (level, variant) in table.runnable() {
+                let mut got = vec![0f32; len];
+                // SAFETY: `runnable` lists only what this CPU can run.
+                unsafe { variant(&op, &input, &mut got) };
+                for (a, b) in got.iter().zip(&expected) {
+                    assert!(
+                        (a - b).abs() <= 1e-5 * b.abs().max(1.0),
+                        "{level:?} {kernel}x{kernel}: {a} vs {b}"
+                    );
                 }
             }
         }
