@@ -125,6 +125,8 @@ pub struct CompiledGraph {
     /// Each tensor's length (0 for those no step writes).
     lengths: Vec<usize>,
     input: usize,
+    /// Every tensor's buffer from finished runs, kept for the next.
+    spare: std::sync::Mutex<Vec<Vec<Vec<f32>>>>,
 }
 
 /// How many operators read each tensor (the graph's outputs count as readers).
@@ -403,6 +405,7 @@ impl CompiledGraph {
             steps,
             lengths,
             input,
+            spare: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -416,32 +419,61 @@ impl CompiledGraph {
                 self.lengths[self.input]
             )));
         }
-        let mut maps: Vec<Vec<f32>> = vec![Vec::new(); self.lengths.len()];
-        maps[self.input] = input.to_vec();
+        // Buffers of an earlier run, kept: no allocation (and no page
+        // faults) per frame once the first has run.
+        let mut maps = self
+            .spare
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+            .unwrap_or_else(|| vec![Vec::new(); self.lengths.len()]);
+        maps[self.input].clear();
+        maps[self.input].extend_from_slice(input);
+        let result = self.steps(&mut maps);
+        let outputs = result.map(|()| {
+            self.model
+                .outputs
+                .iter()
+                .map(|&o| maps[o].clone())
+                .collect()
+        });
+        self.spare
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(maps);
+        outputs
+    }
+
+    /// Runs every step on `maps` (the input written).
+    fn steps(&self, maps: &mut [Vec<f32>]) -> Result<(), TfliteError> {
         for step in &self.steps {
+            // The step's output buffer, taken out while the inputs are read.
+            let (out, len) = match step {
+                Step::Conv { out, .. }
+                | Step::MaxPool { out, .. }
+                | Step::Add { out, .. }
+                | Step::Copy { out, .. }
+                | Step::Reference { out, .. } => (*out, self.lengths[*out]),
+            };
+            let mut o = std::mem::take(&mut maps[out]);
+            o.resize(len, 0.0);
             match step {
-                Step::Conv { x, out, op, kernel } => {
-                    let mut o = vec![0f32; self.lengths[*out]];
+                Step::Conv { x, op, kernel, .. } => {
                     // SAFETY: `kernel` came from `Kernels::best`, which
                     // chooses only variants this CPU can run.
                     unsafe { kernel(op, &maps[*x], &mut o) };
-                    maps[*out] = o;
                 }
-                Step::MaxPool { x, out, g } => {
-                    let mut o = vec![0f32; self.lengths[*out]];
-                    max_pool(&maps[*x], &mut o, g);
-                    maps[*out] = o;
-                }
+                Step::MaxPool { x, g, .. } => max_pool(&maps[*x], &mut o, g),
                 Step::Add {
                     a,
                     b,
-                    out,
                     pixels,
                     channels,
                     b_channels,
                     relu,
+                    ..
                 } => {
-                    let mut o = maps[*a].clone();
+                    o.copy_from_slice(&maps[*a]);
                     let b = &maps[*b];
                     for p in 0..*pixels {
                         let row = &mut o[p * channels..(p + 1) * channels];
@@ -449,14 +481,11 @@ impl CompiledGraph {
                         {
                             *v += w;
                         }
-                        if *relu {
-                            row.iter_mut().for_each(|v| *v = v.max(0.0));
-                        }
+                        finish(row, *relu);
                     }
-                    maps[*out] = o;
                 }
-                Step::Copy { x, out } => maps[*out] = maps[*x].clone(),
-                Step::Reference { at, out } => {
+                Step::Copy { x, .. } => o.copy_from_slice(&maps[*x]),
+                Step::Reference { at, .. } => {
                     // Only the operator's own inputs: the rest stay out of it.
                     let mut values: Vec<Option<Value>> = vec![None; self.lengths.len()];
                     for &i in self.model.operators[*at].inputs.iter().flatten() {
@@ -467,16 +496,12 @@ impl CompiledGraph {
                             data,
                         });
                     }
-                    maps[*out] = run_op(&self.model, *at, &values)?.data;
+                    o = run_op(&self.model, *at, &values)?.data;
                 }
             }
+            maps[out] = o;
         }
-        Ok(self
-            .model
-            .outputs
-            .iter()
-            .map(|&o| std::mem::take(&mut maps[o]))
-            .collect())
+        Ok(())
     }
 }
 

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# BlazeFace speed side by side: Melodora's compiled graph (melodora bench
+# --detector blazeface, one thread) against MediaPipe's own runtime running
+# the same short-range model natively (TFLite with XNNPACK, through the
+# `mediapipe` package's legacy face detection solution, 0.10.14, one
+# thread), in the same run on the same images: the parity scenes (640x480),
+# both pinned to one CPU. Full detection each: resize, model, decoding,
+# suppression (MediaPipe's solution also converts the image; Melodora's
+# bench excludes decoding the file, as MediaPipe's is given pixels).
+#
+#   bench/blazeface_vs_mediapipe.sh
+#
+# Needs the bench venv with mediapipe==0.10.14 (bench/setup_env.sh, then
+# bench/.venv/bin/pip install mediapipe==0.10.14), or PYTHON=...
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin="${MELODORA_BIN:-target/release/melodora}"
+python="${PYTHON:-bench/.venv/bin/python}"
+[ -x "$bin" ] || cargo build --release --locked -p melodora
+images=(crates/vision/tests/fixtures/parity/images/scene_0{1,2,3,5,8}*.png)
+cpu=$(( $(nproc) - 1 ))
+
+ours=$(taskset -c "$cpu" "$bin" bench --detector blazeface --threads 1 --repeat 51 --json "${images[@]}" \
+    | python3 -c 'import json,sys; ms=[json.loads(l)["median_ms"] for l in sys.stdin]; print("%.2f" % (sum(ms)/len(ms)))')
+theirs=$(taskset -c "$cpu" "$python" - "${images[@]}" <<'PY'
+import statistics, sys, time
+import numpy as np
+from PIL import Image
+import mediapipe as mp
+images = [np.asarray(Image.open(p).convert("RGB")) for p in sys.argv[1:]]
+medians = []
+with mp.solutions.face_detection.FaceDetection(model_selection=0, min_detection_confidence=0.5) as detector:
+    for pixels in images:
+        for _ in range(5):
+            detector.process(pixels)
+        times = []
+        for _ in range(51):
+            start = time.perf_counter()
+            detector.process(pixels)
+            times.append((time.perf_counter() - start) * 1000)
+        medians.append(statistics.median(times))
+print("%.2f" % (sum(medians) / len(medians)))
+PY
+)
+echo "BlazeFace short range, 640x480, one thread, mean of per-image medians over ${#images[@]} scenes:"
+echo "  Melodora (compiled graph): $ours ms"
+echo "  MediaPipe 0.10.14 (TFLite + XNNPACK): $theirs ms"
+python3 -c "print('  ratio: %.2fx (above 1: Melodora faster)' % ($theirs / $ours))"
