@@ -27,21 +27,30 @@ fn root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+fn fixtures() -> std::path::PathBuf {
+    root().join("crates/detector/tests/fixtures/blazeface")
+}
+
+/// The model, and a case's input as MediaPipe normalises it (x / 127.5 - 1).
+fn model_and_input(model_name: &str, case: &str) -> (TfliteModel, Vec<f32>) {
+    let bytes = std::fs::read(root().join("assets/blazeface").join(model_name)).unwrap();
+    let model = TfliteModel::parse(&bytes).unwrap();
+    let image = image::open(fixtures().join(format!("{case}.png")))
+        .unwrap()
+        .to_rgb8();
+    let input = image
+        .as_raw()
+        .iter()
+        .map(|&p| p as f32 / 127.5 - 1.0)
+        .collect();
+    (model, input)
+}
+
 #[test]
 fn the_reference_run_gives_tflites_outputs() {
     for (model_name, case) in CASES {
-        let bytes = std::fs::read(root().join("assets/blazeface").join(model_name)).unwrap();
-        let model = TfliteModel::parse(&bytes).unwrap();
-        let fixtures = root().join("crates/detector/tests/fixtures/blazeface");
-        let image = image::open(fixtures.join(format!("{case}.png")))
-            .unwrap()
-            .to_rgb8();
-        let input: Vec<f32> = image
-            .as_raw()
-            .iter()
-            .map(|&p| p as f32 / 127.5 - 1.0)
-            .collect();
-        let expected: Vec<f32> = std::fs::read(fixtures.join(format!("{case}.f32")))
+        let (model, input) = model_and_input(model_name, case);
+        let expected: Vec<f32> = std::fs::read(fixtures().join(format!("{case}.f32")))
             .unwrap()
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
@@ -76,17 +85,7 @@ fn the_reference_run_gives_tflites_outputs() {
 #[test]
 fn the_compiled_graph_gives_the_reference_runs_outputs() {
     for (model_name, case) in CASES {
-        let bytes = std::fs::read(root().join("assets/blazeface").join(model_name)).unwrap();
-        let model = TfliteModel::parse(&bytes).unwrap();
-        let fixtures = root().join("crates/detector/tests/fixtures/blazeface");
-        let image = image::open(fixtures.join(format!("{case}.png")))
-            .unwrap()
-            .to_rgb8();
-        let input: Vec<f32> = image
-            .as_raw()
-            .iter()
-            .map(|&p| p as f32 / 127.5 - 1.0)
-            .collect();
+        let (model, input) = model_and_input(model_name, case);
         let reference = interpret(&model, &input).unwrap();
         let compiled = CompiledGraph::compile(model).unwrap().run(&input).unwrap();
         assert_eq!(compiled.len(), reference.len());
