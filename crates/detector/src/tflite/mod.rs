@@ -11,6 +11,7 @@
 mod compiled;
 mod flatbuffer;
 mod interpret;
+mod kernels;
 
 pub use compiled::CompiledGraph;
 pub use interpret::interpret;
