@@ -132,12 +132,51 @@ families! {
     DEPTHWISE: depthwise, depthwise_avx2, depthwise_avx512;
 }
 
+/// Pixels a 1x1 convolution works on at once: each weight loaded serves
+/// this many multiply-adds.
+const POINTWISE_TILE: usize = 4;
+
 /// 1x1 convolution of stride 1: each output pixel is its input pixel
-/// times the weights.
+/// times the weights, [`POINTWISE_TILE`] pixels at a time.
 #[inline(always)]
 fn pointwise(op: &ConvOp, x: &[f32], out: &mut [f32]) {
     let (cin, cout) = (op.g.channels, op.g.out_channels);
-    for (pixel, row) in x.chunks_exact(cin).zip(out.chunks_exact_mut(cout)) {
+    let tiles = x.len() / cin / POINTWISE_TILE;
+    let (x_tiles, x_rest) = x.split_at(tiles * POINTWISE_TILE * cin);
+    let (out_tiles, out_rest) = out.split_at_mut(tiles * POINTWISE_TILE * cout);
+    for (pixels, rows) in x_tiles
+        .chunks_exact(POINTWISE_TILE * cin)
+        .zip(out_tiles.chunks_exact_mut(POINTWISE_TILE * cout))
+    {
+        let (r0, rest) = rows.split_at_mut(cout);
+        let (r1, rest) = rest.split_at_mut(cout);
+        let (r2, r3) = rest.split_at_mut(cout);
+        for row in [&mut *r0, &mut *r1, &mut *r2, &mut *r3] {
+            row.copy_from_slice(&op.bias);
+        }
+        for (i, w) in op.weights.chunks_exact(cout).enumerate() {
+            let (a0, a1, a2, a3) = (
+                pixels[i],
+                pixels[cin + i],
+                pixels[2 * cin + i],
+                pixels[3 * cin + i],
+            );
+            for o in 0..cout {
+                let w = w[o];
+                r0[o] += a0 * w;
+                r1[o] += a1 * w;
+                r2[o] += a2 * w;
+                r3[o] += a3 * w;
+            }
+        }
+        for row in [r0, r1, r2, r3] {
+            finish(row, op.relu);
+        }
+    }
+    for (pixel, row) in x_rest
+        .chunks_exact(cin)
+        .zip(out_rest.chunks_exact_mut(cout))
+    {
         row.copy_from_slice(&op.bias);
         for (&a, w) in pixel.iter().zip(op.weights.chunks_exact(cout)) {
             for (v, &w) in row.iter_mut().zip(w) {
