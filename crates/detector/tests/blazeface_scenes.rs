@@ -160,3 +160,18 @@ fn a_wrong_sized_image_is_an_error() {
     assert!(detector.detect_rgb(&[0; 10], 2, 2).is_err());
     assert!(detector.detect_rgb(&[], 0, 0).is_err());
 }
+
+/// A gray image gives what the same image as RGB (three channels alike) gives.
+#[test]
+fn a_gray_image_reads_as_its_rgb_copy() {
+    let detector = BlazeFace::new(Range::Short);
+    let gray = image::open(parity().join("images/scene_03_two_faces.png"))
+        .unwrap()
+        .to_luma8();
+    let (w, h) = (gray.width() as usize, gray.height() as usize);
+    let rgb: Vec<u8> = gray.as_raw().iter().flat_map(|&v| [v, v, v]).collect();
+    let from_gray = detector.detect_gray(gray.as_raw(), w, h).unwrap();
+    assert_eq!(from_gray.len(), 2);
+    assert_eq!(from_gray, detector.detect_rgb(&rgb, w, h).unwrap());
+    assert!(detector.detect_gray(&[0; 5], 2, 2).is_err());
+}

@@ -234,8 +234,7 @@ impl FrameAnalyzer {
 /// BlazeFace's faces in a gray frame (its three channels alike), with
 /// boxes clipped to the frame, best first.
 fn blazeface_faces(cnn: &BlazeFace, frame: &GrayImage) -> Result<Vec<FoundFace>, BlazeFaceError> {
-    let rgb: Vec<u8> = frame.pixels().iter().flat_map(|&v| [v, v, v]).collect();
-    let found = cnn.detect_rgb(&rgb, frame.width(), frame.height())?;
+    let found = cnn.detect_gray(frame.pixels(), frame.width(), frame.height())?;
     let (width, height) = (frame.width() as f32, frame.height() as f32);
     Ok(found
         .into_iter()

@@ -63,8 +63,10 @@ pub enum BlazeFaceError {
     /// The model could not be read or run.
     #[error(transparent)]
     Model(#[from] TfliteError),
-    /// The pixels do not make an RGB image of the size given.
-    #[error("{got} bytes for a {width}x{height} RGB image (expected {expected})")]
+    /// The pixels do not make an image of the size given.
+    #[error(
+        "{got} bytes for a {width}x{height} image of {channels} channel(s) (expected {expected})"
+    )]
     BadImage {
         /// Bytes given.
         got: usize,
@@ -74,6 +76,8 @@ pub enum BlazeFaceError {
         width: usize,
         /// Height given.
         height: usize,
+        /// Channels per pixel (3: RGB, 1: gray).
+        channels: usize,
     },
 }
 
@@ -173,17 +177,39 @@ impl BlazeFace {
         width: usize,
         height: usize,
     ) -> Result<Vec<FaceDetection>, BlazeFaceError> {
-        let expected = width * height * 3;
-        if rgb.len() != expected || width == 0 || height == 0 {
+        self.detect(rgb, 3, width, height)
+    }
+
+    /// The faces in a gray image (`width * height` bytes), read as an RGB
+    /// image whose three channels are alike (without making that copy).
+    pub fn detect_gray(
+        &self,
+        gray: &[u8],
+        width: usize,
+        height: usize,
+    ) -> Result<Vec<FaceDetection>, BlazeFaceError> {
+        self.detect(gray, 1, width, height)
+    }
+
+    fn detect(
+        &self,
+        pixels: &[u8],
+        channels: usize,
+        width: usize,
+        height: usize,
+    ) -> Result<Vec<FaceDetection>, BlazeFaceError> {
+        let expected = width * height * channels;
+        if pixels.len() != expected || width == 0 || height == 0 {
             return Err(BlazeFaceError::BadImage {
-                got: rgb.len(),
+                got: pixels.len(),
                 expected,
                 width,
                 height,
+                channels,
             });
         }
         let letterbox = Letterbox::new(width, height, self.side);
-        let input = letterbox.tensor(rgb, width, height);
+        let input = letterbox.tensor(pixels, channels, width, height);
         let mut outputs = self.graph.run(&input)?;
         // The regressors (16 per anchor) are the larger output.
         outputs.sort_by_key(|o| std::cmp::Reverse(o.len()));
@@ -254,7 +280,8 @@ impl Letterbox {
     /// as MediaPipe's CPU path does (OpenCV's `warpAffine`: input pixel
     /// `(x, y)` reads the image at `((x - left) / scale, (y - top) / scale)`,
     /// corners aligned, black beyond the edges), scaled to [-1, 1].
-    fn tensor(&self, rgb: &[u8], width: usize, height: usize) -> Vec<f32> {
+    /// `pixels` has 3 channels (RGB) or 1 (gray, read as three alike).
+    fn tensor(&self, pixels: &[u8], channels: usize, width: usize, height: usize) -> Vec<f32> {
         let side = self.side;
         let mut out = vec![0f32; side * side * 3];
         // The two source rows (or columns) a coordinate reads, and their
@@ -274,7 +301,10 @@ impl Letterbox {
                     for (y, wy) in rows {
                         for (x, wx) in cols {
                             if let (Some(y), Some(x)) = (y, x) {
-                                sum += wy * wx * rgb[(y * width + x) * 3 + c] as f32;
+                                sum += wy
+                                    * wx
+                                    * pixels[(y * width + x) * channels + c.min(channels - 1)]
+                                        as f32;
                             }
                         }
                     }

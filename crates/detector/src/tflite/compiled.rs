@@ -150,14 +150,7 @@ impl CompiledGraph {
                     },
                     Some(x),
                 ) => {
-                    let w = op.inputs.get(1).copied().flatten().ok_or_else(|| {
-                        TfliteError::Malformed("a convolution without weights".into())
-                    })?;
-                    let (ws, weights) = (
-                        shape(w),
-                        constant(w)
-                            .ok_or_else(|| TfliteError::Unsupported("computed weights".into()))?,
-                    );
+                    let (ws, weights) = weights_of(op, &model)?;
                     let [cout, kh, kw, cin] = ws[..] else {
                         return Err(TfliteError::Malformed(format!("weights of shape {ws:?}")));
                     };
@@ -200,14 +193,7 @@ impl CompiledGraph {
                     },
                     Some(x),
                 ) => {
-                    let w = op.inputs.get(1).copied().flatten().ok_or_else(|| {
-                        TfliteError::Malformed("a convolution without weights".into())
-                    })?;
-                    let (ws, weights) = (
-                        shape(w),
-                        constant(w)
-                            .ok_or_else(|| TfliteError::Unsupported("computed weights".into()))?,
-                    );
+                    let (ws, weights) = weights_of(op, &model)?;
                     let [1, kh, kw, c] = ws[..] else {
                         return Err(TfliteError::Malformed(format!(
                             "depthwise weights of shape {ws:?}"
@@ -432,6 +418,25 @@ impl CompiledGraph {
         }
         Ok(())
     }
+}
+
+/// A convolution's weights (its second input): their shape and values.
+fn weights_of<'a>(
+    op: &super::Operator,
+    model: &'a TfliteModel,
+) -> Result<(Vec<usize>, &'a [f32]), TfliteError> {
+    let w = op
+        .inputs
+        .get(1)
+        .copied()
+        .flatten()
+        .ok_or_else(|| TfliteError::Malformed("a convolution without weights".into()))?;
+    let tensor = &model.tensors[w];
+    let values = tensor
+        .data
+        .as_deref()
+        .ok_or_else(|| TfliteError::Unsupported("computed weights".into()))?;
+    Ok((tensor.shape.clone(), values))
 }
 
 fn bias_of(
