@@ -7,16 +7,18 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use melodora_server::parse_command;
 use melodora_server::Vision;
-use melodora_vision::{Cascade, DetectParams, EmotionClassifier, HaarDetector};
+use melodora_vision::{Cascade, DetectParams, EmotionClassifier, FaceFinder, HaarDetector};
 
 fn vision() -> &'static Vision {
     static VISION: OnceLock<Vision> = OnceLock::new();
     VISION.get_or_init(|| {
         Vision::new(
-            HaarDetector::new(Cascade::frontal_face_default())
-                .with_threads(1)
-                .expect("one thread"),
-            DetectParams { scale_factor: 1.3, ..DetectParams::default() },
+            FaceFinder::Haar {
+                detector: HaarDetector::new(Cascade::frontal_face_default())
+                    .with_threads(1)
+                    .expect("one thread"),
+                params: DetectParams { scale_factor: 1.3, ..DetectParams::default() },
+            },
             EmotionClassifier::default_model().expect("embedded model"),
             0.0,
         )

@@ -39,18 +39,22 @@ function dataUrl(path) {
 
 /** The RGBA frame of the first val face of `emotion` (sorted by file name)
  *  that melodora (`bin detect --json`) finds alone and classifies as such
- *  with confidence > 0.8; the frame is also written to `work/<emotion>.png`.
+ *  with confidence > 0.8, with each of `detectors` (the e2e runs Haar and
+ *  BlazeFace); the frame is also written to `work/<emotion>.png`.
  *  `val` is the FER2013 val directory, `work` a scratch directory. */
-export async function pickFace(page, { bin, val, emotion, work, clip, log = () => {} }) {
+export async function pickFace(page, { bin, val, emotion, work, clip, log = () => {}, detectors = ["haar"] }) {
   const dir = join(val, emotion);
   const files = readdirSync(dir).filter((f) => f.endsWith(".jpg")).sort().slice(0, 60);
   for (const [i, file] of files.entries()) {
     const frame = await composeFrame(page, join(dir, file), clip);
     const png = join(work, `${emotion}-${i}.png`);
     writeFileSync(png, frame.png);
-    const faces = JSON.parse(execFileSync(bin, ["detect", "--json", png]).toString()).faces;
-    if (faces.length === 1 && faces[0].emotion === emotion && faces[0].confidence > 0.8) {
-      log(`${emotion}: ${file} (confidence ${faces[0].confidence.toFixed(2)})`);
+    const readings = detectors.map((detector) =>
+      JSON.parse(execFileSync(bin, ["detect", "--json", "--detector", detector, png]).toString()).faces);
+    const clear = (faces) => faces.length === 1 && faces[0].emotion === emotion && faces[0].confidence > 0.8;
+    if (readings.every(clear)) {
+      const confidences = readings.map((faces) => faces[0].confidence.toFixed(2)).join(", ");
+      log(`${emotion}: ${file} (confidence ${confidences} with ${detectors.join(", ")})`);
       writeFileSync(join(work, `${emotion}.png`), frame.png);
       return frame.rgba;
     }

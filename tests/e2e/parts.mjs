@@ -1111,8 +1111,9 @@ export async function serverCameraMode(clip, work) {
   const foreignPort = await freePort();
   const partnerPort = await freePort();
   const sites = [await startOtherSite(foreignPort), await startOtherSite(partnerPort)];
+  // The server's own analysis with the CNN detector (BlazeFace, natively).
   const server = await startServer(port, join(work, "data-server"),
-    ["--video", clip, "--allowed-origin", `http://127.0.0.1:${partnerPort}`]);
+    ["--video", clip, "--detector", "blazeface", "--allowed-origin", `http://127.0.0.1:${partnerPort}`]);
   const browser = await launchBrowser({
     // evil.test is another site on this machine, as a rebinding name resolves.
     args: ["--host-resolver-rules=MAP evil.test 127.0.0.1", "--disable-features=HttpsUpgrades"],
@@ -1165,7 +1166,8 @@ export async function fullServer(_clip, work) {
 export async function staticSite(clip, work) {
   log("a static site (melodora site, served by python3 -m http.server)");
   const dir = join(work, "site");
-  execFileSync(bin, ["site", dir, "--data-dir", join(work, "data-site")]);
+  // The pages find faces with the CNN detector (BlazeFace, in WebAssembly).
+  execFileSync(bin, ["site", dir, "--detector", "blazeface", "--data-dir", join(work, "data-site")]);
   const port = await freePort();
   const host = spawn("python3", ["-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", dir],
     { stdio: ["ignore", "ignore", "pipe"] });
@@ -1191,6 +1193,10 @@ export async function staticSite(clip, work) {
     });
     if (inlineRan) fail("inline script ran on the static site");
     await checkMoodsAndSongs(page, () => expectOverlayBox(page));
+    if (!requests.some((url) => url === `${origin}/static/models/face_detection_short_range.tflite`)) {
+      fail("the site's pages did not load BlazeFace's model, which the site chose");
+    }
+    log("the pages found faces with BlazeFace (--detector blazeface), in WebAssembly");
     await checkManualMood(page);
     await checkAccessibility(page, "static site");
 
@@ -1316,8 +1322,9 @@ export async function makeClip() {
   const composer = await launchBrowser();
   try {
     const blank = await composer.newPage();
-    const happy = await pickFace(blank, { bin, val, emotion: "happy", work, clip: CLIP, log });
-    const sad = await pickFace(blank, { bin, val, emotion: "sad", work, clip: CLIP, log });
+    const detectors = ["haar", "blazeface"];
+    const happy = await pickFace(blank, { bin, val, emotion: "happy", work, clip: CLIP, log, detectors });
+    const sad = await pickFace(blank, { bin, val, emotion: "sad", work, clip: CLIP, log, detectors });
     writeY4m(clip, [happy, sad], SECONDS_PER_FACE, CLIP);
   } finally {
     await composer.close();

@@ -7,7 +7,7 @@
 //
 // Messages in:  {type: "load", settings, description} settings: the server's hello.analysis (or null);
 //                                                    description: the model's, when it has none of its own
-//               {type: "configure", settings}
+//               {type: "configure", settings}        (a detector other than the one in use loads its model)
 //               {type: "frame", bitmap | image, now} one frame; answered by one "result" or "error"
 //               {type: "reset"}
 //               {type: "calibrate", readings} resting readings (uncalibrated probabilities, one
@@ -28,6 +28,14 @@ const base = new URL("../", import.meta.url);
 let analyzer = null;
 /** @type {OffscreenCanvas | null} */
 let canvas = null;   // where ImageBitmap frames are drawn to read their pixels
+/** The detector in use, as the settings name it (the analyzer starts with Haar). */
+let detector = "haar";
+/** BlazeFace's models, by the detector's name; Haar's cascade is always loaded.
+ *  @type {Record<string, string>} */
+const DETECTOR_MODELS = {
+  "blazeface": "models/face_detection_short_range.tflite",
+  "blazeface-full": "models/face_detection_full_range.tflite",
+};
 
 /** @param {string} path */
 async function fetchOk(path) {
@@ -46,8 +54,24 @@ async function load(settings, description) {
     fetchOk("models/emotion.onnx").then((r) => r.arrayBuffer()),
   ]);
   analyzer = new Analyzer(cascade, new Uint8Array(model), description ? JSON.stringify(description) : undefined);
-  if (settings) analyzer.configure(JSON.stringify(settings));
+  detector = "haar";
+  if (settings) await configure(settings);
   return performance.now() - started;
+}
+
+/** Analyses under `settings` from the next frame, first switching to their
+ *  detector (fetching its model) when it is not the one in use.
+ *  @param {any} settings */
+async function configure(settings) {
+  if (!analyzer) return;
+  const wanted = typeof settings.detector === "string" ? settings.detector : "haar";
+  if (wanted !== detector) {
+    const file = DETECTOR_MODELS[wanted];
+    const model = file ? new Uint8Array(await (await fetchOk(file)).arrayBuffer()) : undefined;
+    analyzer.useDetector(wanted, model);
+    detector = wanted;
+  }
+  analyzer.configure(JSON.stringify(settings));
 }
 
 /** The RGBA pixels of a frame message: ImageData as is, a bitmap drawn.
@@ -79,7 +103,7 @@ self.onmessage = async (event) => {
       const loadMs = await load(message.settings, message.description);
       self.postMessage({ type: "ready", loadMs });
     } else if (message.type === "configure") {
-      if (analyzer && message.settings) analyzer.configure(JSON.stringify(message.settings));
+      if (message.settings) await configure(message.settings);
     } else if (message.type === "reset") {
       if (analyzer) analyzer.reset();
     } else if (message.type === "calibration") {

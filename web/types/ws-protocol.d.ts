@@ -6,6 +6,11 @@
  */
 export type AnalysisSettings = {
   /**
+   * Which detector finds faces (Haar when not said, as before there
+   * was a choice).
+   */
+  detector?: DetectorChoice;
+  /**
    * [`StabilityConfig::dwell`], in milliseconds.
    */
   dwell_ms: number;
@@ -115,6 +120,13 @@ export type ClientMessage = {
   song_id: number;
   type: "played";
 };
+
+/**
+ * Which detector finds faces, by name: what `--detector` takes and what a
+ * server tells the pages that analyse their own camera, so that they find
+ * faces as it would.
+ */
+export type DetectorChoice = "haar" | "blazeface" | ("blazeface-full");
 
 /**
  * The seven basic emotions of the FER2013 data set, in FER's label order.

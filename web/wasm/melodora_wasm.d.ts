@@ -31,7 +31,9 @@ export class Analyzer {
      * Takes a server's analysis settings (the `analysis` of its `hello`,
      * as JSON): whose face the mood follows, smoothing, dwell and
      * tracking, as `melodora serve` was started with. Forgets the faces
-     * and the mood so far.
+     * and the mood so far. Refused when the settings name a detector
+     * other than the one in use: the page loads its model and calls
+     * [`Analyzer::use_detector`] first.
      */
     configure(settings_json: string): void;
     /**
@@ -56,6 +58,13 @@ export class Analyzer {
      * (every frame scanned whole).
      */
     setTracking(on: boolean): void;
+    /**
+     * Finds faces with the detector named `name` (`haar`, `blazeface` or
+     * `blazeface-full`, as `--detector` names them); a BlazeFace detector
+     * needs its TFLite model's bytes (`models/face_detection_*.tflite`).
+     * Forgets the faces being tracked.
+     */
+    useDetector(name: string, model?: Uint8Array | number[] | null): void;
 }
 
 /**
@@ -129,6 +138,7 @@ export interface InitOutput {
     readonly analyzer_reset: (a: number) => void;
     readonly analyzer_setCalibration: (a: number, b: number, c: number) => [number, number];
     readonly analyzer_setTracking: (a: number, b: number) => void;
+    readonly analyzer_useDetector: (a: number, b: number, c: number, d: number, e: number) => [number, number];
     readonly defaultLimit: () => number;
     readonly playlists_importFiles: (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => [number, number, number, number];
     readonly playlists_librarySongCount: (a: number) => number;

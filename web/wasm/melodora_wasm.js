@@ -111,7 +111,9 @@ export class Analyzer {
      * Takes a server's analysis settings (the `analysis` of its `hello`,
      * as JSON): whose face the mood follows, smoothing, dwell and
      * tracking, as `melodora serve` was started with. Forgets the faces
-     * and the mood so far.
+     * and the mood so far. Refused when the settings name a detector
+     * other than the one in use: the page loads its model and calls
+     * [`Analyzer::use_detector`] first.
      * @param {string} settings_json
      */
     configure(settings_json) {
@@ -181,6 +183,31 @@ export class Analyzer {
      */
     setTracking(on) {
         wasm.analyzer_setTracking(this.__wbg_ptr, on);
+    }
+    /**
+     * Finds faces with the detector named `name` (`haar`, `blazeface` or
+     * `blazeface-full`, as `--detector` names them); a BlazeFace detector
+     * needs its TFLite model's bytes (`models/face_detection_*.tflite`).
+     * Forgets the faces being tracked.
+     * @param {string} name
+     * @param {Uint8Array | number[] | null} [model]
+     */
+    useDetector(name, model) {
+        let ptr0, len0, ptr1, len1;
+        try {
+            ptr0 = passStringToWasm0(name, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len0 = WASM_VECTOR_LEN;
+            ptr1 = isLikeNone(model) ? 0 : passArray8ToWasm0(model, wasm.__wbindgen_malloc);
+            len1 = WASM_VECTOR_LEN;
+        } catch (e) {
+            if (ptr1) { wasm.__wbindgen_free(ptr1, len1 * 1, 1); }
+            if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
+            throw e;
+        }
+        const ret = wasm.analyzer_useDetector(this.__wbg_ptr, ptr0, len0, ptr1, len1);
+        if (ret[1]) {
+            throw takeFromExternrefTable0(ret[0]);
+        }
     }
 }
 if (Symbol.dispose) Analyzer.prototype[Symbol.dispose] = Analyzer.prototype.free;

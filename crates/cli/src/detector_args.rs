@@ -3,30 +3,34 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use clap::{Args, ValueEnum};
-use melodora_vision::pipeline::{FaceFinder, FrameAnalyzer};
+use clap::builder::TypedValueParser;
+use clap::Args;
+use melodora_vision::pipeline::FrameAnalyzer;
 use melodora_vision::{
-    BlazeFace, Cascade, DecodeLimits, DetectParams, EmotionClassifier, HaarDetector, Range,
+    Cascade, DecodeLimits, DetectParams, DetectorChoice, EmotionClassifier, FaceFinder,
+    HaarDetector,
 };
 
-/// Which face detector.
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DetectorKind {
-    /// OpenCV's Haar cascade, exactly (frontal faces; tracks in streams).
-    Haar,
-    /// MediaPipe's BlazeFace, short range (faces near the camera; turned
-    /// heads too). Portable kernels for now: slower than Haar.
-    Blazeface,
-    /// MediaPipe's BlazeFace, full range (faces across a room).
-    BlazefaceFull,
+/// `--detector`'s values, as [`DetectorChoice::name`] spells them.
+const DETECTOR_NAMES: [&str; 3] = ["haar", "blazeface", "blazeface-full"];
+
+/// `--detector`'s parser: one of [`DETECTOR_NAMES`] (listed in `--help`).
+pub fn detector_choice() -> impl clap::builder::TypedValueParser<Value = DetectorChoice> {
+    clap::builder::PossibleValuesParser::new(DETECTOR_NAMES).map(|name| {
+        name.parse::<DetectorChoice>()
+            .expect("one of DETECTOR_NAMES")
+    })
 }
 
 /// Options that choose and tune the face detector.
 #[derive(Args, Debug, Clone)]
 pub struct DetectorArgs {
-    /// Which face detector (the Haar options below tune only `haar`).
-    #[arg(long = "detector", value_enum, default_value_t = DetectorKind::Haar)]
-    pub kind: DetectorKind,
+    /// Which face detector: `haar` (OpenCV's cascade, exactly: frontal
+    /// faces), `blazeface` (MediaPipe's CNN, faces near the camera, turned
+    /// heads too) or `blazeface-full` (faces across a room). The Haar
+    /// options below tune only `haar`.
+    #[arg(long = "detector", value_name = "NAME", default_value = "haar", value_parser = detector_choice())]
+    pub choice: DetectorChoice,
     /// How much the search window grows per pyramid level (at least 1.01).
     #[arg(long, default_value_t = 1.1)]
     pub scale_factor: f64,
@@ -64,16 +68,6 @@ impl DetectorArgs {
         Ok(params)
     }
 
-    /// Refuses a CNN detector where `command` runs only Haar so far.
-    pub fn haar_only(&self, command: &str) -> Result<()> {
-        anyhow::ensure!(
-            self.kind == DetectorKind::Haar,
-            "{command}: --detector {} is not available here yet (BlazeFace runs in detect, eval and bench for now)",
-            self.kind.to_possible_value().map_or_else(String::new, |v| v.get_name().to_string())
-        );
-        Ok(())
-    }
-
     /// Loads the cascade (embedded default or `--cascade`) into a detector.
     pub fn haar_detector(&self) -> Result<HaarDetector> {
         let cascade = match &self.cascade {
@@ -85,17 +79,12 @@ impl DetectorArgs {
 
     /// How faces are found: the chosen detector.
     pub fn finder(&self) -> Result<FaceFinder> {
-        Ok(match self.kind {
-            DetectorKind::Haar => FaceFinder::Haar {
+        Ok(match self.choice.blazeface_range() {
+            None => FaceFinder::Haar {
                 detector: self.haar_detector()?,
                 params: self.params()?,
             },
-            DetectorKind::Blazeface => {
-                FaceFinder::BlazeFace(Box::new(BlazeFace::new(Range::Short)))
-            }
-            DetectorKind::BlazefaceFull => {
-                FaceFinder::BlazeFace(Box::new(BlazeFace::new(Range::Full)))
-            }
+            Some(range) => FaceFinder::blazeface(range),
         })
     }
 

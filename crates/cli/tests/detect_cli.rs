@@ -419,12 +419,12 @@ fn blazeface_finds_faces_and_serve_refuses_it_for_now() {
         record["faces"][0].get("score").is_none(),
         "Haar has no score: {record}"
     );
-    let refused = melodora(&["serve", "--detector", "blazeface"], false);
-    assert_eq!(refused.code, Some(1), "{refused}");
+    let refused = melodora(&["serve", "--detector", "yunet"], false);
+    assert_eq!(refused.code, Some(2), "{refused}");
     assert!(
         refused
             .stderr
-            .contains("--detector blazeface is not available here yet"),
+            .contains("[possible values: haar, blazeface, blazeface-full]"),
         "{refused}"
     );
 }

@@ -198,3 +198,68 @@ fn a_site_with_library_carries_copies_of_its_files() {
         std::fs::read(music.join("defeat.ogg")).unwrap()
     );
 }
+
+#[test]
+fn a_site_carries_the_detector_it_chose_and_only_that_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let models = |site: &Path| {
+        let mut names: Vec<String> = std::fs::read_dir(site.join("static/models"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let detector = |site: &Path| {
+        let config: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(site.join("static/site.json")).unwrap()).unwrap();
+        config["analysis"]["detector"].clone()
+    };
+
+    let haar = dir.path().join("haar");
+    let made = site(&data, &[haar.to_str().unwrap()]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    assert_eq!(detector(&haar), "haar");
+    assert_eq!(
+        models(&haar),
+        ["emotion.onnx", "haarcascade_frontalface_default.xml"]
+    );
+
+    let full = dir.path().join("full");
+    let made = site(
+        &data,
+        &[full.to_str().unwrap(), "--detector", "blazeface-full"],
+    );
+    assert!(made.status.success(), "{}", stderr(&made));
+    assert_eq!(detector(&full), "blazeface-full");
+    assert_eq!(
+        models(&full),
+        [
+            "emotion.onnx",
+            "face_detection_full_range.tflite",
+            "haarcascade_frontalface_default.xml"
+        ]
+    );
+    let worker = std::fs::read_to_string(full.join("sw.js")).unwrap();
+    assert!(worker.contains("\"static/models/face_detection_full_range.tflite\""));
+    assert!(
+        !worker.contains("short_range"),
+        "only the chosen model is kept"
+    );
+
+    let refused = site(
+        &data,
+        &[
+            dir.path().join("x").to_str().unwrap(),
+            "--detector",
+            "yunet",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("possible values"),
+        "{}",
+        stderr(&refused)
+    );
+}

@@ -26,7 +26,9 @@ mod scan;
 pub mod tflite;
 mod xml;
 
-pub use blazeface::{BlazeFace, BlazeFaceError, FaceDetection, Range};
+pub use blazeface::{
+    BlazeFace, BlazeFaceError, FaceDetection, Range, FULL_RANGE_TFLITE, SHORT_RANGE_TFLITE,
+};
 pub use detector::{DetectParams, HaarDetector, ParamsError};
 pub use group::group_rectangles;
 pub use melodora_core::resize_linear_exact;

@@ -20,8 +20,20 @@ pub(crate) type EmbeddedFile = (&'static str, &'static str, &'static [u8]);
 /// folder itself; `index.html` is served at `/`, the others under `/static/`.
 const WEB_FILES: &[EmbeddedFile] = include!(concat!(env!("OUT_DIR"), "/web_files.rs"));
 
-/// The embedded cascade and model, which the page's analyzer loads.
+/// The embedded detectors and model, which the page's analyzer loads (the
+/// detector `serve` or `site` chose; every one is kept offline, so that a
+/// site's pages need nothing the worker did not keep).
 const MODEL_FILES: &[EmbeddedFile] = &[
+    (
+        "models/face_detection_short_range.tflite",
+        "application/octet-stream",
+        melodora_vision::SHORT_RANGE_TFLITE,
+    ),
+    (
+        "models/face_detection_full_range.tflite",
+        "application/octet-stream",
+        melodora_vision::FULL_RANGE_TFLITE,
+    ),
     (
         "models/haarcascade_frontalface_default.xml",
         "application/xml",
@@ -93,4 +105,24 @@ pub async fn index(request: HeaderMap) -> Response {
 /// the WebAssembly analyzer, the cascade and the model.
 pub async fn asset(Path(path): Path<String>, request: HeaderMap) -> Response {
     file(&path, &request)
+}
+
+#[cfg(test)]
+mod tests {
+    use melodora_vision::Range;
+
+    use super::*;
+
+    #[test]
+    fn each_blazeface_model_is_served_under_the_name_pages_ask_for() {
+        for range in [Range::Short, Range::Full] {
+            let path = format!("models/{}", range.model_file());
+            assert!(
+                files()
+                    .iter()
+                    .any(|(name, _, bytes)| *name == path && *bytes == range.embedded_model()),
+                "{path}"
+            );
+        }
+    }
 }

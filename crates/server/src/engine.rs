@@ -5,8 +5,8 @@
 use melodora_vision::pipeline::{AnalyzeError, FrameAnalyzer};
 use melodora_vision::tracking::FaceTracker;
 use melodora_vision::{
-    decode_image, DecodeError, DecodeLimits, DetectParams, EmotionClassifier, GrayImage,
-    HaarDetector,
+    decode_image, DecodeError, DecodeLimits, DetectorChoice, EmotionClassifier, FaceFinder,
+    GrayImage,
 };
 pub use melodora_vision::{FaceReport, MAX_FACES_PER_FRAME};
 use serde::Serialize;
@@ -53,19 +53,14 @@ pub enum FrameError {
 }
 
 impl Vision {
-    /// Detection with `detector` and `params`, then classification with
-    /// `classifier` of the [`MAX_FACES_PER_FRAME`] largest faces, each
-    /// enlarged by `face_margin`.
-    pub fn new(
-        detector: HaarDetector,
-        params: DetectParams,
-        classifier: EmotionClassifier,
-        face_margin: f32,
-    ) -> Vision {
+    /// Detection by `finder`, then classification with `classifier` of
+    /// the [`MAX_FACES_PER_FRAME`] largest faces, each enlarged by
+    /// `face_margin`.
+    pub fn new(finder: FaceFinder, classifier: EmotionClassifier, face_margin: f32) -> Vision {
         let analyzer = FrameAnalyzer {
             face_margin,
             max_faces: MAX_FACES_PER_FRAME,
-            ..FrameAnalyzer::new(detector, params, Some(classifier))
+            ..FrameAnalyzer::with_finder(finder, Some(classifier))
         };
         Vision {
             analyzer,
@@ -76,6 +71,12 @@ impl Vision {
     /// The counts of its analyses, for `/metrics`.
     pub(crate) fn metrics(&self) -> &VisionMetrics {
         &self.metrics
+    }
+
+    /// Which detector finds faces (pages analysing their own camera use
+    /// the same).
+    pub fn detector(&self) -> DetectorChoice {
+        self.analyzer.finder.choice()
     }
 
     /// Whether faces are classified (a model is loaded).

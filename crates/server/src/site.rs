@@ -22,7 +22,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use melodora_music::CatalogSnapshot;
-use melodora_vision::{AnalysisSettings, ModelDescription};
+use melodora_vision::{AnalysisSettings, DetectorChoice, ModelDescription, Range};
 use serde::Serialize;
 
 use crate::assets::{content_hash, files};
@@ -94,6 +94,20 @@ pub enum SiteError {
     },
 }
 
+/// Whether `name` (an embedded file's path) is one of BlazeFace's models.
+fn is_blazeface_model(name: &str) -> bool {
+    [Range::Short, Range::Full]
+        .iter()
+        .any(|range| name == format!("models/{}", range.model_file()))
+}
+
+/// Whether `name` is the model of the detector the pages run.
+fn is_chosen_model(name: &str, detector: DetectorChoice) -> bool {
+    detector
+        .blazeface_range()
+        .is_some_and(|range| name == format!("models/{}", range.model_file()))
+}
+
 /// The marker in the embedded `index.html` that tells the page a Melodora
 /// server is there.
 const SERVER_MARKER: &str = "data-melodora=\"server\"";
@@ -163,6 +177,10 @@ pub fn write_site(
                 &format!("static/{name}"),
                 contents.cascade.map_or(bytes, str::as_bytes),
             )?,
+            // Only the BlazeFace model the pages run: a site is fetched
+            // whole by the offline worker, and the other is 0.2 to 1 MB.
+            _ if is_blazeface_model(name) && !is_chosen_model(name, contents.analysis.detector) => {
+            }
             _ => write(&format!("static/{name}"), bytes)?,
         }
     }

@@ -8,7 +8,9 @@ use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use melodora_vision::tracking::{FaceTracker, TrackingConfig};
-use melodora_vision::{load_image, Cascade, DecodeLimits, DetectParams, GrayImage, HaarDetector};
+use melodora_vision::{
+    load_image, Cascade, DecodeLimits, DetectParams, FaceFinder, GrayImage, HaarDetector,
+};
 
 fn scene(name: &str) -> GrayImage {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -38,15 +40,13 @@ fn detection(c: &mut Criterion) {
         ..TrackingConfig::default()
     };
     let mut tracker = FaceTracker::new(never_rescan);
-    tracker
-        .detect(&detector, &params, &frame)
-        .expect("first scan");
+    let finder = FaceFinder::Haar {
+        detector: detector.clone(),
+        params,
+    };
+    tracker.detect(&finder, &frame).expect("first scan");
     group.bench_function("tracked_1.1", |b| {
-        b.iter(|| {
-            tracker
-                .detect(&detector, &params, &frame)
-                .expect("valid params")
-        })
+        b.iter(|| tracker.detect(&finder, &frame).expect("valid params"))
     });
     group.finish();
 }

@@ -13,6 +13,7 @@
 
 pub mod annotate;
 pub mod decode;
+pub mod finder;
 pub mod follow;
 mod jpeg_segments;
 pub mod live;
@@ -23,11 +24,13 @@ pub mod tracking;
 pub mod video;
 
 pub use decode::{decode_image, load_image, DecodeError, DecodeLimits};
+pub use finder::{DetectorChoice, FaceFinder, FoundFace, Landmarks};
 pub use follow::{followed, Follow};
 pub use live::{FaceReport, FrameReport, LiveAnalysis, Observation, MAX_FACES_PER_FRAME};
 pub use melodora_core::{rgb_to_gray, GrayImage};
 pub use melodora_detector::{
     BlazeFace, Cascade, CascadeError, DetectParams, HaarDetector, Range, DEFAULT_CASCADE_XML,
+    FULL_RANGE_TFLITE, SHORT_RANGE_TFLITE,
 };
 pub use melodora_emotion::{EmotionClassifier, ModelDescription, ModelError, DEFAULT_MODEL_ONNX};
 pub use settings::AnalysisSettings;

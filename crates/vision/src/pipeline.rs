@@ -3,40 +3,12 @@
 
 use melodora_core::{EmotionProbabilities, FaceBox};
 
-use melodora_detector::{BlazeFace, BlazeFaceError, DetectParams, HaarDetector, ParamsError};
+use melodora_detector::{DetectParams, HaarDetector};
 use melodora_emotion::{crop_face, crop_face_level, EmotionClassifier, ModelError};
 
+pub use crate::finder::{FaceFinder, FindError, FoundFace, Landmarks};
 use crate::tracking::{FaceTracker, Scan};
 use crate::GrayImage;
-
-/// What a CNN detector says of a face beyond its box.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Landmarks {
-    /// How sure the detector is, 0 to 1.
-    pub score: f32,
-    /// Right eye, left eye, nose tip, mouth centre, right ear, left ear
-    /// (the subject's), in frame pixels.
-    pub keypoints: [(f32, f32); 6],
-}
-
-/// One face a detector found: its box, and its landmarks when the detector
-/// gives them (BlazeFace does, Haar does not).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct FoundFace {
-    /// Where the face is in the frame.
-    pub face: FaceBox,
-    /// Score and keypoints, from a CNN detector.
-    pub landmarks: Option<Landmarks>,
-}
-
-impl From<FaceBox> for FoundFace {
-    fn from(face: FaceBox) -> Self {
-        FoundFace {
-            face,
-            landmarks: None,
-        }
-    }
-}
 
 /// One face found in a frame, with its emotion if the analyzer classifies.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,31 +25,12 @@ pub struct AnalyzedFace {
 /// Why a frame could not be analysed.
 #[derive(Debug, thiserror::Error)]
 pub enum AnalyzeError {
-    /// The detection parameters are invalid.
+    /// Faces could not be searched for.
     #[error(transparent)]
-    Params(#[from] ParamsError),
+    Find(#[from] FindError),
     /// The classifier failed on the faces.
     #[error(transparent)]
     Model(#[from] ModelError),
-    /// The CNN detector failed on the frame.
-    #[error(transparent)]
-    Cnn(#[from] BlazeFaceError),
-}
-
-/// How faces are found.
-#[derive(Debug, Clone)]
-pub enum FaceFinder {
-    /// OpenCV's Haar cascade (`detectMultiScale`, exactly), with how it
-    /// searches (pyramid step, neighbours, sizes); tracks faces in streams.
-    Haar {
-        /// The cascade and its scanner.
-        detector: HaarDetector,
-        /// How it searches.
-        params: DetectParams,
-    },
-    /// MediaPipe's BlazeFace CNN: turned heads and dim rooms too; searches
-    /// every frame whole (no tracking yet).
-    BlazeFace(Box<BlazeFace>),
 }
 
 /// Everything that turns a gray frame into faces and their emotions: the
@@ -143,17 +96,9 @@ impl FrameAnalyzer {
         frame: &GrayImage,
         tracker: Option<&mut FaceTracker>,
     ) -> Result<(Vec<FoundFace>, Scan), AnalyzeError> {
-        let boxes = |(faces, scan): (Vec<FaceBox>, Scan)| {
-            (faces.into_iter().map(FoundFace::from).collect(), scan)
-        };
-        let (mut faces, scan): (Vec<FoundFace>, Scan) = match (&self.finder, tracker) {
-            (FaceFinder::Haar { detector, params }, Some(tracker)) => {
-                boxes(tracker.detect(detector, params, frame)?)
-            }
-            (FaceFinder::Haar { detector, params }, None) => {
-                boxes((detector.detect(frame, params)?, Scan::Full))
-            }
-            (FaceFinder::BlazeFace(cnn), _) => (blazeface_faces(cnn, frame)?, Scan::Full),
+        let (mut faces, scan) = match tracker {
+            Some(tracker) => tracker.detect(&self.finder, frame)?,
+            None => (self.finder.find(frame)?, Scan::Full),
         };
         if faces.len() > self.max_faces {
             faces.sort_by_key(|f| std::cmp::Reverse(f.face.area()));
@@ -229,27 +174,4 @@ impl FrameAnalyzer {
             crop_face(frame, &found.face, margin)
         }
     }
-}
-
-/// BlazeFace's faces in a gray frame (its three channels alike), with
-/// boxes clipped to the frame, best first.
-fn blazeface_faces(cnn: &BlazeFace, frame: &GrayImage) -> Result<Vec<FoundFace>, BlazeFaceError> {
-    let found = cnn.detect_gray(frame.pixels(), frame.width(), frame.height())?;
-    let (width, height) = (frame.width() as f32, frame.height() as f32);
-    Ok(found
-        .into_iter()
-        .filter_map(|d| {
-            let x0 = d.x.max(0.0).round();
-            let y0 = d.y.max(0.0).round();
-            let x1 = (d.x + d.w).min(width).round();
-            let y1 = (d.y + d.h).min(height).round();
-            (x1 - x0 >= 1.0 && y1 - y0 >= 1.0).then(|| FoundFace {
-                face: FaceBox::new(x0 as i32, y0 as i32, (x1 - x0) as i32, (y1 - y0) as i32),
-                landmarks: Some(Landmarks {
-                    score: d.score,
-                    keypoints: d.keypoints,
-                }),
-            })
-        })
-        .collect())
 }

@@ -1,12 +1,13 @@
 //! The analysis settings a server hands to pages that analyse their own
 //! camera (on-device mode), so a page follows `melodora serve`'s options
-//! (`--group`, `--dwell-ms`, `--no-tracking`, ...) exactly as the server's
-//! own analysis would.
+//! (`--detector`, `--group`, `--dwell-ms`, `--no-tracking`, ...) exactly as
+//! the server's own analysis would.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::finder::DetectorChoice;
 use crate::follow::Follow;
 use crate::stability::StabilityConfig;
 use crate::tracking::TrackingConfig;
@@ -28,6 +29,10 @@ pub struct AnalysisSettings {
     pub forget_after_ms: u64,
     /// [`TrackingConfig::full_scan_interval`]; `None` scans every frame whole.
     pub full_scan_every: Option<u32>,
+    /// Which detector finds faces (Haar when not said, as before there
+    /// was a choice).
+    #[serde(default)]
+    pub detector: DetectorChoice,
 }
 
 impl AnalysisSettings {
@@ -45,7 +50,13 @@ impl AnalysisSettings {
             min_confidence: stability.min_confidence,
             forget_after_ms: millis(stability.forget_after),
             full_scan_every: tracking.map(|t| t.full_scan_interval),
+            detector: DetectorChoice::default(),
         }
+    }
+
+    /// These settings with faces found by `detector`.
+    pub fn with_detector(self, detector: DetectorChoice) -> AnalysisSettings {
+        AnalysisSettings { detector, ..self }
     }
 
     /// The mood smoothing these settings describe.
@@ -98,16 +109,22 @@ mod tests {
             full_scan_interval: 7,
             ..TrackingConfig::default()
         };
-        let settings = AnalysisSettings::new(&stability, Some(&tracking), Follow::Group);
+        let settings = AnalysisSettings::new(&stability, Some(&tracking), Follow::Group)
+            .with_detector(DetectorChoice::BlazefaceFull);
         let json = serde_json::to_string(&settings).unwrap();
         assert_eq!(
             json,
-            r#"{"follow":"group","half_life_ms":400,"dwell_ms":1200,"min_confidence":0.5,"forget_after_ms":5000,"full_scan_every":7}"#
+            r#"{"follow":"group","half_life_ms":400,"dwell_ms":1200,"min_confidence":0.5,"forget_after_ms":5000,"full_scan_every":7,"detector":"blazeface-full"}"#
         );
         let back: AnalysisSettings = serde_json::from_str(&json).unwrap();
         assert_eq!(back.stability(), stability);
         assert_eq!(back.tracking(), Some(tracking));
         assert_eq!(back.follow, Follow::Group);
+        assert_eq!(back.detector, DetectorChoice::BlazefaceFull);
+        // Settings from before there was a choice find faces with Haar.
+        let older = r#"{"follow":"group","half_life_ms":1,"dwell_ms":1,"min_confidence":0.5,"forget_after_ms":1,"full_scan_every":null}"#;
+        let older: AnalysisSettings = serde_json::from_str(older).unwrap();
+        assert_eq!(older.detector, DetectorChoice::Haar);
     }
 
     #[test]

@@ -2,18 +2,21 @@
 //!
 //! A face seldom moves far or changes size much between two frames, so
 //! after a full scan the tracker looks for each known face only in a region
-//! around where it was, and only at window sizes near its size. It scans the
-//! whole frame again every few frames (to find faces that appeared), when a
-//! known face is not found near its last place, and when nothing is known.
-//! The detector and its parameters are the same as for a full scan, so a
-//! tracked face is the box a full scan would give, give or take the pixel
-//! grid of the region. A tracked box lying mostly inside a larger one is
-//! dropped: it is the detector's second box on a face, not a face.
+//! around where it was (see [`FaceFinder::find_in`]: Haar only at window
+//! sizes near the face's, BlazeFace with the region enlarged to its input).
+//! It scans the whole frame again every few frames (to find faces that
+//! appeared), when a known face is not found near its last place, and when
+//! nothing is known. The detector is the same as for a full scan, so a
+//! tracked Haar face is the box a full scan would give, give or take the
+//! pixel grid of the region; a tracked BlazeFace face is seen larger than
+//! in the whole frame, which helps small faces. A tracked box lying mostly
+//! inside a larger one is dropped: it is the detector's second box on a
+//! face, not a face.
 
 use melodora_core::FaceBox;
 
+use crate::finder::{FaceFinder, FindError, FoundFace};
 use crate::GrayImage;
-use melodora_detector::{DetectParams, HaarDetector, ParamsError};
 
 /// How the tracker trades scanning work for latency.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -23,8 +26,8 @@ pub struct TrackingConfig {
     /// Margin around a known face searched in the next frame, as a fraction
     /// of the face's size on each side.
     pub search_margin: f32,
-    /// Window sizes searched for a known face: from its size divided by
-    /// this to its size multiplied by it.
+    /// Window sizes searched for a known face (Haar): from its size
+    /// divided by this to its size multiplied by it.
     pub scale_band: f32,
 }
 
@@ -53,7 +56,7 @@ pub enum Scan {
 #[derive(Debug, Clone)]
 pub struct FaceTracker {
     config: TrackingConfig,
-    faces: Vec<FaceBox>,
+    faces: Vec<FoundFace>,
     frames_since_full_scan: u32,
 }
 
@@ -76,19 +79,18 @@ impl FaceTracker {
     /// The faces in the next frame of the stream, and how they were found.
     pub fn detect(
         &mut self,
-        detector: &HaarDetector,
-        params: &DetectParams,
+        finder: &FaceFinder,
         frame: &GrayImage,
-    ) -> Result<(Vec<FaceBox>, Scan), ParamsError> {
+    ) -> Result<(Vec<FoundFace>, Scan), FindError> {
         let due = self.frames_since_full_scan + 1 >= self.config.full_scan_interval.max(1);
         if !self.faces.is_empty() && !due {
-            if let Some(faces) = self.track(detector, params, frame)? {
+            if let Some(faces) = self.track(finder, frame)? {
                 self.frames_since_full_scan += 1;
                 self.faces.clone_from(&faces);
                 return Ok((faces, Scan::Tracked));
             }
         }
-        let faces = detector.detect(frame, params)?;
+        let faces = finder.find(frame)?;
         self.frames_since_full_scan = 0;
         self.faces.clone_from(&faces);
         Ok((faces, Scan::Full))
@@ -97,31 +99,24 @@ impl FaceTracker {
     /// Each known face searched near its last place; `None` if one is lost.
     fn track(
         &self,
-        detector: &HaarDetector,
-        params: &DetectParams,
+        finder: &FaceFinder,
         frame: &GrayImage,
-    ) -> Result<Option<Vec<FaceBox>>, ParamsError> {
-        let mut found: Vec<FaceBox> = Vec::with_capacity(self.faces.len());
+    ) -> Result<Option<Vec<FoundFace>>, FindError> {
+        let mut found: Vec<FoundFace> = Vec::with_capacity(self.faces.len());
         for known in &self.faces {
+            let known = &known.face;
             let Some(region) = self.search_region(known, frame) else {
                 return Ok(None);
             };
-            let crop = frame.crop(
-                region.x as usize,
-                region.y as usize,
-                region.w as usize,
-                region.h as usize,
-            );
-            let near = self.band_params(known, params);
-            let candidates = detector.detect(&crop, &near)?;
+            let size = known.w.max(known.h).max(0) as u32;
+            let candidates = finder.find_in(frame, region, size, self.config.scale_band)?;
             let best = candidates
                 .into_iter()
-                .map(|b| FaceBox::new(b.x + region.x, b.y + region.y, b.w, b.h))
-                .max_by(|a, b| a.iou(known).total_cmp(&b.iou(known)));
+                .max_by(|a, b| a.face.iou(known).total_cmp(&b.face.iou(known)));
             match best {
-                Some(face) if face.iou(known) > 0.0 => {
+                Some(face) if face.face.iou(known) > 0.0 => {
                     // Two known faces that merged into one are one face now.
-                    if !found.iter().any(|f| f.iou(&face) > 0.5) {
+                    if !found.iter().any(|f| f.face.iou(&face.face) > 0.5) {
                         found.push(face);
                     }
                 }
@@ -141,24 +136,6 @@ impl FaceTracker {
         let y1 = (face.y + face.h + margin_y).min(frame.height() as i32);
         (x1 > x0 && y1 > y0).then(|| FaceBox::new(x0, y0, x1 - x0, y1 - y0))
     }
-
-    /// The caller's parameters, with window sizes narrowed to the band
-    /// around `face` (never beyond the caller's own limits).
-    fn band_params(&self, face: &FaceBox, params: &DetectParams) -> DetectParams {
-        let band = self.config.scale_band.max(1.0);
-        let side = face.w.max(face.h) as f32;
-        let mut min = ((side / band).floor() as u32).max(params.min_size.0.max(params.min_size.1));
-        let mut max = (side * band).ceil() as u32;
-        if params.max_size != (0, 0) {
-            max = max.min(params.max_size.0.min(params.max_size.1));
-        }
-        min = min.min(max);
-        DetectParams {
-            min_size: (min, min),
-            max_size: (max, max),
-            ..*params
-        }
-    }
 }
 
 /// Share of a box's area that, lying inside a larger box, makes it a part
@@ -169,14 +146,15 @@ const NESTED_SHARE: f64 = 0.7;
 /// sometimes gives a second, smaller box on a face (a full scan keeps it
 /// when its neighbours do not merge with the face's); tracked on its own,
 /// it would follow the face as a phantom until the next full scan.
-fn without_nested(faces: Vec<FaceBox>) -> Vec<FaceBox> {
+fn without_nested(faces: Vec<FoundFace>) -> Vec<FoundFace> {
     let nested = |face: &FaceBox| {
         faces.iter().any(|outer| {
+            let outer = &outer.face;
             outer.area() > face.area()
                 && outer.intersection_area(face) as f64 >= NESTED_SHARE * face.area() as f64
         })
     };
-    faces.iter().filter(|f| !nested(f)).copied().collect()
+    faces.iter().filter(|f| !nested(&f.face)).copied().collect()
 }
 
 #[cfg(test)]
@@ -184,28 +162,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_band_stays_within_the_callers_limits() {
-        let tracker = FaceTracker::new(TrackingConfig::default());
-        let face = FaceBox::new(10, 10, 100, 100);
-        let open = tracker.band_params(&face, &DetectParams::default());
-        assert_eq!((open.min_size, open.max_size), ((86, 86), (115, 115)));
-        let narrow = DetectParams {
-            min_size: (90, 90),
-            max_size: (110, 110),
-            ..DetectParams::default()
-        };
-        let limited = tracker.band_params(&face, &narrow);
-        assert_eq!((limited.min_size, limited.max_size), ((90, 90), (110, 110)));
-    }
-
-    #[test]
     fn a_box_mostly_inside_a_larger_one_is_dropped() {
         let face = FaceBox::new(100, 100, 110, 110);
         let inner = FaceBox::new(130, 120, 60, 60);
         let overlapping = FaceBox::new(180, 100, 100, 100);
         let apart = FaceBox::new(400, 100, 50, 50);
-        let faces = without_nested(vec![inner, face, overlapping, apart]);
-        assert_eq!(faces, vec![face, overlapping, apart]);
+        let found = |boxes: &[FaceBox]| boxes.iter().map(|&b| FoundFace::from(b)).collect();
+        let faces = without_nested(found(&[inner, face, overlapping, apart]));
+        assert_eq!(faces, found(&[face, overlapping, apart]) as Vec<FoundFace>);
     }
 
     #[test]

@@ -5,7 +5,27 @@ use std::path::Path;
 
 use melodora_core::FaceBox;
 use melodora_vision::tracking::{FaceTracker, Scan, TrackingConfig};
-use melodora_vision::{Cascade, DecodeLimits, DetectParams, GrayImage, HaarDetector};
+use melodora_vision::{
+    Cascade, DecodeLimits, DetectParams, FaceFinder, GrayImage, HaarDetector, Range,
+};
+
+/// The Haar finder with the default parameters.
+fn haar() -> FaceFinder {
+    FaceFinder::Haar {
+        detector: HaarDetector::new(Cascade::frontal_face_default()),
+        params: DetectParams::default(),
+    }
+}
+
+/// The next frame's face boxes, and how they were found.
+fn track(
+    tracker: &mut FaceTracker,
+    finder: &FaceFinder,
+    frame: &GrayImage,
+) -> (Vec<FaceBox>, Scan) {
+    let (found, scan) = tracker.detect(finder, frame).unwrap();
+    (found.into_iter().map(|f| f.face).collect(), scan)
+}
 
 fn scene(name: &str) -> GrayImage {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -37,6 +57,7 @@ fn check_clip(name: &str, step: (i32, i32)) {
     const FRAMES: i32 = 30;
     let detector = HaarDetector::new(Cascade::frontal_face_default());
     let params = DetectParams::default();
+    let finder = haar();
     let mut tracker = FaceTracker::new(TrackingConfig::default());
     let base = scene(name);
     let mut tracked_frames = 0;
@@ -51,7 +72,7 @@ fn check_clip(name: &str, step: (i32, i32)) {
             present,
             "{name} frame {t}: the clip's faces stay in view"
         );
-        let (tracked, scan) = tracker.detect(&detector, &params, &frame).unwrap();
+        let (tracked, scan) = track(&mut tracker, &finder, &frame);
         tracked_frames += usize::from(scan == Scan::Tracked);
         assert!(
             covered(&full, &tracked) && covered(&tracked, &full),
@@ -75,23 +96,22 @@ fn tracking_follows_moving_faces_like_full_scans() {
 
 #[test]
 fn a_face_leaving_the_frame_triggers_a_full_scan() {
-    let detector = HaarDetector::new(Cascade::frontal_face_default());
-    let params = DetectParams::default();
+    let finder = haar();
     let mut tracker = FaceTracker::new(TrackingConfig::default());
     let with_face = scene("scene_02_one_face.png");
     let without = scene("noface_flat_gray_640x480.png");
-    let (faces, scan) = tracker.detect(&detector, &params, &with_face).unwrap();
+    let (faces, scan) = track(&mut tracker, &finder, &with_face);
     assert_eq!((faces.len(), scan), (1, Scan::Full));
-    let (faces, scan) = tracker.detect(&detector, &params, &with_face).unwrap();
+    let (faces, scan) = track(&mut tracker, &finder, &with_face);
     assert_eq!((faces.len(), scan), (1, Scan::Tracked));
-    let (faces, scan) = tracker.detect(&detector, &params, &without).unwrap();
+    let (faces, scan) = track(&mut tracker, &finder, &without);
     assert_eq!(
         (faces.len(), scan),
         (0, Scan::Full),
         "lost, so scanned whole"
     );
     // With nothing known, every frame is a full scan until a face appears.
-    let (faces, scan) = tracker.detect(&detector, &params, &with_face).unwrap();
+    let (faces, scan) = track(&mut tracker, &finder, &with_face);
     assert_eq!((faces.len(), scan), (1, Scan::Full));
 }
 
@@ -129,20 +149,27 @@ fn drift(t: usize, origin: (f64, f64), amplitude: (f64, f64)) -> (i32, i32) {
     )
 }
 
-#[test]
-fn tracking_finds_the_clips_faces_in_every_frame_a_full_scan_does() {
-    // Two FER faces drifting over a photo (the benchmark clip's recipe):
-    // every frame where a full scan finds a face, tracking must find it too.
+/// Two FER faces drifting over a photo (the benchmark clip's recipe) for
+/// 90 frames: every frame where a full scan by `finder` finds a face
+/// (a box overlapping it by IoU >= `min_iou`), tracking must find it too;
+/// with `once_known`, only a face tracking found in the frame before (a
+/// face the last full scan missed is found by the next one). Answers how
+/// many faces the full scans found, how many tracking found, and how many
+/// frames were tracked.
+fn check_drifting_faces(
+    finder: &FaceFinder,
+    min_iou: f64,
+    once_known: bool,
+) -> (usize, usize, usize) {
     let background = scene("noface_coffee.png");
     let (width, height) = (background.width(), background.height());
     let faces = [
         (fer_face("happy", 3, 130), (100.0, 120.0), (60.0, 30.0)),
         (fer_face("neutral", 5, 110), (380.0, 180.0), (50.0, 40.0)),
     ];
-    let detector = HaarDetector::new(Cascade::frontal_face_default());
-    let params = DetectParams::default();
     let mut tracker = FaceTracker::new(TrackingConfig::default());
-    let (mut found_by_full_scans, mut tracked_frames) = (0, 0);
+    let (mut found_by_full_scans, mut found_by_tracking, mut tracked_frames) = (0, 0, 0);
+    let mut before: Vec<FaceBox> = Vec::new();
     for t in 0..90 {
         let mut pixels = background.pixels().to_vec();
         let mut truth = Vec::new();
@@ -157,30 +184,28 @@ fn tracking_finds_the_clips_faces_in_every_frame_a_full_scan_does() {
             ));
         }
         let frame = GrayImage::from_pixels(width, height, pixels).unwrap();
-        let full = detector.detect(&frame, &params).unwrap();
-        let (tracked, scan) = tracker.detect(&detector, &params, &frame).unwrap();
+        let full: Vec<FaceBox> = finder
+            .find(&frame)
+            .unwrap()
+            .iter()
+            .map(|f| f.face)
+            .collect();
+        let (tracked, scan) = track(&mut tracker, finder, &frame);
         tracked_frames += usize::from(scan == Scan::Tracked);
         for face in &truth {
-            // 0.4: the detector itself sometimes reports a face as two
-            // overlapping boxes, either of which is the face.
-            let finds = |boxes: &[FaceBox]| boxes.iter().any(|b| b.iou(face) >= 0.4);
+            let finds = |boxes: &[FaceBox]| boxes.iter().any(|b| b.iou(face) >= min_iou);
+            let known = |boxes: &[FaceBox]| boxes.iter().any(|b| b.iou(face) > 0.0);
+            found_by_tracking += usize::from(finds(&tracked));
             if finds(&full) {
                 found_by_full_scans += 1;
                 assert!(
-                    finds(&tracked),
+                    finds(&tracked) || (once_known && !known(&before)),
                     "frame {t} ({scan:?}): face {face:?} missed; tracking {tracked:?}, full scan {full:?}"
                 );
             }
         }
+        before = tracked;
     }
-    assert!(
-        found_by_full_scans >= 150,
-        "full scans find the faces: {found_by_full_scans} of 180"
-    );
-    assert!(
-        tracked_frames >= 70,
-        "{tracked_frames} of 90 frames tracked"
-    );
     // Within one full-scan interval the faces move far from where they were.
     let at = |t| {
         let (x, y) = drift(t, faces[1].1, faces[1].2);
@@ -191,4 +216,33 @@ fn tracking_finds_the_clips_faces_in_every_frame_a_full_scan_does() {
         "the clip moves: IoU {}",
         at(0).iou(&at(12))
     );
+    (found_by_full_scans, found_by_tracking, tracked_frames)
+}
+
+#[test]
+fn tracking_finds_the_clips_faces_in_every_frame_a_full_scan_does() {
+    // 0.4: the detector itself sometimes reports a face as two overlapping
+    // boxes, either of which is the face.
+    let (found, _, tracked) = check_drifting_faces(&haar(), 0.4, false);
+    assert!(found >= 150, "full scans find the faces: {found} of 180");
+    assert!(tracked >= 70, "{tracked} of 90 frames tracked");
+}
+
+#[test]
+fn tracking_with_blazeface_finds_the_faces_a_full_detection_does() {
+    // BlazeFace's box is the face itself, tighter than FER's crop around
+    // it; and a face its full detection misses now and then (the smaller
+    // one, at 110 px in 640x480) waits for the next full detection.
+    let (found, found_tracking, tracked) =
+        check_drifting_faces(&FaceFinder::blazeface(Range::Short), 0.3, true);
+    eprintln!("BlazeFace: full detections {found}, tracking {found_tracking} of 180 faces");
+    assert!(
+        found >= 130,
+        "full detections find the faces: {found} of 180"
+    );
+    assert!(
+        found_tracking * 10 >= found * 9,
+        "tracking finds {found_tracking}, full detections {found}"
+    );
+    assert!(tracked >= 70, "{tracked} of 90 frames tracked");
 }

@@ -6,8 +6,8 @@ use melodora_core::{rgb_to_gray, Calibration, EmotionProbabilities, ErrorChain, 
 use melodora_vision::pipeline::{AnalyzeError, FrameAnalyzer};
 use melodora_vision::tracking::TrackingConfig;
 use melodora_vision::{
-    AnalysisSettings, Cascade, DetectParams, EmotionClassifier, FrameReport, HaarDetector,
-    LiveAnalysis, ModelDescription, MAX_FACES_PER_FRAME,
+    AnalysisSettings, BlazeFace, Cascade, DetectParams, DetectorChoice, EmotionClassifier,
+    FaceFinder, FrameReport, HaarDetector, LiveAnalysis, ModelDescription, MAX_FACES_PER_FRAME,
 };
 use wasm_bindgen::prelude::*;
 
@@ -19,6 +19,8 @@ pub const MAX_FRAME_SIDE: u32 = 8192;
 #[wasm_bindgen]
 pub struct Analyzer {
     analyzer: FrameAnalyzer,
+    /// The cascade, kept for going back to Haar after BlazeFace.
+    haar: FaceFinder,
     /// The stream as this page reads it: tracked faces, calibration, whose
     /// face the mood follows, the mood (the server's viewers read theirs
     /// the same way).
@@ -57,12 +59,32 @@ impl Analyzer {
     /// Takes a server's analysis settings (the `analysis` of its `hello`,
     /// as JSON): whose face the mood follows, smoothing, dwell and
     /// tracking, as `melodora serve` was started with. Forgets the faces
-    /// and the mood so far.
+    /// and the mood so far. Refused when the settings name a detector
+    /// other than the one in use: the page loads its model and calls
+    /// [`Analyzer::use_detector`] first.
     pub fn configure(&mut self, settings_json: &str) -> Result<(), JsError> {
         let settings: AnalysisSettings = serde_json::from_str(settings_json)
             .map_err(|e| JsError::new(&format!("analysis settings: {e}")))?;
+        let in_use = self.analyzer.finder.choice();
+        if settings.detector != in_use {
+            return Err(JsError::new(&format!(
+                "the settings find faces with {}, and this analyzer with {in_use}: load its model first",
+                settings.detector
+            )));
+        }
         self.apply(settings);
         Ok(())
+    }
+
+    /// Finds faces with the detector named `name` (`haar`, `blazeface` or
+    /// `blazeface-full`, as `--detector` names them); a BlazeFace detector
+    /// needs its TFLite model's bytes (`models/face_detection_*.tflite`).
+    /// Forgets the faces being tracked.
+    #[wasm_bindgen(js_name = useDetector)]
+    pub fn use_detector(&mut self, name: &str, model: Option<Vec<u8>>) -> Result<(), JsError> {
+        let choice: DetectorChoice = name.parse().map_err(|e: String| JsError::new(&e))?;
+        self.switch_detector(choice, model.as_deref())
+            .map_err(|e| js_error(&*e))
     }
 
     /// Forgets the faces being tracked and the mood (a new camera, say).
@@ -140,12 +162,42 @@ impl Analyzer {
             .map(ModelDescription::from_json)
             .transpose()?;
         let classifier = EmotionClassifier::from_onnx_bytes(model, description)?;
-        let mut analyzer = FrameAnalyzer::new(detector, DetectParams::default(), Some(classifier));
+        let haar = FaceFinder::Haar {
+            detector,
+            params: DetectParams::default(),
+        };
+        let mut analyzer = FrameAnalyzer::with_finder(haar.clone(), Some(classifier));
         analyzer.max_faces = MAX_FACES_PER_FRAME;
         Ok(Analyzer {
+            haar,
             analyzer,
             live: LiveAnalysis::new(AnalysisSettings::default()),
         })
+    }
+
+    /// [`Analyzer::use_detector`] with Rust errors.
+    pub fn switch_detector(
+        &mut self,
+        choice: DetectorChoice,
+        model: Option<&[u8]>,
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        self.analyzer.finder = match (choice.blazeface_range(), model) {
+            (None, _) => self.haar.clone(),
+            (Some(range), Some(bytes)) => FaceFinder::BlazeFace(Box::new(
+                BlazeFace::from_tflite(bytes, range)
+                    .map_err(|e| format!("{}: {e}", range.model_file()))?,
+            )),
+            (Some(range), None) => {
+                return Err(format!("{choice} needs its model, {}", range.model_file()).into())
+            }
+        };
+        self.apply(self.live.settings().with_detector(choice));
+        Ok(())
+    }
+
+    /// The settings it analyses under.
+    pub fn settings(&self) -> AnalysisSettings {
+        self.live.settings()
     }
 
     /// Corrects later frames by `calibration` (none: uncorrected).

@@ -5,9 +5,12 @@
 
 use std::path::Path;
 
-use melodora_core::{Calibration, Emotion, EmotionProbabilities, GrayImage};
+use melodora_core::{Calibration, Emotion, EmotionProbabilities, FaceBox, GrayImage};
 use melodora_vision::FrameReport;
-use melodora_vision::{AnalysisSettings, Cascade, DetectParams, HaarDetector};
+use melodora_vision::{
+    AnalysisSettings, Cascade, DetectParams, DetectorChoice, FaceFinder, HaarDetector, Range,
+    FULL_RANGE_TFLITE, SHORT_RANGE_TFLITE,
+};
 use melodora_wasm::{gray_from_rgba, Analyzer};
 
 fn assets() -> (String, Vec<u8>) {
@@ -212,4 +215,96 @@ fn malformed_frames_and_assets_are_refused_with_a_message() {
     assert!(not_onnx.contains("not an ONNX model"), "{not_onnx}");
     let bad_description = refusal(&cascade, &model, Some("{"));
     assert!(bad_description.contains("description"), "{bad_description}");
+}
+
+#[test]
+fn blazeface_from_the_pages_copy_finds_the_native_faces_and_tracks_them() {
+    let (cascade, model) = assets();
+    let mut analyzer = Analyzer::load(&cascade, &model, None).unwrap();
+    analyzer
+        .switch_detector(DetectorChoice::Blazeface, Some(SHORT_RANGE_TFLITE))
+        .unwrap();
+    assert_eq!(
+        analyzer.settings().detector,
+        DetectorChoice::Blazeface,
+        "the settings say which detector runs"
+    );
+    let (w, h, pixels) = rgba("scene_06_three_faces.png");
+    let gray = gray_from_rgba(w, h, &pixels).unwrap();
+    let native = FaceFinder::blazeface(Range::Short).find(&gray).unwrap();
+    assert!(!native.is_empty());
+    let mut scans = Vec::new();
+    for frame in 0..3 {
+        let json = analyzer
+            .analyze_rgba(w, h, &pixels, f64::from(frame) * 40.0)
+            .unwrap();
+        let frame: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let faces = frame["faces"].as_array().unwrap();
+        assert_eq!(faces.len(), native.len(), "{frame}");
+        for face in faces {
+            let got = FaceBox::new(
+                face["x"].as_i64().unwrap() as i32,
+                face["y"].as_i64().unwrap() as i32,
+                face["w"].as_i64().unwrap() as i32,
+                face["h"].as_i64().unwrap() as i32,
+            );
+            let best = native.iter().map(|f| f.face.iou(&got)).fold(0.0, f64::max);
+            assert!(best > 0.7, "{got:?} is one of {native:?}");
+            assert!(face["probabilities"].is_object());
+        }
+        scans.push(frame["scan"].as_str().unwrap().to_string());
+    }
+    assert_eq!(
+        scans,
+        ["full", "tracked", "tracked"],
+        "tracking works with BlazeFace"
+    );
+
+    // Back to Haar: the cascade's boxes again.
+    analyzer
+        .switch_detector(DetectorChoice::Haar, None)
+        .unwrap();
+    analyzer.set_tracking(false);
+    let report = analyzer.analyze(&gray, 200.0).unwrap();
+    let haar = HaarDetector::new(Cascade::frontal_face_default())
+        .detect(&gray, &DetectParams::default())
+        .unwrap();
+    let boxes: Vec<FaceBox> = report.faces.iter().map(|f| f.face_box()).collect();
+    assert_eq!(boxes, haar);
+}
+
+#[test]
+fn a_wrong_or_missing_detector_model_is_refused_with_its_name() {
+    let (cascade, model) = assets();
+    let mut analyzer = Analyzer::load(&cascade, &model, None).unwrap();
+    let message = |e: Box<dyn std::error::Error>| melodora_core::ErrorChain(&*e).to_string();
+    let missing = message(
+        analyzer
+            .switch_detector(DetectorChoice::BlazefaceFull, None)
+            .unwrap_err(),
+    );
+    assert!(
+        missing.contains("face_detection_full_range.tflite"),
+        "{missing}"
+    );
+    let truncated = message(
+        analyzer
+            .switch_detector(DetectorChoice::Blazeface, Some(&SHORT_RANGE_TFLITE[..1000]))
+            .unwrap_err(),
+    );
+    assert!(
+        truncated.contains("face_detection_short_range.tflite"),
+        "{truncated}"
+    );
+    // The full-range model is not the short-range one.
+    let swapped = message(
+        analyzer
+            .switch_detector(DetectorChoice::Blazeface, Some(FULL_RANGE_TFLITE))
+            .unwrap_err(),
+    );
+    assert!(swapped.contains("not a Short-range BlazeFace"), "{swapped}");
+    // Still Haar, still working.
+    assert_eq!(analyzer.settings().detector, DetectorChoice::Haar);
+    let (w, h, pixels) = rgba("scene_02_one_face.png");
+    assert!(analyzer.analyze_rgba(w, h, &pixels, 0.0).is_ok());
 }

@@ -99,10 +99,8 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     let descriptor_limit = melodora_server::raise_descriptor_limit();
     let stability = args.analysis.stability()?;
     let tls = args.tls.tls(args.addr, &args.store.dir()?)?;
-    args.detector.haar_only("serve")?;
     let vision = Vision::new(
-        args.detector.haar_detector()?,
-        args.detector.params()?,
+        args.detector.finder()?,
         args.model.classifier()?,
         args.model.face_margin,
     );

@@ -8,9 +8,10 @@ use clap::Args;
 use melodora_emotion::Engine;
 use melodora_music::{CatalogSnapshot, Store};
 use melodora_server::site::{write_site, SiteContents, SiteFile, SiteFileContent};
-use melodora_vision::Cascade;
+use melodora_vision::{Cascade, DetectorChoice};
 
 use crate::analysis_args::AnalysisArgs;
+use crate::detector_args::detector_choice;
 use crate::emotion_args::EmotionArgs;
 use crate::store_args::StoreArgs;
 
@@ -28,6 +29,10 @@ pub struct SiteArgs {
     /// static/library/. Without it, library songs are left out of the site.
     #[arg(long)]
     pub library: bool,
+    /// Which face detector the pages run: `haar`, `blazeface` or
+    /// `blazeface-full` (as `melodora serve --detector`).
+    #[arg(long = "detector", value_name = "NAME", default_value = "haar", value_parser = detector_choice())]
+    pub detector: DetectorChoice,
     /// OpenCV Haar cascade XML to ship instead of the embedded frontal-face one.
     #[arg(long, value_name = "FILE")]
     pub cascade: Option<PathBuf>,
@@ -40,7 +45,7 @@ pub struct SiteArgs {
 }
 
 pub fn run(args: SiteArgs) -> Result<ExitCode> {
-    let analysis = args.analysis.settings()?;
+    let analysis = args.analysis.settings()?.with_detector(args.detector);
     anyhow::ensure!(
         args.model.face_margin == 0.0,
         "--face-margin is not supported by the browser's analyzer"

@@ -39,6 +39,24 @@ pub enum Range {
     Full,
 }
 
+impl Range {
+    /// The model's file name, as MediaPipe ships it (and pages load it).
+    pub fn model_file(self) -> &'static str {
+        match self {
+            Range::Short => "face_detection_short_range.tflite",
+            Range::Full => "face_detection_full_range.tflite",
+        }
+    }
+
+    /// The embedded model (`assets/blazeface/`).
+    pub fn embedded_model(self) -> &'static [u8] {
+        match self {
+            Range::Short => SHORT_RANGE_TFLITE,
+            Range::Full => FULL_RANGE_TFLITE,
+        }
+    }
+}
+
 /// A face BlazeFace found, in the image's pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FaceDetection {
@@ -100,13 +118,16 @@ const SCORE_CLIP: f32 = 100.0;
 impl BlazeFace {
     /// The embedded model of `range`, with MediaPipe's settings.
     pub fn new(range: Range) -> BlazeFace {
-        let bytes = match range {
-            Range::Short => SHORT_RANGE_TFLITE,
-            Range::Full => FULL_RANGE_TFLITE,
-        };
-        let model =
-            TfliteModel::parse(bytes).expect("the embedded models read (tests/tflite_models.rs)");
+        let model = TfliteModel::parse(range.embedded_model())
+            .expect("the embedded models read (tests/tflite_models.rs)");
         BlazeFace::with_model(model, range).expect("the embedded models are BlazeFace (tests)")
+    }
+
+    /// A model of `range` from its bytes (a page's copy, say), with
+    /// MediaPipe's settings: an error naming what is wrong when the bytes
+    /// are not a TFLite model or not BlazeFace.
+    pub fn from_tflite(bytes: &[u8], range: Range) -> Result<BlazeFace, BlazeFaceError> {
+        BlazeFace::with_model(TfliteModel::parse(bytes)?, range)
     }
 
     /// `model` (a BlazeFace of `range`, e.g. read from a file) with

@@ -130,6 +130,7 @@ pub async fn handle(
                 options.tracking.as_ref(),
                 options.follow,
             )
+            .with_detector(state.vision.detector())
         }),
         calibration: viewer.calibration(),
         // A store that cannot count now is reported by the first list.

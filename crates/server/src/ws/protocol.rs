@@ -226,7 +226,7 @@ mod tests {
         };
         assert_eq!(
             serde_json::to_string(&hello).unwrap(),
-            r#"{"type":"hello","capture":"browser","analysis":{"follow":"largest_face","half_life_ms":250,"dwell_ms":700,"min_confidence":0.4,"forget_after_ms":3000,"full_scan_every":15},"library_songs":12}"#
+            r#"{"type":"hello","capture":"browser","analysis":{"follow":"largest_face","half_life_ms":250,"dwell_ms":700,"min_confidence":0.4,"forget_after_ms":3000,"full_scan_every":15,"detector":"haar"},"library_songs":12}"#
         );
         let frame = ServerMessage::Frame {
             seq: 3,

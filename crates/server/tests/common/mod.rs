@@ -16,7 +16,9 @@ use melodora_music::Store;
 use melodora_server::{
     AppOptions, AppState, Listen, LoopingVideo, Music, ServerCamera, TlsIdentity, Vision,
 };
-use melodora_vision::{Cascade, DetectParams, EmotionClassifier, HaarDetector, StabilityConfig};
+use melodora_vision::{
+    Cascade, DetectParams, EmotionClassifier, FaceFinder, HaarDetector, StabilityConfig,
+};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -59,8 +61,10 @@ pub fn start_with_video(options: AppOptions, store: Store, video: Option<&Path>)
 /// The state of a server with the default detector and model.
 pub fn state_for(options: AppOptions, store: Store, video: Option<&Path>) -> AppState {
     let vision = Arc::new(Vision::new(
-        HaarDetector::new(Cascade::frontal_face_default()),
-        DetectParams::default(),
+        FaceFinder::Haar {
+            detector: HaarDetector::new(Cascade::frontal_face_default()),
+            params: DetectParams::default(),
+        },
         EmotionClassifier::default_model().unwrap(),
         0.0,
     ));
