@@ -55,14 +55,14 @@ async function loop(step) {
   };
 }
 
-async function melodora(tracking) {
+async function melodora(tracking, detector = "haar") {
   const loadStarted = performance.now();
   const { DeviceAnalyzer } = await import("/web/analyzer/client.js");
   const device = new DeviceAnalyzer();
   const loadMs = await device.load();
   device.configure({
     follow: "largest_face", half_life_ms: 250, dwell_ms: 700, min_confidence: 0.4, forget_after_ms: 3000,
-    full_scan_every: tracking ? 15 : null,
+    full_scan_every: tracking ? 15 : null, detector,
   });
   const first = await device.analyze(video, performance.now());
   const firstMs = performance.now() - loadStarted;
@@ -87,6 +87,37 @@ async function faceApi(backend, inputSize) {
   const firstMs = performance.now() - loadStarted;
   const timing = await loop(detect);
   return { ...timing, firstMs, backend: faceapi.tf.getBackend(), tfjs: faceapi.tf.version_core, faceApi: faceapi.version };
+}
+
+/** MediaPipe's own BlazeFace solution (@mediapipe/face_detection: its
+ *  WebAssembly build, with SIMD where the browser has it), detection only. */
+async function mediapipe(model) {
+  const loadStarted = performance.now();
+  await new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = "/mediapipe/face_detection.js";
+    script.onload = resolve;
+    script.onerror = () => reject(new Error("face_detection.js did not load"));
+    document.head.append(script);
+  });
+  const detector = new window.FaceDetection({ locateFile: (file) => `/mediapipe/${file}` });
+  // Inference on the CPU (its XNNPACK build), as Melodora's; the score
+  // threshold left at its default, 0.5 (setting it breaks the graph).
+  detector.setOptions({ model, useCpuInference: true });
+  let latest = [];
+  detector.onResults((results) => {
+    const { width, height } = overlay;
+    latest = results.detections.map(({ boundingBox: b }) => ({
+      x: (b.xCenter - b.width / 2) * width, y: (b.yCenter - b.height / 2) * height, w: b.width * width, h: b.height * height,
+    }));
+  });
+  await detector.initialize();
+  const detect = async () => { await detector.send({ image: video }); return latest; };
+  await detect();
+  const firstMs = performance.now() - loadStarted;
+  const timing = await loop(detect);
+  detector.close();
+  return { ...timing, firstMs };
 }
 
 /** Runs `run` while the page's player engine plays music: a Wesnoth track,
@@ -121,6 +152,10 @@ window.benchResult = (async () => {
   if (contender === "melodora-tracking") return melodora(true);
   if (contender === "melodora-tracking-music") return withMusic(() => melodora(true));
   if (contender === "melodora-full") return melodora(false);
+  if (contender === "melodora-blazeface") return melodora(false, "blazeface");
+  if (contender === "melodora-blazeface-full") return melodora(false, "blazeface-full");
+  if (contender === "mediapipe-short") return mediapipe("short");
+  if (contender === "mediapipe-full") return mediapipe("full");
   const match = /^face-api-(wasm|cpu)-(\d+)$/.exec(contender || "");
   if (match) return faceApi(match[1], Number(match[2]));
   throw new Error(`unknown contender ${contender}`);

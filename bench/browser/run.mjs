@@ -13,6 +13,12 @@
 // a 3 s crossfade to the next every 4 s: the player must not starve the
 // analysis. Prints a table; writes bench/browser/out/results.json.
 //
+// "melodora-blazeface[-full]" runs the page's analyzer with BlazeFace (short
+// or full range) detecting every frame whole (tracking off), classifying the
+// face too; "mediapipe-short|full" is @mediapipe/face_detection, MediaPipe's
+// own BlazeFace solution (its WebAssembly build with SIMD, in the page),
+// detection only, on the same frames.
+//
 // Environment: MELODORA_BIN (default target/release/melodora), CHROMIUM
 // (default /usr/bin/chromium), SECONDS_EACH (default 10; face-api's cpu backend
 // gets half), CONTENDERS (comma-separated subset).
@@ -32,7 +38,8 @@ const bin = resolve(root, process.env.MELODORA_BIN || "target/release/melodora")
 const browserPath = process.env.CHROMIUM || "/usr/bin/chromium";
 const seconds = Number(process.env.SECONDS_EACH || 10);
 const CLIP = { width: 640, height: 480, fps: 15, side: 240 };
-const ALL = ["melodora-tracking", "melodora-tracking-music", "melodora-full", "face-api-wasm-416", "face-api-wasm-320", "face-api-cpu-416"];
+const ALL = ["melodora-tracking", "melodora-tracking-music", "melodora-full", "face-api-wasm-416", "face-api-wasm-320", "face-api-cpu-416",
+  "melodora-blazeface", "melodora-blazeface-full", "mediapipe-short", "mediapipe-full"];
 const contenders = process.env.CONTENDERS ? process.env.CONTENDERS.split(",") : ALL;
 
 const log = (...args) => console.log("[bench]", ...args);
@@ -40,9 +47,12 @@ const log = (...args) => console.log("[bench]", ...args);
 // ---- the static server: the page's files, our wasm and models, face-api ----
 // Debian's wesnoth-1.16-music (scripts/install_test_music.sh), for the player's sound.
 const MUSIC = process.env.MELODORA_TEST_MUSIC || "/usr/share/games/wesnoth/1.16/data/core/music";
+// A path is looked up under each mount whose prefix it has, in order.
 const MOUNTS = [
   ["/music/", MUSIC],
   ["/web/models/", join(root, "assets")],
+  ["/web/models/", join(root, "assets/blazeface")],
+  ["/mediapipe/", join(here, "node_modules/@mediapipe/face_detection")],
   ["/web/", join(root, "web")],
   ["/face-api/", join(here, "node_modules/@vladmandic/face-api")],
   ["/tfjs-wasm/", join(here, "node_modules/@tensorflow/tfjs-backend-wasm/dist")],
@@ -54,9 +64,10 @@ const TYPES = { ".ogg": "audio/ogg", ".html": "text/html", ".js": "text/javascri
 function serve() {
   const server = createServer((request, response) => {
     const path = decodeURIComponent(new URL(request.url, "http://x").pathname);
-    const [prefix, dir] = MOUNTS.find(([p]) => path.startsWith(p));
-    const file = normalize(join(dir, path.slice(prefix.length)));
-    if (!file.startsWith(dir) || !existsSync(file) || statSync(file).isDirectory()) {
+    const file = MOUNTS.filter(([prefix]) => path.startsWith(prefix))
+      .map(([prefix, dir]) => [dir, normalize(join(dir, path.slice(prefix.length)))])
+      .find(([dir, file]) => file.startsWith(dir) && existsSync(file) && !statSync(file).isDirectory())?.[1];
+    if (!file) {
       response.writeHead(404).end();
       return;
     }
@@ -104,6 +115,7 @@ async function main() {
       await context.grantPermissions(["camera"], { origin });
       const page = await context.newPage();
       page.on("pageerror", (e) => log(`${name}: page error: ${e.message}`));
+      page.on("console", (m) => log(`${name}: console ${m.type()}: ${m.text().slice(0, 300)}`));
       const each = name.startsWith("face-api-cpu") ? Math.max(3, seconds / 2) : seconds;
       await page.goto(`${origin}/bench.html?contender=${name}&seconds=${each}`);
       const result = await page.evaluate(() => window.benchResult);

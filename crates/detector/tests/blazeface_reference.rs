@@ -80,8 +80,10 @@ fn the_reference_run_gives_tflites_outputs() {
     }
 }
 
-/// The compiled graph (fused, packed, vectorisable kernels) gives the
-/// reference run's outputs on the same fixtures, within 1e-5 relative.
+/// The compiled graph (fused, packed, register-tiled kernels) gives the
+/// reference run's outputs on the same fixtures, within 5e-5 relative:
+/// the AVX2 and AVX-512 kernels fuse each multiply-add (one rounding where
+/// the reference has two), over some thirty layers.
 #[test]
 fn the_compiled_graph_gives_the_reference_runs_outputs() {
     for (model_name, case) in CASES {
@@ -96,7 +98,7 @@ fn the_compiled_graph_gives_the_reference_runs_outputs() {
                 .zip(r)
                 .map(|(&a, &b)| (a - b).abs() / b.abs().max(1.0))
                 .fold(0f32, f32::max);
-            assert!(worst <= 1e-5, "{case}: worst relative difference {worst:e}");
+            assert!(worst <= 5e-5, "{case}: worst relative difference {worst:e}");
         }
     }
 }

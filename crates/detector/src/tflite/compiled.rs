@@ -169,12 +169,7 @@ impl CompiledGraph {
                             packed[k * cout + co] = weights[co * kh * kw * cin + k];
                         }
                     }
-                    let op = ConvOp {
-                        g,
-                        weights: packed,
-                        bias,
-                        relu: relu(*activation)?,
-                    };
+                    let op = ConvOp::new(g, packed, bias, relu(*activation)?, false);
                     let pointwise =
                         kh == 1 && kw == 1 && window.stride_h == 1 && window.stride_w == 1;
                     let kernel = if pointwise {
@@ -207,12 +202,7 @@ impl CompiledGraph {
                         )));
                     }
                     let bias = bias_of(op, c, &model)?;
-                    let op = ConvOp {
-                        g,
-                        weights: weights.to_vec(),
-                        bias,
-                        relu: relu(*activation)?,
-                    };
+                    let op = ConvOp::new(g, weights.to_vec(), bias, relu(*activation)?, true);
                     steps.push(Step::Conv {
                         x,
                         out,

@@ -6,6 +6,12 @@
 
 use melodora_core::simd::Kernels;
 
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use super::lanes::Simd128;
+#[cfg(target_arch = "x86_64")]
+use super::lanes::{Avx2, Avx512};
+use super::lanes::{Lanes, Portable};
+
 use super::interpret::out_and_pad;
 use super::{TfliteError, Window};
 
@@ -65,6 +71,11 @@ impl Geometry {
     }
 }
 
+/// Output channels one packed panel of weights holds: the width of the
+/// register tiles of [`gemm`] and of [`depthwise_tiled`] (one AVX-512
+/// register, two AVX2 ones, four of WebAssembly's 128-bit ones).
+const PANEL: usize = 16;
+
 /// A convolution's packed weights, bias and fused ReLU, over its geometry.
 #[derive(Debug)]
 pub(super) struct ConvOp {
@@ -73,6 +84,77 @@ pub(super) struct ConvOp {
     pub(super) weights: Vec<f32>,
     pub(super) bias: Vec<f32>,
     pub(super) relu: bool,
+    /// Plain and 1x1 convolutions: the weights as a `[k][co]` matrix
+    /// (`k` = `ky * kx * ci`) cut into panels of [`PANEL`] output channels,
+    /// `[panel][k][PANEL]`, the last one padded with zeros; empty for
+    /// depthwise ones.
+    panels: Vec<f32>,
+    /// The bias padded to whole panels.
+    panel_bias: Vec<f32>,
+    /// Depthwise convolutions: each tap's weights repeated along a run of
+    /// pixels (`[tap][repeated_len]`), and the bias so repeated, for the
+    /// stride-1 kernel that runs along a whole row's values at once.
+    repeated: Vec<f32>,
+    repeated_bias: Vec<f32>,
+    repeated_len: usize,
+}
+
+impl ConvOp {
+    /// A convolution over `g` with weights laid out as [`ConvOp::weights`]
+    /// says (`depthwise`: one filter per channel).
+    pub(super) fn new(
+        g: Geometry,
+        weights: Vec<f32>,
+        bias: Vec<f32>,
+        relu: bool,
+        depthwise: bool,
+    ) -> ConvOp {
+        let (panels, panel_bias) = if depthwise {
+            (Vec::new(), Vec::new())
+        } else {
+            let n = g.out_channels;
+            let k = weights.len() / n;
+            let blocks = n.div_ceil(PANEL);
+            let mut panels = vec![0f32; blocks * k * PANEL];
+            for (i, row) in weights.chunks_exact(n).enumerate() {
+                for (o, &w) in row.iter().enumerate() {
+                    panels[((o / PANEL) * k + i) * PANEL + o % PANEL] = w;
+                }
+            }
+            let mut panel_bias = bias.clone();
+            panel_bias.resize(blocks * PANEL, 0.0);
+            (panels, panel_bias)
+        };
+        let c = g.channels;
+        // Enough copies that PANEL values from any channel offset fit.
+        let repeated_len = if depthwise {
+            (c + PANEL).div_ceil(c) * c
+        } else {
+            0
+        };
+        let repeat = |values: &[f32]| -> Vec<f32> {
+            values.iter().copied().cycle().take(repeated_len).collect()
+        };
+        let (repeated, repeated_bias) = if depthwise {
+            (
+                weights.chunks_exact(c).flat_map(repeat).collect(),
+                repeat(&bias),
+            )
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        ConvOp {
+            g,
+            weights,
+            bias,
+            relu,
+            panels,
+            panel_bias,
+            repeated,
+            repeated_bias,
+            repeated_len,
+        }
+    }
 }
 
 /// The signature of every convolution kernel: the op, its input map, its
@@ -87,160 +169,424 @@ pub(super) fn finish(row: &mut [f32], relu: bool) {
     }
 }
 
-/// The kernel families: the portable loops, also compiled for AVX2 with
-/// FMA and for AVX-512 (where the compiler vectorises them along the
-/// channels); a WebAssembly build with `+simd128` vectorises the portable
-/// ones for 128-bit lanes. Every variant is tested against the portable
-/// one (`tests` below) and the whole graph against the reference run.
-macro_rules! families {
-    ($($table:ident: $body:ident, $avx2:ident, $avx512:ident;)*) => {$(
+/// The kernel families. Each variant is one generic loop over [`Lanes`],
+/// instantiated inside a function compiled for its instruction set with
+/// the register tile that set holds: `P` pixels of [`PANEL`] channels, `R`
+/// vectors each. Every variant is tested against the portable one (`tests`
+/// below) and the whole graph against the reference run.
+macro_rules! family {
+    ($table:ident, $generic:ident, $portable:ident, $simd128:ident, $avx2:ident, $avx512:ident) => {
         #[cfg(target_arch = "x86_64")]
         pub(super) const $table: Kernels<ConvKernel> = Kernels {
-            portable: $body,
+            portable: $portable,
             simd128: None,
             avx2: Some($avx2),
             avx512: Some($avx512),
         };
-        #[cfg(not(target_arch = "x86_64"))]
-        pub(super) const $table: Kernels<ConvKernel> = Kernels::portable($body);
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        pub(super) const $table: Kernels<ConvKernel> = Kernels {
+            portable: $portable,
+            simd128: Some($simd128),
+            avx2: None,
+            avx512: None,
+        };
+        #[cfg(not(any(
+            target_arch = "x86_64",
+            all(target_arch = "wasm32", target_feature = "simd128")
+        )))]
+        pub(super) const $table: Kernels<ConvKernel> = Kernels::portable($portable);
 
-        /// The portable kernel compiled for AVX2 and FMA.
+        /// Portable: tiles of two pixels.
+        fn $portable(op: &ConvOp, x: &[f32], out: &mut [f32]) {
+            // SAFETY: plain f32 runs everywhere.
+            unsafe { $generic::<Portable, 2, PANEL>(op, x, out) }
+        }
+
+        /// simd128: tiles of two pixels (eight 128-bit accumulators).
+        ///
+        /// # Safety
+        /// The module must be built with simd128.
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        #[target_feature(enable = "simd128")]
+        unsafe fn $simd128(op: &ConvOp, x: &[f32], out: &mut [f32]) {
+            // SAFETY: the caller's.
+            unsafe { $generic::<Simd128, 2, { PANEL / 4 }>(op, x, out) }
+        }
+
+        /// AVX2 and FMA: tiles of four pixels (eight 256-bit accumulators).
         ///
         /// # Safety
         /// The CPU must have AVX2 and FMA.
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = "avx2,fma")]
         unsafe fn $avx2(op: &ConvOp, x: &[f32], out: &mut [f32]) {
-            $body(op, x, out)
+            // SAFETY: the caller's.
+            unsafe { $generic::<Avx2, 4, { PANEL / 8 }>(op, x, out) }
         }
 
-        /// The portable kernel compiled for AVX-512.
+        /// AVX-512: tiles of eight pixels (eight 512-bit accumulators).
         ///
         /// # Safety
         /// The CPU must have AVX-512 F, BW, DQ and VL.
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
         unsafe fn $avx512(op: &ConvOp, x: &[f32], out: &mut [f32]) {
-            $body(op, x, out)
+            // SAFETY: the caller's.
+            unsafe { $generic::<Avx512, 8, { PANEL / 16 }>(op, x, out) }
         }
-    )*};
+    };
 }
 
-families! {
-    POINTWISE: pointwise, pointwise_avx2, pointwise_avx512;
-    CONV: conv, conv_avx2, conv_avx512;
-    DEPTHWISE: depthwise, depthwise_avx2, depthwise_avx512;
-}
+family!(
+    POINTWISE,
+    pointwise,
+    pointwise_portable,
+    pointwise_simd128,
+    pointwise_avx2,
+    pointwise_avx512
+);
+family!(
+    CONV,
+    conv,
+    conv_portable,
+    conv_simd128,
+    conv_avx2,
+    conv_avx512
+);
+family!(
+    DEPTHWISE,
+    depthwise,
+    depthwise_portable,
+    depthwise_simd128,
+    depthwise_avx2,
+    depthwise_avx512
+);
 
-/// Pixels a 1x1 convolution works on at once: each weight loaded serves
-/// this many multiply-adds.
-const POINTWISE_TILE: usize = 4;
-
-/// 1x1 convolution of stride 1: each output pixel is its input pixel
-/// times the weights, [`POINTWISE_TILE`] pixels at a time.
+/// Writes a tile row's `R` vectors (ReLU'd if asked) to `out`, the first
+/// `valid` values only.
+///
+/// # Safety
+/// `out` must be writable for `valid` values; the CPU must have `L`.
 #[inline(always)]
-fn pointwise(op: &ConvOp, x: &[f32], out: &mut [f32]) {
-    let (cin, cout) = (op.g.channels, op.g.out_channels);
-    let tiles = x.len() / cin / POINTWISE_TILE;
-    let (x_tiles, x_rest) = x.split_at(tiles * POINTWISE_TILE * cin);
-    let (out_tiles, out_rest) = out.split_at_mut(tiles * POINTWISE_TILE * cout);
-    for (pixels, rows) in x_tiles
-        .chunks_exact(POINTWISE_TILE * cin)
-        .zip(out_tiles.chunks_exact_mut(POINTWISE_TILE * cout))
-    {
-        let (r0, rest) = rows.split_at_mut(cout);
-        let (r1, rest) = rest.split_at_mut(cout);
-        let (r2, r3) = rest.split_at_mut(cout);
-        for row in [&mut *r0, &mut *r1, &mut *r2, &mut *r3] {
-            row.copy_from_slice(&op.bias);
-        }
-        for (i, w) in op.weights.chunks_exact(cout).enumerate() {
-            let (a0, a1, a2, a3) = (
-                pixels[i],
-                pixels[cin + i],
-                pixels[2 * cin + i],
-                pixels[3 * cin + i],
-            );
-            for o in 0..cout {
-                let w = w[o];
-                r0[o] += a0 * w;
-                r1[o] += a1 * w;
-                r2[o] += a2 * w;
-                r3[o] += a3 * w;
+unsafe fn store_panel<L: Lanes, const R: usize>(
+    acc: &[L::V; R],
+    relu: bool,
+    out: *mut f32,
+    valid: usize,
+) {
+    let mut done = [0f32; PANEL];
+    for (r, &v) in acc.iter().enumerate() {
+        // SAFETY: the caller's; `done` holds R * WIDTH = PANEL values.
+        unsafe {
+            let v = if relu { L::relu(v) } else { v };
+            if valid == PANEL {
+                L::store(out.add(r * L::WIDTH), v);
+            } else {
+                L::store(done.as_mut_ptr().add(r * L::WIDTH), v);
             }
-        }
-        for row in [r0, r1, r2, r3] {
-            finish(row, op.relu);
         }
     }
-    for (pixel, row) in x_rest
-        .chunks_exact(cin)
-        .zip(out_rest.chunks_exact_mut(cout))
-    {
-        row.copy_from_slice(&op.bias);
-        for (&a, w) in pixel.iter().zip(op.weights.chunks_exact(cout)) {
-            for (v, &w) in row.iter_mut().zip(w) {
-                *v += a * w;
-            }
-        }
-        finish(row, op.relu);
+    if valid < PANEL {
+        // SAFETY: the caller's.
+        unsafe { std::ptr::copy_nonoverlapping(done.as_ptr(), out, valid) };
     }
 }
 
+/// `out = a · panels + bias` (then ReLU if asked): `a` is rows of `k`
+/// values, `out` the same number of rows of the op's output channels.
+/// Tiles of `P` rows by [`PANEL`] channels are summed in registers over
+/// the whole `k`, so each weight vector loaded serves `P` multiply-adds and
+/// each input value [`PANEL`].
+///
+/// # Safety
+/// The CPU must have `L`; `R * L::WIDTH == PANEL`.
 #[inline(always)]
-fn conv(op: &ConvOp, x: &[f32], out: &mut [f32]) {
+unsafe fn gemm<L: Lanes, const P: usize, const R: usize>(
+    op: &ConvOp,
+    a: &[f32],
+    k: usize,
+    out: &mut [f32],
+) {
+    debug_assert_eq!(R * L::WIDTH, PANEL);
+    let n = op.g.out_channels;
+    let m = a.len() / k;
+    assert!(out.len() >= m * n && op.panels.len() >= n.div_ceil(PANEL) * k * PANEL);
+    let blocks = n.div_ceil(PANEL);
+    let mut m0 = 0;
+    while m0 < m {
+        let rows = P.min(m - m0);
+        for b in 0..blocks {
+            // SAFETY (all below): panel `b` holds k * PANEL values, bias
+            // PANEL, rows m0..m0 + rows of `a` k each, of `out` n each
+            // (checked above); the CPU has `L` (the caller's).
+            unsafe {
+                let panel = op.panels.as_ptr().add(b * k * PANEL);
+                let bias = op.panel_bias.as_ptr().add(b * PANEL);
+                let start: [L::V; R] = std::array::from_fn(|r| L::load(bias.add(r * L::WIDTH)));
+                let mut acc = [start; P];
+                let rows_at: [*const f32; P] =
+                    std::array::from_fn(|p| a.as_ptr().add((m0 + p.min(rows - 1)) * k));
+                for i in 0..k {
+                    let w: [L::V; R] =
+                        std::array::from_fn(|r| L::load(panel.add(i * PANEL + r * L::WIDTH)));
+                    for p in 0..P {
+                        let v = L::splat(*rows_at[p].add(i));
+                        for r in 0..R {
+                            acc[p][r] = L::madd(v, w[r], acc[p][r]);
+                        }
+                    }
+                }
+                let o0 = b * PANEL;
+                let valid = PANEL.min(n - o0);
+                for (p, acc) in acc.iter().enumerate().take(rows) {
+                    store_panel::<L, R>(
+                        acc,
+                        op.relu,
+                        out.as_mut_ptr().add((m0 + p) * n + o0),
+                        valid,
+                    );
+                }
+            }
+        }
+        m0 += rows;
+    }
+}
+
+/// 1x1 convolution of stride 1: a matrix product of the pixels (rows of
+/// input channels) and the weights.
+///
+/// # Safety
+/// As [`gemm`].
+#[inline(always)]
+unsafe fn pointwise<L: Lanes, const P: usize, const R: usize>(
+    op: &ConvOp,
+    x: &[f32],
+    out: &mut [f32],
+) {
+    // SAFETY: the caller's.
+    unsafe { gemm::<L, P, R>(op, x, op.g.channels, out) }
+}
+
+/// Any other convolution: each output row's windows laid out as rows
+/// (`im2col`: `[ky][kx][ci]`, zeros in the padding), then the matrix
+/// product of [`gemm`].
+///
+/// # Safety
+/// As [`gemm`].
+#[inline(always)]
+unsafe fn conv<L: Lanes, const P: usize, const R: usize>(op: &ConvOp, x: &[f32], out: &mut [f32]) {
     let g = &op.g;
     let (cin, cout) = (g.channels, g.out_channels);
+    let k = g.kernel_h * g.kernel_w * cin;
+    let mut windows = vec![0f32; g.out_width * k];
     for oy in 0..g.out_height {
         for ox in 0..g.out_width {
-            let row = &mut out[(oy * g.out_width + ox) * cout..][..cout];
-            row.copy_from_slice(&op.bias);
+            let window = &mut windows[ox * k..][..k];
             for ky in 0..g.kernel_h {
-                let Some(y) = Geometry::source(oy, ky, g.stride_h, g.pad_top, g.height) else {
-                    continue;
-                };
+                let y = Geometry::source(oy, ky, g.stride_h, g.pad_top, g.height);
                 for kx in 0..g.kernel_w {
-                    let Some(xx) = Geometry::source(ox, kx, g.stride_w, g.pad_left, g.width) else {
-                        continue;
-                    };
-                    let pixel = &x[(y * g.width + xx) * cin..][..cin];
-                    let taps = &op.weights[(ky * g.kernel_w + kx) * cin * cout..][..cin * cout];
-                    for (&a, w) in pixel.iter().zip(taps.chunks_exact(cout)) {
-                        for (v, &w) in row.iter_mut().zip(w) {
+                    let xx = Geometry::source(ox, kx, g.stride_w, g.pad_left, g.width);
+                    let tap = &mut window[(ky * g.kernel_w + kx) * cin..][..cin];
+                    match (y, xx) {
+                        (Some(y), Some(xx)) => {
+                            tap.copy_from_slice(&x[(y * g.width + xx) * cin..][..cin])
+                        }
+                        _ => tap.fill(0.0),
+                    }
+                }
+            }
+        }
+        let row = &mut out[oy * g.out_width * cout..][..g.out_width * cout];
+        // SAFETY: the caller's.
+        unsafe { gemm::<L, P, R>(op, &windows, k, row) };
+    }
+}
+
+/// Depthwise convolution: each output pixel's channels, [`PANEL`] at a
+/// time, summed in registers over the window's taps (only the taps inside
+/// the map: the padding adds nothing).
+///
+/// # Safety
+/// The CPU must have `L`; `R * L::WIDTH == PANEL`.
+#[inline(always)]
+unsafe fn depthwise<L: Lanes, const P: usize, const R: usize>(
+    op: &ConvOp,
+    x: &[f32],
+    out: &mut [f32],
+) {
+    let g = &op.g;
+    let c = g.channels;
+    let blocks = c / PANEL;
+    if g.stride_h == 1 && g.stride_w == 1 && g.out_width == g.width && c > 0 {
+        // SAFETY: the caller's.
+        return unsafe { depthwise_rows::<L, R>(op, x, out) };
+    }
+    assert!(
+        x.len() >= g.height * g.width * c
+            && out.len() >= g.out_height * g.out_width * c
+            && op.weights.len() >= g.kernel_h * g.kernel_w * c
+            && op.bias.len() >= c
+    );
+    // The taps of a window at output `o` that fall inside the map.
+    let inside = |o: usize, k: usize, stride: usize, pad: usize, len: usize| {
+        let first = pad.saturating_sub(o * stride).min(k);
+        let last = (len + pad).saturating_sub(o * stride).min(k);
+        first..last.max(first)
+    };
+    for oy in 0..g.out_height {
+        let kys = inside(oy, g.kernel_h, g.stride_h, g.pad_top, g.height);
+        for ox in 0..g.out_width {
+            let kxs = inside(ox, g.kernel_w, g.stride_w, g.pad_left, g.width);
+            let o = (oy * g.out_width + ox) * c;
+            // Where tap (ky, kx) reads the input, and its weights.
+            let at = |ky: usize, kx: usize| {
+                let y = oy * g.stride_h + ky - g.pad_top;
+                let xx = ox * g.stride_w + kx - g.pad_left;
+                ((y * g.width + xx) * c, (ky * g.kernel_w + kx) * c)
+            };
+            // Whole panels; then, where channels remain, one more panel
+            // ending at the last channel (overlapping the one before: the
+            // same sums again), or one channel at a time when there are
+            // fewer than a panel's.
+            let last = (!c.is_multiple_of(PANEL) && c > PANEL).then_some(c - PANEL);
+            for c0 in (0..blocks).map(|b| b * PANEL).chain(last) {
+                // SAFETY (all below): every offset is of a pixel inside the
+                // map (`inside`) plus a channel below `c`, checked above;
+                // the CPU has `L` (the caller's).
+                unsafe {
+                    let bias = op.bias.as_ptr().add(c0);
+                    let mut acc: [L::V; R] =
+                        std::array::from_fn(|r| L::load(bias.add(r * L::WIDTH)));
+                    for ky in kys.clone() {
+                        for kx in kxs.clone() {
+                            let (xi, wi) = at(ky, kx);
+                            let pixel = x.as_ptr().add(xi + c0);
+                            let tap = op.weights.as_ptr().add(wi + c0);
+                            for (r, acc) in acc.iter_mut().enumerate() {
+                                *acc = L::madd(
+                                    L::load(pixel.add(r * L::WIDTH)),
+                                    L::load(tap.add(r * L::WIDTH)),
+                                    *acc,
+                                );
+                            }
+                        }
+                    }
+                    store_panel::<L, R>(&acc, op.relu, out.as_mut_ptr().add(o + c0), PANEL);
+                }
+            }
+            if c < PANEL {
+                let rest = &mut out[o..o + c];
+                rest.copy_from_slice(&op.bias[..c]);
+                for ky in kys.clone() {
+                    for kx in kxs.clone() {
+                        let (xi, wi) = at(ky, kx);
+                        let pixel = &x[xi..xi + c];
+                        let tap = &op.weights[wi..wi + c];
+                        for ((v, &a), &w) in rest.iter_mut().zip(pixel).zip(tap) {
                             *v += a * w;
                         }
                     }
                 }
+                finish(rest, op.relu);
             }
-            finish(row, op.relu);
         }
     }
 }
 
+/// Depthwise convolution of stride 1, a row at a time: for the pixels
+/// whose window lies inside the map across (all but the edges), the row's
+/// values are one run, [`PANEL`] of them summed at once over the taps
+/// (each tap's weights repeated along the run, so a panel may span
+/// pixels); the edge pixels as [`depthwise`] does them, one by one.
+///
+/// # Safety
+/// The CPU must have `L`; `R * L::WIDTH == PANEL`.
 #[inline(always)]
-fn depthwise(op: &ConvOp, x: &[f32], out: &mut [f32]) {
+unsafe fn depthwise_rows<L: Lanes, const R: usize>(op: &ConvOp, x: &[f32], out: &mut [f32]) {
     let g = &op.g;
     let c = g.channels;
+    let (w, kw) = (g.width, g.kernel_w);
+    assert!(
+        x.len() >= g.height * w * c
+            && out.len() >= g.out_height * w * c
+            && op.repeated.len() >= g.kernel_h * kw * op.repeated_len
+            && op.repeated_bias.len() >= op.repeated_len
+            && op.repeated_len >= c + PANEL - 1
+            && g.pad_left < kw
+    );
+    // Output pixels whose every tap across is inside the row.
+    let first = g.pad_left.min(w);
+    let last = (w + g.pad_left + 1).saturating_sub(kw).clamp(first, w);
+    let (run_start, run_end) = (first * c, last * c);
+    let whole_end = run_start + (run_end - run_start) / PANEL * PANEL;
     for oy in 0..g.out_height {
-        for ox in 0..g.out_width {
-            let row = &mut out[(oy * g.out_width + ox) * c..][..c];
-            row.copy_from_slice(&op.bias);
-            for ky in 0..g.kernel_h {
-                let Some(y) = Geometry::source(oy, ky, g.stride_h, g.pad_top, g.height) else {
-                    continue;
-                };
-                for kx in 0..g.kernel_w {
-                    let Some(xx) = Geometry::source(ox, kx, g.stride_w, g.pad_left, g.width) else {
-                        continue;
-                    };
-                    let pixel = &x[(y * g.width + xx) * c..][..c];
-                    let tap = &op.weights[(ky * g.kernel_w + kx) * c..][..c];
-                    for ((v, &a), &w) in row.iter_mut().zip(pixel).zip(tap) {
-                        *v += a * w;
+        let first_ky = g.pad_top.saturating_sub(oy).min(g.kernel_h);
+        let last_ky = (g.height + g.pad_top).saturating_sub(oy).min(g.kernel_h);
+        let row_out = oy * w * c;
+        // The row's run, PANEL values at a time.
+        for j in (run_start..whole_end).step_by(PANEL) {
+            let phase = j % c;
+            // SAFETY (all below): `j + kx * c - pad_left * c` stays inside
+            // the input row for pixels first..last (their taps are inside
+            // the row); repeated weights hold `phase + PANEL` values from
+            // each tap's start; `out` holds the row; checked above. The
+            // CPU has `L` (the caller's).
+            unsafe {
+                let bias = op.repeated_bias.as_ptr().add(phase);
+                let mut acc: [L::V; R] = std::array::from_fn(|r| L::load(bias.add(r * L::WIDTH)));
+                for ky in first_ky..last_ky {
+                    let y = oy + ky - g.pad_top;
+                    let row_in = x.as_ptr().add(y * w * c + j - g.pad_left * c);
+                    for kx in 0..kw {
+                        let pixels = row_in.add(kx * c);
+                        let taps = op
+                            .repeated
+                            .as_ptr()
+                            .add((ky * kw + kx) * op.repeated_len + phase);
+                        for (r, acc) in acc.iter_mut().enumerate() {
+                            *acc = L::madd(
+                                L::load(pixels.add(r * L::WIDTH)),
+                                L::load(taps.add(r * L::WIDTH)),
+                                *acc,
+                            );
+                        }
+                    }
+                }
+                store_panel::<L, R>(&acc, op.relu, out.as_mut_ptr().add(row_out + j), PANEL);
+            }
+        }
+        // The run's last values, one at a time.
+        for j in whole_end..run_end {
+            let ch = j % c;
+            let mut v = op.bias[ch];
+            for ky in first_ky..last_ky {
+                let y = oy + ky - g.pad_top;
+                for kx in 0..kw {
+                    let xi = y * w * c + j + kx * c - g.pad_left * c;
+                    v += x[xi] * op.weights[(ky * kw + kx) * c + ch];
+                }
+            }
+            out[row_out + j] = if op.relu { v.max(0.0) } else { v };
+        }
+        // The edge pixels, whose windows reach past the row.
+        for ox in (0..first).chain(last..w) {
+            let o = row_out + ox * c;
+            let pixel_out = &mut out[o..o + c];
+            pixel_out.copy_from_slice(&op.bias[..c]);
+            let first_kx = g.pad_left.saturating_sub(ox).min(kw);
+            let last_kx = (w + g.pad_left).saturating_sub(ox).min(kw);
+            for ky in first_ky..last_ky {
+                let y = oy + ky - g.pad_top;
+                for kx in first_kx..last_kx {
+                    let xx = ox + kx - g.pad_left;
+                    let pixel = &x[(y * w + xx) * c..][..c];
+                    let tap = &op.weights[(ky * kw + kx) * c..][..c];
+                    for ((v, &a), &t) in pixel_out.iter_mut().zip(pixel).zip(tap) {
+                        *v += a * t;
                     }
                 }
             }
-            finish(row, op.relu);
+            finish(pixel_out, op.relu);
         }
     }
 }
@@ -300,15 +646,7 @@ mod tests {
             .collect();
         let bias = (0..cout).map(|_| next()).collect();
         let input = (0..9 * 11 * cin).map(|_| next()).collect();
-        (
-            ConvOp {
-                g,
-                weights,
-                bias,
-                relu: true,
-            },
-            input,
-        )
+        (ConvOp::new(g, weights, bias, true, depthwise), input)
     }
 
     /// Every variant this CPU runs gives the portable kernel's result
