@@ -103,6 +103,9 @@ pub enum BlazeFaceError {
 #[derive(Debug, Clone)]
 pub struct BlazeFace {
     graph: std::sync::Arc<CompiledGraph>,
+    /// The same model compiled for gray images (its first convolution on
+    /// one channel: a third of its work).
+    gray_graph: std::sync::Arc<CompiledGraph>,
     range: Range,
     side: usize,
     anchors: Vec<Anchor>,
@@ -176,6 +179,7 @@ impl BlazeFace {
             .into());
         }
         Ok(BlazeFace {
+            gray_graph: std::sync::Arc::new(CompiledGraph::compile_gray(model.clone())?),
             graph: std::sync::Arc::new(CompiledGraph::compile(model)?),
             range,
             side,
@@ -231,7 +235,12 @@ impl BlazeFace {
         }
         let letterbox = Letterbox::new(width, height, self.side);
         let input = letterbox.tensor(pixels, channels, width, height);
-        let mut outputs = self.graph.run(&input)?;
+        let graph = if channels == 1 {
+            &self.gray_graph
+        } else {
+            &self.graph
+        };
+        let mut outputs = graph.run(&input)?;
         // The regressors (16 per anchor) are the larger output.
         outputs.sort_by_key(|o| std::cmp::Reverse(o.len()));
         let (regressors, scores) = (&outputs[0], &outputs[1]);
@@ -301,35 +310,48 @@ impl Letterbox {
     /// as MediaPipe's CPU path does (OpenCV's `warpAffine`: input pixel
     /// `(x, y)` reads the image at `((x - left) / scale, (y - top) / scale)`,
     /// corners aligned, black beyond the edges), scaled to [-1, 1].
-    /// `pixels` has 3 channels (RGB) or 1 (gray, read as three alike).
+    /// `pixels` has 3 channels (RGB) or 1 (gray: the tensor then has one
+    /// channel too, for the graph compiled for gray images).
     fn tensor(&self, pixels: &[u8], channels: usize, width: usize, height: usize) -> Vec<f32> {
         let side = self.side;
-        let mut out = vec![0f32; side * side * 3];
+        let depth = if channels == 1 { 1 } else { 3 };
+        let mut out = vec![0f32; side * side * depth];
         // The two source rows (or columns) a coordinate reads, and their
-        // weights; a neighbour past the edge reads black.
-        let taps = |at: f32, len: usize| {
+        // weights; a neighbour past the edge reads black (weight 0).
+        let taps = |at: f32, len: usize| -> [(usize, f32); 2] {
             let low = at.floor();
             let f = at - low;
-            let valid = |i: f32| (i >= 0.0 && i < len as f32).then_some(i as usize);
-            [(valid(low), 1.0 - f), (valid(low + 1.0), f)]
+            let tap = |i: f32, weight: f32| {
+                if i >= 0.0 && i < len as f32 {
+                    (i as usize, weight)
+                } else {
+                    (0, 0.0)
+                }
+            };
+            [tap(low, 1.0 - f), tap(low + 1.0, f)]
         };
-        for oy in 0..side {
+        // Worked out once per column, used by every row.
+        let columns: Vec<[(usize, f32); 2]> = (0..side)
+            .map(|ox| taps((ox as f32 - self.left) / self.scale, width))
+            .collect();
+        for (oy, out_row) in out.chunks_exact_mut(side * depth).enumerate() {
             let rows = taps((oy as f32 - self.top) / self.scale, height);
-            for ox in 0..side {
-                let cols = taps((ox as f32 - self.left) / self.scale, width);
-                for c in 0..3 {
+            if rows.iter().all(|&(_, w)| w == 0.0) {
+                out_row.fill(-1.0);
+                continue;
+            }
+            for (cols, value) in columns.iter().zip(out_row.chunks_exact_mut(depth)) {
+                let sample = |c: usize| {
                     let mut sum = 0.0;
-                    for (y, wy) in rows {
-                        for (x, wx) in cols {
-                            if let (Some(y), Some(x)) = (y, x) {
-                                sum += wy
-                                    * wx
-                                    * pixels[(y * width + x) * channels + c.min(channels - 1)]
-                                        as f32;
-                            }
+                    for &(y, wy) in &rows {
+                        for &(x, wx) in cols {
+                            sum += wy * wx * pixels[(y * width + x) * channels + c] as f32;
                         }
                     }
-                    out[(oy * side + ox) * 3 + c] = sum / 127.5 - 1.0;
+                    sum / 127.5 - 1.0
+                };
+                for (c, v) in value.iter_mut().enumerate() {
+                    *v = sample(c);
                 }
             }
         }

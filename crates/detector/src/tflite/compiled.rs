@@ -5,7 +5,10 @@
 //! operators fused into their neighbours:
 //!
 //! * a `Dequantize` of a constant is done at compile time;
-//! * a ReLU right after a convolution or an addition is done by it;
+//! * a ReLU of a convolution's or an addition's result (read by nothing
+//!   else) is done by the convolution or addition;
+//! * a residual addition of a convolution's result (read by nothing else)
+//!   is done by the convolution, as it writes the result;
 //! * a `Pad` that only adds zero channels to the shortcut of a residual
 //!   addition becomes the addition reading fewer channels;
 //! * a `Reshape` is a copy.
@@ -21,12 +24,14 @@ use super::{Activation, OpKind, TfliteError, TfliteModel};
 /// One step of a compiled graph: a kernel, or an operator run as the reference runs it.
 #[derive(Debug)]
 enum Step {
-    /// A convolution (`kernel`: plain, 1x1 or depthwise).
+    /// A convolution (`kernel`: plain, 1x1 or depthwise), with the map
+    /// its result is added to, if any.
     Conv {
         x: usize,
         out: usize,
         op: ConvOp,
         kernel: ConvKernel,
+        residual: Option<usize>,
     },
     /// Max pooling.
     MaxPool { x: usize, out: usize, g: Geometry },
@@ -43,7 +48,13 @@ enum Step {
     /// The same values under another shape.
     Copy { x: usize, out: usize },
     /// Operator `at`, run by the reference.
-    Reference { at: usize, out: usize },
+    /// `reads`: each input tensor, with the buffer holding its value (its
+    /// own, or the one it is an alias of).
+    Reference {
+        at: usize,
+        out: usize,
+        reads: Vec<(usize, usize)>,
+    },
 }
 
 /// A model compiled for [`CompiledGraph::run`].
@@ -75,6 +86,19 @@ fn readers(model: &TfliteModel) -> Vec<usize> {
 impl CompiledGraph {
     /// Compiles `model` (one input, batch 1), or says what it cannot run.
     pub fn compile(model: TfliteModel) -> Result<CompiledGraph, TfliteError> {
+        CompiledGraph::compile_for(model, false)
+    }
+
+    /// Compiles `model` (whose input is an RGB image) for gray images: the
+    /// input has one channel, and the convolutions reading it sum their
+    /// weights over the three (what they would compute on an RGB image
+    /// whose channels are alike, with a third of the work). Refused when
+    /// anything but a convolution reads the input.
+    pub fn compile_gray(model: TfliteModel) -> Result<CompiledGraph, TfliteError> {
+        CompiledGraph::compile_for(model, true)
+    }
+
+    fn compile_for(model: TfliteModel, gray: bool) -> Result<CompiledGraph, TfliteError> {
         let [input] = model.inputs[..] else {
             return Err(TfliteError::Unsupported(format!(
                 "{} inputs; one is expected",
@@ -91,6 +115,18 @@ impl CompiledGraph {
                     model.tensors[*to].data = Some(data);
                 }
             }
+        }
+        if gray {
+            let shape = &model.tensors[input].shape;
+            let only_convolutions = model.operators.iter().all(|op| {
+                !op.inputs.contains(&Some(input)) || matches!(op.kind, OpKind::Conv2d { .. })
+            });
+            if shape.len() != 4 || shape[3] != 3 || !only_convolutions {
+                return Err(TfliteError::Unsupported(format!(
+                    "a gray input for a model whose input is {shape:?} and read by other than convolutions"
+                )));
+            }
+            model.tensors[input].shape[3] = 1;
         }
         let readers = readers(&model);
         let constant = |i: usize| model.tensors[i].data.as_deref();
@@ -123,23 +159,34 @@ impl CompiledGraph {
             };
             match (&op.kind, x) {
                 (OpKind::Relu, Some(x)) => {
-                    // Fused into the step that wrote x, when it is x's only reader.
+                    // Fused into the step that wrote x, when it is x's only
+                    // reader (nothing else sees x before the ReLU).
+                    let source = op.inputs[0].expect("x is an input");
                     let fusable = readers[x] == 1
-                        && steps.last_mut().is_some_and(|step| match step {
-                            Step::Conv { out, op, .. } if *out == x && !op.relu => {
-                                op.relu = true;
-                                true
-                            }
-                            Step::Add { out, relu, .. } if *out == x && !*relu => {
-                                *relu = true;
-                                true
-                            }
-                            _ => false,
-                        });
+                        && readers[source] == 1
+                        && steps
+                            .iter_mut()
+                            .rev()
+                            .find(|step| step.out() == x)
+                            .is_some_and(|step| match step {
+                                Step::Conv { op, .. } if !op.relu => {
+                                    op.relu = true;
+                                    true
+                                }
+                                Step::Add { relu, .. } if !*relu => {
+                                    *relu = true;
+                                    true
+                                }
+                                _ => false,
+                            });
                     if fusable {
                         alias[out] = x;
                     } else {
-                        steps.push(Step::Reference { at, out });
+                        steps.push(Step::Reference {
+                            at,
+                            out,
+                            reads: Vec::new(),
+                        });
                     }
                 }
                 (
@@ -153,6 +200,14 @@ impl CompiledGraph {
                     let (ws, weights) = weights_of(op, &model)?;
                     let [cout, kh, kw, cin] = ws[..] else {
                         return Err(TfliteError::Malformed(format!("weights of shape {ws:?}")));
+                    };
+                    // On the gray input: one channel, its weights the sum of the three.
+                    let summed: Vec<f32>;
+                    let (weights, cin) = if gray && x == input {
+                        summed = weights.chunks_exact(cin).map(|w| w.iter().sum()).collect();
+                        (summed.as_slice(), 1)
+                    } else {
+                        (weights, cin)
                     };
                     let bias = bias_of(op, cout, &model)?;
                     let g = Geometry::new(&shape(x), cout, (kh, kw), window)?;
@@ -177,7 +232,13 @@ impl CompiledGraph {
                     } else {
                         CONV.best()
                     };
-                    steps.push(Step::Conv { x, out, op, kernel });
+                    steps.push(Step::Conv {
+                        x,
+                        out,
+                        op,
+                        kernel,
+                        residual: None,
+                    });
                 }
                 (
                     OpKind::DepthwiseConv2d {
@@ -208,6 +269,7 @@ impl CompiledGraph {
                         out,
                         op,
                         kernel: DEPTHWISE.best(),
+                        residual: None,
                     });
                 }
                 (
@@ -234,7 +296,11 @@ impl CompiledGraph {
                     if channels_only && only_added {
                         channel_padded[out] = Some(x);
                     } else {
-                        steps.push(Step::Reference { at, out });
+                        steps.push(Step::Reference {
+                            at,
+                            out,
+                            reads: Vec::new(),
+                        });
                     }
                 }
                 (OpKind::Add { activation }, Some(_)) => {
@@ -261,6 +327,14 @@ impl CompiledGraph {
                     if sb.len() != 4 || sb[..3] != sa[..3] || sb[3] > c {
                         return Err(TfliteError::Unsupported(format!("adding {sb:?} to {sa:?}")));
                     }
+                    if fuse_residual(&mut steps, a, b, sb[3], &readers, input) {
+                        let conv = steps.iter_mut().rev().find(|s| s.out() == a);
+                        if let Some(Step::Conv { op, .. }) = conv {
+                            op.relu = relu(*activation)?;
+                        }
+                        alias[out] = a;
+                        continue;
+                    }
                     steps.push(Step::Add {
                         a,
                         b,
@@ -277,19 +351,25 @@ impl CompiledGraph {
                         "a Dequantize of a computed tensor".into(),
                     ));
                 }
-                _ => steps.push(Step::Reference { at, out }),
+                _ => steps.push(Step::Reference {
+                    at,
+                    out,
+                    reads: Vec::new(),
+                }),
             }
         }
-        // Reference steps and the outputs read the real tensors: a padded
-        // tensor they read must exist, which only fusion prevented.
-        for step in &steps {
-            if let Step::Reference { at, .. } = step {
-                for i in ops[*at].inputs.iter().flatten() {
-                    if channel_padded[*i].is_some() || alias[*i] != *i {
+        // Reference steps read each input from the buffer holding its
+        // value; a padded tensor they read must exist, which only fusion
+        // prevented.
+        for step in &mut steps {
+            if let Step::Reference { at, reads, .. } = step {
+                for &i in ops[*at].inputs.iter().flatten() {
+                    if channel_padded[i].is_some() {
                         return Err(TfliteError::Unsupported(format!(
-                            "operator {at} reads a fused tensor"
+                            "operator {at} reads a fused channel padding"
                         )));
                     }
+                    reads.push((i, alias[i]));
                 }
             }
         }
@@ -353,20 +433,22 @@ impl CompiledGraph {
     fn steps(&self, maps: &mut [Vec<f32>]) -> Result<(), TfliteError> {
         for step in &self.steps {
             // The step's output buffer, taken out while the inputs are read.
-            let (out, len) = match step {
-                Step::Conv { out, .. }
-                | Step::MaxPool { out, .. }
-                | Step::Add { out, .. }
-                | Step::Copy { out, .. }
-                | Step::Reference { out, .. } => (*out, self.lengths[*out]),
-            };
+            let out = step.out();
+            let len = self.lengths[out];
             let mut o = std::mem::take(&mut maps[out]);
             o.resize(len, 0.0);
             match step {
-                Step::Conv { x, op, kernel, .. } => {
+                Step::Conv {
+                    x,
+                    op,
+                    kernel,
+                    residual,
+                    ..
+                } => {
+                    let residual = residual.map_or(&[][..], |r| &maps[r]);
                     // SAFETY: `kernel` came from `Kernels::best`, which
                     // chooses only variants this CPU can run.
-                    unsafe { kernel(op, &maps[*x], &mut o) };
+                    unsafe { kernel(op, &maps[*x], residual, &mut o) };
                 }
                 Step::MaxPool { x, g, .. } => max_pool(&maps[*x], &mut o, g),
                 Step::Add {
@@ -390,12 +472,12 @@ impl CompiledGraph {
                     }
                 }
                 Step::Copy { x, .. } => o.copy_from_slice(&maps[*x]),
-                Step::Reference { at, .. } => {
+                Step::Reference { at, reads, .. } => {
                     // Only the operator's own inputs: the rest stay out of it.
                     let mut values: Vec<Option<Value>> = vec![None; self.lengths.len()];
-                    for &i in self.model.operators[*at].inputs.iter().flatten() {
+                    for &(i, buffer) in reads {
                         let t = &self.model.tensors[i];
-                        let data = t.data.clone().unwrap_or_else(|| maps[i].clone());
+                        let data = t.data.clone().unwrap_or_else(|| maps[buffer].clone());
                         values[i] = Some(Value {
                             shape: t.shape.clone(),
                             data,
@@ -407,6 +489,49 @@ impl CompiledGraph {
             maps[out] = o;
         }
         Ok(())
+    }
+}
+
+impl Step {
+    /// The tensor the step writes.
+    fn out(&self) -> usize {
+        match self {
+            Step::Conv { out, .. }
+            | Step::MaxPool { out, .. }
+            | Step::Add { out, .. }
+            | Step::Copy { out, .. }
+            | Step::Reference { out, .. } => *out,
+        }
+    }
+}
+
+/// Makes the plain or 1x1 convolution that writes `a` also add `b` (of
+/// `b_channels`, the first of `a`'s) to its result, when `a` is read by
+/// nothing but this addition and `b` is ready before the convolution runs
+/// (the graph's input, or written by an earlier step). Says whether it did.
+fn fuse_residual(
+    steps: &mut [Step],
+    a: usize,
+    b: usize,
+    b_channels: usize,
+    readers: &[usize],
+    input: usize,
+) -> bool {
+    let Some(at) = steps.iter().rposition(|s| s.out() == a) else {
+        return false;
+    };
+    let b_ready = b == input || steps[..at].iter().any(|s| s.out() == b);
+    match &mut steps[at] {
+        Step::Conv {
+            op,
+            residual: residual @ None,
+            ..
+        } if readers[a] == 1 && b_ready && !op.depthwise && !op.relu => {
+            op.residual_channels = b_channels;
+            *residual = Some(b);
+            true
+        }
+        _ => false,
     }
 }
 

@@ -83,7 +83,13 @@ pub(super) struct ConvOp {
     /// `[ky][kx][ci][co]` (depthwise: `[ky][kx][c]`).
     pub(super) weights: Vec<f32>,
     pub(super) bias: Vec<f32>,
+    /// ReLU on the result (after the residual, if any).
     pub(super) relu: bool,
+    /// One filter per channel.
+    pub(super) depthwise: bool,
+    /// Plain and 1x1 convolutions followed by a residual addition: the
+    /// channels of the map added to the result (the first ones; 0: none).
+    pub(super) residual_channels: usize,
     /// Plain and 1x1 convolutions: the weights as a `[k][co]` matrix
     /// (`k` = `ky * kx * ci`) cut into panels of [`PANEL`] output channels,
     /// `[panel][k][PANEL]`, the last one padded with zeros; empty for
@@ -148,6 +154,8 @@ impl ConvOp {
             weights,
             bias,
             relu,
+            depthwise,
+            residual_channels: 0,
             panels,
             panel_bias,
             repeated,
@@ -157,10 +165,11 @@ impl ConvOp {
     }
 }
 
-/// The signature of every convolution kernel: the op, its input map, its
+/// The signature of every convolution kernel: the op, its input map, the
+/// map added to the result (empty when the op has no residual), its
 /// output map. `unsafe` because the SIMD variants need their instructions;
 /// each family picks one variant, once, through a [`Kernels`] table.
-pub(super) type ConvKernel = unsafe fn(&ConvOp, &[f32], &mut [f32]);
+pub(super) type ConvKernel = unsafe fn(&ConvOp, &[f32], &[f32], &mut [f32]);
 
 #[inline(always)]
 pub(super) fn finish(row: &mut [f32], relu: bool) {
@@ -197,9 +206,9 @@ macro_rules! family {
         pub(super) const $table: Kernels<ConvKernel> = Kernels::portable($portable);
 
         /// Portable: tiles of two pixels.
-        fn $portable(op: &ConvOp, x: &[f32], out: &mut [f32]) {
+        fn $portable(op: &ConvOp, x: &[f32], residual: &[f32], out: &mut [f32]) {
             // SAFETY: plain f32 runs everywhere.
-            unsafe { $generic::<Portable, 2, PANEL>(op, x, out) }
+            unsafe { $generic::<Portable, 2, PANEL>(op, x, residual, out) }
         }
 
         /// simd128: tiles of two pixels (eight 128-bit accumulators).
@@ -208,9 +217,9 @@ macro_rules! family {
         /// The module must be built with simd128.
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         #[target_feature(enable = "simd128")]
-        unsafe fn $simd128(op: &ConvOp, x: &[f32], out: &mut [f32]) {
+        unsafe fn $simd128(op: &ConvOp, x: &[f32], residual: &[f32], out: &mut [f32]) {
             // SAFETY: the caller's.
-            unsafe { $generic::<Simd128, 2, { PANEL / 4 }>(op, x, out) }
+            unsafe { $generic::<Simd128, 2, { PANEL / 4 }>(op, x, residual, out) }
         }
 
         /// AVX2 and FMA: tiles of four pixels (eight 256-bit accumulators).
@@ -219,9 +228,9 @@ macro_rules! family {
         /// The CPU must have AVX2 and FMA.
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = "avx2,fma")]
-        unsafe fn $avx2(op: &ConvOp, x: &[f32], out: &mut [f32]) {
+        unsafe fn $avx2(op: &ConvOp, x: &[f32], residual: &[f32], out: &mut [f32]) {
             // SAFETY: the caller's.
-            unsafe { $generic::<Avx2, 4, { PANEL / 8 }>(op, x, out) }
+            unsafe { $generic::<Avx2, 4, { PANEL / 8 }>(op, x, residual, out) }
         }
 
         /// AVX-512: tiles of eight pixels (eight 512-bit accumulators).
@@ -230,9 +239,9 @@ macro_rules! family {
         /// The CPU must have AVX-512 F, BW, DQ and VL.
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
-        unsafe fn $avx512(op: &ConvOp, x: &[f32], out: &mut [f32]) {
+        unsafe fn $avx512(op: &ConvOp, x: &[f32], residual: &[f32], out: &mut [f32]) {
             // SAFETY: the caller's.
-            unsafe { $generic::<Avx512, 8, { PANEL / 16 }>(op, x, out) }
+            unsafe { $generic::<Avx512, 8, { PANEL / 16 }>(op, x, residual, out) }
         }
     };
 }
@@ -262,38 +271,51 @@ family!(
     depthwise_avx512
 );
 
-/// Writes a tile row's `R` vectors (ReLU'd if asked) to `out`, the first
-/// `valid` values only.
+/// Writes a tile row's `R` vectors to `out`, the first `valid` values
+/// only: plus the first `added` values from `residual`, then ReLU'd if
+/// asked.
 ///
 /// # Safety
-/// `out` must be writable for `valid` values; the CPU must have `L`.
+/// `out` must be writable for `valid` values, `residual` readable for
+/// `added` (at most `valid`); the CPU must have `L`.
 #[inline(always)]
 unsafe fn store_panel<L: Lanes, const R: usize>(
     acc: &[L::V; R],
     relu: bool,
     out: *mut f32,
     valid: usize,
+    residual: *const f32,
+    added: usize,
 ) {
-    let mut done = [0f32; PANEL];
-    for (r, &v) in acc.iter().enumerate() {
-        // SAFETY: the caller's; `done` holds R * WIDTH = PANEL values.
-        unsafe {
-            let v = if relu { L::relu(v) } else { v };
-            if valid == PANEL {
-                L::store(out.add(r * L::WIDTH), v);
-            } else {
-                L::store(done.as_mut_ptr().add(r * L::WIDTH), v);
+    // SAFETY (all below): the caller's; `done` holds R * WIDTH = PANEL values.
+    unsafe {
+        if valid == PANEL && (added == 0 || added == PANEL) {
+            for (r, &v) in acc.iter().enumerate() {
+                let v = if added == PANEL {
+                    L::add(v, L::load(residual.add(r * L::WIDTH)))
+                } else {
+                    v
+                };
+                L::store(out.add(r * L::WIDTH), if relu { L::relu(v) } else { v });
             }
+            return;
         }
-    }
-    if valid < PANEL {
-        // SAFETY: the caller's.
-        unsafe { std::ptr::copy_nonoverlapping(done.as_ptr(), out, valid) };
+        let mut done = [0f32; PANEL];
+        for (r, &v) in acc.iter().enumerate() {
+            L::store(done.as_mut_ptr().add(r * L::WIDTH), v);
+        }
+        for (j, v) in done.iter_mut().enumerate().take(added) {
+            *v += *residual.add(j);
+        }
+        for (j, &v) in done.iter().enumerate().take(valid) {
+            *out.add(j) = if relu { v.max(0.0) } else { v };
+        }
     }
 }
 
-/// `out = a · panels + bias` (then ReLU if asked): `a` is rows of `k`
-/// values, `out` the same number of rows of the op's output channels.
+/// `out = a · panels + bias` (plus the residual's rows, then ReLU if
+/// asked): `a` is rows of `k` values, `out` and `residual` the same number
+/// of rows of the op's output channels and of its residual channels.
 /// Tiles of `P` rows by [`PANEL`] channels are summed in registers over
 /// the whole `k`, so each weight vector loaded serves `P` multiply-adds and
 /// each input value [`PANEL`].
@@ -305,12 +327,19 @@ unsafe fn gemm<L: Lanes, const P: usize, const R: usize>(
     op: &ConvOp,
     a: &[f32],
     k: usize,
+    residual: &[f32],
     out: &mut [f32],
 ) {
     debug_assert_eq!(R * L::WIDTH, PANEL);
     let n = op.g.out_channels;
     let m = a.len() / k;
-    assert!(out.len() >= m * n && op.panels.len() >= n.div_ceil(PANEL) * k * PANEL);
+    let rc = op.residual_channels;
+    assert!(
+        out.len() >= m * n
+            && op.panels.len() >= n.div_ceil(PANEL) * k * PANEL
+            && residual.len() >= m * rc
+            && rc <= n
+    );
     let blocks = n.div_ceil(PANEL);
     let mut m0 = 0;
     while m0 < m {
@@ -338,12 +367,17 @@ unsafe fn gemm<L: Lanes, const P: usize, const R: usize>(
                 }
                 let o0 = b * PANEL;
                 let valid = PANEL.min(n - o0);
+                let added = rc.saturating_sub(o0).min(valid);
                 for (p, acc) in acc.iter().enumerate().take(rows) {
                     store_panel::<L, R>(
                         acc,
                         op.relu,
                         out.as_mut_ptr().add((m0 + p) * n + o0),
                         valid,
+                        residual
+                            .as_ptr()
+                            .add(((m0 + p) * rc + o0).min(residual.len())),
+                        added,
                     );
                 }
             }
@@ -361,10 +395,11 @@ unsafe fn gemm<L: Lanes, const P: usize, const R: usize>(
 unsafe fn pointwise<L: Lanes, const P: usize, const R: usize>(
     op: &ConvOp,
     x: &[f32],
+    residual: &[f32],
     out: &mut [f32],
 ) {
     // SAFETY: the caller's.
-    unsafe { gemm::<L, P, R>(op, x, op.g.channels, out) }
+    unsafe { gemm::<L, P, R>(op, x, op.g.channels, residual, out) }
 }
 
 /// Any other convolution: each output row's windows laid out as rows
@@ -374,7 +409,12 @@ unsafe fn pointwise<L: Lanes, const P: usize, const R: usize>(
 /// # Safety
 /// As [`gemm`].
 #[inline(always)]
-unsafe fn conv<L: Lanes, const P: usize, const R: usize>(op: &ConvOp, x: &[f32], out: &mut [f32]) {
+unsafe fn conv<L: Lanes, const P: usize, const R: usize>(
+    op: &ConvOp,
+    x: &[f32],
+    residual: &[f32],
+    out: &mut [f32],
+) {
     let g = &op.g;
     let (cin, cout) = (g.channels, g.out_channels);
     let k = g.kernel_h * g.kernel_w * cin;
@@ -398,7 +438,10 @@ unsafe fn conv<L: Lanes, const P: usize, const R: usize>(op: &ConvOp, x: &[f32],
         }
         let row = &mut out[oy * g.out_width * cout..][..g.out_width * cout];
         // SAFETY: the caller's.
-        unsafe { gemm::<L, P, R>(op, &windows, k, row) };
+        let pixels = g.out_width * op.residual_channels;
+        let residual = residual.get(oy * pixels..(oy + 1) * pixels).unwrap_or(&[]);
+        // SAFETY: the caller's.
+        unsafe { gemm::<L, P, R>(op, &windows, k, residual, row) };
     }
 }
 
@@ -412,8 +455,13 @@ unsafe fn conv<L: Lanes, const P: usize, const R: usize>(op: &ConvOp, x: &[f32],
 unsafe fn depthwise<L: Lanes, const P: usize, const R: usize>(
     op: &ConvOp,
     x: &[f32],
+    _residual: &[f32],
     out: &mut [f32],
 ) {
+    debug_assert_eq!(
+        op.residual_channels, 0,
+        "no residual is fused into a depthwise convolution"
+    );
     let g = &op.g;
     let c = g.channels;
     let blocks = c / PANEL;
@@ -471,7 +519,14 @@ unsafe fn depthwise<L: Lanes, const P: usize, const R: usize>(
                             }
                         }
                     }
-                    store_panel::<L, R>(&acc, op.relu, out.as_mut_ptr().add(o + c0), PANEL);
+                    store_panel::<L, R>(
+                        &acc,
+                        op.relu,
+                        out.as_mut_ptr().add(o + c0),
+                        PANEL,
+                        std::ptr::null(),
+                        0,
+                    );
                 }
             }
             if c < PANEL {
@@ -552,7 +607,14 @@ unsafe fn depthwise_rows<L: Lanes, const R: usize>(op: &ConvOp, x: &[f32], out: 
                         }
                     }
                 }
-                store_panel::<L, R>(&acc, op.relu, out.as_mut_ptr().add(row_out + j), PANEL);
+                store_panel::<L, R>(
+                    &acc,
+                    op.relu,
+                    out.as_mut_ptr().add(row_out + j),
+                    PANEL,
+                    std::ptr::null(),
+                    0,
+                );
             }
         }
         // The run's last values, one at a time.
@@ -653,26 +715,55 @@ mod tests {
     /// (within FMA's rounding).
     #[test]
     fn every_variant_matches_the_portable_kernel() {
-        for (table, (kernel, stride, cin, cout, dw)) in [
-            (POINTWISE, (1, 1, 13, 19, false)),
-            (CONV, (5, 2, 3, 11, false)),
-            (CONV, (3, 1, 7, 5, false)),
-            (DEPTHWISE, (3, 2, 17, 17, true)),
-            (DEPTHWISE, (5, 1, 9, 9, true)),
+        for (table, (kernel, stride, cin, cout, dw), residual_channels) in [
+            (POINTWISE, (1, 1, 13, 19, false), 0),
+            (POINTWISE, (1, 1, 13, 40, false), 0),
+            (POINTWISE, (1, 1, 13, 40, false), 23),
+            (POINTWISE, (1, 1, 7, 32, false), 32),
+            (CONV, (5, 2, 3, 11, false), 0),
+            (CONV, (3, 1, 7, 5, false), 0),
+            (CONV, (3, 1, 7, 21, false), 17),
+            (DEPTHWISE, (3, 2, 17, 17, true), 0),
+            (DEPTHWISE, (5, 1, 9, 9, true), 0),
+            (DEPTHWISE, (3, 1, 37, 37, true), 0),
         ] {
-            let (op, input) = op(kernel, stride, cin, cout, dw);
-            let len = op.g.out_height * op.g.out_width * op.g.out_channels;
+            let (mut op, input) = op(kernel, stride, cin, cout, dw);
+            let pixels = op.g.out_height * op.g.out_width;
+            let len = pixels * op.g.out_channels;
+            let residual: Vec<f32> = (0..pixels * residual_channels)
+                .map(|i| (i % 7) as f32 * 0.25 - 0.75)
+                .collect();
+            op.residual_channels = residual_channels;
             let mut expected = vec![0f32; len];
             // SAFETY: the portable variant runs everywhere.
-            unsafe { (table.portable)(&op, &input, &mut expected) };
+            unsafe { (table.portable)(&op, &input, &residual, &mut expected) };
+            if residual_channels > 0 {
+                // The residual is added before the ReLU.
+                op.residual_channels = 0;
+                op.relu = false;
+                let mut alone = vec![0f32; len];
+                // SAFETY: as above.
+                unsafe { (table.portable)(&op, &input, &[], &mut alone) };
+                for (i, v) in alone.iter_mut().enumerate() {
+                    let (p, c) = (i / cout, i % cout);
+                    if c < residual_channels {
+                        *v += residual[p * residual_channels + c];
+                    }
+                }
+                for (a, b) in alone.iter().zip(&expected) {
+                    assert!((a.max(0.0) - b).abs() <= 1e-6, "{a} then ReLU vs {b}");
+                }
+                op.residual_channels = residual_channels;
+                op.relu = true;
+            }
             for (level, variant) in table.runnable() {
                 let mut got = vec![0f32; len];
                 // SAFETY: `runnable` lists only what this CPU can run.
-                unsafe { variant(&op, &input, &mut got) };
+                unsafe { variant(&op, &input, &residual, &mut got) };
                 for (a, b) in got.iter().zip(&expected) {
                     assert!(
                         (a - b).abs() <= 1e-5 * b.abs().max(1.0),
-                        "{level:?} {kernel}x{kernel}: {a} vs {b}"
+                        "{level:?} {kernel}x{kernel} {cin}->{cout}: {a} vs {b}"
                     );
                 }
             }

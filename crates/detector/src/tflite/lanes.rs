@@ -32,6 +32,11 @@ pub(super) trait Lanes {
     /// # Safety
     /// The CPU must have the instruction set.
     unsafe fn splat(x: f32) -> Self::V;
+    /// `a + b`, lane by lane.
+    ///
+    /// # Safety
+    /// The CPU must have the instruction set.
+    unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
     /// `acc + a * b`, lane by lane.
     ///
     /// # Safety
@@ -64,6 +69,10 @@ impl Lanes for Portable {
     #[inline(always)]
     unsafe fn splat(x: f32) -> f32 {
         x
+    }
+    #[inline(always)]
+    unsafe fn add(a: f32, b: f32) -> f32 {
+        a + b
     }
     #[inline(always)]
     unsafe fn madd(a: f32, b: f32, acc: f32) -> f32 {
@@ -107,6 +116,11 @@ mod x86 {
             unsafe { _mm256_set1_ps(x) }
         }
         #[inline(always)]
+        unsafe fn add(a: __m256, b: __m256) -> __m256 {
+            // SAFETY: the caller's (AVX).
+            unsafe { _mm256_add_ps(a, b) }
+        }
+        #[inline(always)]
         unsafe fn madd(a: __m256, b: __m256, acc: __m256) -> __m256 {
             // SAFETY: the caller's (FMA).
             unsafe { _mm256_fmadd_ps(a, b, acc) }
@@ -139,6 +153,11 @@ mod x86 {
         unsafe fn splat(x: f32) -> __m512 {
             // SAFETY: the caller's (AVX-512 F).
             unsafe { _mm512_set1_ps(x) }
+        }
+        #[inline(always)]
+        unsafe fn add(a: __m512, b: __m512) -> __m512 {
+            // SAFETY: the caller's (AVX-512 F).
+            unsafe { _mm512_add_ps(a, b) }
         }
         #[inline(always)]
         unsafe fn madd(a: __m512, b: __m512, acc: __m512) -> __m512 {
@@ -183,6 +202,10 @@ mod wasm {
         #[inline(always)]
         unsafe fn splat(x: f32) -> v128 {
             f32x4_splat(x)
+        }
+        #[inline(always)]
+        unsafe fn add(a: v128, b: v128) -> v128 {
+            f32x4_add(a, b)
         }
         #[inline(always)]
         unsafe fn madd(a: v128, b: v128, acc: v128) -> v128 {
