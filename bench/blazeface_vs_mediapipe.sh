@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # BlazeFace speed side by side: Melodora's compiled graph (melodora bench
-# --detector blazeface, one thread) against MediaPipe's own runtime running
-# the same short-range model natively (TFLite with XNNPACK, through the
-# `mediapipe` package's legacy face detection solution, 0.10.14, one
-# thread), in the same run on the same images: the parity scenes (640x480),
-# both pinned to one CPU. Full detection each: resize, model, decoding,
-# suppression (MediaPipe's solution also converts the image; Melodora's
-# bench excludes decoding the file, as MediaPipe's is given pixels).
+# --detector blazeface|blazeface-full, one thread) against MediaPipe's own
+# runtime running the same models natively (TFLite with XNNPACK, through
+# the `mediapipe` package's legacy face detection solution, 0.10.14, one
+# thread; its full range is the sparse model), in the same run on the same
+# images: the parity scenes (640x480), both pinned to one CPU. Full
+# detection each: resize, model, decoding, suppression (MediaPipe's
+# solution also converts the image; Melodora's bench excludes decoding the
+# file, as MediaPipe's is given pixels).
 #
 #   bench/blazeface_vs_mediapipe.sh
 #
@@ -20,16 +21,21 @@ python="${PYTHON:-bench/.venv/bin/python}"
 images=(crates/vision/tests/fixtures/parity/images/scene_0{1,2,3,5,8}*.png)
 cpu=$(( $(nproc) - 1 ))
 
-ours=$(taskset -c "$cpu" "$bin" bench --detector blazeface --threads 1 --repeat 51 --json "${images[@]}" \
-    | python3 -c 'import json,sys; ms=[json.loads(l)["median_ms"] for l in sys.stdin]; print("%.2f" % (sum(ms)/len(ms)))')
-theirs=$(taskset -c "$cpu" "$python" - "${images[@]}" <<'PY'
+for model in short full; do
+    detector=blazeface
+    selection=0
+    if [ "$model" = full ]; then detector=blazeface-full; selection=1; fi
+    ours=$(taskset -c "$cpu" "$bin" bench --detector "$detector" --threads 1 --repeat 51 --json "${images[@]}" \
+        | python3 -c 'import json,sys; ms=[json.loads(l)["median_ms"] for l in sys.stdin]; print("%.2f" % (sum(ms)/len(ms)))')
+    theirs=$(taskset -c "$cpu" "$python" - "$selection" "${images[@]}" <<'PY'
 import statistics, sys, time
 import numpy as np
 from PIL import Image
 import mediapipe as mp
-images = [np.asarray(Image.open(p).convert("RGB")) for p in sys.argv[1:]]
+selection = int(sys.argv[1])
+images = [np.asarray(Image.open(p).convert("RGB")) for p in sys.argv[2:]]
 medians = []
-with mp.solutions.face_detection.FaceDetection(model_selection=0, min_detection_confidence=0.5) as detector:
+with mp.solutions.face_detection.FaceDetection(model_selection=selection, min_detection_confidence=0.5) as detector:
     for pixels in images:
         for _ in range(5):
             detector.process(pixels)
@@ -42,7 +48,8 @@ with mp.solutions.face_detection.FaceDetection(model_selection=0, min_detection_
 print("%.2f" % (sum(medians) / len(medians)))
 PY
 )
-echo "BlazeFace short range, 640x480, one thread, mean of per-image medians over ${#images[@]} scenes:"
-echo "  Melodora (compiled graph): $ours ms"
-echo "  MediaPipe 0.10.14 (TFLite + XNNPACK): $theirs ms"
-python3 -c "print('  ratio: %.2fx (above 1: Melodora faster)' % ($theirs / $ours))"
+    echo "BlazeFace $model range, 640x480, one thread, mean of per-image medians over ${#images[@]} scenes:"
+    echo "  Melodora (compiled graph, --detector $detector): $ours ms"
+    echo "  MediaPipe 0.10.14 (TFLite + XNNPACK, model_selection=$selection): $theirs ms"
+    python3 -c "print('  ratio: %.2fx (above 1: Melodora faster)' % ($theirs / $ours))"
+done

@@ -17,7 +17,7 @@
 //! resizing) run as the reference does ([`super::interpret`]), which is
 //! also what every result here is tested against.
 
-use super::interpret::{run_op, Value};
+use super::interpret::{resize_size, run_op, Resize, Value};
 use super::kernels::{finish, max_pool, ConvKernel, ConvOp, Geometry, CONV, DEPTHWISE, POINTWISE};
 use super::{Activation, OpKind, TfliteError, TfliteModel};
 
@@ -35,6 +35,12 @@ enum Step {
     },
     /// Max pooling.
     MaxPool { x: usize, out: usize, g: Geometry },
+    /// A bilinear resize to a constant size.
+    Resize {
+        x: usize,
+        out: usize,
+        resize: Resize,
+    },
     /// `a + b` where `b` may have fewer channels (the rest zero).
     Add {
         a: usize,
@@ -327,12 +333,21 @@ impl CompiledGraph {
                     if sb.len() != 4 || sb[..3] != sa[..3] || sb[3] > c {
                         return Err(TfliteError::Unsupported(format!("adding {sb:?} to {sa:?}")));
                     }
-                    if fuse_residual(&mut steps, a, b, sb[3], &readers, input) {
-                        let conv = steps.iter_mut().rev().find(|s| s.out() == a);
+                    // The convolution writing either term (of all the
+                    // channels) may do the addition.
+                    let fused = if fuse_residual(&mut steps, a, b, sb[3], &readers, input) {
+                        Some(a)
+                    } else if sb[3] == c && fuse_residual(&mut steps, b, a, c, &readers, input) {
+                        Some(b)
+                    } else {
+                        None
+                    };
+                    if let Some(conv_out) = fused {
+                        let conv = steps.iter_mut().rev().find(|s| s.out() == conv_out);
                         if let Some(Step::Conv { op, .. }) = conv {
                             op.relu = relu(*activation)?;
                         }
-                        alias[out] = a;
+                        alias[out] = conv_out;
                         continue;
                     }
                     steps.push(Step::Add {
@@ -344,6 +359,40 @@ impl CompiledGraph {
                         b_channels: sb[3],
                         relu: relu(*activation)?,
                     });
+                }
+                (
+                    OpKind::ResizeBilinear {
+                        align_corners,
+                        half_pixel_centers,
+                    },
+                    Some(x),
+                ) if matches!(shape(x)[..], [1, _, _, _])
+                    && op
+                        .inputs
+                        .get(1)
+                        .copied()
+                        .flatten()
+                        .and_then(constant)
+                        .is_some() =>
+                {
+                    let size = op.inputs[1].and_then(constant).expect("a constant size");
+                    let (out_height, out_width) = resize_size(&Value {
+                        shape: vec![2],
+                        data: size.to_vec(),
+                    })?;
+                    let [1, height, width, channels] = shape(x)[..] else {
+                        unreachable!("matched above");
+                    };
+                    let resize = Resize {
+                        height,
+                        width,
+                        channels,
+                        out_height,
+                        out_width,
+                        align_corners: *align_corners,
+                        half_pixel: *half_pixel_centers,
+                    };
+                    steps.push(Step::Resize { x, out, resize });
                 }
                 (OpKind::Reshape, Some(x)) => steps.push(Step::Copy { x, out }),
                 (OpKind::Dequantize, _) => {
@@ -451,6 +500,7 @@ impl CompiledGraph {
                     unsafe { kernel(op, &maps[*x], residual, &mut o) };
                 }
                 Step::MaxPool { x, g, .. } => max_pool(&maps[*x], &mut o, g),
+                Step::Resize { x, resize, .. } => resize.run(&maps[*x], &mut o),
                 Step::Add {
                     a,
                     b,
@@ -498,6 +548,7 @@ impl Step {
         match self {
             Step::Conv { out, .. }
             | Step::MaxPool { out, .. }
+            | Step::Resize { out, .. }
             | Step::Add { out, .. }
             | Step::Copy { out, .. }
             | Step::Reference { out, .. } => *out,

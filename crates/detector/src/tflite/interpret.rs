@@ -447,6 +447,32 @@ fn resize_bilinear(
     half_pixel: bool,
 ) -> Result<Value, TfliteError> {
     let [n, h, w, c] = nhwc(x)?;
+    let (oh, ow) = resize_size(size)?;
+    let mut out = vec![0f32; n * oh * ow * c];
+    for (image, target) in x
+        .data
+        .chunks_exact(h * w * c)
+        .zip(out.chunks_exact_mut(oh * ow * c))
+    {
+        let resize = Resize {
+            height: h,
+            width: w,
+            channels: c,
+            out_height: oh,
+            out_width: ow,
+            align_corners,
+            half_pixel,
+        };
+        resize.run(image, target);
+    }
+    Ok(Value {
+        shape: vec![n, oh, ow, c],
+        data: out,
+    })
+}
+
+/// The output size of a resize (its second input), checked.
+pub(super) fn resize_size(size: &Value) -> Result<(usize, usize), TfliteError> {
     let [oh, ow] = size.data[..] else {
         return Err(TfliteError::Malformed(
             "a resize to a size that is not [height, width]".into(),
@@ -455,45 +481,69 @@ fn resize_bilinear(
     if !(1.0..=8192.0).contains(&oh) || !(1.0..=8192.0).contains(&ow) {
         return Err(TfliteError::Malformed(format!("a resize to {oh}x{ow}")));
     }
-    let (oh, ow) = (oh as usize, ow as usize);
-    let scale = |input: usize, output: usize| {
-        if align_corners && output > 1 {
-            (input - 1) as f32 / (output - 1) as f32
-        } else {
-            input as f32 / output as f32
-        }
-    };
-    // Where output coordinate `o` reads: the two rows (or columns) and the weight of the second.
-    let source = |o: usize, scale: f32, input: usize| {
-        let at = if half_pixel {
-            (o as f32 + 0.5) * scale - 0.5
-        } else {
-            o as f32 * scale
+    Ok((oh as usize, ow as usize))
+}
+
+/// A bilinear resize of one NHWC image, as TFLite's `ResizeBilinear`
+/// computes it (the reference run and the compiled graph share it).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Resize {
+    pub(super) height: usize,
+    pub(super) width: usize,
+    pub(super) channels: usize,
+    pub(super) out_height: usize,
+    pub(super) out_width: usize,
+    pub(super) align_corners: bool,
+    pub(super) half_pixel: bool,
+}
+
+impl Resize {
+    /// Resizes `x` (`height * width * channels`) into `out`.
+    pub(super) fn run(&self, x: &[f32], out: &mut [f32]) {
+        let (h, w, c) = (self.height, self.width, self.channels);
+        let (oh, ow) = (self.out_height, self.out_width);
+        let scale = |input: usize, output: usize| {
+            if self.align_corners && output > 1 {
+                (input - 1) as f32 / (output - 1) as f32
+            } else {
+                input as f32 / output as f32
+            }
         };
-        let low = at.floor().max(0.0) as usize;
-        let high = (at.ceil() as usize).min(input - 1);
-        (low.min(input - 1), high, at - at.floor().max(0.0))
-    };
-    let (sy, sx) = (scale(h, oh), scale(w, ow));
-    let mut out = vec![0f32; n * oh * ow * c];
-    for b in 0..n {
+        // Where output coordinate `o` reads: the two rows (or columns) and the weight of the second.
+        let source = |o: usize, scale: f32, input: usize| {
+            let at = if self.half_pixel {
+                (o as f32 + 0.5) * scale - 0.5
+            } else {
+                o as f32 * scale
+            };
+            let low = at.floor().max(0.0) as usize;
+            let high = (at.ceil() as usize).min(input - 1);
+            (low.min(input - 1), high, at - at.floor().max(0.0))
+        };
+        let (sy, sx) = (scale(h, oh), scale(w, ow));
+        // Worked out once per column; each pixel then mixes four pixels'
+        // channels, contiguous.
+        let columns: Vec<(usize, usize, f32)> = (0..ow).map(|ox| source(ox, sx, w)).collect();
         for oy in 0..oh {
             let (y0, y1, dy) = source(oy, sy, h);
-            for ox in 0..ow {
-                let (x0, x1, dx) = source(ox, sx, w);
-                for ch in 0..c {
-                    let at = |y: usize, xx: usize| x.data[((b * h + y) * w + xx) * c + ch];
-                    let top = at(y0, x0) * (1.0 - dx) + at(y0, x1) * dx;
-                    let bottom = at(y1, x0) * (1.0 - dx) + at(y1, x1) * dx;
-                    out[((b * oh + oy) * ow + ox) * c + ch] = top * (1.0 - dy) + bottom * dy;
+            let top_row = &x[y0 * w * c..][..w * c];
+            let bottom_row = &x[y1 * w * c..][..w * c];
+            for (ox, &(x0, x1, dx)) in columns.iter().enumerate() {
+                let (a, b, c_, d) = (
+                    &top_row[x0 * c..][..c],
+                    &top_row[x1 * c..][..c],
+                    &bottom_row[x0 * c..][..c],
+                    &bottom_row[x1 * c..][..c],
+                );
+                let target = &mut out[(oy * ow + ox) * c..][..c];
+                for (ch, v) in target.iter_mut().enumerate() {
+                    let top = a[ch] * (1.0 - dx) + b[ch] * dx;
+                    let bottom = c_[ch] * (1.0 - dx) + d[ch] * dx;
+                    *v = top * (1.0 - dy) + bottom * dy;
                 }
             }
         }
     }
-    Ok(Value {
-        shape: vec![n, oh, ow, c],
-        data: out,
-    })
 }
 
 #[cfg(test)]

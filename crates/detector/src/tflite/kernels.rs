@@ -419,25 +419,34 @@ unsafe fn conv<L: Lanes, const P: usize, const R: usize>(
     let (cin, cout) = (g.channels, g.out_channels);
     let k = g.kernel_h * g.kernel_w * cin;
     let mut windows = vec![0f32; g.out_width * k];
+    // A window's taps across one input row: `kernel_w * cin` values, one
+    // run where the window lies inside the row.
+    let across = g.kernel_w * cin;
     for oy in 0..g.out_height {
         for ox in 0..g.out_width {
             let window = &mut windows[ox * k..][..k];
+            let left = (ox * g.stride_w).checked_sub(g.pad_left);
+            let inside = left.is_some_and(|left| left + g.kernel_w <= g.width);
             for ky in 0..g.kernel_h {
-                let y = Geometry::source(oy, ky, g.stride_h, g.pad_top, g.height);
-                for kx in 0..g.kernel_w {
-                    let xx = Geometry::source(ox, kx, g.stride_w, g.pad_left, g.width);
-                    let tap = &mut window[(ky * g.kernel_w + kx) * cin..][..cin];
-                    match (y, xx) {
-                        (Some(y), Some(xx)) => {
-                            tap.copy_from_slice(&x[(y * g.width + xx) * cin..][..cin])
-                        }
-                        _ => tap.fill(0.0),
+                let taps = &mut window[ky * across..][..across];
+                let Some(y) = Geometry::source(oy, ky, g.stride_h, g.pad_top, g.height) else {
+                    taps.fill(0.0);
+                    continue;
+                };
+                let row = &x[y * g.width * cin..][..g.width * cin];
+                if let (true, Some(left)) = (inside, left) {
+                    taps.copy_from_slice(&row[left * cin..][..across]);
+                    continue;
+                }
+                for (kx, tap) in taps.chunks_exact_mut(cin).enumerate() {
+                    match Geometry::source(ox, kx, g.stride_w, g.pad_left, g.width) {
+                        Some(xx) => tap.copy_from_slice(&row[xx * cin..][..cin]),
+                        None => tap.fill(0.0),
                     }
                 }
             }
         }
         let row = &mut out[oy * g.out_width * cout..][..g.out_width * cout];
-        // SAFETY: the caller's.
         let pixels = g.out_width * op.residual_channels;
         let residual = residual.get(oy * pixels..(oy + 1) * pixels).unwrap_or(&[]);
         // SAFETY: the caller's.
