@@ -587,44 +587,22 @@ unsafe fn depthwise_rows<L: Lanes, const R: usize>(op: &ConvOp, x: &[f32], out: 
         let first_ky = g.pad_top.saturating_sub(oy).min(g.kernel_h);
         let last_ky = (g.height + g.pad_top).saturating_sub(oy).min(g.kernel_h);
         let row_out = oy * w * c;
-        // The row's run, PANEL values at a time.
-        for j in (run_start..whole_end).step_by(PANEL) {
-            let phase = j % c;
-            // SAFETY (all below): `j + kx * c - pad_left * c` stays inside
-            // the input row for pixels first..last (their taps are inside
-            // the row); repeated weights hold `phase + PANEL` values from
-            // each tap's start; `out` holds the row; checked above. The
-            // CPU has `L` (the caller's).
-            unsafe {
-                let bias = op.repeated_bias.as_ptr().add(phase);
-                let mut acc: [L::V; R] = std::array::from_fn(|r| L::load(bias.add(r * L::WIDTH)));
-                for ky in first_ky..last_ky {
-                    let y = oy + ky - g.pad_top;
-                    let row_in = x.as_ptr().add(y * w * c + j - g.pad_left * c);
-                    for kx in 0..kw {
-                        let pixels = row_in.add(kx * c);
-                        let taps = op
-                            .repeated
-                            .as_ptr()
-                            .add((ky * kw + kx) * op.repeated_len + phase);
-                        for (r, acc) in acc.iter_mut().enumerate() {
-                            *acc = L::madd(
-                                L::load(pixels.add(r * L::WIDTH)),
-                                L::load(taps.add(r * L::WIDTH)),
-                                *acc,
-                            );
-                        }
-                    }
-                }
-                store_panel::<L, R>(
-                    &acc,
-                    op.relu,
-                    out.as_mut_ptr().add(row_out + j),
-                    PANEL,
-                    std::ptr::null(),
-                    0,
-                );
-            }
+        // The row's run, PANEL values at a time, four panels at once
+        // where it has them (four chains of multiply-adds in flight).
+        let kys = first_ky..last_ky;
+        let mut j = run_start;
+        // SAFETY (both calls): `j + kx * c - pad_left * c` stays inside the
+        // input row for pixels first..last (their taps are inside the
+        // row); repeated weights hold `phase + PANEL` values from each
+        // tap's start; `out` holds the row; checked above. The CPU has `L`
+        // (the caller's).
+        while j + 4 * PANEL <= whole_end {
+            unsafe { depthwise_run::<L, R, 4>(op, x, out, oy, kys.clone(), j) };
+            j += 4 * PANEL;
+        }
+        while j < whole_end {
+            unsafe { depthwise_run::<L, R, 1>(op, x, out, oy, kys.clone(), j) };
+            j += PANEL;
         }
         // The run's last values, one at a time.
         for j in whole_end..run_end {
@@ -658,6 +636,59 @@ unsafe fn depthwise_rows<L: Lanes, const R: usize>(op: &ConvOp, x: &[f32], out: 
                 }
             }
             finish(pixel_out, op.relu);
+        }
+    }
+}
+
+/// `Q` panels of output row `oy`'s run from value `j` (see
+/// [`depthwise_rows`]): their sums over the taps of rows `kys`.
+///
+/// # Safety
+/// As in [`depthwise_rows`], for values `j..j + Q * PANEL` of the run.
+#[inline(always)]
+unsafe fn depthwise_run<L: Lanes, const R: usize, const Q: usize>(
+    op: &ConvOp,
+    x: &[f32],
+    out: &mut [f32],
+    oy: usize,
+    kys: std::ops::Range<usize>,
+    j: usize,
+) {
+    let g = &op.g;
+    let (c, w, kw) = (g.channels, g.width, g.kernel_w);
+    let phases: [usize; Q] = std::array::from_fn(|q| (j + q * PANEL) % c);
+    // SAFETY (all below): the caller's.
+    unsafe {
+        let bias = op.repeated_bias.as_ptr();
+        let mut acc: [[L::V; R]; Q] = std::array::from_fn(|q| {
+            std::array::from_fn(|r| L::load(bias.add(phases[q] + r * L::WIDTH)))
+        });
+        for ky in kys {
+            let y = oy + ky - g.pad_top;
+            let row_in = x.as_ptr().add(y * w * c + j - g.pad_left * c);
+            for kx in 0..kw {
+                let pixels = row_in.add(kx * c);
+                let taps = op.repeated.as_ptr().add((ky * kw + kx) * op.repeated_len);
+                for (q, (acc, &phase)) in acc.iter_mut().zip(&phases).enumerate() {
+                    for (r, acc) in acc.iter_mut().enumerate() {
+                        *acc = L::madd(
+                            L::load(pixels.add(q * PANEL + r * L::WIDTH)),
+                            L::load(taps.add(phase + r * L::WIDTH)),
+                            *acc,
+                        );
+                    }
+                }
+            }
+        }
+        for (q, acc) in acc.iter().enumerate() {
+            store_panel::<L, R>(
+                acc,
+                op.relu,
+                out.as_mut_ptr().add(oy * w * c + j + q * PANEL),
+                PANEL,
+                std::ptr::null(),
+                0,
+            );
         }
     }
 }
