@@ -3,11 +3,14 @@
 The project's own detection benchmark (issue 38): scenes made here from
 FER2013 val faces (../shared) pasted on the photographic backgrounds of the
 parity fixtures (crates/vision/tests/fixtures/parity/images/noface_*.png),
-1 to 3 faces a scene, in subsets:
+1 or 2 faces a scene, in subsets:
 
-  frontal   upright faces, 80-200 px (a webcam at arm's length)
-  small     upright faces, 32-64 px (across a room)
-  rotated   faces turned in the image plane by 15-45 degrees, 80-200 px
+  frontal   upright faces 123-300 px tall in the 640 px wide scene: "webcam
+            distance" as the issue measures it (at least 80 px in a 416 px
+            wide photo)
+  small     upright faces 74-123 px (48-80 px in a 416 px wide photo: the
+            issue's second count, faces across a room)
+  rotated   frontal faces turned in the image plane by 15-45 degrees
   dim       frontal faces in a scene darkened to a quarter, with sensor noise
   turned    faces squeezed across to 60 % (a stand-in for a head turned
             aside: FER has no profile views to paste)
@@ -81,10 +84,10 @@ def make_scene(rng, subset, pool):
     background = Image.open(rng.choice(BACKGROUNDS)).convert("L")
     background = ImageOps.fit(background, (640, 480))
     scene = np.asarray(background, np.uint8).copy()
-    count = rng.randint(1, 3)
+    count = rng.randint(1, 2)
     boxes = []
     for _ in range(count):
-        side = rng.randint(32, 64) if subset == "small" else rng.randint(80, 200)
+        side = rng.randint(74, 122) if subset == "small" else rng.randint(123, 300)
         width = int(side * 0.6) if subset == "turned" else side
         angle = rng.choice([-1, 1]) * rng.uniform(15, 45) if subset == "rotated" else 0.0
         # The turned square's reach, kept inside the frame and apart from the others.
