@@ -153,6 +153,7 @@ window.benchResult = (async () => {
   if (contender === "melodora-tracking-music") return withMusic(() => melodora(true));
   if (contender === "melodora-full") return melodora(false);
   if (contender === "melodora-blazeface") return melodora(false, "blazeface");
+  if (contender === "melodora-blazeface-tracking") return melodora(true, "blazeface");
   if (contender === "melodora-blazeface-full") return melodora(false, "blazeface-full");
   if (contender === "mediapipe-short") return mediapipe("short");
   if (contender === "mediapipe-full") return mediapipe("full");

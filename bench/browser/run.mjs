@@ -14,8 +14,10 @@
 // analysis. Prints a table; writes bench/browser/out/results.json.
 //
 // "melodora-blazeface[-full]" runs the page's analyzer with BlazeFace (short
-// or full range) detecting every frame whole (tracking off), classifying the
-// face too; "mediapipe-short|full" is @mediapipe/face_detection, MediaPipe's
+// or full range) detecting every frame whole (tracking off; the short range
+// searches the frame and its four quarters enlarged), classifying the face
+// too; "melodora-blazeface-tracking" as the page runs it (a full search every
+// 15 frames, the face's region between); "mediapipe-short|full" is @mediapipe/face_detection, MediaPipe's
 // own BlazeFace solution (its WebAssembly build with SIMD, in the page),
 // detection only, on the same frames.
 //
@@ -39,7 +41,7 @@ const browserPath = process.env.CHROMIUM || "/usr/bin/chromium";
 const seconds = Number(process.env.SECONDS_EACH || 10);
 const CLIP = { width: 640, height: 480, fps: 15, side: 240 };
 const ALL = ["melodora-tracking", "melodora-tracking-music", "melodora-full", "face-api-wasm-416", "face-api-wasm-320", "face-api-cpu-416",
-  "melodora-blazeface", "melodora-blazeface-full", "mediapipe-short", "mediapipe-full"];
+  "melodora-blazeface", "melodora-blazeface-tracking", "melodora-blazeface-full", "mediapipe-short", "mediapipe-full"];
 const contenders = process.env.CONTENDERS ? process.env.CONTENDERS.split(",") : ALL;
 
 const log = (...args) => console.log("[bench]", ...args);

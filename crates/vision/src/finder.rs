@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use melodora_core::FaceBox;
 use melodora_detector::{
-    BlazeFace, BlazeFaceError, DetectParams, HaarDetector, ParamsError, Range,
+    BlazeFace, BlazeFaceError, DetectParams, FaceDetection, HaarDetector, ParamsError, Range,
 };
 use serde::{Deserialize, Serialize};
 
@@ -132,20 +132,39 @@ pub enum FaceFinder {
         params: DetectParams,
     },
     /// MediaPipe's BlazeFace CNN: turned heads and dim rooms too.
-    BlazeFace(Box<BlazeFace>),
+    BlazeFace {
+        /// The model and its settings.
+        cnn: Box<BlazeFace>,
+        /// A whole frame is also searched in its four quarters enlarged
+        /// ([`BlazeFace::detect_gray_zoomed`]): faces across a room, for
+        /// five runs of the model.
+        zoom: bool,
+    },
 }
 
 impl FaceFinder {
-    /// BlazeFace's embedded model of `range`, with MediaPipe's settings.
+    /// BlazeFace's embedded model of `range`, with MediaPipe's settings
+    /// (see [`FaceFinder::from_blazeface`]).
     pub fn blazeface(range: Range) -> FaceFinder {
-        FaceFinder::BlazeFace(Box::new(BlazeFace::new(range)))
+        FaceFinder::from_blazeface(BlazeFace::new(range))
+    }
+
+    /// `cnn` as a finder; the short-range model also searches a whole
+    /// frame's quarters enlarged (`zoom`), the full-range one (made for
+    /// small faces, and four times the work a run) does not.
+    pub fn from_blazeface(cnn: BlazeFace) -> FaceFinder {
+        let zoom = cnn.range() == Range::Short;
+        FaceFinder::BlazeFace {
+            cnn: Box::new(cnn),
+            zoom,
+        }
     }
 
     /// Which detector this is.
     pub fn choice(&self) -> DetectorChoice {
         match self {
             FaceFinder::Haar { .. } => DetectorChoice::Haar,
-            FaceFinder::BlazeFace(cnn) => match cnn.range() {
+            FaceFinder::BlazeFace { cnn, .. } => match cnn.range() {
                 Range::Short => DetectorChoice::Blazeface,
                 Range::Full => DetectorChoice::BlazefaceFull,
             },
@@ -160,7 +179,15 @@ impl FaceFinder {
                 .into_iter()
                 .map(FoundFace::from)
                 .collect()),
-            FaceFinder::BlazeFace(cnn) => Ok(blazeface_faces(cnn, frame)?),
+            FaceFinder::BlazeFace { cnn, zoom } => {
+                let (pixels, width, height) = (frame.pixels(), frame.width(), frame.height());
+                let found = if *zoom {
+                    cnn.detect_gray_zoomed(pixels, width, height)?
+                } else {
+                    cnn.detect_gray(pixels, width, height)?
+                };
+                Ok(in_frame(found, frame))
+            }
         }
     }
 
@@ -192,7 +219,10 @@ impl FaceFinder {
                     .map(FoundFace::from)
                     .collect()
             }
-            FaceFinder::BlazeFace(cnn) => blazeface_faces(cnn, &crop)?,
+            FaceFinder::BlazeFace { cnn, .. } => in_frame(
+                cnn.detect_gray(crop.pixels(), crop.width(), crop.height())?,
+                &crop,
+            ),
         };
         Ok(found
             .into_iter()
@@ -234,12 +264,10 @@ fn moved_by(found: FoundFace, dx: i32, dy: i32) -> FoundFace {
     FoundFace { face, landmarks }
 }
 
-/// BlazeFace's faces in a gray frame (its three channels alike), with
-/// boxes clipped to the frame, best first.
-fn blazeface_faces(cnn: &BlazeFace, frame: &GrayImage) -> Result<Vec<FoundFace>, BlazeFaceError> {
-    let found = cnn.detect_gray(frame.pixels(), frame.width(), frame.height())?;
+/// BlazeFace's faces in `frame`, with boxes clipped to it, best first.
+fn in_frame(found: Vec<FaceDetection>, frame: &GrayImage) -> Vec<FoundFace> {
     let (width, height) = (frame.width() as f32, frame.height() as f32);
-    Ok(found
+    found
         .into_iter()
         .filter_map(|d| {
             let x0 = d.x.max(0.0).round();
@@ -254,7 +282,7 @@ fn blazeface_faces(cnn: &BlazeFace, frame: &GrayImage) -> Result<Vec<FoundFace>,
                 }),
             })
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]

@@ -183,10 +183,10 @@ impl Analyzer {
     ) -> Result<(), Box<dyn std::error::Error>> {
         self.analyzer.finder = match (choice.blazeface_range(), model) {
             (None, _) => self.haar.clone(),
-            (Some(range), Some(bytes)) => FaceFinder::BlazeFace(Box::new(
+            (Some(range), Some(bytes)) => FaceFinder::from_blazeface(
                 BlazeFace::from_tflite(bytes, range)
                     .map_err(|e| format!("{}: {e}", range.model_file()))?,
-            )),
+            ),
             (Some(range), None) => {
                 return Err(format!("{choice} needs its model, {}", range.model_file()).into())
             }
