@@ -200,3 +200,43 @@ fn gray_reads_as_rgb(range: Range) {
     }
     assert!(detector.detect_gray(&[0; 5], 2, 2).is_err());
 }
+
+/// A face too small for one pass over the frame is found in its quarter:
+/// the parity scene with one face, shrunk to 60 % and set in a corner of
+/// a plain 640x480 frame (the face about 64 px; one pass misses it at
+/// every size up to 70 %).
+#[test]
+fn a_small_face_is_found_in_a_quarter_seen_enlarged() {
+    let detector = BlazeFace::new(Range::Short);
+    let scene = image::open(parity().join("images/scene_02_one_face.png"))
+        .unwrap()
+        .to_luma8();
+    let whole = detector.detect_gray(scene.as_raw(), 640, 480).unwrap();
+    assert_eq!(whole.len(), 1, "the scene's face, full size");
+    let small = image::imageops::resize(&scene, 384, 288, image::imageops::FilterType::Triangle);
+    let mut frame = image::GrayImage::from_pixel(640, 480, image::Luma([128]));
+    image::imageops::replace(&mut frame, &small, 256, 192);
+    let one_pass = detector.detect_gray(frame.as_raw(), 640, 480).unwrap();
+    let zoomed = detector
+        .detect_gray_zoomed(frame.as_raw(), 640, 480)
+        .unwrap();
+    assert!(one_pass.is_empty(), "one pass misses it: {one_pass:?}");
+    assert_eq!(zoomed.len(), 1, "{zoomed:?}");
+    // Where the full-size face was, shrunk and moved.
+    let (f, z) = (whole[0], zoomed[0]);
+    let expected = (256.0 + f.x * 0.6, 192.0 + f.y * 0.6, f.w * 0.6);
+    assert!(
+        (z.x - expected.0).abs() < 4.0
+            && (z.y - expected.1).abs() < 4.0
+            && (z.w - expected.2).abs() < 6.0,
+        "{z:?} vs {expected:?}"
+    );
+    // A frame no more than twice the input across is searched whole only.
+    let little = image::imageops::resize(&frame, 256, 192, image::imageops::FilterType::Triangle);
+    assert_eq!(
+        detector
+            .detect_gray_zoomed(little.as_raw(), 256, 192)
+            .unwrap(),
+        detector.detect_gray(little.as_raw(), 256, 192).unwrap()
+    );
+}
