@@ -231,6 +231,18 @@ fn a_small_face_is_found_in_a_quarter_seen_enlarged() {
             && (z.w - expected.2).abs() < 6.0,
         "{z:?} vs {expected:?}"
     );
+    // A large face is one face, not also its parts seen in the quarters.
+    let (fx, fy) = ((f.x + f.w / 2.0) as u32, (f.y + f.h / 2.0) as u32);
+    let big = image::imageops::resize(&scene, 1280, 960, image::imageops::FilterType::Triangle);
+    let (left, top) = (
+        (2 * fx).clamp(320, 960) - 320,
+        (2 * fy).clamp(240, 720) - 240,
+    );
+    let near = image::imageops::crop_imm(&big, left, top, 640, 480).to_image();
+    let zoomed_near = detector
+        .detect_gray_zoomed(near.as_raw(), 640, 480)
+        .unwrap();
+    assert_eq!(zoomed_near.len(), 1, "{zoomed_near:?}");
     // A frame no more than twice the input across is searched whole only.
     let little = image::imageops::resize(&frame, 256, 192, image::imageops::FilterType::Triangle);
     assert_eq!(
@@ -239,4 +251,30 @@ fn a_small_face_is_found_in_a_quarter_seen_enlarged() {
             .unwrap(),
         detector.detect_gray(little.as_raw(), 256, 192).unwrap()
     );
+}
+
+/// FER val faces (../shared) at webcam size, 240 px in the middle of a
+/// plain 640x480 frame, each one face in the zoomed search: parts of them
+/// seen enlarged in a quarter (an eye and a brow, the mouth) once passed
+/// for faces of their own.
+#[test]
+fn a_large_face_is_one_face_in_the_zoomed_search() {
+    let detector = BlazeFace::new(Range::Short);
+    let val = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/datasets/fer2013/val");
+    for name in [
+        "sad/PublicTest_11691697.jpg",
+        "sad/PublicTest_13830262.jpg",
+        "sad/PublicTest_14653915.jpg",
+    ] {
+        let face = image::open(val.join(name)).unwrap().to_luma8();
+        let face =
+            image::imageops::resize(&face, 240, 240, image::imageops::FilterType::CatmullRom);
+        let mut frame = image::GrayImage::from_pixel(640, 480, image::Luma([200]));
+        image::imageops::replace(&mut frame, &face, 200, 120);
+        let found = detector
+            .detect_gray_zoomed(frame.as_raw(), 640, 480)
+            .unwrap();
+        assert_eq!(found.len(), 1, "{name}: {found:?}");
+    }
 }

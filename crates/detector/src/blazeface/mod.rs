@@ -115,6 +115,17 @@ pub struct BlazeFace {
     pub min_suppression_iou: f32,
 }
 
+/// Share of a face's box that, lying inside a larger face's box, makes it
+/// a part of that face (in a zoomed search).
+const NESTED_SHARE: f32 = 0.7;
+
+/// The area two boxes share.
+fn overlap_area(a: &FaceDetection, b: &FaceDetection) -> f32 {
+    let w = (a.x + a.w).min(b.x + b.w) - a.x.max(b.x);
+    let h = (a.y + a.h).min(b.y + b.h) - a.y.max(b.y);
+    w.max(0.0) * h.max(0.0)
+}
+
 /// MediaPipe clips the score logit to this before the sigmoid.
 const SCORE_CLIP: f32 = 100.0;
 
@@ -230,12 +241,14 @@ impl BlazeFace {
     /// The faces in a gray image searched whole and, where the image is
     /// more than twice the model's input across, again in each of its four
     /// quarters (overlapping: each 60 % of the image's width and height)
-    /// seen enlarged, all of them merged by the same weighted suppression.
+    /// seen enlarged, all of them merged by the same weighted suppression;
+    /// a quarter's face cut by its inner edges, and a face lying mostly
+    /// inside a larger one (a part of it, seen enlarged), are dropped.
     /// A face too small for the whole image's pass (under about a fifth of
     /// a 640x480 frame's height for the short-range model) is found in its
     /// quarter; on the project's benchmark the short-range model so finds
-    /// 0.92 of webcam-distance faces and 0.74 of faces across a room,
-    /// against 0.86 and 0.08 in one pass (`bench/detection.py`,
+    /// 0.89 of webcam-distance faces and 0.77 of faces across a room,
+    /// against 0.84 and 0.11 in one pass (`bench/detection.py`,
     /// docs/PERFORMANCE.md). Five runs of the model instead of one.
     pub fn detect_gray_zoomed(
         &self,
@@ -256,18 +269,47 @@ impl BlazeFace {
                 for row in gray[top * width..].chunks_exact(width).take(tile_h) {
                     tile.extend_from_slice(&row[left..left + tile_w]);
                 }
+                // A face the quarter cuts (its box reaching past an edge
+                // of the quarter inside the image by more than a tenth of
+                // its size) is whole in another pass; its cut part would be
+                // a second, wrong face.
+                let (tw, th) = (tile_w as f32, tile_h as f32);
+                let cut = |d: &FaceDetection| {
+                    let (sx, sy) = (d.w * 0.1, d.h * 0.1);
+                    (d.x < -sx && left > 0)
+                        || (d.y < -sy && top > 0)
+                        || (d.x + d.w > tw + sx && left + tile_w < width)
+                        || (d.y + d.h > th + sy && top + tile_h < height)
+                };
                 let (dx, dy) = (left as f32, top as f32);
-                candidates.extend(self.candidates(&tile, 1, tile_w, tile_h)?.into_iter().map(
-                    |d| FaceDetection {
-                        x: d.x + dx,
-                        y: d.y + dy,
-                        keypoints: d.keypoints.map(|(x, y)| (x + dx, y + dy)),
-                        ..d
-                    },
-                ));
+                candidates.extend(
+                    self.candidates(&tile, 1, tile_w, tile_h)?
+                        .into_iter()
+                        .filter(|d| !cut(d))
+                        .map(|d| FaceDetection {
+                            x: d.x + dx,
+                            y: d.y + dy,
+                            keypoints: d.keypoints.map(|(x, y)| (x + dx, y + dy)),
+                            ..d
+                        }),
+                );
             }
         }
-        Ok(weighted_suppression(candidates, self.min_suppression_iou))
+        // A part of a large face, seen enlarged in a quarter, can pass for
+        // a small face of its own: a face lying mostly inside a larger one
+        // is that.
+        let faces = weighted_suppression(candidates, self.min_suppression_iou);
+        let inside_larger = |face: &FaceDetection| {
+            faces.iter().any(|outer| {
+                outer.w * outer.h > face.w * face.h
+                    && overlap_area(outer, face) >= NESTED_SHARE * face.w * face.h
+            })
+        };
+        Ok(faces
+            .iter()
+            .filter(|f| !inside_larger(f))
+            .copied()
+            .collect())
     }
 
     /// Every anchor's face scoring at least `min_score` in an image (before
