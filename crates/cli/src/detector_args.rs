@@ -11,15 +11,15 @@ use melodora_vision::{
     HaarDetector,
 };
 
-/// `--detector`'s values, as [`DetectorChoice::name`] spells them.
-const DETECTOR_NAMES: [&str; 3] = ["haar", "blazeface", "blazeface-full"];
-
-/// `--detector`'s parser: one of [`DETECTOR_NAMES`] (listed in `--help`).
+/// `--detector`'s parser: one of [`DetectorChoice::ALL`] by name (listed
+/// in `--help`).
 pub fn detector_choice() -> impl clap::builder::TypedValueParser<Value = DetectorChoice> {
-    clap::builder::PossibleValuesParser::new(DETECTOR_NAMES).map(|name| {
-        name.parse::<DetectorChoice>()
-            .expect("one of DETECTOR_NAMES")
-    })
+    clap::builder::PossibleValuesParser::new(DetectorChoice::ALL.map(DetectorChoice::name)).map(
+        |name| {
+            name.parse::<DetectorChoice>()
+                .expect("a DetectorChoice's name")
+        },
+    )
 }
 
 /// Options that choose and tune the face detector.

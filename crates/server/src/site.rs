@@ -94,18 +94,13 @@ pub enum SiteError {
     },
 }
 
-/// Whether `name` (an embedded file's path) is one of BlazeFace's models.
-fn is_blazeface_model(name: &str) -> bool {
-    [Range::Short, Range::Full]
-        .iter()
-        .any(|range| name == format!("models/{}", range.model_file()))
-}
-
-/// Whether `name` is the model of the detector the pages run.
-fn is_chosen_model(name: &str, detector: DetectorChoice) -> bool {
-    detector
-        .blazeface_range()
-        .is_some_and(|range| name == format!("models/{}", range.model_file()))
+/// Whether `name` (an embedded file's path) is a BlazeFace model that the
+/// pages of a site finding faces with `detector` do not run.
+fn unused_model(name: &str, detector: DetectorChoice) -> bool {
+    [Range::Short, Range::Full].into_iter().any(|range| {
+        name == format!("models/{}", range.model_file())
+            && detector.blazeface_range() != Some(range)
+    })
 }
 
 /// The marker in the embedded `index.html` that tells the page a Melodora
@@ -179,8 +174,7 @@ pub fn write_site(
             )?,
             // Only the BlazeFace model the pages run: a site is fetched
             // whole by the offline worker, and the other is 0.2 to 1 MB.
-            _ if is_blazeface_model(name) && !is_chosen_model(name, contents.analysis.detector) => {
-            }
+            _ if unused_model(name, contents.analysis.detector) => {}
             _ => write(&format!("static/{name}"), bytes)?,
         }
     }

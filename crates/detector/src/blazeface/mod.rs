@@ -19,7 +19,7 @@ mod anchors;
 mod suppression;
 
 use anchors::{anchors, Anchor, AnchorOptions};
-use suppression::weighted_suppression;
+use suppression::{overlap_area, weighted_suppression};
 
 use crate::tflite::{CompiledGraph, TfliteError, TfliteModel};
 
@@ -119,13 +119,6 @@ pub struct BlazeFace {
 /// a part of that face (in a zoomed search).
 const NESTED_SHARE: f32 = 0.7;
 
-/// The area two boxes share.
-fn overlap_area(a: &FaceDetection, b: &FaceDetection) -> f32 {
-    let w = (a.x + a.w).min(b.x + b.w) - a.x.max(b.x);
-    let h = (a.y + a.h).min(b.y + b.h) - a.y.max(b.y);
-    w.max(0.0) * h.max(0.0)
-}
-
 /// MediaPipe clips the score logit to this before the sigmoid.
 const SCORE_CLIP: f32 = 100.0;
 
@@ -216,8 +209,9 @@ impl BlazeFace {
         self.detect(rgb, 3, width, height)
     }
 
-    /// The faces in a gray image (`width * height` bytes), read as an RGB
-    /// image whose three channels are alike (without making that copy).
+    /// The faces in a gray image (`width * height` bytes): what the RGB
+    /// image whose three channels are alike would give (within rounding),
+    /// through the graph compiled for one channel.
     pub fn detect_gray(
         &self,
         gray: &[u8],

@@ -6,13 +6,16 @@
 
 use super::FaceDetection;
 
+/// The area two boxes share.
+pub(super) fn overlap_area(a: &FaceDetection, b: &FaceDetection) -> f32 {
+    let w = (a.x + a.w).min(b.x + b.w) - a.x.max(b.x);
+    let h = (a.y + a.h).min(b.y + b.h) - a.y.max(b.y);
+    w.max(0.0) * h.max(0.0)
+}
+
 /// Intersection over union of two boxes.
 fn iou(a: &FaceDetection, b: &FaceDetection) -> f32 {
-    let x0 = a.x.max(b.x);
-    let y0 = a.y.max(b.y);
-    let x1 = (a.x + a.w).min(b.x + b.w);
-    let y1 = (a.y + a.h).min(b.y + b.h);
-    let shared = (x1 - x0).max(0.0) * (y1 - y0).max(0.0);
+    let shared = overlap_area(a, b);
     let union = a.w * a.h + b.w * b.h - shared;
     if union > 0.0 {
         shared / union

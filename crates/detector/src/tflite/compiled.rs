@@ -335,18 +335,18 @@ impl CompiledGraph {
                     }
                     // The convolution writing either term (of all the
                     // channels) may do the addition.
-                    let fused = if fuse_residual(&mut steps, a, b, sb[3], &readers, input) {
-                        Some(a)
-                    } else if sb[3] == c && fuse_residual(&mut steps, b, a, c, &readers, input) {
-                        Some(b)
-                    } else {
-                        None
-                    };
+                    let then_relu = relu(*activation)?;
+                    let fused =
+                        if fuse_residual(&mut steps, a, (b, sb[3]), then_relu, &readers, input) {
+                            Some(a)
+                        } else if sb[3] == c
+                            && fuse_residual(&mut steps, b, (a, c), then_relu, &readers, input)
+                        {
+                            Some(b)
+                        } else {
+                            None
+                        };
                     if let Some(conv_out) = fused {
-                        let conv = steps.iter_mut().rev().find(|s| s.out() == conv_out);
-                        if let Some(Step::Conv { op, .. }) = conv {
-                            op.relu = relu(*activation)?;
-                        }
                         alias[out] = conv_out;
                         continue;
                     }
@@ -357,7 +357,7 @@ impl CompiledGraph {
                         pixels: h * w,
                         channels: c,
                         b_channels: sb[3],
-                        relu: relu(*activation)?,
+                        relu: then_relu,
                     });
                 }
                 (
@@ -557,14 +557,15 @@ impl Step {
 }
 
 /// Makes the plain or 1x1 convolution that writes `a` also add `b` (of
-/// `b_channels`, the first of `a`'s) to its result, when `a` is read by
-/// nothing but this addition and `b` is ready before the convolution runs
-/// (the graph's input, or written by an earlier step). Says whether it did.
+/// `b_channels`, the first of `a`'s) to its result, then ReLU it if
+/// `relu`, when `a` is read by nothing but this addition and `b` is ready
+/// before the convolution runs (the graph's input, or written by an earlier
+/// step). Says whether it did.
 fn fuse_residual(
     steps: &mut [Step],
     a: usize,
-    b: usize,
-    b_channels: usize,
+    (b, b_channels): (usize, usize),
+    relu: bool,
     readers: &[usize],
     input: usize,
 ) -> bool {
@@ -579,6 +580,7 @@ fn fuse_residual(
             ..
         } if readers[a] == 1 && b_ready && !op.depthwise && !op.relu => {
             op.residual_channels = b_channels;
+            op.relu = relu;
             *residual = Some(b);
             true
         }
