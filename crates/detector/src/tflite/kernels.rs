@@ -4,13 +4,11 @@
 //! a [`Kernels`] table: the portable loop, and the same loop compiled for
 //! AVX2 with FMA and for AVX-512, chosen once.
 
-use melodora_core::simd::Kernels;
-
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-use super::lanes::Simd128;
+use melodora_core::simd::Simd128;
 #[cfg(target_arch = "x86_64")]
-use super::lanes::{Avx2, Avx512};
-use super::lanes::{Lanes, Portable};
+use melodora_core::simd::{Avx2, Avx512};
+use melodora_core::simd::{Kernels, Lanes, Portable};
 
 use super::interpret::out_and_pad;
 use super::{TfliteError, Window};

@@ -12,7 +12,6 @@ mod compiled;
 mod flatbuffer;
 mod interpret;
 mod kernels;
-mod lanes;
 
 pub use compiled::CompiledGraph;
 pub use interpret::interpret;

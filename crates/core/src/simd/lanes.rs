@@ -1,15 +1,22 @@
-//! The vector operations the convolution kernels are written in, once per
-//! instruction set: plain `f32` (portable), AVX2 with FMA, AVX-512 and
-//! WebAssembly's simd128. A kernel generic over [`Lanes`] holds its tile
-//! of accumulators as an array of `Lanes::V`, which the compiler keeps in
-//! registers; each variant instantiates it inside a function compiled for
-//! its instructions (see `kernels`), where these methods inline.
+//! The vector operations kernels are written in, once per instruction set:
+//! plain `f32` (portable), AVX2 with FMA, AVX-512 and WebAssembly's
+//! simd128. A kernel generic over [`Lanes`] holds its tile of accumulators
+//! as an array of `Lanes::V`, which the compiler keeps in registers; each
+//! variant instantiates it inside a function compiled for its instructions
+//! (`#[target_feature]`), where these methods inline. BlazeFace's kernels
+//! (melodora-detector) and the emotion network's Winograd convolution
+//! (melodora-emotion) are written this way.
 //!
 //! The portable and simd128 lanes multiply and add apart (the same
-//! rounding); AVX2 and AVX-512 fuse them (within 1e-5, tested).
+//! rounding); AVX2 and AVX-512 fuse them (kernels test them within a
+//! tolerance).
+//!
+//! The one module of `core` with `unsafe`: intrinsics are `unsafe` to call,
+//! and every method's safety is its caller's.
+#![allow(unsafe_code)]
 
 /// One instruction set's vector of `f32`.
-pub(super) trait Lanes {
+pub trait Lanes {
     /// Values in a vector.
     const WIDTH: usize;
     /// The vector.
@@ -37,6 +44,11 @@ pub(super) trait Lanes {
     /// # Safety
     /// The CPU must have the instruction set.
     unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
+    /// `a - b`, lane by lane.
+    ///
+    /// # Safety
+    /// The CPU must have the instruction set.
+    unsafe fn sub(a: Self::V, b: Self::V) -> Self::V;
     /// `acc + a * b`, lane by lane.
     ///
     /// # Safety
@@ -50,7 +62,7 @@ pub(super) trait Lanes {
 }
 
 /// Plain `f32`: runs everywhere, the reference.
-pub(super) struct Portable;
+pub struct Portable;
 
 impl Lanes for Portable {
     const WIDTH: usize = 1;
@@ -75,6 +87,10 @@ impl Lanes for Portable {
         a + b
     }
     #[inline(always)]
+    unsafe fn sub(a: f32, b: f32) -> f32 {
+        a - b
+    }
+    #[inline(always)]
     unsafe fn madd(a: f32, b: f32, acc: f32) -> f32 {
         acc + a * b
     }
@@ -85,7 +101,7 @@ impl Lanes for Portable {
 }
 
 #[cfg(target_arch = "x86_64")]
-pub(super) use x86::{Avx2, Avx512};
+pub use x86::{Avx2, Avx512};
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
@@ -94,7 +110,7 @@ mod x86 {
     use super::Lanes;
 
     /// Eight lanes, AVX2 with FMA.
-    pub(in crate::tflite) struct Avx2;
+    pub struct Avx2;
 
     impl Lanes for Avx2 {
         const WIDTH: usize = 8;
@@ -121,6 +137,11 @@ mod x86 {
             unsafe { _mm256_add_ps(a, b) }
         }
         #[inline(always)]
+        unsafe fn sub(a: __m256, b: __m256) -> __m256 {
+            // SAFETY: the caller's (AVX).
+            unsafe { _mm256_sub_ps(a, b) }
+        }
+        #[inline(always)]
         unsafe fn madd(a: __m256, b: __m256, acc: __m256) -> __m256 {
             // SAFETY: the caller's (FMA).
             unsafe { _mm256_fmadd_ps(a, b, acc) }
@@ -133,7 +154,7 @@ mod x86 {
     }
 
     /// Sixteen lanes, AVX-512.
-    pub(in crate::tflite) struct Avx512;
+    pub struct Avx512;
 
     impl Lanes for Avx512 {
         const WIDTH: usize = 16;
@@ -160,6 +181,11 @@ mod x86 {
             unsafe { _mm512_add_ps(a, b) }
         }
         #[inline(always)]
+        unsafe fn sub(a: __m512, b: __m512) -> __m512 {
+            // SAFETY: the caller's (AVX-512 F).
+            unsafe { _mm512_sub_ps(a, b) }
+        }
+        #[inline(always)]
         unsafe fn madd(a: __m512, b: __m512, acc: __m512) -> __m512 {
             // SAFETY: the caller's (AVX-512 F).
             unsafe { _mm512_fmadd_ps(a, b, acc) }
@@ -173,7 +199,7 @@ mod x86 {
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub(super) use wasm::Simd128;
+pub use wasm::Simd128;
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod wasm {
@@ -183,7 +209,7 @@ mod wasm {
 
     /// Four lanes, WebAssembly's simd128 (no fused multiply-add: the
     /// portable rounding).
-    pub(in crate::tflite) struct Simd128;
+    pub struct Simd128;
 
     impl Lanes for Simd128 {
         const WIDTH: usize = 4;
@@ -206,6 +232,10 @@ mod wasm {
         #[inline(always)]
         unsafe fn add(a: v128, b: v128) -> v128 {
             f32x4_add(a, b)
+        }
+        #[inline(always)]
+        unsafe fn sub(a: v128, b: v128) -> v128 {
+            f32x4_sub(a, b)
         }
         #[inline(always)]
         unsafe fn madd(a: v128, b: v128, acc: v128) -> v128 {

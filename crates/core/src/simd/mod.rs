@@ -3,7 +3,16 @@
 //! [`Kernels`], the one way a kernel family picks its variant from that.
 //!
 //! Lives in `core` because both hand-vectorised crates (the Haar scanner and
-//! the CNN engine) dispatch on it; only `std` is needed.
+//! the CNN engines) dispatch on it, and write kernels once over [`Lanes`];
+//! only `std` is needed.
+
+mod lanes;
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub use lanes::Simd128;
+#[cfg(target_arch = "x86_64")]
+pub use lanes::{Avx2, Avx512};
+pub use lanes::{Lanes, Portable};
 
 /// Instruction sets Melodora's hand-vectorised kernels (the Haar scanner,
 /// the direct CNN) can use, from least to most capable.
