@@ -24,26 +24,69 @@
 use super::map::{MapShape, LANES};
 use std::sync::LazyLock;
 
-use melodora_core::simd::Kernels;
+use melodora_core::simd::{Kernels, Lanes};
 
 /// Runs a Winograd convolution on several images at once with scratch
 /// space (see [`Winograd::run`]).
 type RunImages = unsafe fn(&Winograd, &mut [(&[f32], &mut [f32])], &mut [f32]);
 
-/// [`Winograd::run`]'s variants: AVX-512 only. Elsewhere there is none, so
+/// [`Winograd::run`]'s variants: the one driver ([`run_with`]) compiled for
+/// AVX-512, AVX2 and WebAssembly's simd128. Elsewhere there is none, so
 /// [`Winograd::applies`] is false and convolutions stay direct.
 #[cfg(target_arch = "x86_64")]
 const RUN: Kernels<Option<RunImages>> = Kernels {
     portable: None,
     simd128: None,
-    avx2: None,
-    avx512: Some(Some(avx512::run)),
+    avx2: Some(Some(run_avx2)),
+    avx512: Some(Some(run_avx512)),
 };
-#[cfg(not(target_arch = "x86_64"))]
+/// In the browser's build, where the direct kernel is far from the core's
+/// peak, multiplying 2.25x less matters most.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+const RUN: Kernels<Option<RunImages>> = Kernels {
+    simd128: Some(Some(run_simd128)),
+    ..Kernels::portable(None)
+};
+#[cfg(not(any(
+    target_arch = "x86_64",
+    all(target_arch = "wasm32", target_feature = "simd128")
+)))]
 const RUN: Kernels<Option<RunImages>> = Kernels::portable(None);
 
 /// The variant for this CPU, if any.
 static CHOSEN: LazyLock<Option<RunImages>> = LazyLock::new(|| RUN.best());
+
+/// # Safety
+/// The CPU must have AVX-512F; see [`run_with`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn run_avx512(conv: &Winograd, images: &mut [(&[f32], &mut [f32])], scratch: &mut [f32]) {
+    // 12 tiles x 2 blocks: 24 accumulators of AVX-512's 32 registers.
+    // SAFETY: the caller's.
+    unsafe { run_with::<melodora_core::simd::Avx512, 1, 12, 2>(conv, images, scratch) }
+}
+
+/// # Safety
+/// The CPU must have AVX2 and FMA; see [`run_with`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run_avx2(conv: &Winograd, images: &mut [(&[f32], &mut [f32])], scratch: &mut [f32]) {
+    // 6 tiles x 1 block (2 vectors each): 12 accumulators, with the two
+    // weight vectors and the broadcast input 15 of AVX2's 16 registers.
+    // SAFETY: the caller's.
+    unsafe { run_with::<melodora_core::simd::Avx2, 2, 6, 1>(conv, images, scratch) }
+}
+
+/// # Safety
+/// See [`run_with`].
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+unsafe fn run_simd128(conv: &Winograd, images: &mut [(&[f32], &mut [f32])], scratch: &mut [f32]) {
+    // 2 tiles x 1 block (4 vectors each): 8 accumulators, which with the
+    // weights and the input fit the 16 vector registers of x86-64 (as the
+    // direct kernel's simd128 tile).
+    // SAFETY: the caller's.
+    unsafe { run_with::<melodora_core::simd::Simd128, 4, 2, 1>(conv, images, scratch) }
+}
 
 /// Transformed points per tile (a 4x4 patch).
 const POINTS: usize = 16;
@@ -55,19 +98,27 @@ const CHUNK_VALUES: usize = 32 * 1024;
 /// Fewest tiles in a chunk.
 const MIN_CHUNK: usize = 2 * TILE;
 
-/// Tiles a kernel call computes at once (as the direct kernel's pixels).
+/// The most tiles a variant's kernel call computes at once (AVX-512's, as
+/// the direct kernel's pixels); a chunk holds whole multiples of it.
 const TILE: usize = 12;
 
-/// Output blocks a kernel call computes at once.
+/// Output blocks whose weights are packed together (a kernel call
+/// computes one or all of them).
 const MAX_GROUP: usize = 2;
 
 /// A 3x3, stride-1, padding-1 convolution (batch norm and ReLU folded in)
-/// computed by Winograd F(2x2, 3x3). Only AVX-512 runs it ([`Winograd::applies`]
-/// is false elsewhere), so elsewhere its kernel data is never read: the one
-/// place non-x86 builds allow dead code, rather than a `cfg` on every match
-/// arm of the engine's `Op`.
+/// computed by Winograd F(2x2, 3x3). Only AVX-512 and simd128 run it
+/// ([`Winograd::applies`] is false elsewhere), so elsewhere its kernel data
+/// is never read: the one place such builds allow dead code, rather than a
+/// `cfg` on every match arm of the engine's `Op`.
 #[derive(Debug)]
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+#[cfg_attr(
+    not(any(
+        target_arch = "x86_64",
+        all(target_arch = "wasm32", target_feature = "simd128")
+    )),
+    allow(dead_code)
+)]
 pub(super) struct Winograd {
     pub input: MapShape,
     pub output: MapShape,
@@ -198,43 +249,45 @@ fn transform_weights(g: &[f32]) -> [f32; POINTS] {
     u
 }
 
-#[cfg(target_arch = "x86_64")]
-mod avx512 {
-    use std::arch::x86_64::*;
-
-    use super::{Winograd, LANES, POINTS, TILE};
-
-    /// # Safety
-    /// The CPU must have AVX-512F; the slices must be at least as long as
-    /// the maps and the scratch the convolution declares.
-    #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn run(
-        conv: &Winograd,
-        images: &mut [(&[f32], &mut [f32])],
-        scratch: &mut [f32],
-    ) {
-        let tiles_x = conv.output.width / 2;
-        let per_image = tiles_x * (conv.output.height / 2);
-        let tiles = per_image * images.len();
-        let (ib, obk) = (conv.input.blocks(), conv.output.blocks());
-        let chunk = conv.chunk;
-        let (transformed, products) = scratch.split_at_mut(POINTS * ib * chunk * LANES);
-        let mut first_tile = 0;
-        while first_tile < tiles {
-            let n = chunk.min(tiles - first_tile);
-            // (image, output row, output column) of the chunk's tile t.
-            let tile_at = |t: usize| {
-                let (image, k) = ((first_tile + t) / per_image, (first_tile + t) % per_image);
-                (image, 2 * (k / tiles_x), 2 * (k % tiles_x))
-            };
-            for b in 0..ib {
-                for t in 0..n {
-                    let (image, y, x) = tile_at(t);
-                    // The input map's border is the padding, so the patch of
-                    // output (y, x) starts at padded (y, x).
+/// The Winograd convolution over [`Lanes`] `L`, a block of [`LANES`]
+/// channels being `Q` of its vectors; `T` tiles times `OB` output blocks
+/// are held in registers while a point's products are summed.
+///
+/// # Safety
+/// The CPU must have `L`'s instruction set, and `Q * L::WIDTH == LANES`;
+/// every slice must be at least as long as the maps and the scratch the
+/// convolution declares (as [`Winograd::run`] asserts).
+#[inline(always)]
+unsafe fn run_with<L: Lanes, const Q: usize, const T: usize, const OB: usize>(
+    conv: &Winograd,
+    images: &mut [(&[f32], &mut [f32])],
+    scratch: &mut [f32],
+) {
+    debug_assert_eq!(Q * L::WIDTH, LANES);
+    let tiles_x = conv.output.width / 2;
+    let per_image = tiles_x * (conv.output.height / 2);
+    let tiles = per_image * images.len();
+    let (ib, obk) = (conv.input.blocks(), conv.output.blocks());
+    let chunk = conv.chunk;
+    let (transformed, products) = scratch.split_at_mut(POINTS * ib * chunk * LANES);
+    let mut first_tile = 0;
+    while first_tile < tiles {
+        let n = chunk.min(tiles - first_tile);
+        // (image, output row, output column) of the chunk's tile t.
+        let tile_at = |t: usize| {
+            let (image, k) = ((first_tile + t) / per_image, (first_tile + t) % per_image);
+            (image, 2 * (k / tiles_x), 2 * (k % tiles_x))
+        };
+        for b in 0..ib {
+            for t in 0..n {
+                let (image, y, x) = tile_at(t);
+                // SAFETY: the input map's border is the padding, so the
+                // patch of output (y, x) starts at padded (y, x), inside
+                // the map; the transformed values fit the scratch.
+                unsafe {
                     let patch = images[image].0.as_ptr().add(conv.input.offset(b, y, x));
                     let out = transformed.as_mut_ptr().add((b * chunk + t) * LANES);
-                    transform_input(
+                    transform_input::<L, Q>(
                         patch,
                         conv.input.padded_width() * LANES,
                         out,
@@ -242,30 +295,49 @@ mod avx512 {
                     );
                 }
             }
-            for point in 0..POINTS {
+        }
+        for point in 0..POINTS {
+            // SAFETY: each point's weights, inputs and products lie inside
+            // the weights and the scratch (their sizes are per point).
+            unsafe {
                 let weights = conv.weights.as_ptr().add(point * obk * ib * LANES * LANES);
                 let x = transformed.as_ptr().add(point * ib * chunk * LANES);
                 let m = products.as_mut_ptr().add(point * obk * chunk * LANES);
                 for &(first, size) in &conv.groups {
                     let w = weights.add(first * ib * LANES * LANES);
                     let mut t = 0;
-                    while t + TILE <= n {
-                        multiply_dispatch::<TILE>(size, conv, w, x, m, first, t);
-                        t += TILE;
+                    while t + T <= n {
+                        multiply_group::<L, Q, T, OB>(conv, (w, size), x, m, first, t);
+                        t += T;
                     }
-                    macro_rules! rest {
-                        ($($k:literal)*) => {
-                            match n - t {
-                                $($k => multiply_dispatch::<$k>(size, conv, w, x, m, first, t),)*
-                                _ => {}
+                    // The chunk's last tiles, in halving runs.
+                    for run in [8, 4, 2, 1] {
+                        if run < T && t + run <= n {
+                            match run {
+                                8 => multiply_group::<L, Q, 8, OB>(conv, (w, size), x, m, first, t),
+                                4 => multiply_group::<L, Q, 4, OB>(conv, (w, size), x, m, first, t),
+                                2 => multiply_group::<L, Q, 2, OB>(conv, (w, size), x, m, first, t),
+                                _ => multiply_group::<L, Q, 1, OB>(conv, (w, size), x, m, first, t),
                             }
-                        };
+                            t += run;
+                        }
                     }
-                    rest!(1 2 3 4 5 6 7 8 9 10 11);
+                    debug_assert_eq!(t, n);
                 }
             }
-            for b in 0..obk {
-                let bias = _mm512_loadu_ps(conv.bias.as_ptr().add(b * LANES));
+        }
+        for b in 0..obk {
+            // SAFETY: the bias holds whole blocks; the products of block b
+            // lie in the scratch; the output interior of (y, x) and its
+            // 2x2 block lie in the output map.
+            unsafe {
+                // Loops, not closures, wherever vectors are made: a closure
+                // is not compiled for the instruction set of the function
+                // around it, so the intrinsics in it would not inline.
+                let mut bias = [L::splat(0.0); Q];
+                for (q, v) in bias.iter_mut().enumerate() {
+                    *v = L::load(conv.bias.as_ptr().add(b * LANES + q * L::WIDTH));
+                }
                 for t in 0..n {
                     let (image, y, x) = tile_at(t);
                     let m = products.as_ptr().add((b * chunk + t) * LANES);
@@ -273,145 +345,201 @@ mod avx512 {
                         .1
                         .as_mut_ptr()
                         .add(conv.output.interior(b, y, x));
-                    transform_output(
+                    transform_output::<L, Q>(
                         m,
                         obk * chunk * LANES,
-                        bias,
+                        &bias,
                         conv.relu,
                         out,
                         conv.output.padded_width() * LANES,
                     );
                 }
             }
-            first_tile += n;
         }
+        first_tile += n;
     }
+}
 
-    #[target_feature(enable = "avx512f")]
-    #[inline]
-    unsafe fn multiply_dispatch<const T: usize>(
-        size: usize,
-        conv: &Winograd,
-        w: *const f32,
-        x: *const f32,
-        m: *mut f32,
-        first: usize,
-        t: usize,
-    ) {
-        if size == 2 {
-            multiply::<T, 2>(conv, w, x, m, first, t);
+/// One point's products for `T` tiles from `t` and the group of `size`
+/// output blocks from `first` (weights at `w`): all blocks at once when
+/// the kernel computes `OB == size` of them, else one by one.
+///
+/// # Safety
+/// As [`run_with`]; the tiles and blocks must be the chunk's.
+#[inline(always)]
+unsafe fn multiply_group<L: Lanes, const Q: usize, const T: usize, const OB: usize>(
+    conv: &Winograd,
+    (w, size): (*const f32, usize),
+    x: *const f32,
+    m: *mut f32,
+    first: usize,
+    t: usize,
+) {
+    // SAFETY: the caller's; block k of the group starts k * LANES into
+    // the group's weights.
+    unsafe {
+        if size == OB {
+            multiply::<L, Q, T, OB>(conv, (w, size), x, m, first, t);
         } else {
-            multiply::<T, 1>(conv, w, x, m, first, t);
+            for k in 0..size {
+                multiply::<L, Q, T, 1>(conv, (w.add(k * LANES), size), x, m, first + k, t);
+            }
         }
     }
+}
 
-    /// One point's products for `T` tiles from `t` and `OB` output blocks
-    /// from `first`: `m[block][tile] = Σ over input channels of
-    /// x[channel][tile] · w[channel][block]`.
-    #[target_feature(enable = "avx512f")]
-    #[inline]
-    unsafe fn multiply<const T: usize, const OB: usize>(
-        conv: &Winograd,
-        mut w: *const f32,
-        x: *const f32,
-        m: *mut f32,
-        first: usize,
-        t: usize,
-    ) {
-        let chunk = conv.chunk;
-        let mut acc = [[_mm512_setzero_ps(); T]; OB];
+/// One point's products for `T` tiles from `t` and `OB` output blocks
+/// from `first`: `m[block][tile] = Σ over input channels of
+/// x[channel][tile] · w[channel][block]`, the weights of a group of `size`
+/// blocks packed `[in block][in lane][block in group][out lane]`.
+///
+/// # Safety
+/// As [`multiply_group`].
+#[inline(always)]
+unsafe fn multiply<L: Lanes, const Q: usize, const T: usize, const OB: usize>(
+    conv: &Winograd,
+    (mut w, size): (*const f32, usize),
+    x: *const f32,
+    m: *mut f32,
+    first: usize,
+    t: usize,
+) {
+    let chunk = conv.chunk;
+    // SAFETY: the caller's; every offset stays in the group's weights, the
+    // chunk's transformed inputs and its products.
+    unsafe {
+        let zero = L::splat(0.0);
+        let mut acc = [[[zero; Q]; T]; OB];
         for b in 0..conv.input.blocks() {
             let tiles = x.add((b * chunk + t) * LANES);
             for lane in 0..LANES {
-                let mut wv = [_mm512_setzero_ps(); OB];
-                for (k, v) in wv.iter_mut().enumerate() {
-                    *v = _mm512_loadu_ps(w.add(k * LANES));
+                let mut wv = [[zero; Q]; OB];
+                for (k, block) in wv.iter_mut().enumerate() {
+                    for (q, v) in block.iter_mut().enumerate() {
+                        *v = L::load(w.add(k * LANES + q * L::WIDTH));
+                    }
                 }
-                w = w.add(OB * LANES);
+                w = w.add(size * LANES);
                 // Indexed loops: each broadcast feeds every block's
                 // accumulator while it is in a register.
                 #[allow(clippy::needless_range_loop)]
                 for i in 0..T {
-                    let xv = _mm512_set1_ps(*tiles.add(i * LANES + lane));
+                    let xv = L::splat(*tiles.add(i * LANES + lane));
                     for k in 0..OB {
-                        acc[k][i] = _mm512_fmadd_ps(xv, wv[k], acc[k][i]);
+                        for q in 0..Q {
+                            acc[k][i][q] = L::madd(xv, wv[k][q], acc[k][i][q]);
+                        }
                     }
                 }
             }
         }
         for (k, block_acc) in acc.iter().enumerate() {
             let out = m.add(((first + k) * chunk + t) * LANES);
-            for (i, &v) in block_acc.iter().enumerate() {
-                _mm512_storeu_ps(out.add(i * LANES), v);
+            for (i, tile) in block_acc.iter().enumerate() {
+                for (q, &v) in tile.iter().enumerate() {
+                    L::store(out.add(i * LANES + q * L::WIDTH), v);
+                }
             }
         }
     }
+}
 
-    /// `Bᵀ d B` for the 4x4 patch at `patch` (rows `row` values apart);
-    /// point `p` goes to `out + p * point_stride`.
-    #[target_feature(enable = "avx512f")]
-    #[inline]
-    unsafe fn transform_input(patch: *const f32, row: usize, out: *mut f32, point_stride: usize) {
-        let d = |r: usize, c: usize| _mm512_loadu_ps(patch.add(r * row + c * LANES));
-        // Bᵀ on the columns: rows d0 - d2, d1 + d2, d2 - d1, d1 - d3.
-        let mut t = [[_mm512_setzero_ps(); 4]; 4];
-        // Indexed like the matrix formula: column c of t from column c of d.
-        #[allow(clippy::needless_range_loop)]
-        for c in 0..4 {
-            let (d0, d1, d2, d3) = (d(0, c), d(1, c), d(2, c), d(3, c));
-            t[0][c] = _mm512_sub_ps(d0, d2);
-            t[1][c] = _mm512_add_ps(d1, d2);
-            t[2][c] = _mm512_sub_ps(d2, d1);
-            t[3][c] = _mm512_sub_ps(d1, d3);
-        }
-        // Then B on the rows.
-        for (r, t) in t.iter().enumerate() {
-            let v = [
-                _mm512_sub_ps(t[0], t[2]),
-                _mm512_add_ps(t[1], t[2]),
-                _mm512_sub_ps(t[2], t[1]),
-                _mm512_sub_ps(t[1], t[3]),
-            ];
-            for (c, v) in v.into_iter().enumerate() {
-                _mm512_storeu_ps(out.add((r * 4 + c) * point_stride), v);
+/// `Bᵀ d B` for the 4x4 patch at `patch` (rows `row` values apart);
+/// point `p` goes to `out + p * point_stride`.
+///
+/// # Safety
+/// As [`run_with`]; the patch and the points must be inside their maps.
+#[inline(always)]
+unsafe fn transform_input<L: Lanes, const Q: usize>(
+    patch: *const f32,
+    row: usize,
+    out: *mut f32,
+    point_stride: usize,
+) {
+    // Each vector of the block's lanes on its own: the lanes never mix.
+    for q in 0..Q {
+        // SAFETY: the caller's.
+        unsafe {
+            let at = patch.add(q * L::WIDTH);
+            // Bᵀ on the columns: rows d0 - d2, d1 + d2, d2 - d1, d1 - d3.
+            let zero = L::splat(0.0);
+            let mut t = [[zero; 4]; 4];
+            // Indexed like the matrix formula: column c of t from column c of d.
+            #[allow(clippy::needless_range_loop)]
+            for c in 0..4 {
+                let column = at.add(c * LANES);
+                let (d0, d1, d2, d3) = (
+                    L::load(column),
+                    L::load(column.add(row)),
+                    L::load(column.add(2 * row)),
+                    L::load(column.add(3 * row)),
+                );
+                t[0][c] = L::sub(d0, d2);
+                t[1][c] = L::add(d1, d2);
+                t[2][c] = L::sub(d2, d1);
+                t[3][c] = L::sub(d1, d3);
+            }
+            // Then B on the rows.
+            for (r, t) in t.iter().enumerate() {
+                let v = [
+                    L::sub(t[0], t[2]),
+                    L::add(t[1], t[2]),
+                    L::sub(t[2], t[1]),
+                    L::sub(t[1], t[3]),
+                ];
+                for (c, v) in v.into_iter().enumerate() {
+                    L::store(out.add((r * 4 + c) * point_stride + q * L::WIDTH), v);
+                }
             }
         }
     }
+}
 
-    /// `Aᵀ m A` plus the bias (and ReLU) for the 16 products of one tile
-    /// (point `p` at `m + p * point_stride`), written as the 2x2 outputs
-    /// at `out` (rows `row` values apart).
-    #[target_feature(enable = "avx512f")]
-    #[inline]
-    unsafe fn transform_output(
-        m: *const f32,
-        point_stride: usize,
-        bias: __m512,
-        relu: bool,
-        out: *mut f32,
-        row: usize,
-    ) {
-        let p = |r: usize, c: usize| _mm512_loadu_ps(m.add((r * 4 + c) * point_stride));
-        // Aᵀ on the columns: rows m0 + m1 + m2 and m1 - m2 - m3.
-        let mut s = [[_mm512_setzero_ps(); 4]; 2];
-        // Indexed like the matrix formula: column c of s from column c of m.
-        #[allow(clippy::needless_range_loop)]
-        for c in 0..4 {
-            let (m0, m1, m2, m3) = (p(0, c), p(1, c), p(2, c), p(3, c));
-            s[0][c] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
-            s[1][c] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
-        }
-        let zero = _mm512_setzero_ps();
-        for (r, s) in s.iter().enumerate() {
-            let y0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s[0], s[1]), s[2]), bias);
-            let y1 = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s[1], s[2]), s[3]), bias);
-            let (y0, y1) = if relu {
-                (_mm512_max_ps(y0, zero), _mm512_max_ps(y1, zero))
-            } else {
-                (y0, y1)
-            };
-            _mm512_storeu_ps(out.add(r * row), y0);
-            _mm512_storeu_ps(out.add(r * row + LANES), y1);
+/// `Aᵀ m A` plus the bias (and ReLU) for the 16 products of one tile
+/// (point `p` at `m + p * point_stride`), written as the 2x2 outputs at
+/// `out` (rows `row` values apart).
+///
+/// # Safety
+/// As [`run_with`]; the products and the outputs must be inside their maps.
+#[inline(always)]
+unsafe fn transform_output<L: Lanes, const Q: usize>(
+    m: *const f32,
+    point_stride: usize,
+    bias: &[L::V; Q],
+    relu: bool,
+    out: *mut f32,
+    row: usize,
+) {
+    for (q, &bias) in bias.iter().enumerate() {
+        // SAFETY: the caller's.
+        unsafe {
+            let at = m.add(q * L::WIDTH);
+            // Aᵀ on the columns: rows m0 + m1 + m2 and m1 - m2 - m3.
+            let zero = L::splat(0.0);
+            let mut s = [[zero; 4]; 2];
+            // Indexed like the matrix formula: column c of s from column c of m.
+            #[allow(clippy::needless_range_loop)]
+            for c in 0..4 {
+                let (m0, m1, m2, m3) = (
+                    L::load(at.add(c * point_stride)),
+                    L::load(at.add((4 + c) * point_stride)),
+                    L::load(at.add((8 + c) * point_stride)),
+                    L::load(at.add((12 + c) * point_stride)),
+                );
+                s[0][c] = L::add(L::add(m0, m1), m2);
+                s[1][c] = L::sub(L::sub(m1, m2), m3);
+            }
+            for (r, s) in s.iter().enumerate() {
+                let y0 = L::add(L::add(L::add(s[0], s[1]), s[2]), bias);
+                let y1 = L::add(L::sub(L::sub(s[1], s[2]), s[3]), bias);
+                let (y0, y1) = if relu {
+                    (L::relu(y0), L::relu(y1))
+                } else {
+                    (y0, y1)
+                };
+                L::store(out.add(r * row + q * L::WIDTH), y0);
+                L::store(out.add(r * row + LANES + q * L::WIDTH), y1);
+            }
         }
     }
 }
@@ -437,21 +565,44 @@ mod tests {
         }
     }
 
+    /// A variant of the driver, as [`RunImages`] (the variant this CPU
+    /// chose, or the portable instantiations the tests add).
+    type Variant = (&'static str, RunImages);
+
+    /// The portable driver: 4 tiles x 2 blocks (both blocks of a group at
+    /// once), and 3 x 1 (a group's blocks one by one).
+    fn portable_variants() -> Vec<Variant> {
+        unsafe fn four_by_two(c: &Winograd, i: &mut [(&[f32], &mut [f32])], s: &mut [f32]) {
+            // SAFETY: the caller's; the portable lanes need no instruction set.
+            unsafe { run_with::<melodora_core::simd::Portable, 16, 4, 2>(c, i, s) }
+        }
+        unsafe fn three_by_one(c: &Winograd, i: &mut [(&[f32], &mut [f32])], s: &mut [f32]) {
+            // SAFETY: as above.
+            unsafe { run_with::<melodora_core::simd::Portable, 16, 3, 1>(c, i, s) }
+        }
+        vec![
+            ("portable 4x2", four_by_two),
+            ("portable 3x1", three_by_one),
+        ]
+    }
+
     /// Winograd gives the direct convolution's result (which is tested
     /// against the ONNX definition) for one and several chunks, one and
-    /// two output blocks, partial blocks and full and partial tile runs.
+    /// two output blocks, partial blocks and full and partial tile runs:
+    /// the variant this CPU runs (if any) and the portable driver.
     #[test]
     fn matches_the_direct_convolution() {
-        if CHOSEN.is_none() {
-            // Winograd is only built for AVX-512 CPUs (Winograd::applies),
-            // so elsewhere there is nothing to run.
-            assert!(!Winograd::applies(
+        let mut variants = portable_variants();
+        match *CHOSEN {
+            Some(chosen) => variants.push(("chosen", chosen)),
+            // Winograd is only built for AVX-512 and simd128, so elsewhere
+            // convolutions stay direct.
+            None => assert!(!Winograd::applies(
                 &MapShape::new(16, 4, 4),
                 &MapShape::new(16, 4, 4),
                 (3, 3),
                 (1, 1)
-            ));
-            return;
+            )),
         }
         let cases = [
             // (in c, out c, h, w)
@@ -467,7 +618,10 @@ mod tests {
             (input.border_y, input.border_x) = (1, 1);
             let mut output = MapShape::new(oc, h, w);
             output.border_x = 2;
-            assert!(Winograd::applies(&input, &output, (3, 3), (1, 1)));
+            assert_eq!(
+                Winograd::applies(&input, &output, (3, 3), (1, 1)),
+                CHOSEN.is_some()
+            );
             let planar = values(c * h * w, n as u32);
             let weights = values(oc * c * 9, 11 + n as u32);
             let bias = values(oc, 5);
@@ -481,35 +635,44 @@ mod tests {
 
             let mut winograd = Winograd::new(input, output, &weights, &bias);
             winograd.relu = direct.relu;
-            // One image alone, then three at once (the same image between
-            // two others), which must give the same values.
-            let mut scratch = vec![f32::NAN; winograd.scratch_len()];
-            let mut alone = vec![0f32; output.len()];
-            winograd.run(&mut [(&map[..], &mut alone[..])], &mut scratch);
-            let other: Vec<f32> = map.iter().map(|v| -v).collect();
-            let mut outs = vec![vec![0f32; output.len()]; 3];
-            let [before, middle, after] = &mut outs[..] else {
-                unreachable!()
-            };
-            winograd.run(
-                &mut [
-                    (&other[..], &mut before[..]),
-                    (&map[..], &mut middle[..]),
-                    (&other[..], &mut after[..]),
-                ],
-                &mut scratch,
-            );
-            assert_eq!(before, after, "case {n}");
-            for got in [&alone, &outs[1]] {
-                for (i, (a, b)) in got.iter().zip(&expected).enumerate() {
-                    let scale = 1.0 + b.abs();
-                    assert!(
-                        (a - b).abs() <= 1e-4 * scale,
-                        "case {n} value {i}: {a} vs {b}"
-                    );
+            for &(variant, run) in &variants {
+                // One image alone, then three at once (the same image
+                // between two others), which must give the same values.
+                let mut scratch = vec![f32::NAN; winograd.scratch_len()];
+                let mut alone = vec![0f32; output.len()];
+                // SAFETY: the variants are the portable ones and the one
+                // this CPU chose; the maps and scratch are the sizes the
+                // convolution declares.
+                unsafe { run(&winograd, &mut [(&map[..], &mut alone[..])], &mut scratch) };
+                let other: Vec<f32> = map.iter().map(|v| -v).collect();
+                let mut outs = vec![vec![0f32; output.len()]; 3];
+                let [before, middle, after] = &mut outs[..] else {
+                    unreachable!()
+                };
+                // SAFETY: as above.
+                unsafe {
+                    run(
+                        &winograd,
+                        &mut [
+                            (&other[..], &mut before[..]),
+                            (&map[..], &mut middle[..]),
+                            (&other[..], &mut after[..]),
+                        ],
+                        &mut scratch,
+                    )
+                };
+                assert_eq!(before, after, "case {n}, {variant}");
+                for got in [&alone, &outs[1]] {
+                    for (i, (a, b)) in got.iter().zip(&expected).enumerate() {
+                        let scale = 1.0 + b.abs();
+                        assert!(
+                            (a - b).abs() <= 1e-4 * scale,
+                            "case {n}, {variant}, value {i}: {a} vs {b}"
+                        );
+                    }
+                    // The border stays as it was (zero).
+                    assert_eq!(got[output.offset(0, 0, 0)], 0.0, "case {n}, {variant}");
                 }
-                // The border stays as it was (zero).
-                assert_eq!(got[output.offset(0, 0, 0)], 0.0, "case {n}");
             }
         }
     }
