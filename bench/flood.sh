@@ -23,7 +23,9 @@ if [[ "${FLOOD_PROFILE:-release}" == release ]]; then
     cargo build --release --locked -p melodora -p melodora-loadgen
     bin="$target/release"
 else
-    cargo build --locked -p melodora -p melodora-loadgen
+    # The test profile (optimised, with line tables), as scripts/test.sh
+    # built the server already.
+    cargo build --locked --profile test -p melodora -p melodora-loadgen
     bin="$target/debug"
 fi
 

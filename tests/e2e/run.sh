@@ -24,7 +24,10 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q nodejs npm
 fi
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
-cargo build --locked -p melodora
+# The test profile: after `cargo test` (scripts/test.sh) this is the binary
+# the tests built already, not a second build of every crate (which cost CI
+# minutes and filled its disk).
+cargo build --locked --profile test -p melodora
 export MELODORA_BIN
 MELODORA_BIN="$(realpath "${CARGO_TARGET_DIR:-target}/debug/melodora")"
 cd tests/e2e
