@@ -47,17 +47,18 @@ impl Engine {
 
 /// The environment variable that picks the engine: `tract` runs every
 /// model on tract, `direct` uses the direct engine wherever it takes the
-/// graph, even without AVX-512; unset, the direct engine is used where it
-/// takes the graph and the CPU has AVX-512 (its portable kernel is slower
-/// than tract's AVX2 code).
+/// graph, even without AVX2; unset, the direct engine is used where it
+/// takes the graph and the CPU has AVX2 or AVX-512 (its portable kernel is
+/// slower than tract's).
 pub const ENGINE_ENV: &str = "MELODORA_ENGINE";
 
 /// The engine used unless [`ENGINE_ENV`] says otherwise: the direct engine
-/// where its AVX-512 kernels run (elsewhere tract's kernels are faster), and
-/// always without tract.
+/// where its AVX2 or AVX-512 kernels run (on an AVX2 CPU 1.8 ms a face
+/// against tract's 7.1 and ONNX Runtime's 3.6, docs/PERFORMANCE.md;
+/// without either, tract's kernels are faster), and always without tract.
 fn default_engine() -> Engine {
     #[cfg(feature = "tract")]
-    if melodora_core::simd::simd_level() < melodora_core::simd::SimdLevel::Avx512 {
+    if melodora_core::simd::simd_level() < melodora_core::simd::SimdLevel::Avx2 {
         return Engine::Tract;
     }
     Engine::Direct
