@@ -218,7 +218,12 @@ fn levelling_the_eyes_reads_tilted_faces_better() {
         accuracy(&levelled) > accuracy(&plain) + 0.05,
         "levelled {levelled} against {plain}"
     );
-    for bad in [&["--rotate", "30"][..], &["--detect", "--rotate", "500"]] {
+    for bad in [
+        &["--rotate", "30"][..],
+        &["--detect", "--rotate", "500"],
+        &["--detect", "--rotate", "30", "--rotate-size", "5"],
+        &["--detect", "--rotate-size", "96"],
+    ] {
         let out = melodora().arg("eval").arg(path).args(bad).output().unwrap();
         assert_eq!(
             out.status.code(),
