@@ -481,6 +481,43 @@ impl CompiledGraph {
     /// Runs every step on `maps` (the input written).
     fn steps(&self, maps: &mut [Vec<f32>]) -> Result<(), TfliteError> {
         for step in &self.steps {
+            self.step(step, maps)?;
+        }
+        Ok(())
+    }
+
+    /// Where a run's time goes: each step's name (its kind and sizes) and
+    /// its median milliseconds over `runs` runs on `input`, in the order
+    /// they run. For benchmarks (`examples/blazeface_graph_time.rs`); the
+    /// browser has no clock here.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn profile(&self, input: &[f32], runs: usize) -> Result<Vec<(String, f64)>, TfliteError> {
+        self.run(input)?;
+        let mut maps = vec![Vec::new(); self.lengths.len()];
+        let mut times = vec![Vec::with_capacity(runs); self.steps.len()];
+        for _ in 0..runs.max(1) {
+            maps[self.input].clear();
+            maps[self.input].extend_from_slice(input);
+            for (step, times) in self.steps.iter().zip(&mut times) {
+                let start = std::time::Instant::now();
+                self.step(step, &mut maps)?;
+                times.push(start.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        Ok(self
+            .steps
+            .iter()
+            .zip(times)
+            .map(|(step, mut times)| {
+                times.sort_by(f64::total_cmp);
+                (step.name(&self.model), times[times.len() / 2])
+            })
+            .collect())
+    }
+
+    /// Runs one step on `maps`.
+    fn step(&self, step: &Step, maps: &mut [Vec<f32>]) -> Result<(), TfliteError> {
+        {
             // The step's output buffer, taken out while the inputs are read.
             let out = step.out();
             let len = self.lengths[out];
@@ -543,6 +580,42 @@ impl CompiledGraph {
 }
 
 impl Step {
+    /// What the step does, with its sizes: "depthwise 3x3/2 96x96x32 -> 48x48x32".
+    #[cfg(not(target_arch = "wasm32"))]
+    fn name(&self, model: &TfliteModel) -> String {
+        let sizes = |g: &Geometry| {
+            format!(
+                "{}x{}/{} {}x{}x{} -> {}x{}x{}",
+                g.kernel_h,
+                g.kernel_w,
+                g.stride_h,
+                g.height,
+                g.width,
+                g.channels,
+                g.out_height,
+                g.out_width,
+                g.out_channels
+            )
+        };
+        match self {
+            Step::Conv { op, residual, .. } => {
+                let kind = if op.depthwise { "depthwise" } else { "conv" };
+                let plus = if residual.is_some() { " +residual" } else { "" };
+                format!("{kind} {}{plus}", sizes(&op.g))
+            }
+            Step::MaxPool { g, .. } => format!("max pool {}", sizes(g)),
+            Step::Resize { out, .. } => format!("resize to {:?}", model.tensors[*out].shape),
+            Step::Add {
+                pixels, channels, ..
+            } => format!("add {pixels}x{channels}"),
+            Step::Copy { out, .. } => format!("copy {:?}", model.tensors[*out].shape),
+            Step::Reference { at, out, .. } => format!(
+                "reference {:?} -> {:?}",
+                model.operators[*at].kind, model.tensors[*out].shape
+            ),
+        }
+    }
+
     /// The tensor the step writes.
     fn out(&self) -> usize {
         match self {
