@@ -6,8 +6,8 @@
 //! FER models are usually made of — convolutions (plain or depthwise),
 //! pooling, residual additions and a dense or pooled head — straight on a
 //! channel-blocked layout with weights packed once at load time; 3x3
-//! convolutions use Winograd's F(2x2, 3x3) on AVX-512 CPUs (see
-//! [`winograd`]). Anything else — or a graph this engine reads differently
+//! convolutions use Winograd's F(2x2, 3x3) on AVX-512 and AVX2 CPUs and
+//! in the browser (see [`winograd`]). Anything else — or a graph this engine reads differently
 //! from tract, which the classifier checks at load time — stays with tract.
 //!
 //! A network is a list of steps in the graph's order. Every step writes its
