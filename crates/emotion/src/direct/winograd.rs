@@ -19,8 +19,9 @@
 //! Applies to stride-1, padding-1 3x3 convolutions of full channel blocks
 //! with an even output size, on CPUs with AVX-512 or AVX2 and in
 //! WebAssembly with simd128 (the classifier's other kernels handle the
-//! rest): one driver, `run_with`, written over `core::simd::Lanes`. F(2x2, 3x3) is well-conditioned: results
-//! agree with direct summation to about 1e-6 relative.
+//! rest): one driver, `run_with`, written over `core::simd::Lanes`.
+//! F(2x2, 3x3) is well-conditioned: results agree with direct summation to
+//! about 1e-6 relative.
 
 use super::map::{MapShape, LANES};
 use std::sync::LazyLock;
