@@ -517,64 +517,61 @@ impl CompiledGraph {
 
     /// Runs one step on `maps`.
     fn step(&self, step: &Step, maps: &mut [Vec<f32>]) -> Result<(), TfliteError> {
-        {
-            // The step's output buffer, taken out while the inputs are read.
-            let out = step.out();
-            let len = self.lengths[out];
-            let mut o = std::mem::take(&mut maps[out]);
-            o.resize(len, 0.0);
-            match step {
-                Step::Conv {
-                    x,
-                    op,
-                    kernel,
-                    residual,
-                    ..
-                } => {
-                    let residual = residual.map_or(&[][..], |r| &maps[r]);
-                    // SAFETY: `kernel` came from `Kernels::best`, which
-                    // chooses only variants this CPU can run.
-                    unsafe { kernel(op, &maps[*x], residual, &mut o) };
-                }
-                Step::MaxPool { x, g, .. } => max_pool(&maps[*x], &mut o, g),
-                Step::Resize { x, resize, .. } => resize.run(&maps[*x], &mut o),
-                Step::Add {
-                    a,
-                    b,
-                    pixels,
-                    channels,
-                    b_channels,
-                    relu,
-                    ..
-                } => {
-                    o.copy_from_slice(&maps[*a]);
-                    let b = &maps[*b];
-                    for p in 0..*pixels {
-                        let row = &mut o[p * channels..(p + 1) * channels];
-                        for (v, &w) in row.iter_mut().zip(&b[p * b_channels..(p + 1) * b_channels])
-                        {
-                            *v += w;
-                        }
-                        finish(row, *relu);
+        // The step's output buffer, taken out while the inputs are read.
+        let out = step.out();
+        let len = self.lengths[out];
+        let mut o = std::mem::take(&mut maps[out]);
+        o.resize(len, 0.0);
+        match step {
+            Step::Conv {
+                x,
+                op,
+                kernel,
+                residual,
+                ..
+            } => {
+                let residual = residual.map_or(&[][..], |r| &maps[r]);
+                // SAFETY: `kernel` came from `Kernels::best`, which
+                // chooses only variants this CPU can run.
+                unsafe { kernel(op, &maps[*x], residual, &mut o) };
+            }
+            Step::MaxPool { x, g, .. } => max_pool(&maps[*x], &mut o, g),
+            Step::Resize { x, resize, .. } => resize.run(&maps[*x], &mut o),
+            Step::Add {
+                a,
+                b,
+                pixels,
+                channels,
+                b_channels,
+                relu,
+                ..
+            } => {
+                o.copy_from_slice(&maps[*a]);
+                let b = &maps[*b];
+                for p in 0..*pixels {
+                    let row = &mut o[p * channels..(p + 1) * channels];
+                    for (v, &w) in row.iter_mut().zip(&b[p * b_channels..(p + 1) * b_channels]) {
+                        *v += w;
                     }
-                }
-                Step::Copy { x, .. } => o.copy_from_slice(&maps[*x]),
-                Step::Reference { at, reads, .. } => {
-                    // Only the operator's own inputs: the rest stay out of it.
-                    let mut values: Vec<Option<Value>> = vec![None; self.lengths.len()];
-                    for &(i, buffer) in reads {
-                        let t = &self.model.tensors[i];
-                        let data = t.data.clone().unwrap_or_else(|| maps[buffer].clone());
-                        values[i] = Some(Value {
-                            shape: t.shape.clone(),
-                            data,
-                        });
-                    }
-                    o = run_op(&self.model, *at, &values)?.data;
+                    finish(row, *relu);
                 }
             }
-            maps[out] = o;
+            Step::Copy { x, .. } => o.copy_from_slice(&maps[*x]),
+            Step::Reference { at, reads, .. } => {
+                // Only the operator's own inputs: the rest stay out of it.
+                let mut values: Vec<Option<Value>> = vec![None; self.lengths.len()];
+                for &(i, buffer) in reads {
+                    let t = &self.model.tensors[i];
+                    let data = t.data.clone().unwrap_or_else(|| maps[buffer].clone());
+                    values[i] = Some(Value {
+                        shape: t.shape.clone(),
+                        data,
+                    });
+                }
+                o = run_op(&self.model, *at, &values)?.data;
+            }
         }
+        maps[out] = o;
         Ok(())
     }
 }
