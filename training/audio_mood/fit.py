@@ -12,8 +12,9 @@ Only the clips whose numeric id is EVEN are read: the odd half is held out
 for the final evaluation and this script refuses to look at it. It reports
 10-fold cross-validation repeated 10 times (stratified by quadrant, seeded),
 then fits on the whole even half and writes the model the audio crate ships
-(crates/audio/src/mood_model.json). Pure Python, no packages: the same
-inputs give the same file.
+(crates/audio/src/mood_model.json). Needs numpy only (the 102 inputs,
+measures and musicnn tags, made the pure-Python Newton steps of earlier
+versions take hours); seeded: the same inputs give the same file.
 
     ls MER_audio_taffc_dataset/Q?/*.mp3 | awk -F/ '{id=substr($NF,3,10)+0} id%2==0' \\
         | xargs target/release/melodora hear --json > even.jsonl
@@ -26,6 +27,8 @@ import math
 import os
 import random
 import re
+
+import numpy as np
 
 FEATURES = None   # the names of `inputs` in `melodora hear --json`, in its order (set by load)
 QUADRANTS = ["Q1", "Q2", "Q3", "Q4"]
@@ -73,81 +76,62 @@ def load(features_path, annotations_path):
 
 
 def standardise(rows):
-    n = len(rows)
-    means = [sum(r[j] for r in rows) / n for j in range(len(FEATURES))]
-    scales = [math.sqrt(sum((r[j] - means[j]) ** 2 for r in rows) / n) or 1.0 for j in range(len(FEATURES))]
-    return means, scales
+    x = np.asarray(rows, dtype=np.float64)
+    scales = x.std(axis=0)
+    scales[scales == 0] = 1.0
+    return x.mean(axis=0), scales
 
 
-def z(row, means, scales):
-    return [max(-5.0, min(5.0, (x - m) / s)) for x, m, s in zip(row, means, scales)]
-
-
-def solve(a, b):
-    """Gaussian elimination with partial pivoting."""
-    n = len(b)
-    m = [row[:] + [b[i]] for i, row in enumerate(a)]
-    for col in range(n):
-        pivot = max(range(col, n), key=lambda r: abs(m[r][col]))
-        m[col], m[pivot] = m[pivot], m[col]
-        for r in range(n):
-            if r != col and m[r][col]:
-                factor = m[r][col] / m[col][col]
-                m[r] = [x - factor * y for x, y in zip(m[r], m[col])]
-    return [m[i][n] / m[i][i] for i in range(n)]
+def z(rows, means, scales):
+    return np.clip((np.asarray(rows, dtype=np.float64) - means) / scales, -5.0, 5.0)
 
 
 def logistic(xs, ys):
     """Ridge logistic regression by Newton's method: (weights, bias)."""
-    xs, ys = list(xs), list(ys)
-    d = len(xs[0])
-    w = [0.0] * (d + 1)  # last entry is the bias
+    x = np.hstack([np.asarray(xs), np.ones((len(xs), 1))])
+    y = np.asarray(ys, dtype=np.float64)
+    d = x.shape[1] - 1
+    ridge = np.eye(d + 1) * L2
+    ridge[d, d] = 0.0  # the bias is not penalised
+    w = np.zeros(d + 1)
     for _ in range(50):
-        grad = [0.0] * (d + 1)
-        hess = [[0.0] * (d + 1) for _ in range(d + 1)]
-        for x, y in zip(xs, ys):
-            xb = x + [1.0]
-            p = 1.0 / (1.0 + math.exp(-sum(wi * xi for wi, xi in zip(w, xb))))
-            for i in range(d + 1):
-                grad[i] += (p - y) * xb[i]
-                for j in range(d + 1):
-                    hess[i][j] += p * (1 - p) * xb[i] * xb[j]
-        for i in range(d):
-            grad[i] += L2 * w[i]
-            hess[i][i] += L2
-        step = solve(hess, grad)
-        w = [wi - si for wi, si in zip(w, step)]
-        if max(abs(s) for s in step) < 1e-9:
+        p = 1.0 / (1.0 + np.exp(-x @ w))
+        grad = x.T @ (p - y) + ridge @ w
+        hess = (x * (p * (1 - p))[:, None]).T @ x + ridge
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-9:
             break
     return w[:d], w[d]
 
 
 def fit(train):
     means, scales = standardise([v for _, v, _ in train])
-    xs = [z(v, means, scales) for _, v, _ in train]
-    labels = [q for _, _, q in train]
-    arousal = logistic(xs, [1.0 if q in ("Q1", "Q2") else 0.0 for q in labels])
-    excited = [(x, 1.0 if q == "Q1" else 0.0) for x, q in zip(xs, labels) if q in ("Q1", "Q2")]
-    calm = [(x, 1.0 if q == "Q4" else 0.0) for x, q in zip(xs, labels) if q in ("Q3", "Q4")]
-    return {"means": means, "scales": scales, "arousal": arousal,
-            "valence_excited": logistic(*zip(*excited)), "valence_calm": logistic(*zip(*calm))}
+    xs = z([v for _, v, _ in train], means, scales)
+    labels = np.array([q for _, _, q in train])
+    excited = np.isin(labels, ["Q1", "Q2"])
+    return {"means": means, "scales": scales,
+            "arousal": logistic(xs, excited.astype(float)),
+            "valence_excited": logistic(xs[excited], (labels[excited] == "Q1").astype(float)),
+            "valence_calm": logistic(xs[~excited], (labels[~excited] == "Q4").astype(float))}
 
 
-def axes(model, vector_):
-    """(valence, arousal), each in [-1, 1], as the Rust estimator computes them."""
-    x = z(vector_, model["means"], model["scales"])
-    sigmoid = lambda axis: 1.0 / (1.0 + math.exp(-(axis[1] + sum(w * xi for w, xi in zip(axis[0], x)))))
+def axes(model, vectors):
+    """(valence, arousal) of each row, each in [-1, 1], as the Rust estimator computes them."""
+    x = z(vectors, model["means"], model["scales"])
+    sigmoid = lambda axis: 1.0 / (1.0 + np.exp(-(x @ axis[0] + axis[1])))
     excited = sigmoid(model["arousal"])
     # The valence of the likelier side of arousal, blended only near the middle (mood.rs SIDE_SHARPNESS).
     up, down = excited ** SIDE_SHARPNESS, (1 - excited) ** SIDE_SHARPNESS
-    side = up / (up + down) if up + down > 0 else 0.5
+    side = np.where(up + down > 0, up / np.maximum(up + down, 1e-300), 0.5)
     pleasant = side * sigmoid(model["valence_excited"]) + (1 - side) * sigmoid(model["valence_calm"])
     return 2 * pleasant - 1, 2 * excited - 1
 
 
-def predict(model, vector_):
-    v, a = axes(model, vector_)
-    return {(True, True): "Q1", (False, True): "Q2", (False, False): "Q3", (True, False): "Q4"}[(v >= 0, a >= 0)]
+def predict(model, vectors):
+    v, a = axes(model, vectors)
+    names = {(True, True): "Q1", (False, True): "Q2", (False, False): "Q3", (True, False): "Q4"}
+    return [names[(bool(vi >= 0), bool(ai >= 0))] for vi, ai in zip(v, a)]
 
 
 def folds(samples, rng):
@@ -203,7 +187,7 @@ def main():
         for k in range(FOLDS):
             train = [s for i, fold in enumerate(dealt) if i != k for s in fold]
             model = fit(train)
-            pairs += [(q, predict(model, v)) for _, v, q in dealt[k]]
+            pairs += list(zip([q for _, _, q in dealt[k]], predict(model, [v for _, v, _ in dealt[k]])))
         per_repeat.append(report(pairs))
         pooled += pairs
     mean = lambda key: sum(r[key] for r in per_repeat) / REPEATS
@@ -227,9 +211,9 @@ def main():
                  f"{FOLDS}-fold CV x{REPEATS}: macro F1 {mean('macro_f1'):.3f}, arousal {mean('arousal_accuracy'):.3f}, "
                  f"valence {mean('valence_accuracy'):.3f}.",
         "features": FEATURES,
-        "means": [round(m, 6) for m in model["means"]],
-        "scales": [round(s, 6) for s in model["scales"]],
-        **{axis: {"weights": [round(w, 6) for w in model[axis][0]], "bias": round(model[axis][1], 6)}
+        "means": [round(float(m), 6) for m in model["means"]],
+        "scales": [round(float(s), 6) for s in model["scales"]],
+        **{axis: {"weights": [round(float(w), 6) for w in model[axis][0]], "bias": round(float(model[axis][1]), 6)}
            for axis in ("arousal", "valence_excited", "valence_calm")},
     }
     with open(args.out, "w") as handle:

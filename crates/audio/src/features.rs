@@ -7,6 +7,7 @@ use crate::decode::Decoded;
 use crate::loudness::Loudness;
 use crate::rhythm::{rhythm, Rhythm};
 use crate::spectrum::{frames, mean_std, CONTRAST_EDGES, MFCCS};
+use crate::tagger::{self, TAGS};
 use crate::tonal::{key, Key};
 
 /// Integrated loudness given to a song that is all silence, LUFS.
@@ -57,6 +58,11 @@ pub struct Features {
     pub treble_share: f64,
     /// Key and mode (None for a song with nothing tonal).
     pub key: Option<Key>,
+    /// The probability of each of musicnn's 50 tags ([`TAGS`], in order):
+    /// what a network trained on a million songs hears (empty for a song
+    /// measured before Melodora heard tags, or for silence).
+    #[serde(default)]
+    pub tags: Vec<f64>,
 }
 
 impl Features {
@@ -120,6 +126,13 @@ impl Features {
             } else {
                 key(&decoded.samples, decoded.analysis_rate)
             },
+            tags: if silent {
+                Vec::new()
+            } else {
+                tagger::tag(tagger::embedded(), &decoded.samples, decoded.analysis_rate)
+                    .map(|tags| tags.iter().map(|&p| f64::from(p)).collect())
+                    .unwrap_or_default()
+            },
         }
     }
 
@@ -166,6 +179,13 @@ impl Features {
         for (name, values) in series {
             for (i, value) in values.iter().enumerate() {
                 inputs.push((format!("{name}_{}", i + 1), *value));
+            }
+        }
+        // A song heard before tags were (or silence) has none: the estimate
+        // then counts each tag as average.
+        if self.tags.len() == TAGS.len() {
+            for (tag, &probability) in TAGS.iter().zip(&self.tags) {
+                inputs.push((tagger::input_name(tag), probability));
             }
         }
         for (_, value) in &mut inputs {

@@ -24,6 +24,7 @@ pub mod loudness;
 pub mod mood;
 pub mod rhythm;
 pub mod spectrum;
+pub mod tagger;
 pub mod tonal;
 
 pub use decode::{decode_bytes, decode_source, read_tags_only, Cover, Decoded, Tags};
