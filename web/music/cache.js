@@ -2,8 +2,10 @@
 // file, keyed by its path in the folder, size and modification time, so a
 // second visit (the folder picked again) hears nothing it heard before. A
 // browser without IndexedDB keeps nothing and hears again; nothing throws.
+// VERSION counts the analyses: a new one (2: musicnn's tags among the mood's
+// inputs) drops what an older one heard, so every file is heard again once.
 
-const DB = "melodora-music", STORE = "heard", VERSION = 1;
+const DB = "melodora-music", STORE = "heard", VERSION = 2;
 
 /**
  * @typedef {object} Kept
@@ -16,7 +18,11 @@ function open() {
   return new Promise((resolve) => {
     if (typeof indexedDB === "undefined") { resolve(null); return; }
     const request = indexedDB.open(DB, VERSION);
-    request.onupgradeneeded = () => request.result.createObjectStore(STORE);
+    request.onupgradeneeded = () => {
+      const db = request.result;
+      if (db.objectStoreNames.contains(STORE)) db.deleteObjectStore(STORE);
+      db.createObjectStore(STORE);
+    };
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => resolve(null);
   });

@@ -1,13 +1,15 @@
 //! Melodora hears music. An audio file in (MP3, FLAC, Ogg Vorbis, WAV,
 //! AIFF, AAC or ALAC in MP4), and out: its tags and cover, what it measures
 //! (EBU R128 loudness and range, tempo and beat strength, onset rate,
-//! spectral centroid, roll-off, flux and flatness, key and mode), and the
-//! mood it sounds like (valence, arousal, Russell's quadrant).
+//! spectral centroid, roll-off, flux and flatness, key and mode, and the
+//! 50 tags musicnn's network hears), and the mood it sounds like (valence,
+//! arousal, Russell's quadrant).
 //!
 //! ```text
 //! bytes or file ──decode──▶ Decoded ─┬─ loudness (every channel, file rate)
 //!                                     └─ mono at ~22 kHz ──▶ spectrum frames ──▶ timbre, rhythm
-//!                                                        └──▶ chroma ──▶ key
+//!                                                        ├──▶ chroma ──▶ key
+//!                                                        └──▶ log-mel patches ──tagger──▶ 50 tags
 //!                         Features ──mood::estimate──▶ valence, arousal, quadrant
 //! ```
 //!
