@@ -20,7 +20,7 @@ WHEEL_SHA256=f38a4890c648c1ddbb141c5d96d2b0a8cfcd36746002d896989f7b88beb65cfa
 INDEX_SHA256=87f3e0f3550c8d3bafc840374003e5c8af5eeb5ecf6add61af09a7822d3282c8
 DATA_SHA256=8579734ee6388f799ed0def4bbd0d1fdcbeaf213ef2a9dc860917bd76a303de6
 MODEL=msd_musicnn.bin
-MODEL_SHA256=b3464424849444dda5da6fd2499a74fd64d838106fdaa8a899979d9521723ab5
+MODEL_SHA256=8dbd0ad74579725ef77afb1b0cb84be083d62cb71c582a6a1d1e35a858de2cae
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -46,7 +46,7 @@ install -m 0644 "$work/wheel/musicnn-$VERSION.dist-info/LICENSE.md" "$out/LICENS
 cat > "$out/VERSIONS" <<VERSIONS
 $PACKAGE $VERSION (PyPI wheel, sha256 $WHEEL_SHA256), ISC licence (the wheel's LICENSE.md, kept in LICENSE)
 $MODEL: the wheel's musicnn/MSD_musicnn checkpoint (.index sha256 $INDEX_SHA256,
-.data sha256 $DATA_SHA256), its model variables converted by scripts/musicnn_convert.py
+.data sha256 $DATA_SHA256), its model variables converted by scripts/musicnn_convert.py (kernels in 8 bits with a scale per filter)
 VERSIONS
 (cd "$out" && sha256sum ./*.bin > SHA256SUMS)
 echo "vendored into $out:"

@@ -69,8 +69,10 @@ fn the_network_answers_as_tensorflow_does() {
         .zip(&expected)
         .map(|(a, b)| (a - b).abs())
         .fold(0.0f32, f32::max);
+    // The kernels are stored in 8 bits (scripts/musicnn_convert.py): 1.2e-3
+    // here; in f32 they agreed within 2e-5.
     assert!(
-        worst < 2e-5,
+        worst < 4e-3,
         "largest difference from TensorFlow {worst}: {tags:?}"
     );
     // The synthetic patch is not silence: some tags stand out.
@@ -153,15 +155,25 @@ fn a_damaged_model_is_an_error_naming_what_is_wrong() {
         assert!(matches!(error, ModelError::Truncated(_)), "{len}: {error}");
     }
     // A file with one tensor only: the first layer the network needs is missing.
-    let mut one = b"MLDTNSR1".to_vec();
-    one.extend_from_slice(&1u32.to_le_bytes());
-    one.extend_from_slice(&4u16.to_le_bytes());
-    one.extend_from_slice(b"junk");
-    one.push(1);
-    one.extend_from_slice(&1u32.to_le_bytes());
-    one.extend_from_slice(&0f32.to_le_bytes());
-    let error = Network::parse(&one).unwrap_err();
+    let tensor = |kind: u8| {
+        let mut one = b"MLDTNSR2".to_vec();
+        one.extend_from_slice(&1u32.to_le_bytes());
+        one.extend_from_slice(&4u16.to_le_bytes());
+        one.extend_from_slice(b"junk");
+        one.push(1);
+        one.extend_from_slice(&1u32.to_le_bytes());
+        one.push(kind);
+        one.extend_from_slice(&0f32.to_le_bytes());
+        one
+    };
+    let error = Network::parse(&tensor(0)).unwrap_err();
+    assert_eq!(error, ModelError::Missing("conv2d/kernel".into()));
     assert!(error.to_string().starts_with("layer "), "{error}");
+    // An encoding this reader does not know is named, not guessed at.
+    assert_eq!(
+        Network::parse(&tensor(7)).unwrap_err(),
+        ModelError::UnknownEncoding("junk".into())
+    );
     // A tensor of the wrong shape is named with both shapes.
     let mut reshaped = bytes.clone();
     let name = b"conv2d/kernel";
@@ -180,7 +192,7 @@ fn a_damaged_model_is_an_error_naming_what_is_wrong() {
             .contains("conv2d/kernel: expected shape [7, 38, 1, 204], found [38, 7, 1, 204]"),
         "{error}"
     );
-    // A weight that is not a number.
+    // A weight that is not a number (the last tensor's last scale or value).
     let mut nan = bytes;
     let len = nan.len();
     nan[len - 4..].copy_from_slice(&f32::NAN.to_le_bytes());

@@ -103,6 +103,32 @@ fn unused_model(name: &str, detector: DetectorChoice) -> bool {
     })
 }
 
+/// An XML file with the whitespace between tags dropped and every other
+/// run of whitespace made one space: a Haar cascade's indentation and
+/// aligned number columns are a third of its 0.9 MB, which the site's
+/// offline worker would fetch whole, while the cascade it describes is the
+/// same (tested).
+fn compact_xml(xml: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(xml.len());
+    let mut i = 0;
+    while i < xml.len() {
+        if xml[i].is_ascii_whitespace() {
+            let start = i;
+            while i < xml.len() && xml[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            let between_tags = out.last() == Some(&b'>') && xml.get(i) == Some(&b'<');
+            if !between_tags && start > 0 && i < xml.len() {
+                out.push(b' ');
+            }
+        } else {
+            out.push(xml[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 /// The marker in the embedded `index.html` that tells the page a Melodora
 /// server is there.
 const SERVER_MARKER: &str = "data-melodora=\"server\"";
@@ -170,7 +196,7 @@ pub fn write_site(
             }
             "models/haarcascade_frontalface_default.xml" => write(
                 &format!("static/{name}"),
-                contents.cascade.map_or(bytes, str::as_bytes),
+                &compact_xml(contents.cascade.map_or(bytes, str::as_bytes)),
             )?,
             // Only the BlazeFace model the pages run: a site is fetched
             // whole by the offline worker, and the other is 0.2 to 1 MB.
@@ -231,6 +257,30 @@ fn static_index(server_index: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_compacted_cascade_is_the_same_cascade_in_two_thirds_of_the_bytes() {
+        use melodora_vision::{Cascade, DEFAULT_CASCADE_XML};
+        let compact = compact_xml(DEFAULT_CASCADE_XML.as_bytes());
+        assert!(
+            compact.len() * 3 < DEFAULT_CASCADE_XML.len() * 2,
+            "{} bytes",
+            compact.len()
+        );
+        let compact = String::from_utf8(compact).unwrap();
+        assert!(
+            compact.contains("Intel License Agreement"),
+            "the licence stays"
+        );
+        assert_eq!(
+            Cascade::from_xml(&compact).unwrap(),
+            Cascade::from_xml(DEFAULT_CASCADE_XML).unwrap()
+        );
+        assert_eq!(
+            compact_xml(b"  <a>\n  <b> 1   2\t3 </b>\n</a>  "),
+            b"<a><b> 1 2 3 </b></a>"
+        );
+    }
 
     #[test]
     fn the_static_index_differs_only_in_its_marker() {

@@ -28,14 +28,21 @@ pub const MID_KERNEL: usize = 7;
 /// TensorFlow's default batch-normalisation epsilon.
 const BN_EPSILON: f32 = 1e-3;
 /// The file's first eight bytes.
-const MAGIC: &[u8; 8] = b"MLDTNSR1";
+const MAGIC: &[u8; 8] = b"MLDTNSR2";
+/// A tensor stored as little-endian f32 values.
+const KIND_F32: u8 = 0;
+/// A tensor stored as i8 values and an f32 scale per entry of its last dim.
+const KIND_I8: u8 = 1;
 
 /// Why a tagger model file could not be read.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ModelError {
     /// Not a file `scripts/musicnn_convert.py` wrote.
-    #[error("not a Melodora tensor file (no MLDTNSR1 header)")]
+    #[error("not a Melodora tensor file (no MLDTNSR2 header)")]
     NotATensorFile,
+    /// A tensor stored in a way this reader does not know.
+    #[error("layer {0}: stored in an unknown encoding")]
+    UnknownEncoding(String),
     /// The file ends inside a record.
     #[error("the tensor file is truncated ({0})")]
     Truncated(String),
@@ -128,18 +135,38 @@ fn read_tensors(bytes: &[u8]) -> Result<Tensors, ModelError> {
         for _ in 0..rank {
             shape.push(reader.u32(&name)? as usize);
         }
-        let values: usize = shape.iter().product();
-        let raw = reader.take(values.saturating_mul(4), &name)?;
-        let data = raw
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect::<Vec<_>>();
+        let values = shape
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .ok_or_else(|| ModelError::Truncated(name.clone()))?;
+        let kind = reader.take(1, &name)?[0];
+        let data = match kind {
+            KIND_F32 => f32s(reader.take(values.saturating_mul(4), &name)?),
+            KIND_I8 => {
+                let channels = shape.last().copied().unwrap_or(1).max(1);
+                let codes = reader.take(values, &name)?;
+                let scales = f32s(reader.take(channels.saturating_mul(4), &name)?);
+                codes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &code)| f32::from(code as i8) * scales[i % channels])
+                    .collect()
+            }
+            _ => return Err(ModelError::UnknownEncoding(name)),
+        };
         if data.iter().any(|v| !v.is_finite()) {
             return Err(ModelError::NotFinite(name));
         }
         tensors.insert(name, (shape, data));
     }
     Ok(tensors)
+}
+
+/// Little-endian f32 values.
+fn f32s(raw: &[u8]) -> Vec<f32> {
+    raw.chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
 }
 
 struct Reader<'a> {
