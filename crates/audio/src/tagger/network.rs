@@ -15,6 +15,8 @@ use super::model::{
 
 /// Frames of zeros either side for the 7-frame convolutions.
 const HALF_KERNEL: usize = MID_KERNEL / 2;
+/// Frames of the front end computed at once (see [`chunks`]).
+const CHUNK_FRAMES: usize = 32;
 
 /// Buffers reused from patch to patch.
 #[derive(Default)]
@@ -52,18 +54,20 @@ fn activate(block: &ConvBlock, channel: usize, value: f32) -> f32 {
     (value + block.bias[channel]).max(0.0) * block.norm.scale[channel] + block.norm.shift[channel]
 }
 
-/// For each frame, the maximum over `positions` frequency positions of
-/// each filter's activation, written at `offset` in the front end's rows.
+/// For each of `frames` frames from `first`, the maximum over `positions`
+/// frequency positions of each filter's activation (`product` holds those
+/// frames' rows), written at `offset` in the front end's rows.
 fn pool_over_frequency(
     block: &ConvBlock,
     product: &[f32],
     positions: usize,
+    (first, frames): (usize, usize),
     offset: usize,
     front: &mut [f32],
 ) {
     let filters = block.bias.len();
-    for t in 0..PATCH_FRAMES {
-        let row = &mut front[t * FRONT_CHANNELS + offset..][..filters];
+    for t in 0..frames {
+        let row = &mut front[(first + t) * FRONT_CHANNELS + offset..][..filters];
         row.fill(f32::NEG_INFINITY);
         for position in 0..positions {
             let values = &product[(t * positions + position) * filters..][..filters];
@@ -72,6 +76,15 @@ fn pool_over_frequency(
             }
         }
     }
+}
+
+/// The frame ranges a front-end block is computed in: a chunk's im2col and
+/// product take 2-4 MB rather than the whole patch's 20 MB, which kept a
+/// library scan on two cores over its 200 MB.
+fn chunks() -> impl Iterator<Item = (usize, usize)> {
+    (0..PATCH_FRAMES)
+        .step_by(CHUNK_FRAMES)
+        .map(|first| (first, CHUNK_FRAMES.min(PATCH_FRAMES - first)))
 }
 
 impl Network {
@@ -96,25 +109,27 @@ impl Network {
         });
         for (i, (block, &bands)) in self.timbral.iter().zip(&self.timbral_bands).enumerate() {
             let positions = MELS - bands + 1;
-            columns.clear();
-            for t in 0..PATCH_FRAMES {
-                for position in 0..positions {
-                    for dt in 0..MID_KERNEL {
-                        let start = (t + dt) * MELS + position;
-                        columns.extend_from_slice(&padded[start..start + bands]);
+            for (first, frames) in chunks() {
+                columns.clear();
+                for t in first..first + frames {
+                    for position in 0..positions {
+                        for dt in 0..MID_KERNEL {
+                            let start = (t + dt) * MELS + position;
+                            columns.extend_from_slice(&padded[start..start + bands]);
+                        }
                     }
                 }
+                matmul(
+                    columns,
+                    (frames * positions, block.rows),
+                    (block.rows, 1),
+                    &block.kernel,
+                    TIMBRAL_FILTERS,
+                    product,
+                );
+                let offset = i * TIMBRAL_FILTERS;
+                pool_over_frequency(block, product, positions, (first, frames), offset, front);
             }
-            let rows = PATCH_FRAMES * positions;
-            matmul(
-                columns,
-                (rows, block.rows),
-                (block.rows, 1),
-                &block.kernel,
-                TIMBRAL_FILTERS,
-                product,
-            );
-            pool_over_frequency(block, product, positions, i * TIMBRAL_FILTERS, front);
         }
 
         // Temporal blocks: `frames` frames of one band ('same' padding, as TensorFlow pads).
@@ -124,16 +139,18 @@ impl Network {
                 v * scale + shift
             });
             // Row (t, band) reads padded[(t + dt) * MELS + band]: row stride 1, column stride MELS.
-            matmul(
-                padded,
-                (PATCH_FRAMES * MELS, frames),
-                (1, MELS),
-                &block.kernel,
-                TEMPORAL_FILTERS,
-                product,
-            );
             let offset = 2 * TIMBRAL_FILTERS + i * TEMPORAL_FILTERS;
-            pool_over_frequency(block, product, MELS, offset, front);
+            for (first, chunk) in chunks() {
+                matmul(
+                    &padded[first * MELS..],
+                    (chunk * MELS, frames),
+                    (1, MELS),
+                    &block.kernel,
+                    TEMPORAL_FILTERS,
+                    product,
+                );
+                pool_over_frequency(block, product, MELS, (first, chunk), offset, front);
+            }
         }
 
         // Mid end: three 7-frame convolutions over the front end's channels, the last two residual.
