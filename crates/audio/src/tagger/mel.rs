@@ -13,6 +13,7 @@ use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 
 use super::model::MELS;
+use crate::spectrum::hann;
 
 /// The rate musicnn's spectrogram was computed at.
 const TRAINED_RATE: f32 = 16_000.0;
@@ -60,9 +61,7 @@ impl MelFrontEnd {
         let ratio = rate as f32 / TRAINED_RATE;
         let frame = ((TRAINED_FRAME * ratio).round() as usize).max(16);
         let hop = ((TRAINED_HOP * ratio).round() as usize).max(1);
-        let window = (0..frame)
-            .map(|n| 0.5 - 0.5 * (2.0 * std::f32::consts::PI * n as f32 / frame as f32).cos())
-            .collect();
+        let window = hann(frame);
         let bin_hz = rate as f32 / frame as f32;
         let bins = frame / 2 + 1;
         let top = hz_to_mel(TOP_HZ);

@@ -25,6 +25,10 @@ pub const POOLED_CHANNELS: usize = FRONT_CHANNELS + 3 * MID_FILTERS;
 pub const DENSE_UNITS: usize = 200;
 /// Frames each mid-end convolution spans.
 pub const MID_KERNEL: usize = 7;
+/// Mel bands spanned by the two timbral kernels (0.4 and 0.7 of the bands, as musicnn sizes them).
+pub const TIMBRAL_BANDS: [usize; 2] = [38, 67];
+/// Frames spanned by the three temporal kernels.
+pub const TEMPORAL_FRAMES: [usize; 3] = [128, 64, 32];
 /// TensorFlow's default batch-normalisation epsilon.
 const BN_EPSILON: f32 = 1e-3;
 /// The file's first eight bytes.
@@ -101,14 +105,10 @@ pub struct Dense {
 pub struct Network {
     /// The input's batch norm (one channel).
     pub input: Affine,
-    /// Timbral blocks: 7 frames by 38 and by 67 mel bands.
+    /// Timbral blocks: 7 frames by [`TIMBRAL_BANDS`] mel bands.
     pub timbral: [ConvBlock; 2],
-    /// Their kernels' heights in mel bands.
-    pub timbral_bands: [usize; 2],
-    /// Temporal blocks: 128, 64 and 32 frames, one band.
+    /// Temporal blocks: [`TEMPORAL_FRAMES`] frames of one band.
     pub temporal: [ConvBlock; 3],
-    /// Their lengths in frames.
-    pub temporal_frames: [usize; 3],
     /// The three mid-end convolutions (7 frames).
     pub mid: [ConvBlock; 3],
     /// The penultimate layer, with the pooled features' batch norm folded in.
@@ -211,12 +211,17 @@ fn tensor(tensors: &Tensors, name: &str, expected: &[usize]) -> Result<Vec<f32>,
     Ok(data.clone())
 }
 
-fn batch_norm(tensors: &Tensors, index: usize, channels: usize) -> Result<Affine, ModelError> {
-    let prefix = if index == 0 {
-        "batch_normalization".to_string()
+/// TensorFlow's name for the `index`-th layer of a kind: `conv2d`, `conv2d_1`, …
+fn layer_name(kind: &str, index: usize) -> String {
+    if index == 0 {
+        kind.to_string()
     } else {
-        format!("batch_normalization_{index}")
-    };
+        format!("{kind}_{index}")
+    }
+}
+
+fn batch_norm(tensors: &Tensors, index: usize, channels: usize) -> Result<Affine, ModelError> {
+    let prefix = layer_name("batch_normalization", index);
     let read = |part: &str| tensor(tensors, &format!("{prefix}/{part}"), &[channels]);
     let (gamma, beta) = (read("gamma")?, read("beta")?);
     let (mean, variance) = (read("moving_mean")?, read("moving_variance")?);
@@ -240,11 +245,7 @@ fn conv(
     shape: [usize; 4],
     norm: usize,
 ) -> Result<ConvBlock, ModelError> {
-    let name = if index == 0 {
-        "conv2d".to_string()
-    } else {
-        format!("conv2d_{index}")
-    };
+    let name = layer_name("conv2d", index);
     let filters = shape[3];
     Ok(ConvBlock {
         kernel: tensor(tensors, &format!("{name}/kernel"), &shape)?,
@@ -277,16 +278,14 @@ impl Network {
     /// musicnn's MSD checkpoint; an error names the layer that does not fit.
     pub fn parse(bytes: &[u8]) -> Result<Network, ModelError> {
         let tensors = read_tensors(bytes)?;
-        let timbral_bands = [(0.4 * MELS as f32) as usize, (0.7 * MELS as f32) as usize];
-        let temporal_frames = [128, 64, 32];
         let timbral = [
-            conv(&tensors, 0, [7, timbral_bands[0], 1, TIMBRAL_FILTERS], 1)?,
-            conv(&tensors, 1, [7, timbral_bands[1], 1, TIMBRAL_FILTERS], 2)?,
+            conv(&tensors, 0, [7, TIMBRAL_BANDS[0], 1, TIMBRAL_FILTERS], 1)?,
+            conv(&tensors, 1, [7, TIMBRAL_BANDS[1], 1, TIMBRAL_FILTERS], 2)?,
         ];
         let temporal = [
-            conv(&tensors, 2, [temporal_frames[0], 1, 1, TEMPORAL_FILTERS], 3)?,
-            conv(&tensors, 3, [temporal_frames[1], 1, 1, TEMPORAL_FILTERS], 4)?,
-            conv(&tensors, 4, [temporal_frames[2], 1, 1, TEMPORAL_FILTERS], 5)?,
+            conv(&tensors, 2, [TEMPORAL_FRAMES[0], 1, 1, TEMPORAL_FILTERS], 3)?,
+            conv(&tensors, 3, [TEMPORAL_FRAMES[1], 1, 1, TEMPORAL_FILTERS], 4)?,
+            conv(&tensors, 4, [TEMPORAL_FRAMES[2], 1, 1, TEMPORAL_FILTERS], 5)?,
         ];
         let mid = [
             conv(&tensors, 5, [MID_KERNEL, FRONT_CHANNELS, 1, MID_FILTERS], 6)?,
@@ -307,9 +306,7 @@ impl Network {
         Ok(Network {
             input: batch_norm(&tensors, 0, 1)?,
             timbral,
-            timbral_bands,
             temporal,
-            temporal_frames,
             mid,
             penultimate,
             tags,

@@ -10,7 +10,7 @@ use ndarray::{linalg::general_mat_mul, ArrayView2, ArrayViewMut2, ShapeBuilder};
 
 use super::model::{
     ConvBlock, Dense, Network, FRONT_CHANNELS, MELS, MID_FILTERS, MID_KERNEL, PATCH_FRAMES,
-    POOLED_CHANNELS, TAG_COUNT, TEMPORAL_FILTERS, TIMBRAL_FILTERS,
+    POOLED_CHANNELS, TAG_COUNT, TEMPORAL_FILTERS, TEMPORAL_FRAMES, TIMBRAL_BANDS, TIMBRAL_FILTERS,
 };
 
 /// Frames of zeros either side for the 7-frame convolutions.
@@ -107,7 +107,7 @@ impl Network {
         pad_frames(mel, MELS, HALF_KERNEL, HALF_KERNEL, padded, |v| {
             v * scale + shift
         });
-        for (i, (block, &bands)) in self.timbral.iter().zip(&self.timbral_bands).enumerate() {
+        for (i, (block, &bands)) in self.timbral.iter().zip(&TIMBRAL_BANDS).enumerate() {
             let positions = MELS - bands + 1;
             for (first, frames) in chunks() {
                 columns.clear();
@@ -133,7 +133,7 @@ impl Network {
         }
 
         // Temporal blocks: `frames` frames of one band ('same' padding, as TensorFlow pads).
-        for (i, (block, &frames)) in self.temporal.iter().zip(&self.temporal_frames).enumerate() {
+        for (i, (block, &frames)) in self.temporal.iter().zip(&TEMPORAL_FRAMES).enumerate() {
             let before = (frames - 1) / 2;
             pad_frames(mel, MELS, before, frames - 1 - before, padded, |v| {
                 v * scale + shift
