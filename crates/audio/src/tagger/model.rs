@@ -105,9 +105,9 @@ pub struct Dense {
 pub struct Network {
     /// The input's batch norm (one channel).
     pub input: Affine,
-    /// Timbral blocks: 7 frames by [`TIMBRAL_BANDS`] mel bands.
+    /// Timbral blocks: 7 frames by `TIMBRAL_BANDS` mel bands.
     pub timbral: [ConvBlock; 2],
-    /// Temporal blocks: [`TEMPORAL_FRAMES`] frames of one band.
+    /// Temporal blocks: `TEMPORAL_FRAMES` frames of one band.
     pub temporal: [ConvBlock; 3],
     /// The three mid-end convolutions (7 frames).
     pub mid: [ConvBlock; 3],
