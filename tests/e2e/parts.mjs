@@ -668,6 +668,22 @@ async function checkCalibration(page) {
   log("reset: the face reads sad again");
 }
 
+/** The list's titles once they have stayed the same for 1.5 s (at most
+ *  15 s), for checks that compare the list before and after something.
+ *  @param {() => Promise<string>} titles */
+async function quietList(page, titles) {
+  let last = await titles();
+  let quietSince = Date.now();
+  const deadline = Date.now() + 15000;
+  while (Date.now() - quietSince < 1500) {
+    if (Date.now() > deadline) fail("the playlist kept changing for 15 s");
+    await page.waitForTimeout(250);
+    const now = await titles();
+    if (now !== last) { last = now; quietSince = Date.now(); }
+  }
+  return last;
+}
+
 /** A photo instead of the camera: a file that is not an image, and a
  *  photo without a face, are refused with a message and the list stays;
  *  the happy face's photo sets the mood to happy (as a chip would) and the
@@ -682,7 +698,10 @@ async function checkPhoto(page, work) {
   await page.click("#mood-chips button[data-emotion=sad]");
   await page.waitForFunction(() => [...document.querySelectorAll("[data-testid=reason]")].every((r) => /sad/.test(r.textContent)),
     null, { timeout: 15000 });
-  const before = await titles();
+  // The face may have read sad already, so a list that answered the face
+  // (or the mode) can be on screen before the chip's own list arrives:
+  // take "before" only once the list has stopped changing.
+  const before = await quietList(page, titles);
   await page.setInputFiles("[data-testid=photo-input]", { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("not a photo") });
   await settled();
   if (!/^That photo is not an image .*the playlist stays as it was/.test(await info())) fail(`not an image: ${await info()}`);
