@@ -18,6 +18,7 @@
 mod mel;
 mod model;
 mod network;
+mod timbral;
 
 use std::sync::OnceLock;
 

@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+use super::timbral::TimbralSpectra;
+
 /// Mel bands of the network's input.
 pub const MELS: usize = 96;
 /// Frames of one input patch (3 s at 16 kHz with a 256-sample hop).
@@ -109,6 +111,8 @@ pub struct Network {
     pub timbral: [ConvBlock; 2],
     /// Temporal blocks: `TEMPORAL_FRAMES` frames of one band.
     pub temporal: [ConvBlock; 3],
+    /// The timbral blocks' filters in the frequency domain, as they run.
+    pub timbral_spectra: [TimbralSpectra; 2],
     /// The three mid-end convolutions (7 frames).
     pub mid: [ConvBlock; 3],
     /// The penultimate layer, with the pooled features' batch norm folded in.
@@ -303,9 +307,14 @@ impl Network {
             &tensor(&tensors, "dense_1/kernel", &[DENSE_UNITS, TAG_COUNT])?,
             &tensor(&tensors, "dense_1/bias", &[TAG_COUNT])?,
         );
+        let timbral_spectra = [
+            TimbralSpectra::new(&timbral[0], TIMBRAL_BANDS[0]),
+            TimbralSpectra::new(&timbral[1], TIMBRAL_BANDS[1]),
+        ];
         Ok(Network {
             input: batch_norm(&tensors, 0, 1)?,
             timbral,
+            timbral_spectra,
             temporal,
             mid,
             penultimate,

@@ -10,8 +10,9 @@ use ndarray::{linalg::general_mat_mul, ArrayView2, ArrayViewMut2, ShapeBuilder};
 
 use super::model::{
     ConvBlock, Dense, Network, FRONT_CHANNELS, MELS, MID_FILTERS, MID_KERNEL, PATCH_FRAMES,
-    POOLED_CHANNELS, TAG_COUNT, TEMPORAL_FILTERS, TEMPORAL_FRAMES, TIMBRAL_BANDS, TIMBRAL_FILTERS,
+    POOLED_CHANNELS, TAG_COUNT, TEMPORAL_FILTERS, TEMPORAL_FRAMES, TIMBRAL_FILTERS,
 };
+use super::timbral::{InputSpectra, PADDED_FILTERS};
 
 /// Frames of zeros either side for the 7-frame convolutions.
 const HALF_KERNEL: usize = MID_KERNEL / 2;
@@ -21,8 +22,9 @@ const CHUNK_FRAMES: usize = 32;
 /// Buffers reused from patch to patch.
 #[derive(Default)]
 pub struct Scratch {
+    input_spectra: InputSpectra,
+    fft: Vec<f32>,
     padded: Vec<f32>,
-    columns: Vec<f32>,
     product: Vec<f32>,
     front: Vec<f32>,
     mid: Vec<f32>,
@@ -94,8 +96,9 @@ impl Network {
         debug_assert_eq!(mel.len(), PATCH_FRAMES * MELS);
         let (scale, shift) = (self.input.scale[0], self.input.shift[0]);
         let Scratch {
+            input_spectra,
+            fft,
             padded,
-            columns,
             product,
             front,
             mid,
@@ -103,32 +106,15 @@ impl Network {
         front.clear();
         front.resize(PATCH_FRAMES * FRONT_CHANNELS, 0.0);
 
-        // Timbral blocks: 7 frames by `bands` mel bands, every frequency position.
-        pad_frames(mel, MELS, HALF_KERNEL, HALF_KERNEL, padded, |v| {
-            v * scale + shift
-        });
-        for (i, (block, &bands)) in self.timbral.iter().zip(&TIMBRAL_BANDS).enumerate() {
-            let positions = MELS - bands + 1;
-            for (first, frames) in chunks() {
-                columns.clear();
-                for t in first..first + frames {
-                    for position in 0..positions {
-                        for dt in 0..MID_KERNEL {
-                            let start = (t + dt) * MELS + position;
-                            columns.extend_from_slice(&padded[start..start + bands]);
-                        }
-                    }
-                }
-                matmul(
-                    columns,
-                    (frames * positions, block.rows),
-                    (block.rows, 1),
-                    &block.kernel,
-                    TIMBRAL_FILTERS,
-                    product,
-                );
-                let offset = i * TIMBRAL_FILTERS;
-                pool_over_frequency(block, product, positions, (first, frames), offset, front);
+        // Timbral blocks: 7 frames by `bands` mel bands, every frequency
+        // position, through the frequency domain (timbral.rs).
+        input_spectra.compute(mel, scale, shift);
+        for (i, spectra) in self.timbral_spectra.iter().enumerate() {
+            spectra.run(input_spectra, product, fft);
+            let offset = i * TIMBRAL_FILTERS;
+            for (t, row) in front.chunks_exact_mut(FRONT_CHANNELS).enumerate() {
+                row[offset..offset + TIMBRAL_FILTERS]
+                    .copy_from_slice(&product[t * PADDED_FILTERS..][..TIMBRAL_FILTERS]);
             }
         }
 

@@ -49,6 +49,16 @@ pub trait Lanes {
     /// # Safety
     /// The CPU must have the instruction set.
     unsafe fn sub(a: Self::V, b: Self::V) -> Self::V;
+    /// `a * b`, lane by lane.
+    ///
+    /// # Safety
+    /// The CPU must have the instruction set.
+    unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
+    /// The larger of `a` and `b`, lane by lane.
+    ///
+    /// # Safety
+    /// The CPU must have the instruction set.
+    unsafe fn max(a: Self::V, b: Self::V) -> Self::V;
     /// `acc + a * b`, lane by lane.
     ///
     /// # Safety
@@ -89,6 +99,14 @@ impl Lanes for Portable {
     #[inline(always)]
     unsafe fn sub(a: f32, b: f32) -> f32 {
         a - b
+    }
+    #[inline(always)]
+    unsafe fn mul(a: f32, b: f32) -> f32 {
+        a * b
+    }
+    #[inline(always)]
+    unsafe fn max(a: f32, b: f32) -> f32 {
+        a.max(b)
     }
     #[inline(always)]
     unsafe fn madd(a: f32, b: f32, acc: f32) -> f32 {
@@ -142,6 +160,16 @@ mod x86 {
             unsafe { _mm256_sub_ps(a, b) }
         }
         #[inline(always)]
+        unsafe fn mul(a: __m256, b: __m256) -> __m256 {
+            // SAFETY: the caller's (AVX).
+            unsafe { _mm256_mul_ps(a, b) }
+        }
+        #[inline(always)]
+        unsafe fn max(a: __m256, b: __m256) -> __m256 {
+            // SAFETY: the caller's (AVX).
+            unsafe { _mm256_max_ps(a, b) }
+        }
+        #[inline(always)]
         unsafe fn madd(a: __m256, b: __m256, acc: __m256) -> __m256 {
             // SAFETY: the caller's (FMA).
             unsafe { _mm256_fmadd_ps(a, b, acc) }
@@ -184,6 +212,16 @@ mod x86 {
         unsafe fn sub(a: __m512, b: __m512) -> __m512 {
             // SAFETY: the caller's (AVX-512 F).
             unsafe { _mm512_sub_ps(a, b) }
+        }
+        #[inline(always)]
+        unsafe fn mul(a: __m512, b: __m512) -> __m512 {
+            // SAFETY: the caller's (AVX-512 F).
+            unsafe { _mm512_mul_ps(a, b) }
+        }
+        #[inline(always)]
+        unsafe fn max(a: __m512, b: __m512) -> __m512 {
+            // SAFETY: the caller's (AVX-512 F).
+            unsafe { _mm512_max_ps(a, b) }
         }
         #[inline(always)]
         unsafe fn madd(a: __m512, b: __m512, acc: __m512) -> __m512 {
@@ -236,6 +274,14 @@ mod wasm {
         #[inline(always)]
         unsafe fn sub(a: v128, b: v128) -> v128 {
             f32x4_sub(a, b)
+        }
+        #[inline(always)]
+        unsafe fn mul(a: v128, b: v128) -> v128 {
+            f32x4_mul(a, b)
+        }
+        #[inline(always)]
+        unsafe fn max(a: v128, b: v128) -> v128 {
+            f32x4_max(a, b)
         }
         #[inline(always)]
         unsafe fn madd(a: v128, b: v128, acc: v128) -> v128 {
