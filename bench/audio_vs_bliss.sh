@@ -11,6 +11,8 @@
 # builds it there.
 #
 #   bench/audio_vs_bliss.sh [FILE...]   (default: Debian's wesnoth-1.16-music, scripts/install_test_music.sh)
+#   ROUNDS=5 bench/audio_vs_bliss.sh    (rounds of both sides; 3 unless told: a shared machine's
+#                                        speed drifts, so read the ratio of each round and the median)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -68,12 +70,20 @@ cpu=$(taskset -pc $$ | sed 's/.*: *//; s/[,-].*//')
 pin=(taskset -c "$cpu")
 
 echo "$# files, both pinned to CPU $cpu"
-for round in 1 2; do
+ratios=()
+for round in $(seq 1 "${ROUNDS:-3}"); do
     start=$(date +%s%N)
     # (a file it cannot hear is listed and the others still timed)
     "${pin[@]}" "$melodora" hear --json --threads 1 "$@" > /dev/null || true
     end=$(date +%s%N)
-    echo "round $round, melodora hear: $(( (end - start) / 1000000 )) ms for all files"
-    echo -n "round $round, bliss-audio 0.13: "
-    "${pin[@]}" "$bliss" "$@"
+    ours=$(( (end - start) / 1000000 ))
+    start=$(date +%s%N)
+    theirs_line=$("${pin[@]}" "$bliss" "$@")
+    end=$(date +%s%N)
+    theirs=$(( (end - start) / 1000000 ))
+    ratio=$(awk -v a="$theirs" -v b="$ours" 'BEGIN { printf "%.2f", a / b }')
+    ratios+=("$ratio")
+    echo "round $round: melodora hear ${ours} ms, bliss-audio 0.13 ${theirs} ms ($theirs_line): Melodora ${ratio}x"
 done
+median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+echo "median ratio over ${#ratios[@]} rounds: ${median}x (bliss time / Melodora time; above 1 is Melodora faster)"
