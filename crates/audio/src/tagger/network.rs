@@ -1,10 +1,11 @@
 //! musicnn's forward pass on one 3-second patch: a front end of
 //! frequency-spanning (timbral) and time-only (temporal) convolutions,
 //! each max-pooled over frequency; three 1-D convolutions over time with
-//! residual connections; max and mean over time; two dense layers. Every
-//! convolution is one matrix product (ndarray's, which picks AVX/FMA at
-//! run time on x86 and vectorises portably elsewhere), on an im2col copy or
-//! on an overlapping strided view of the padded input.
+//! residual connections; max and mean over time; two dense layers. The
+//! timbral convolutions run through the frequency domain (timbral.rs);
+//! every other convolution is one matrix product (ndarray's, which picks
+//! AVX/FMA at run time on x86 and vectorises portably elsewhere) on an
+//! overlapping strided view of the padded input.
 
 use ndarray::{linalg::general_mat_mul, ArrayView2, ArrayViewMut2, ShapeBuilder};
 

@@ -4,8 +4,9 @@
 //! as an array of `Lanes::V`, which the compiler keeps in registers; each
 //! variant instantiates it inside a function compiled for its instructions
 //! (`#[target_feature]`), where these methods inline. BlazeFace's kernels
-//! (melodora-detector) and the emotion network's Winograd convolution
-//! (melodora-emotion) are written this way.
+//! (melodora-detector), the emotion network's Winograd convolution
+//! (melodora-emotion) and the tagger's frequency-domain timbral
+//! convolutions (melodora-audio) are written this way.
 //!
 //! The portable and simd128 lanes multiply and add apart (the same
 //! rounding); AVX2 and AVX-512 fuse them (kernels test them within a
