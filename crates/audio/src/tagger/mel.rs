@@ -12,7 +12,7 @@ use std::sync::Arc;
 use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 
-use super::model::MELS;
+use super::layers::MELS;
 use crate::spectrum::hann;
 
 /// The rate musicnn's spectrogram was computed at.

@@ -15,6 +15,7 @@
 //! (ISC licence), converted by `scripts/musicnn_convert.py` and vendored
 //! by `scripts/vendor_musicnn.sh` into `assets/musicnn/`.
 
+mod layers;
 mod mel;
 mod model;
 mod network;
@@ -22,8 +23,9 @@ mod timbral;
 
 use std::sync::OnceLock;
 
+pub use layers::{MELS, PATCH_FRAMES, TAG_COUNT};
 pub use mel::MelFrontEnd;
-pub use model::{ModelError, Network, MELS, PATCH_FRAMES, TAG_COUNT};
+pub use model::{ModelError, Network};
 pub use network::Scratch;
 
 /// The tags, in the network's order (musicnn's `MSD_LABELS`).

@@ -9,10 +9,11 @@
 
 use ndarray::{linalg::general_mat_mul, ArrayView2, ArrayViewMut2, ShapeBuilder};
 
-use super::model::{
-    ConvBlock, Dense, Network, FRONT_CHANNELS, MELS, MID_FILTERS, MID_KERNEL, PATCH_FRAMES,
-    POOLED_CHANNELS, TAG_COUNT, TEMPORAL_FILTERS, TEMPORAL_FRAMES, TIMBRAL_FILTERS,
+use super::layers::{
+    ConvBlock, Dense, FRONT_CHANNELS, MELS, MID_FILTERS, MID_KERNEL, PATCH_FRAMES, POOLED_CHANNELS,
+    TAG_COUNT, TEMPORAL_FILTERS, TEMPORAL_FRAMES, TIMBRAL_FILTERS,
 };
+use super::model::Network;
 use super::timbral::{InputSpectra, PADDED_FILTERS};
 
 /// Frames of zeros either side for the 7-frame convolutions.

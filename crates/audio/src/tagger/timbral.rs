@@ -36,7 +36,7 @@ use melodora_core::simd::{Kernels, Lanes};
 use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 
-use super::model::{ConvBlock, MELS, MID_KERNEL, PATCH_FRAMES, TIMBRAL_FILTERS};
+use super::layers::{ConvBlock, MELS, MID_KERNEL, PATCH_FRAMES, TIMBRAL_FILTERS};
 
 /// The FFT's length along the mel axis: at least `MELS`, so a correlation
 /// never wraps around for the positions a block keeps.
@@ -419,7 +419,7 @@ unsafe fn inverse_fft<L: Lanes>(data: *mut f32, keep: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tagger::model::{Affine, TIMBRAL_BANDS};
+    use crate::tagger::layers::{Affine, TIMBRAL_BANDS};
 
     /// A block of pseudo-random weights (some batch-norm scales negative,
     /// so the maximum is not simply that of the raw sums).
