@@ -55,12 +55,11 @@ pub enum ModelError {
 pub struct Network {
     /// The input's batch norm (one channel).
     pub input: Affine,
-    /// Timbral blocks: 7 frames by `TIMBRAL_BANDS` mel bands.
-    pub timbral: [ConvBlock; 2],
+    /// Timbral blocks: 7 frames by `TIMBRAL_BANDS` mel bands, their
+    /// filters kept only in the frequency domain, as they run.
+    pub timbral: [TimbralSpectra; 2],
     /// Temporal blocks: `TEMPORAL_FRAMES` frames of one band.
     pub temporal: [ConvBlock; 3],
-    /// The timbral blocks' filters in the frequency domain, as they run.
-    pub timbral_spectra: [TimbralSpectra; 2],
     /// The three mid-end convolutions (7 frames).
     pub mid: [ConvBlock; 3],
     /// The penultimate layer, with the pooled features' batch norm folded in.
@@ -231,8 +230,14 @@ impl Network {
     pub fn parse(bytes: &[u8]) -> Result<Network, ModelError> {
         let tensors = read_tensors(bytes)?;
         let timbral = [
-            conv(&tensors, 0, [7, TIMBRAL_BANDS[0], 1, TIMBRAL_FILTERS], 1)?,
-            conv(&tensors, 1, [7, TIMBRAL_BANDS[1], 1, TIMBRAL_FILTERS], 2)?,
+            TimbralSpectra::new(
+                &conv(&tensors, 0, [7, TIMBRAL_BANDS[0], 1, TIMBRAL_FILTERS], 1)?,
+                TIMBRAL_BANDS[0],
+            ),
+            TimbralSpectra::new(
+                &conv(&tensors, 1, [7, TIMBRAL_BANDS[1], 1, TIMBRAL_FILTERS], 2)?,
+                TIMBRAL_BANDS[1],
+            ),
         ];
         let temporal = [
             conv(&tensors, 2, [TEMPORAL_FRAMES[0], 1, 1, TEMPORAL_FILTERS], 3)?,
@@ -255,14 +260,9 @@ impl Network {
             &tensor(&tensors, "dense_1/kernel", &[DENSE_UNITS, TAG_COUNT])?,
             &tensor(&tensors, "dense_1/bias", &[TAG_COUNT])?,
         );
-        let timbral_spectra = [
-            TimbralSpectra::new(&timbral[0], TIMBRAL_BANDS[0]),
-            TimbralSpectra::new(&timbral[1], TIMBRAL_BANDS[1]),
-        ];
         Ok(Network {
             input: batch_norm(&tensors, 0, 1)?,
             timbral,
-            timbral_spectra,
             temporal,
             mid,
             penultimate,

@@ -111,7 +111,7 @@ impl Network {
         // Timbral blocks: 7 frames by `bands` mel bands, every frequency
         // position, through the frequency domain (timbral.rs).
         input_spectra.compute(mel, scale, shift);
-        for (i, spectra) in self.timbral_spectra.iter().enumerate() {
+        for (i, spectra) in self.timbral.iter().enumerate() {
             spectra.run(input_spectra, product, fft);
             let offset = i * TIMBRAL_FILTERS;
             for (t, row) in front.chunks_exact_mut(FRONT_CHANNELS).enumerate() {
