@@ -383,10 +383,7 @@ impl Sink {
             self.sum = 0.0;
             self.summed = 0;
         }
-        let groups = rest.chunks_exact(self.factor);
-        let tail = groups.remainder();
-        self.mono
-            .extend(groups.map(|group| group.iter().sum::<f32>() * scale));
+        let tail = average_groups(rest, self.factor, scale, &mut self.mono);
         self.sum += tail.iter().sum::<f32>();
         self.summed += tail.len();
         self.frames += frames as u64;
@@ -418,6 +415,34 @@ impl Sink {
             samples: self.mono,
             analysis_rate: self.rate / self.factor as u32,
         })
+    }
+}
+
+/// Appends each whole group of `factor` samples' sum, times `scale`, to
+/// `out`; returns the samples left over. The common factors (1, 2 and 4:
+/// files at 22, 44 and 88 kHz) have loops of their own with the group size
+/// known, which the compiler vectorises; the sums are the same either way.
+fn average_groups<'a>(
+    samples: &'a [f32],
+    factor: usize,
+    scale: f32,
+    out: &mut Vec<f32>,
+) -> &'a [f32] {
+    fn whole<'a, const N: usize>(samples: &'a [f32], scale: f32, out: &mut Vec<f32>) -> &'a [f32] {
+        let (groups, tail) = samples.as_chunks::<N>();
+        out.extend(groups.iter().map(|group| group.iter().sum::<f32>() * scale));
+        tail
+    }
+    match factor {
+        1 => whole::<1>(samples, scale, out),
+        2 => whole::<2>(samples, scale, out),
+        4 => whole::<4>(samples, scale, out),
+        _ => {
+            let groups = samples.chunks_exact(factor);
+            let tail = groups.remainder();
+            out.extend(groups.map(|group| group.iter().sum::<f32>() * scale));
+            tail
+        }
     }
 }
 
@@ -468,7 +493,24 @@ fn read_tags(revision: &MetadataRevision, tags: &mut Tags, cover: &mut Option<Co
 
 #[cfg(test)]
 mod tests {
-    use super::Cover;
+    use super::{average_groups, Cover};
+
+    #[test]
+    fn every_group_size_averages_as_the_general_loop_does() {
+        let samples: Vec<f32> = (0..1_003).map(|i| (i as f32 * 0.37).sin()).collect();
+        for factor in 1..=6 {
+            let scale = 1.0 / (2 * factor) as f32;
+            let mut ours = Vec::new();
+            let tail = average_groups(&samples, factor, scale, &mut ours);
+            let groups = samples.chunks_exact(factor);
+            assert_eq!(tail, groups.remainder(), "factor {factor}");
+            let general: Vec<f32> = groups
+                .map(|group| group.iter().fold(0.0, |sum, s| sum + s) * scale)
+                .collect();
+            assert_eq!(ours.len(), samples.len() / factor);
+            assert_eq!(ours, general, "factor {factor}");
+        }
+    }
 
     #[test]
     fn covers_are_typed_by_their_bytes_not_their_tags() {

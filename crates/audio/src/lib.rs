@@ -13,8 +13,9 @@
 //!                         Features ──mood::estimate──▶ valence, arousal, quadrant
 //! ```
 //!
-//! Pure Rust, with `unsafe` only for the SIMD intrinsics of the tagger's
-//! timbral kernels (`tagger/timbral.rs`); builds for `wasm32-unknown-unknown`, so the
+//! Pure Rust, with `unsafe` only for SIMD intrinsics in two kernels (the
+//! tagger's timbral convolutions, `tagger/timbral.rs`, and the K-weighting
+//! filter, `loudness/k_weighting.rs`); builds for `wasm32-unknown-unknown`, so the
 //! browser runs the same analysis on a folder it never uploads. Knows
 //! nothing of catalogs, stores or HTTP: the music crate files songs by the
 //! mood this crate hears.

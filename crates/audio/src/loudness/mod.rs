@@ -17,9 +17,13 @@
 //!   sub-blocks ──30 at a time, step 10─► short-term ──► -70 LUFS, then -20 LU gates ──► 10th..95th percentile = range
 //! ```
 
+#[allow(unsafe_code)] // SIMD intrinsics on two f64 lanes; see the module.
+mod k_weighting;
+
 use serde::{Deserialize, Serialize};
 
 use crate::AudioError;
+use k_weighting::{KWeighting, State};
 
 /// A song's loudness.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -56,44 +60,6 @@ fn energy_of(lufs: f64) -> f64 {
     10f64.powf((lufs + 0.691) / 10.0)
 }
 
-/// One second-order section, transposed direct form II (its state is two
-/// numbers and it stays exact at any rate in f64).
-#[derive(Debug, Clone, Copy)]
-struct Biquad {
-    b: [f64; 3],
-    /// a1, a2 (a0 is 1).
-    a: [f64; 2],
-}
-
-/// BS.1770's K-weighting for a sample rate: a high shelf (the head's
-/// acoustics, +4 dB above about 1.7 kHz) then a high-pass (the RLB curve,
-/// -3 dB near 38 Hz). Designed for the rate by the bilinear transform with
-/// BS.1770's analogue prototypes, as libebur128 does, so that 44.1 kHz and
-/// 48 kHz (whose coefficients BS.1770 prints) and every other rate agree.
-fn k_weighting(rate: f64) -> [Biquad; 2] {
-    let (f0, gain_db, q) = (1681.974450955533, 3.999843853973347, 0.7071752369554196);
-    let k = (std::f64::consts::PI * f0 / rate).tan();
-    let vh = 10f64.powf(gain_db / 20.0);
-    let vb = vh.powf(0.4996667741545416);
-    let a0 = 1.0 + k / q + k * k;
-    let shelf = Biquad {
-        b: [
-            (vh + vb * k / q + k * k) / a0,
-            2.0 * (k * k - vh) / a0,
-            (vh - vb * k / q + k * k) / a0,
-        ],
-        a: [2.0 * (k * k - 1.0) / a0, (1.0 - k / q + k * k) / a0],
-    };
-    let (f0, q) = (38.13547087602444, 0.5003270373238773);
-    let k = (std::f64::consts::PI * f0 / rate).tan();
-    let a0 = 1.0 + k / q + k * k;
-    let high_pass = Biquad {
-        b: [1.0, -2.0, 1.0],
-        a: [2.0 * (k * k - 1.0) / a0, (1.0 - k / q + k * k) / a0],
-    };
-    [shelf, high_pass]
-}
-
 /// A channel's place in the sum: BS.1770 weighs surround channels by 1.41
 /// and leaves out the LFE. Channels are taken in the order files carry
 /// them (WAV/FLAC/Vorbis: L, R, C, LFE, Ls, Rs, ...), as libebur128's
@@ -115,10 +81,10 @@ fn channel_weights(channels: usize) -> Vec<f64> {
 
 /// Measures loudness as samples arrive, one plane per channel.
 pub(crate) struct LoudnessMeter {
-    filter: [Biquad; 2],
+    filter: KWeighting,
     weights: Vec<f64>,
     /// Each channel's filter state: [shelf s1, s2, high-pass s1, s2].
-    states: Vec<[f64; 4]>,
+    states: Vec<State>,
     /// Frames in a sub-block (100 ms, rounded as libebur128 does).
     sub_block_frames: usize,
     /// Frames already in the current sub-block, and its weighted sum of squares.
@@ -137,7 +103,7 @@ impl LoudnessMeter {
             )));
         }
         Ok(LoudnessMeter {
-            filter: k_weighting(f64::from(rate)),
+            filter: KWeighting::new(f64::from(rate)),
             weights: channel_weights(channels),
             states: vec![[0.0; 4]; channels],
             sub_block_frames: (rate as usize + 5) / 10,
@@ -174,14 +140,11 @@ impl LoudnessMeter {
         let mut total = 0.0;
         let mut c = 0;
         while c < planes.len() {
-            // Two channels at once: each filter is a chain of dependent
-            // steps, so running two side by side keeps the core busy.
+            // Two channels at once, one in each lane of the filter's kernel.
             if c + 1 < planes.len() && self.weights[c] > 0.0 && self.weights[c + 1] > 0.0 {
                 let (left, right) = self.states.split_at_mut(c + 1);
-                let (a, b) = filter_pair(
-                    &self.filter,
-                    &mut left[c],
-                    &mut right[0],
+                let [a, b] = self.filter.squares_pair(
+                    [&mut left[c], &mut right[0]],
                     &planes[c][range.clone()],
                     &planes[c + 1][range.clone()],
                 );
@@ -190,7 +153,9 @@ impl LoudnessMeter {
             } else {
                 if self.weights[c] > 0.0 {
                     total += self.weights[c]
-                        * filter_one(&self.filter, &mut self.states[c], &planes[c][range.clone()]);
+                        * self
+                            .filter
+                            .squares_one(&mut self.states[c], &planes[c][range.clone()]);
                 }
                 c += 1;
             }
@@ -219,107 +184,6 @@ impl LoudnessMeter {
             peak: f64::from(self.peak),
         }
     }
-}
-
-/// K-weighting as it runs over `N` channels side by side (one lane each):
-/// the two sections folded into state-space form, whose recursion is one
-/// multiply and one add deep, and written lane-wise so that the compiler
-/// puts the lanes in one SIMD register.
-#[derive(Clone, Copy)]
-struct Lanes<const N: usize> {
-    /// Per section: y = b0 x + s0; s0' = k1 x + s1 - a1 s0; s1' = k2 x - a2 s0.
-    b0: [f64; 2],
-    k1: [f64; 2],
-    k2: [f64; 2],
-    a1: [f64; 2],
-    a2: [f64; 2],
-    /// Per section, per lane: s0, s1.
-    s: [[[f64; N]; 2]; 2],
-}
-
-impl<const N: usize> Lanes<N> {
-    fn new(filter: &[Biquad; 2], states: [&[f64; 4]; N]) -> Lanes<N> {
-        let section = |i: usize| filter[i];
-        let mut s = [[[0.0; N]; 2]; 2];
-        for (lane, state) in states.iter().enumerate() {
-            s[0][0][lane] = state[0];
-            s[0][1][lane] = state[1];
-            s[1][0][lane] = state[2];
-            s[1][1][lane] = state[3];
-        }
-        Lanes {
-            b0: [section(0).b[0], section(1).b[0]],
-            k1: [0, 1].map(|i| section(i).b[1] - section(i).a[0] * section(i).b[0]),
-            k2: [0, 1].map(|i| section(i).b[2] - section(i).a[1] * section(i).b[0]),
-            a1: [section(0).a[0], section(1).a[0]],
-            a2: [section(0).a[1], section(1).a[1]],
-            s,
-        }
-    }
-
-    /// One frame (a sample per lane) through both sections.
-    #[inline(always)]
-    fn step(&mut self, x: [f64; N]) -> [f64; N] {
-        let mut input = x;
-        for section in 0..2 {
-            let [s0, s1] = self.s[section];
-            let (b0, k1, k2) = (self.b0[section], self.k1[section], self.k2[section]);
-            let (a1, a2) = (self.a1[section], self.a2[section]);
-            let mut y = [0.0; N];
-            let mut next0 = [0.0; N];
-            let mut next1 = [0.0; N];
-            for lane in 0..N {
-                y[lane] = b0 * input[lane] + s0[lane];
-                next0[lane] = (k1 * input[lane] + s1[lane]) - a1 * s0[lane];
-                next1[lane] = k2 * input[lane] - a2 * s0[lane];
-            }
-            self.s[section] = [next0, next1];
-            input = y;
-        }
-        input
-    }
-
-    fn store(&self, states: [&mut [f64; 4]; N]) {
-        for (lane, state) in states.into_iter().enumerate() {
-            *state = [
-                self.s[0][0][lane],
-                self.s[0][1][lane],
-                self.s[1][0][lane],
-                self.s[1][1][lane],
-            ];
-        }
-    }
-}
-
-/// The K-weighted sum of squares of one channel's samples.
-fn filter_one(filter: &[Biquad; 2], state: &mut [f64; 4], samples: &[f32]) -> f64 {
-    let mut lanes = Lanes::new(filter, [state]);
-    let mut sum = 0.0;
-    for &x in samples {
-        let [y] = lanes.step([f64::from(x)]);
-        sum += y * y;
-    }
-    lanes.store([state]);
-    sum
-}
-
-/// Two channels' K-weighted sums of squares, side by side.
-fn filter_pair(
-    filter: &[Biquad; 2],
-    a: &mut [f64; 4],
-    b: &mut [f64; 4],
-    left: &[f32],
-    right: &[f32],
-) -> (f64, f64) {
-    let mut lanes = Lanes::new(filter, [a, b]);
-    let mut sum = [0.0f64; 2];
-    for (&x, &z) in left.iter().zip(right) {
-        let y = lanes.step([f64::from(x), f64::from(z)]);
-        sum[0] += y[0] * y[0];
-        sum[1] += y[1] * y[1];
-    }
-    lanes.store([a, b]);
-    (sum[0], sum[1])
 }
 
 /// Integrated loudness of the gating blocks' energies: the mean of those
